@@ -1,0 +1,276 @@
+//! The order-preserving `Name: value` header block shared by SIP-C, MSNP payloads (outer and
+//! layered blocks) and, later, SIP and MSRP.
+//!
+//! ```text
+//! block  = *( header CRLF ) CRLF
+//! header = name ":" SP value          ; name: 1*token-char, value: UTF-8 without CR/LF
+//! ```
+//!
+//! Headers keep wire order and repeats (`K:` in SIP-C), and values are kept raw, trailing
+//! white space included, so that re-encoding a valid block is byte-exact.
+
+use std::borrow::Cow;
+
+use crate::{Error, ErrorKind, Needed, Status, scan};
+
+/// One header line.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct Header<'a> {
+    /// The name as written (`F`, `Set-Registration`).
+    pub name: Cow<'a, str>,
+    /// The value as written after `": "`, without the line ending.
+    pub value: Cow<'a, str>,
+}
+
+/// Header lines in wire order, repeats included.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(transparent)]
+pub struct Headers<'a>(pub Vec<Header<'a>>);
+
+/// Bounds and leniencies for a header block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BlockLimits {
+    /// Most header lines in one block.
+    pub max_headers: usize,
+    /// Accept lines ending in a bare LF.
+    pub allow_bare_lf: bool,
+    /// Accept `Name:value` with no space after the colon (re-encoded with the space).
+    pub allow_no_space: bool,
+}
+
+impl<'a> Header<'a> {
+    /// A header from a name and a value.
+    pub fn new(name: impl Into<Cow<'a, str>>, value: impl Into<Cow<'a, str>>) -> Self {
+        Self { name: name.into(), value: value.into() }
+    }
+
+    /// The same header owning its text.
+    pub fn into_owned(self) -> Header<'static> {
+        Header { name: Cow::Owned(self.name.into_owned()), value: Cow::Owned(self.value.into_owned()) }
+    }
+
+    /// Writes `name: value\r\n`.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(self.name.as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(self.value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+
+    /// The length of [`encode`](Self::encode)'s output.
+    pub fn encoded_len(&self) -> usize {
+        self.name.len() + 2 + self.value.len() + 2
+    }
+}
+
+impl<'a> Headers<'a> {
+    /// An empty block.
+    pub const fn new() -> Self {
+        Self(Vec::new())
+    }
+
+    /// The first value of `name` (names compare ASCII case-insensitively).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.get_all(name).next()
+    }
+
+    /// Every value of `name`, in wire order.
+    pub fn get_all<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s str> + 's {
+        self.0.iter().filter(move |h| h.name.eq_ignore_ascii_case(name)).map(|h| h.value.as_ref())
+    }
+
+    /// How many lines are named `name`.
+    pub fn count(&self, name: &str) -> usize {
+        self.get_all(name).count()
+    }
+
+    /// Appends a header.
+    pub fn push(&mut self, name: impl Into<Cow<'a, str>>, value: impl Into<Cow<'a, str>>) {
+        self.0.push(Header::new(name, value));
+    }
+
+    /// Replaces the value of the first `name` in place, or appends it.
+    pub fn set(&mut self, name: &str, value: impl Into<Cow<'a, str>>) {
+        let value = value.into();
+        match self.0.iter_mut().find(|h| h.name.eq_ignore_ascii_case(name)) {
+            Some(h) => h.value = value,
+            None => self.0.push(Header { name: Cow::Owned(name.to_owned()), value }),
+        }
+    }
+
+    /// Removes every `name`; returns how many were removed.
+    pub fn remove(&mut self, name: &str) -> usize {
+        let before = self.0.len();
+        self.0.retain(|h| !h.name.eq_ignore_ascii_case(name));
+        before - self.0.len()
+    }
+
+    /// The lines in wire order.
+    pub fn iter(&self) -> core::slice::Iter<'_, Header<'a>> {
+        self.0.iter()
+    }
+
+    /// The number of lines.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are no lines.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Writes every line (not the blank line that ends a block).
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        for h in &self.0 {
+            h.encode(out);
+        }
+    }
+
+    /// The length of [`encode`](Self::encode)'s output.
+    pub fn encoded_len(&self) -> usize {
+        self.0.iter().map(Header::encoded_len).sum()
+    }
+
+    /// The same block owning its text.
+    pub fn into_owned(self) -> Headers<'static> {
+        Headers(self.0.into_iter().map(Header::into_owned).collect())
+    }
+}
+
+impl<'a> IntoIterator for &'a Headers<'_> {
+    type Item = &'a Header<'a>;
+    type IntoIter = core::slice::Iter<'a, Header<'a>>;
+    fn into_iter(self) -> Self::IntoIter {
+        // The lifetimes collapse to the shorter one; headers only ever shrink their borrow.
+        self.0.iter()
+    }
+}
+
+/// Parses header lines starting at `start` up to and including the blank line that ends the
+/// block. Returns the headers and the offset just past the blank line. Offsets in errors are
+/// absolute into `buf`.
+///
+/// The caller bounds the total size (it knows the frame limit); this bounds the line count.
+pub fn parse_block<'a>(buf: &'a [u8], start: usize, limits: &BlockLimits) -> crate::Result<(Headers<'a>, usize)> {
+    let mut headers = Vec::new();
+    let mut pos = start;
+    loop {
+        let Some(line) = scan::line(buf, pos, limits.allow_bare_lf)? else {
+            return Ok(Status::Incomplete(Needed::Unknown));
+        };
+        if line.start == line.end {
+            return Ok(Status::Complete((Headers(headers), line.next)));
+        }
+        if headers.len() >= limits.max_headers {
+            return Err(Error::new(ErrorKind::LimitExceeded, line.start));
+        }
+        headers.push(parse_line(buf, line.start, line.end, limits)?);
+        pos = line.next;
+    }
+}
+
+/// Parses a whole, self-contained header block (no blank line needed at its end): the form
+/// layered MSNP blocks and SIP-C bodies take once the frame was cut out.
+pub fn parse_lines<'a>(text: &'a [u8], limits: &BlockLimits) -> Result<Headers<'a>, Error> {
+    let mut headers = Vec::new();
+    let mut pos = 0;
+    while pos < text.len() {
+        let (start, end, next) = match scan::line(text, pos, limits.allow_bare_lf)? {
+            Some(l) => (l.start, l.end, l.next),
+            None => (pos, text.len(), text.len()),
+        };
+        if headers.len() >= limits.max_headers {
+            return Err(Error::new(ErrorKind::LimitExceeded, start));
+        }
+        headers.push(parse_line(text, start, end, limits)?);
+        pos = next;
+    }
+    Ok(Headers(headers))
+}
+
+fn parse_line<'a>(buf: &'a [u8], start: usize, end: usize, limits: &BlockLimits) -> Result<Header<'a>, Error> {
+    let line = buf.get(start..end).unwrap_or_default();
+    let Some(colon) = memchr::memchr(b':', line) else {
+        return Err(Error::new(ErrorKind::BadHeader, start));
+    };
+    if colon == 0 {
+        return Err(Error::new(ErrorKind::BadHeader, start));
+    }
+    if let Some(bad) = line.iter().take(colon).position(|&b| !scan::is_token(b)) {
+        return Err(Error::new(ErrorKind::BadHeader, start + bad));
+    }
+    let mut value_start = start + colon + 1;
+    match buf.get(value_start) {
+        Some(b' ') => value_start += 1,
+        // `Name:` with nothing after it: an empty value.
+        _ if value_start == end => {}
+        _ if limits.allow_no_space => {}
+        _ => return Err(Error::new(ErrorKind::BadHeader, value_start)),
+    }
+    let name = scan::utf8(buf, start, start + colon)?;
+    let value = scan::utf8(buf, value_start, end)?;
+    Ok(Header { name: Cow::Borrowed(name), value: Cow::Borrowed(value) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STRICT: BlockLimits = BlockLimits { max_headers: 4, allow_bare_lf: false, allow_no_space: false };
+
+    fn complete<T>(r: crate::Result<T>) -> T {
+        match r.unwrap() {
+            Status::Complete(v) => v,
+            Status::Incomplete(n) => panic!("incomplete: {n:?}"),
+        }
+    }
+
+    #[test]
+    fn block_keeps_order_repeats_and_raw_values() {
+        let buf = b"K: a\r\nF: 1\r\nK: nudge   \r\n\r\nbody";
+        let (h, end) = complete(parse_block(buf, 0, &STRICT));
+        assert_eq!(end, 26);
+        assert_eq!(h.get_all("k").collect::<Vec<_>>(), ["a", "nudge   "]);
+        let mut out = Vec::new();
+        h.encode(&mut out);
+        assert_eq!(out, &buf[..24]);
+        assert_eq!(h.encoded_len(), 24);
+    }
+
+    #[test]
+    fn block_errors_carry_offsets() {
+        assert_eq!(parse_block(b"F: 1\r\nnocolon\r\n\r\n", 0, &STRICT).unwrap_err(), Error::new(ErrorKind::BadHeader, 6));
+        assert_eq!(parse_block(b"F:1\r\n\r\n", 0, &STRICT).unwrap_err(), Error::new(ErrorKind::BadHeader, 2));
+        assert_eq!(parse_block(b"F\x01: 1\r\n\r\n", 0, &STRICT).unwrap_err(), Error::new(ErrorKind::BadHeader, 1));
+        let many = b"A: 1\r\nA: 1\r\nA: 1\r\nA: 1\r\nA: 1\r\n\r\n";
+        assert_eq!(parse_block(many, 0, &STRICT).unwrap_err(), Error::new(ErrorKind::LimitExceeded, 24));
+        assert_eq!(parse_block(b"F: \xff\r\n\r\n", 0, &STRICT).unwrap_err(), Error::new(ErrorKind::Utf8, 3));
+    }
+
+    #[test]
+    fn block_incomplete_until_blank_line() {
+        assert!(!parse_block(b"F: 1\r\n", 0, &STRICT).unwrap().is_complete());
+        assert!(!parse_block(b"F: 1\r\n\r", 0, &STRICT).unwrap().is_complete());
+    }
+
+    #[test]
+    fn lenient_forms_are_opt_in() {
+        let lenient = BlockLimits { allow_bare_lf: true, allow_no_space: true, ..STRICT };
+        let (h, _) = complete(parse_block(b"F:1\nT: 2\n\n", 0, &lenient));
+        assert_eq!(h.get("F"), Some("1"));
+        assert_eq!(h.get("T"), Some("2"));
+    }
+
+    #[test]
+    fn set_replaces_first_in_place() {
+        let mut h = Headers::new();
+        h.push("A", "1");
+        h.push("L", "2");
+        h.set("l", "3");
+        h.set("Z", "4");
+        assert_eq!(h.iter().map(|h| (h.name.as_ref(), h.value.as_ref())).collect::<Vec<_>>(), [("A", "1"), ("L", "3"), ("Z", "4")]);
+        assert_eq!(h.remove("a"), 1);
+    }
+}

@@ -1,0 +1,46 @@
+//! Pure, incremental and bounded codecs for instant-messaging protocols: bytes in, typed
+//! frames out, and back.
+//!
+//! * [`sipc`]: Fetion SIP-C (`SIP-C/2.0`, `SIP-C/4.0`) messages, typed compact headers and
+//!   the `<args>`, `<events>` and INVITE session bodies.
+//! * [`msnp`]: MSNP 21–24 commands (`VERB TrID TARGET LEN` + payload), layered `SDG`/`NFY`
+//!   payloads and the `MSGR\…` XML documents ([`msnp::msgr`]).
+//!
+//! Every frame decoder has the same shape: `parse(buf)` returns
+//! `Ok(Status::Complete((frame, consumed)))`, `Ok(Status::Incomplete(needed))` when `buf`
+//! ends inside the frame, or an [`Error`] with an [`ErrorKind`] and the absolute byte
+//! offset of the first offending byte. Frames borrow `buf`; `into_owned` detaches them.
+//! `encode` writes a frame back and `encoded_len` says how long that is.
+//!
+//! ```
+//! use imspec_codec::{Status, sipc};
+//!
+//! let wire = b"S fetion.com.cn SIP-C/2.0\r\nF: 815389316\r\nI: 19\r\nQ: 1 S\r\nN: StartChat\r\n\r\n";
+//! let Status::Complete((msg, used)) = sipc::parse(wire)? else { unreachable!() };
+//! assert_eq!(used, wire.len());
+//! assert_eq!(msg.headers.get("N"), Some("StartChat"));
+//! let mut out = Vec::new();
+//! msg.encode(&mut out);
+//! assert_eq!(out, wire);
+//! # Ok::<(), imspec_codec::Error>(())
+//! ```
+//!
+//! No I/O, no clocks, no async runtime: the same code runs in the reference server, the
+//! conformance runner and the fuzz targets.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+mod error;
+pub mod header;
+pub mod msnp;
+mod scan;
+pub mod sipc;
+mod status;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+pub mod xml;
+
+pub use error::{Error, ErrorKind};
+pub use header::{Header, Headers};
+pub use status::{Needed, Result, Status};

@@ -1,0 +1,2 @@
+//! MSNP 21–24 commands. (being written)
+pub mod msgr;

@@ -1,0 +1,1 @@
+//! MSGR XML documents. (being written)

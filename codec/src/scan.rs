@@ -1,0 +1,126 @@
+//! Private scanning helpers shared by the protocol modules: lines, tokens, decimal numbers.
+
+use crate::{Error, ErrorKind};
+
+/// One line found by [`line`]: `buf[start..end]` is its text without the line ending, and the
+/// next line starts at `next`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Line {
+    pub(crate) start: usize,
+    pub(crate) end: usize,
+    pub(crate) next: usize,
+}
+
+/// Finds the line that starts at `start`.
+///
+/// `Ok(None)` when no LF follows yet (incomplete). A line must end in CRLF; a bare LF is accepted
+/// only with `allow_bare_lf` (captures pasted from logs lose their CRs). A CR anywhere else in the
+/// line is an error at that CR.
+pub(crate) fn line(buf: &[u8], start: usize, allow_bare_lf: bool) -> Result<Option<Line>, Error> {
+    let rest = buf.get(start..).unwrap_or_default();
+    let Some(rel) = memchr::memchr(b'\n', rest) else {
+        // A CR that is not the last byte seen so far cannot start a CRLF.
+        if let Some(cr) = memchr::memchr(b'\r', rest) {
+            if cr + 1 < rest.len() {
+                return Err(Error::new(ErrorKind::BadLineEnding, start + cr));
+            }
+        }
+        return Ok(None);
+    };
+    let lf = start + rel;
+    let (end, has_cr) = if rel > 0 && rest.get(rel - 1) == Some(&b'\r') {
+        (lf - 1, true)
+    } else {
+        (lf, false)
+    };
+    if !has_cr && !allow_bare_lf {
+        return Err(Error::new(ErrorKind::BadLineEnding, lf));
+    }
+    if let Some(cr) = memchr::memchr(b'\r', buf.get(start..end).unwrap_or_default()) {
+        return Err(Error::new(ErrorKind::BadLineEnding, start + cr));
+    }
+    Ok(Some(Line { start, end, next: lf + 1 }))
+}
+
+/// Parses an unsigned decimal number of at most `max_digits` digits (no sign, no white space).
+/// `None` when empty, not all digits, too long or overflowing.
+pub(crate) fn decimal(bytes: &[u8], max_digits: usize) -> Option<u64> {
+    if bytes.is_empty() || bytes.len() > max_digits {
+        return None;
+    }
+    let mut n: u64 = 0;
+    for &b in bytes {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+    }
+    Some(n)
+}
+
+/// The number of decimal digits of `n` (for `encoded_len`).
+pub(crate) fn decimal_len(mut n: u64) -> usize {
+    let mut len = 1;
+    while n >= 10 {
+        n /= 10;
+        len += 1;
+    }
+    len
+}
+
+/// `buf[start..end]` as UTF-8, or a `Utf8` error at the first bad byte.
+pub(crate) fn utf8(buf: &[u8], start: usize, end: usize) -> Result<&str, Error> {
+    let bytes = buf.get(start..end).unwrap_or_default();
+    core::str::from_utf8(bytes).map_err(|e| Error::new(ErrorKind::Utf8, start + e.valid_up_to()))
+}
+
+/// Whether `b` may appear in a token (a header name, method, verb): visible ASCII except
+/// separators that the grammars use (`:`, space, and the controls).
+pub(crate) const fn is_token(b: u8) -> bool {
+    TOKEN[b as usize]
+}
+
+const TOKEN: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0x21;
+    while i < 0x7f {
+        t[i] = i != b':' as usize;
+        i += 1;
+    }
+    t
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_crlf_and_incomplete() {
+        let l = line(b"ab\r\ncd", 0, false).unwrap().unwrap();
+        assert_eq!((l.start, l.end, l.next), (0, 2, 4));
+        assert!(line(b"ab\r\ncd", 4, false).unwrap().is_none());
+        assert!(line(b"ab\r", 0, false).unwrap().is_none());
+    }
+
+    #[test]
+    fn line_bare_lf_is_opt_in() {
+        assert_eq!(line(b"ab\n", 0, false).unwrap_err().offset(), 2);
+        let l = line(b"ab\n", 0, true).unwrap().unwrap();
+        assert_eq!((l.end, l.next), (2, 3));
+        assert_eq!(line(b"a\rb\r\n", 0, true).unwrap_err().offset(), 1);
+        assert_eq!(line(b"a\rb", 0, true).unwrap_err().offset(), 1);
+    }
+
+    #[test]
+    fn decimal_bounds() {
+        assert_eq!(decimal(b"0", 3), Some(0));
+        assert_eq!(decimal(b"123", 3), Some(123));
+        assert_eq!(decimal(b"1234", 3), None);
+        assert_eq!(decimal(b"", 3), None);
+        assert_eq!(decimal(b"-1", 3), None);
+        assert_eq!(decimal(b"99999999999999999999", 20), None);
+        assert_eq!(decimal_len(0), 1);
+        assert_eq!(decimal_len(10), 2);
+        assert_eq!(decimal_len(u64::MAX), 20);
+    }
+}

@@ -1,0 +1,1 @@
+//! SIP-C bodies. (being written)

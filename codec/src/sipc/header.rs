@@ -1,0 +1,1 @@
+//! Typed SIP-C header values. (being written)

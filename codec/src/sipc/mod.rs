@@ -1,0 +1,3 @@
+//! Fetion SIP-C messages. (being written)
+pub mod body;
+pub mod header;

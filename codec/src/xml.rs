@@ -1,0 +1,1 @@
+//! quick-xml helpers shared by the XML body codecs. (being written)
