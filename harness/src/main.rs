@@ -1,0 +1,2 @@
+//! The `imspec` command line. (being written)
+fn main() {}

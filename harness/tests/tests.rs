@@ -1,0 +1,1 @@
+// Integration tests of the imspec crate (being written).
