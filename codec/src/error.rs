@@ -78,7 +78,10 @@ impl Error {
     /// against the whole frame: `parse_body(&frame[start..]).map_err(|e| e.shifted(start))`.
     #[must_use]
     pub const fn shifted(self, base: usize) -> Self {
-        Self { kind: self.kind, offset: self.offset.saturating_add(base) }
+        Self {
+            kind: self.kind,
+            offset: self.offset.saturating_add(base),
+        }
     }
 }
 
@@ -95,7 +98,9 @@ impl ErrorKind {
             Self::BadStatus => "expected a three-digit status code",
             Self::BadTarget => "malformed target",
             Self::BadTransactionId => "expected a decimal transaction id",
-            Self::BadVerb => "expected a verb of three upper-case letters or a three-digit error code",
+            Self::BadVerb => {
+                "expected a verb of three upper-case letters or a three-digit error code"
+            }
             Self::BadVersion => "expected a known protocol version",
             Self::DuplicateHeader => "header may appear only once",
             Self::Json => "invalid JSON",

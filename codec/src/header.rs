@@ -42,12 +42,18 @@ pub struct BlockLimits {
 impl<'a> Header<'a> {
     /// A header from a name and a value.
     pub fn new(name: impl Into<Cow<'a, str>>, value: impl Into<Cow<'a, str>>) -> Self {
-        Self { name: name.into(), value: value.into() }
+        Self {
+            name: name.into(),
+            value: value.into(),
+        }
     }
 
     /// The same header owning its text.
     pub fn into_owned(self) -> Header<'static> {
-        Header { name: Cow::Owned(self.name.into_owned()), value: Cow::Owned(self.value.into_owned()) }
+        Header {
+            name: Cow::Owned(self.name.into_owned()),
+            value: Cow::Owned(self.value.into_owned()),
+        }
     }
 
     /// Writes `name: value\r\n`.
@@ -72,17 +78,29 @@ impl<'a> Headers<'a> {
 
     /// The first value of `name` (names compare ASCII case-insensitively).
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.get_all(name).next()
+        self.0
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case(name))
+            .map(|h| h.value.as_ref())
     }
 
     /// Every value of `name`, in wire order.
-    pub fn get_all<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s str> + 's {
-        self.0.iter().filter(move |h| h.name.eq_ignore_ascii_case(name)).map(|h| h.value.as_ref())
+    pub fn get_all<'s, 'n>(
+        &'s self,
+        name: &'n str,
+    ) -> impl Iterator<Item = &'s str> + use<'s, 'n, 'a> {
+        self.0
+            .iter()
+            .filter(move |h| h.name.eq_ignore_ascii_case(name))
+            .map(|h| h.value.as_ref())
     }
 
     /// How many lines are named `name`.
     pub fn count(&self, name: &str) -> usize {
-        self.get_all(name).count()
+        self.0
+            .iter()
+            .filter(|h| h.name.eq_ignore_ascii_case(name))
+            .count()
     }
 
     /// Appends a header.
@@ -93,9 +111,16 @@ impl<'a> Headers<'a> {
     /// Replaces the value of the first `name` in place, or appends it.
     pub fn set(&mut self, name: &str, value: impl Into<Cow<'a, str>>) {
         let value = value.into();
-        match self.0.iter_mut().find(|h| h.name.eq_ignore_ascii_case(name)) {
+        match self
+            .0
+            .iter_mut()
+            .find(|h| h.name.eq_ignore_ascii_case(name))
+        {
             Some(h) => h.value = value,
-            None => self.0.push(Header { name: Cow::Owned(name.to_owned()), value }),
+            None => self.0.push(Header {
+                name: Cow::Owned(name.to_owned()),
+                value,
+            }),
         }
     }
 
@@ -153,7 +178,11 @@ impl<'a> IntoIterator for &'a Headers<'_> {
 /// absolute into `buf`.
 ///
 /// The caller bounds the total size (it knows the frame limit); this bounds the line count.
-pub fn parse_block<'a>(buf: &'a [u8], start: usize, limits: &BlockLimits) -> crate::Result<(Headers<'a>, usize)> {
+pub fn parse_block<'a>(
+    buf: &'a [u8],
+    start: usize,
+    limits: &BlockLimits,
+) -> crate::Result<(Headers<'a>, usize)> {
     let mut headers = Vec::new();
     let mut pos = start;
     loop {
@@ -190,7 +219,12 @@ pub fn parse_lines<'a>(text: &'a [u8], limits: &BlockLimits) -> Result<Headers<'
     Ok(Headers(headers))
 }
 
-fn parse_line<'a>(buf: &'a [u8], start: usize, end: usize, limits: &BlockLimits) -> Result<Header<'a>, Error> {
+fn parse_line<'a>(
+    buf: &'a [u8],
+    start: usize,
+    end: usize,
+    limits: &BlockLimits,
+) -> Result<Header<'a>, Error> {
     let line = buf.get(start..end).unwrap_or_default();
     let Some(colon) = memchr::memchr(b':', line) else {
         return Err(Error::new(ErrorKind::BadHeader, start));
@@ -211,14 +245,21 @@ fn parse_line<'a>(buf: &'a [u8], start: usize, end: usize, limits: &BlockLimits)
     }
     let name = scan::utf8(buf, start, start + colon)?;
     let value = scan::utf8(buf, value_start, end)?;
-    Ok(Header { name: Cow::Borrowed(name), value: Cow::Borrowed(value) })
+    Ok(Header {
+        name: Cow::Borrowed(name),
+        value: Cow::Borrowed(value),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const STRICT: BlockLimits = BlockLimits { max_headers: 4, allow_bare_lf: false, allow_no_space: false };
+    const STRICT: BlockLimits = BlockLimits {
+        max_headers: 4,
+        allow_bare_lf: false,
+        allow_no_space: false,
+    };
 
     fn complete<T>(r: crate::Result<T>) -> T {
         match r.unwrap() {
@@ -231,33 +272,56 @@ mod tests {
     fn block_keeps_order_repeats_and_raw_values() {
         let buf = b"K: a\r\nF: 1\r\nK: nudge   \r\n\r\nbody";
         let (h, end) = complete(parse_block(buf, 0, &STRICT));
-        assert_eq!(end, 26);
+        assert_eq!(end, 27);
         assert_eq!(h.get_all("k").collect::<Vec<_>>(), ["a", "nudge   "]);
         let mut out = Vec::new();
         h.encode(&mut out);
-        assert_eq!(out, &buf[..24]);
-        assert_eq!(h.encoded_len(), 24);
+        assert_eq!(out, &buf[..25]);
+        assert_eq!(h.encoded_len(), 25);
     }
 
     #[test]
     fn block_errors_carry_offsets() {
-        assert_eq!(parse_block(b"F: 1\r\nnocolon\r\n\r\n", 0, &STRICT).unwrap_err(), Error::new(ErrorKind::BadHeader, 6));
-        assert_eq!(parse_block(b"F:1\r\n\r\n", 0, &STRICT).unwrap_err(), Error::new(ErrorKind::BadHeader, 2));
-        assert_eq!(parse_block(b"F\x01: 1\r\n\r\n", 0, &STRICT).unwrap_err(), Error::new(ErrorKind::BadHeader, 1));
+        assert_eq!(
+            parse_block(b"F: 1\r\nnocolon\r\n\r\n", 0, &STRICT).unwrap_err(),
+            Error::new(ErrorKind::BadHeader, 6)
+        );
+        assert_eq!(
+            parse_block(b"F:1\r\n\r\n", 0, &STRICT).unwrap_err(),
+            Error::new(ErrorKind::BadHeader, 2)
+        );
+        assert_eq!(
+            parse_block(b"F\x01: 1\r\n\r\n", 0, &STRICT).unwrap_err(),
+            Error::new(ErrorKind::BadHeader, 1)
+        );
         let many = b"A: 1\r\nA: 1\r\nA: 1\r\nA: 1\r\nA: 1\r\n\r\n";
-        assert_eq!(parse_block(many, 0, &STRICT).unwrap_err(), Error::new(ErrorKind::LimitExceeded, 24));
-        assert_eq!(parse_block(b"F: \xff\r\n\r\n", 0, &STRICT).unwrap_err(), Error::new(ErrorKind::Utf8, 3));
+        assert_eq!(
+            parse_block(many, 0, &STRICT).unwrap_err(),
+            Error::new(ErrorKind::LimitExceeded, 24)
+        );
+        assert_eq!(
+            parse_block(b"F: \xff\r\n\r\n", 0, &STRICT).unwrap_err(),
+            Error::new(ErrorKind::Utf8, 3)
+        );
     }
 
     #[test]
     fn block_incomplete_until_blank_line() {
         assert!(!parse_block(b"F: 1\r\n", 0, &STRICT).unwrap().is_complete());
-        assert!(!parse_block(b"F: 1\r\n\r", 0, &STRICT).unwrap().is_complete());
+        assert!(
+            !parse_block(b"F: 1\r\n\r", 0, &STRICT)
+                .unwrap()
+                .is_complete()
+        );
     }
 
     #[test]
     fn lenient_forms_are_opt_in() {
-        let lenient = BlockLimits { allow_bare_lf: true, allow_no_space: true, ..STRICT };
+        let lenient = BlockLimits {
+            allow_bare_lf: true,
+            allow_no_space: true,
+            ..STRICT
+        };
         let (h, _) = complete(parse_block(b"F:1\nT: 2\n\n", 0, &lenient));
         assert_eq!(h.get("F"), Some("1"));
         assert_eq!(h.get("T"), Some("2"));
@@ -270,7 +334,12 @@ mod tests {
         h.push("L", "2");
         h.set("l", "3");
         h.set("Z", "4");
-        assert_eq!(h.iter().map(|h| (h.name.as_ref(), h.value.as_ref())).collect::<Vec<_>>(), [("A", "1"), ("L", "3"), ("Z", "4")]);
+        assert_eq!(
+            h.iter()
+                .map(|h| (h.name.as_ref(), h.value.as_ref()))
+                .collect::<Vec<_>>(),
+            [("A", "1"), ("L", "3"), ("Z", "4")]
+        );
         assert_eq!(h.remove("a"), 1);
     }
 }

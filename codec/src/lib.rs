@@ -29,12 +29,16 @@
 //! conformance runner and the fuzz targets.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 mod error;
 pub mod header;
 pub mod msnp;
 mod scan;
+mod ser;
 pub mod sipc;
 mod status;
 #[cfg(any(test, feature = "testing"))]

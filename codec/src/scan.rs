@@ -39,7 +39,11 @@ pub(crate) fn line(buf: &[u8], start: usize, allow_bare_lf: bool) -> Result<Opti
     if let Some(cr) = memchr::memchr(b'\r', buf.get(start..end).unwrap_or_default()) {
         return Err(Error::new(ErrorKind::BadLineEnding, start + cr));
     }
-    Ok(Some(Line { start, end, next: lf + 1 }))
+    Ok(Some(Line {
+        start,
+        end,
+        next: lf + 1,
+    }))
 }
 
 /// Parses an unsigned decimal number of at most `max_digits` digits (no sign, no white space).
