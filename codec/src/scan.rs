@@ -78,6 +78,13 @@ pub(crate) fn utf8(buf: &[u8], start: usize, end: usize) -> Result<&str, Error> 
     core::str::from_utf8(bytes).map_err(|e| Error::new(ErrorKind::Utf8, start + e.valid_up_to()))
 }
 
+/// The offset of `part` (a slice borrowed from `buf`) within `buf`.
+pub(crate) fn offset_in(buf: &[u8], part: &str) -> usize {
+    (part.as_ptr() as usize)
+        .saturating_sub(buf.as_ptr() as usize)
+        .min(buf.len())
+}
+
 /// Whether `b` may appear in a token (a header name, method, verb): visible ASCII except
 /// separators that the grammars use (`:`, space, and the controls).
 pub(crate) const fn is_token(b: u8) -> bool {

@@ -500,23 +500,16 @@ fn body_length(buf: &[u8], headers: &Headers<'_>, limits: &Limits) -> Result<usi
     if let Some(second) = lengths.next() {
         return Err(Error::new(
             ErrorKind::DuplicateHeader,
-            offset_in(buf, &second.name),
+            scan::offset_in(buf, &second.name),
         ));
     }
-    let at = offset_in(buf, &first.value);
+    let at = scan::offset_in(buf, &first.value);
     let len =
         scan::decimal(first.value.as_bytes(), 20).ok_or(Error::new(ErrorKind::BadLength, at))?;
     match usize::try_from(len) {
         Ok(len) if len <= limits.max_body => Ok(len),
         _ => Err(Error::new(ErrorKind::LimitExceeded, at)),
     }
-}
-
-/// The offset of `part` (a slice borrowed from `buf`) within `buf`.
-pub(crate) fn offset_in(buf: &[u8], part: &str) -> usize {
-    (part.as_ptr() as usize)
-        .saturating_sub(buf.as_ptr() as usize)
-        .min(buf.len())
 }
 
 fn push_status(out: &mut Vec<u8>, status: u16) {
