@@ -1,1 +1,218 @@
-//! Round-trip law checkers. (being written)
+//! The round-trip laws of `STYLE.md`, written once and called from unit tests, proptest,
+//! the corpus snapshot tests and the fuzz targets (s2n-codec's `testing` pattern).
+//!
+//! 1. value → bytes → value: `parse(encode(v)) == Complete((v, encode(v).len()))` and
+//!    `encoded_len(v) == encode(v).len()` ([`value_round_trip`]);
+//! 2. bytes → value → bytes is a fixpoint ([`fixpoint`]); for curated valid inputs the
+//!    stronger `encode(f) == input[..n]` holds ([`exact`]);
+//! 3. every proper prefix of a frame is incomplete ([`prefixes_incomplete`]), and any
+//!    chunking of a stream yields the same frames ([`chunking`]).
+//!
+//! Each checker returns `Err(description)` instead of panicking, so callers decide how to
+//! fail (assert, `prop_assert`, or a fuzz target's panic).
+
+use core::fmt::Debug;
+
+use crate::{Error, Status};
+
+/// A frame codec as the laws see it.
+pub trait Codec {
+    /// The frame type, borrowing its input.
+    type Frame<'a>: PartialEq + Debug + Clone;
+    /// Decodes one frame from the start of `buf`.
+    fn parse(buf: &[u8]) -> crate::Result<(Self::Frame<'_>, usize)>;
+    /// Encodes a frame.
+    fn encode(frame: &Self::Frame<'_>, out: &mut Vec<u8>);
+    /// The encoded length of a frame.
+    fn encoded_len(frame: &Self::Frame<'_>) -> usize;
+    /// Detaches a frame from its input.
+    fn into_owned(frame: Self::Frame<'_>) -> Self::Frame<'static>;
+}
+
+/// Fetion SIP-C with the default limits.
+#[derive(Debug)]
+pub struct Sipc;
+
+/// Fetion SIP-C with every leniency on.
+#[derive(Debug)]
+pub struct SipcLenient;
+
+/// MSNP with the default limits.
+#[derive(Debug)]
+pub struct Msnp;
+
+/// MSNP with every leniency on.
+#[derive(Debug)]
+pub struct MsnpLenient;
+
+macro_rules! codec {
+    ($name:ident, $module:ident, $frame:ident, $limits:expr) => {
+        impl Codec for $name {
+            type Frame<'a> = crate::$module::$frame<'a>;
+            fn parse(buf: &[u8]) -> crate::Result<(Self::Frame<'_>, usize)> {
+                crate::$module::parse_with(buf, &$limits)
+            }
+            fn encode(frame: &Self::Frame<'_>, out: &mut Vec<u8>) {
+                frame.encode(out);
+            }
+            fn encoded_len(frame: &Self::Frame<'_>) -> usize {
+                frame.encoded_len()
+            }
+            fn into_owned(frame: Self::Frame<'_>) -> Self::Frame<'static> {
+                frame.into_owned()
+            }
+        }
+    };
+}
+
+codec!(Sipc, sipc, Message, crate::sipc::Limits::default());
+codec!(SipcLenient, sipc, Message, crate::sipc::Limits::lenient());
+codec!(Msnp, msnp, Command, crate::msnp::Limits::default());
+codec!(MsnpLenient, msnp, Command, crate::msnp::Limits::lenient());
+
+/// Law 1 for a value `v` that is valid (its length fields agree with its contents).
+pub fn value_round_trip<C: Codec>(v: &C::Frame<'_>) -> Result<(), String> {
+    let mut bytes = Vec::new();
+    C::encode(v, &mut bytes);
+    if C::encoded_len(v) != bytes.len() {
+        return Err(format!(
+            "encoded_len {} != encoded length {}",
+            C::encoded_len(v),
+            bytes.len()
+        ));
+    }
+    match C::parse(&bytes) {
+        Ok(Status::Complete((back, n)))
+            if n == bytes.len() && C::into_owned(back.clone()) == C::into_owned(v.clone()) =>
+        {
+            Ok(())
+        }
+        Ok(Status::Complete((back, n))) => Err(format!(
+            "re-parse differs: consumed {n} of {}\n value: {v:?}\n back:  {back:?}",
+            bytes.len()
+        )),
+        other => Err(format!(
+            "re-parse of {:?} failed: {other:?}",
+            String::from_utf8_lossy(&bytes)
+        )),
+    }
+}
+
+/// Law 2: if `buf` starts with a frame, re-encoding it gives bytes that parse to the same
+/// frame (and encode to the same bytes). Returns the bytes the frame consumed, or `None`
+/// when `buf` does not start with a complete frame.
+pub fn fixpoint<C: Codec>(buf: &[u8]) -> Result<Option<usize>, String> {
+    let (frame, n) = match C::parse(buf) {
+        Ok(Status::Complete(v)) => v,
+        Ok(Status::Incomplete(_)) | Err(_) => return Ok(None),
+    };
+    if n == 0 || n > buf.len() {
+        return Err(format!("consumed {n} of {} bytes", buf.len()));
+    }
+    value_round_trip::<C>(&frame)?;
+    Ok(Some(n))
+}
+
+/// Law 2, strong form, for curated valid input: every frame in `buf` re-encodes to exactly
+/// its input bytes. Returns the frames' `(offset, length)`.
+pub fn exact<C: Codec>(buf: &[u8]) -> Result<Vec<(usize, usize)>, String> {
+    let mut at = 0;
+    let mut frames = Vec::new();
+    while at < buf.len() {
+        let rest = &buf[at..];
+        let (frame, n) = match C::parse(rest) {
+            Ok(Status::Complete(v)) => v,
+            other => {
+                return Err(format!(
+                    "byte {at}: expected a complete frame, got {other:?}"
+                ));
+            }
+        };
+        let mut out = Vec::new();
+        C::encode(&frame, &mut out);
+        if out != rest[..n] {
+            return Err(format!(
+                "byte {at}: re-encoding differs\n input:  {:?}\n output: {:?}",
+                String::from_utf8_lossy(&rest[..n]),
+                String::from_utf8_lossy(&out)
+            ));
+        }
+        prefixes_incomplete::<C>(&rest[..n])?;
+        frames.push((at, n));
+        at += n;
+    }
+    Ok(frames)
+}
+
+/// Law 3a: every proper prefix of the single frame `frame` is incomplete.
+pub fn prefixes_incomplete<C: Codec>(frame: &[u8]) -> Result<(), String> {
+    for i in 0..frame.len() {
+        match C::parse(&frame[..i]) {
+            Ok(Status::Incomplete(_)) => {}
+            other => {
+                return Err(format!(
+                    "prefix of {i} bytes: expected incomplete, got {other:?}"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What a stream decodes to: its frames, then how it ended.
+pub type Decoded = (Vec<String>, StreamEnd);
+
+/// How decoding a stream ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StreamEnd {
+    /// All input consumed, or a partial frame left over (its length).
+    Clean(usize),
+    /// An error (its offset counted from the start of the stream).
+    Error(Error),
+}
+
+/// Decodes a stream delivered in chunks cut at `cuts` (byte positions, any order, any
+/// value; out-of-range ones are ignored) through a one-buffer framer, as a transport would.
+pub fn decode_chunked<C: Codec>(stream: &[u8], cuts: &[usize]) -> Decoded {
+    let mut cuts: Vec<usize> = cuts
+        .iter()
+        .copied()
+        .filter(|&c| c > 0 && c < stream.len())
+        .collect();
+    cuts.sort_unstable();
+    cuts.dedup();
+    cuts.push(stream.len());
+    let mut buf: Vec<u8> = Vec::new();
+    let mut frames = Vec::new();
+    let mut drained = 0;
+    let mut last = 0;
+    for cut in cuts {
+        buf.extend_from_slice(&stream[last..cut]);
+        last = cut;
+        loop {
+            let step = match C::parse(&buf) {
+                Ok(Status::Complete((frame, n))) => (format!("{frame:?}"), n),
+                Ok(Status::Incomplete(_)) => break,
+                Err(e) => return (frames, StreamEnd::Error(e.shifted(drained))),
+            };
+            frames.push(step.0);
+            buf.drain(..step.1);
+            drained += step.1;
+        }
+    }
+    (frames, StreamEnd::Clean(buf.len()))
+}
+
+/// Law 3b: decoding `stream` in chunks cut at `cuts` gives the same frames and the same
+/// ending as decoding it in one piece.
+pub fn chunking<C: Codec>(stream: &[u8], cuts: &[usize]) -> Result<(), String> {
+    let whole = decode_chunked::<C>(stream, &[]);
+    let chunked = decode_chunked::<C>(stream, cuts);
+    if whole == chunked {
+        Ok(())
+    } else {
+        Err(format!(
+            "chunking at {cuts:?} changed the result\n whole:   {whole:?}\n chunked: {chunked:?}"
+        ))
+    }
+}
