@@ -1,0 +1,1031 @@
+//! Loading scenario files: the only code that touches YAML (serde_yaml, behind this module
+//! so a maintained fork can replace it in one place).
+//!
+//! Syntax errors carry serde_yaml's line and column. Semantic errors (unknown actor, bad
+//! check, unknown step) point at the YAML list item of the offending step, found by a light
+//! scan of the source text for `- ` items under the `steps:` key.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_yaml::{Mapping, Value};
+
+use super::ScenarioError;
+use super::model::{
+    ActorTarget, Capture, Check, Compare, Expect, ExpectSource, FrameSpec, Level, Order, Protocol,
+    Repeat, Rule, Scenario, Send, Span, Step, StepKind, Template,
+};
+
+/// Default per-step timeout.
+pub const DEFAULT_TIMEOUT_MS: u64 = 5_000;
+const MAX_INCLUDE_DEPTH: usize = 8;
+
+/// Loads one case file.
+pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ScenarioError::at(path, 0, 0, format!("cannot read: {e}")))?;
+    load_str(path, &text)
+}
+
+/// Loads a case from its text (`path` names it and locates its fragments).
+pub fn load_str(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
+    let raw: RawScenario = serde_yaml::from_str(text).map_err(|e| yaml_error(path, &e))?;
+    let whole = Source {
+        file: path.to_path_buf(),
+        text: text.to_owned(),
+    };
+    let protocol = Protocol::from_name(&raw.protocol).ok_or_else(|| {
+        whole.key_error(
+            "protocol",
+            format!(
+                "unknown protocol `{}` (expected fetion or msnp)",
+                raw.protocol
+            ),
+        )
+    })?;
+    let mut actors = BTreeMap::new();
+    for (name, target) in raw.actors {
+        let target = match target {
+            RawActor::Service(s) => {
+                if !SERVICES.contains(&s.as_str()) {
+                    return Err(whole.key_error(
+                        &name,
+                        format!(
+                            "actor `{name}`: unknown service `{s}` (expected one of {})",
+                            SERVICES.join(", ")
+                        ),
+                    ));
+                }
+                ActorTarget::Service(s)
+            }
+            RawActor::Address { address } => ActorTarget::Address(Template(address)),
+        };
+        actors.insert(name, target);
+    }
+    let mut rules = Vec::new();
+    for r in raw.rules {
+        rules.push(Rule {
+            id: r.id,
+            text: r.text,
+            source: r.source,
+            evidence: r.evidence,
+            level: r.level,
+        });
+    }
+    let params = mapping_pairs(&raw.params).map_err(|m| whole.key_error("params", m))?;
+    let ctx = Ctx {
+        protocol,
+        actors: actors.keys().cloned().collect(),
+        dir: fragments_dir(path),
+    };
+    let lines = whole.items_under(0, whole.line_count(), "steps");
+    let steps = convert_steps(&ctx, &whole, &raw.steps, &lines, 0)?;
+    Ok(Scenario {
+        id: case_id(path),
+        path: path.to_path_buf(),
+        title: raw.title,
+        protocol,
+        rules,
+        requires: raw.requires,
+        params: params.into_iter().map(|(k, v)| (k, v.0)).collect(),
+        actors,
+        timeout_ms: raw.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS),
+        steps,
+    })
+}
+
+/// Every case file under `paths` (files as given, directories walked), sorted, skipping
+/// `fragments/` folders and non-YAML files.
+pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ScenarioError> {
+    let mut out = BTreeSet::new();
+    for p in paths {
+        if p.is_dir() {
+            walk(p, &mut out)
+                .map_err(|e| ScenarioError::at(p, 0, 0, format!("cannot read directory: {e}")))?;
+        } else if p.is_file() {
+            out.insert(p.clone());
+        } else {
+            return Err(ScenarioError::at(
+                p,
+                0,
+                0,
+                "no such file or directory".into(),
+            ));
+        }
+    }
+    Ok(out.into_iter().collect())
+}
+
+/// The case id of a file: its path under the nearest `scenarios/` folder, without extension.
+pub fn case_id(path: &Path) -> String {
+    let comps: Vec<String> = path
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    let start = comps
+        .iter()
+        .rposition(|c| c == "scenarios")
+        .map_or_else(|| comps.len().saturating_sub(2), |i| i + 1);
+    let mut id = comps.get(start..).unwrap_or_default().join("/");
+    if let Some(stripped) = id.strip_suffix(".yaml").or_else(|| id.strip_suffix(".yml")) {
+        id = stripped.to_owned();
+    }
+    id
+}
+
+/// Parses a target profile (see `runner::Profile`), mapping YAML errors to file:line:column.
+pub fn parse_yaml_file<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ScenarioError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ScenarioError::at(path, 0, 0, format!("cannot read: {e}")))?;
+    serde_yaml::from_str(&text).map_err(|e| yaml_error(path, &e))
+}
+
+const SERVICES: &[&str] = &["fetion", "fetion-chat", "msnp"];
+
+fn walk(dir: &Path, out: &mut BTreeSet<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            if path.file_name().is_some_and(|n| n == "fragments") {
+                continue;
+            }
+            walk(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+            out.insert(path);
+        }
+    }
+    Ok(())
+}
+
+fn fragments_dir(path: &Path) -> PathBuf {
+    let parent = path.parent().unwrap_or(Path::new("."));
+    if parent.file_name().is_some_and(|n| n == "fragments") {
+        parent.to_path_buf()
+    } else {
+        parent.join("fragments")
+    }
+}
+
+fn yaml_error(path: &Path, e: &serde_yaml::Error) -> ScenarioError {
+    let (line, col) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
+    let msg = e.to_string();
+    // serde_yaml appends " at line N column M"; the span already says it.
+    let msg = msg.split(" at line ").next().unwrap_or(&msg).to_owned();
+    ScenarioError::at(path, line, col, msg)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScenario {
+    title: String,
+    protocol: String,
+    #[serde(default)]
+    rules: Vec<RawRule>,
+    #[serde(default)]
+    requires: Vec<String>,
+    #[serde(default)]
+    params: Mapping,
+    #[serde(default)]
+    actors: BTreeMap<String, RawActor>,
+    timeout_ms: Option<u64>,
+    steps: Vec<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    id: String,
+    text: String,
+    source: String,
+    evidence: super::model::Evidence,
+    #[serde(default = "must")]
+    level: Level,
+}
+
+fn must() -> Level {
+    Level::Must
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawActor {
+    Service(String),
+    Address { address: String },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFragment {
+    #[serde(default)]
+    params: Mapping,
+    steps: Vec<Value>,
+}
+
+/// What step conversion needs to know.
+struct Ctx {
+    protocol: Protocol,
+    actors: BTreeSet<String>,
+    dir: PathBuf,
+}
+
+/// A file's text, for locating items.
+struct Source {
+    file: PathBuf,
+    text: String,
+}
+
+impl Source {
+    fn line_count(&self) -> usize {
+        self.text.lines().count()
+    }
+
+    fn span(&self, line_idx: usize, col: usize) -> Span {
+        Span {
+            file: self.file.clone(),
+            line: line_idx + 1,
+            column: col + 1,
+        }
+    }
+
+    /// An error at the first line that defines `key:` (or line 1).
+    fn key_error(&self, key: &str, message: String) -> ScenarioError {
+        let (line, col) = self
+            .text
+            .lines()
+            .enumerate()
+            .find_map(|(i, l)| {
+                let t = l.trim_start();
+                (t.starts_with(&format!("{key}:")) || t.starts_with(&format!("- {key}:")))
+                    .then(|| (i, l.len() - t.len()))
+            })
+            .unwrap_or((0, 0));
+        ScenarioError {
+            span: self.span(line, col),
+            message,
+        }
+    }
+
+    /// The (line index, column) of each `- ` item of the block list under the first `key:`
+    /// found in lines `[start, end)`. Flow lists (`key: [..]`) yield nothing.
+    fn items_under(&self, start: usize, end: usize, key: &str) -> Vec<(usize, usize)> {
+        let lines: Vec<&str> = self.text.lines().collect();
+        let end = end.min(lines.len());
+        let mut items = Vec::new();
+        let Some(key_line) = (start..end).find(|&i| {
+            let t = lines[i].trim_start().trim_start_matches("- ");
+            t.starts_with(&format!("{key}:")) && t[key.len() + 1..].trim().is_empty()
+        }) else {
+            return items;
+        };
+        let key_indent = indent(lines[key_line]);
+        let mut item_indent = None;
+        for (i, line) in lines.iter().enumerate().take(end).skip(key_line + 1) {
+            let t = line.trim_start();
+            if t.is_empty() || t.starts_with('#') {
+                continue;
+            }
+            let ind = indent(line);
+            match item_indent {
+                None => {
+                    if t.starts_with('-') && ind >= key_indent {
+                        item_indent = Some(ind);
+                        items.push((i, ind));
+                    } else {
+                        break;
+                    }
+                }
+                Some(ii) => {
+                    if ind < ii || (ind == ii && !t.starts_with('-')) {
+                        break;
+                    }
+                    if ind == ii {
+                        items.push((i, ind));
+                    }
+                }
+            }
+        }
+        items
+    }
+}
+
+fn indent(line: &str) -> usize {
+    line.len() - line.trim_start().len()
+}
+
+/// Item locations, with the line range each item spans (up to the next item).
+fn item_ranges(items: &[(usize, usize)], end: usize) -> Vec<(usize, usize, usize)> {
+    items
+        .iter()
+        .enumerate()
+        .map(|(n, &(line, col))| (line, col, items.get(n + 1).map_or(end, |next| next.0)))
+        .collect()
+}
+
+fn convert_steps(
+    ctx: &Ctx,
+    src: &Source,
+    values: &[Value],
+    items: &[(usize, usize)],
+    depth: usize,
+) -> Result<Vec<Step>, ScenarioError> {
+    let fallback = items.first().map_or((0, 0), |&(l, c)| (l, c));
+    let ranges = item_ranges(items, src.line_count());
+    let mut out = Vec::new();
+    for (n, value) in values.iter().enumerate() {
+        let (line, col, end) =
+            ranges
+                .get(n)
+                .copied()
+                .unwrap_or((fallback.0, fallback.1, fallback.0 + 1));
+        let span = src.span(line, col);
+        convert_step(ctx, src, value, span, (line, end), depth, &mut out)?;
+    }
+    Ok(out)
+}
+
+const STEP_KINDS: &[&str] = &[
+    "assert",
+    "barrier",
+    "connect",
+    "disconnect",
+    "expect",
+    "expect_any_order",
+    "expect_closed",
+    "expect_no_push",
+    "include",
+    "repeat",
+    "send",
+    "set",
+];
+
+#[allow(clippy::too_many_lines)]
+fn convert_step(
+    ctx: &Ctx,
+    src: &Source,
+    value: &Value,
+    span: Span,
+    range: (usize, usize),
+    depth: usize,
+    out: &mut Vec<Step>,
+) -> Result<(), ScenarioError> {
+    let err = |m: String| ScenarioError {
+        span: span.clone(),
+        message: m,
+    };
+    let Value::Mapping(map) = value else {
+        return Err(err(format!(
+            "a step must be a map such as `connect: alice`, found {}",
+            describe(value)
+        )));
+    };
+    let kinds: Vec<&str> = map
+        .keys()
+        .filter_map(Value::as_str)
+        .filter(|k| STEP_KINDS.contains(k))
+        .collect();
+    let kind = match kinds.as_slice() {
+        [k] => *k,
+        [] => {
+            let first = map.keys().next().map_or_else(String::new, scalar_text);
+            return Err(err(format!(
+                "unknown step `{first}` (expected one of {})",
+                STEP_KINDS.join(", ")
+            )));
+        }
+        many => {
+            return Err(err(format!(
+                "a step has exactly one kind, found {}",
+                many.join(" and ")
+            )));
+        }
+    };
+    let mut rest = map.clone();
+    let head = rest.remove(kind).unwrap_or(Value::Null);
+    let timeout_ms = take_u64(&mut rest, "timeout_ms").map_err(err)?;
+    let note = rest.remove("note").map(|v| scalar_text(&v));
+    let allowed: &[&str] = match kind {
+        "send" => &[
+            "as", "raw", "method", "status", "reason", "target", "version", "verb", "trid",
+            "length", "headers", "blocks", "body", "reply_to",
+        ],
+        "expect" => &["reply", "push", "as", "match", "xml", "capture"],
+        "include" => &["with"],
+        _ => &[],
+    };
+    if let Some(k) = rest
+        .keys()
+        .map(scalar_text)
+        .find(|k| !allowed.contains(&k.as_str()))
+    {
+        let hint = if allowed.is_empty() {
+            String::new()
+        } else {
+            format!(" (allowed: {})", allowed.join(", "))
+        };
+        return Err(err(format!("`{kind}` step: unknown key `{k}`{hint}")));
+    }
+    let actor = |v: &Value| -> Result<String, ScenarioError> {
+        let name = scalar_text(v);
+        if ctx.actors.contains(&name) {
+            Ok(name)
+        } else {
+            Err(err(format!(
+                "unknown actor `{name}` (declared: {})",
+                ctx.actors.iter().cloned().collect::<Vec<_>>().join(", ")
+            )))
+        }
+    };
+    let step = |kind: StepKind| Step {
+        kind,
+        span: span.clone(),
+        timeout_ms,
+        note: note.clone(),
+    };
+    match kind {
+        "connect" => out.push(step(StepKind::Connect(actor(&head)?))),
+        "disconnect" => out.push(step(StepKind::Disconnect(actor(&head)?))),
+        "expect_closed" => out.push(step(StepKind::ExpectClosed(actor(&head)?))),
+        "expect_no_push" => out.push(step(StepKind::ExpectNoPush(actor(&head)?))),
+        "barrier" => {
+            let names = match &head {
+                Value::Sequence(seq) => seq.iter().map(&actor).collect::<Result<Vec<_>, _>>()?,
+                v => vec![actor(v)?],
+            };
+            out.push(step(StepKind::Barrier(names)));
+        }
+        "send" => {
+            let a = actor(&head)?;
+            let frame = frame_spec(ctx.protocol, &rest).map_err(err)?;
+            let name = rest.get("as").map(scalar_text);
+            out.push(step(StepKind::Send(Send {
+                actor: a,
+                name,
+                frame,
+            })));
+        }
+        "expect" => {
+            let a = actor(&head)?;
+            out.push(step(StepKind::Expect(
+                expect(a, &rest, span.clone()).map_err(err)?,
+            )));
+        }
+        "expect_any_order" => {
+            let Value::Sequence(seq) = &head else {
+                return Err(err(
+                    "`expect_any_order` takes a list of `expect:` items".into()
+                ));
+            };
+            let items = src.items_under(range.0, range.1, "expect_any_order");
+            let mut list = Vec::new();
+            for (n, v) in seq.iter().enumerate() {
+                let sp = items
+                    .get(n)
+                    .map_or_else(|| span.clone(), |&(l, c)| src.span(l, c));
+                let e2 = |m: String| ScenarioError {
+                    span: sp.clone(),
+                    message: m,
+                };
+                let Value::Mapping(m) = v else {
+                    return Err(e2("`expect_any_order` items are `expect:` maps".into()));
+                };
+                let mut m = m.clone();
+                let Some(h) = m.remove("expect") else {
+                    return Err(e2(
+                        "`expect_any_order` items must start with `expect: ACTOR`".into(),
+                    ));
+                };
+                if let Some(k) = m.keys().map(scalar_text).find(|k| {
+                    !["reply", "push", "as", "match", "xml", "capture"].contains(&k.as_str())
+                }) {
+                    return Err(e2(format!("`expect` item: unknown key `{k}`")));
+                }
+                let a = actor(&h).map_err(|e| ScenarioError {
+                    span: sp.clone(),
+                    message: e.message,
+                })?;
+                list.push(expect(a, &m, sp.clone()).map_err(e2)?);
+            }
+            out.push(step(StepKind::ExpectAnyOrder(list)));
+        }
+        "set" => {
+            let Value::Mapping(m) = &head else {
+                return Err(err("`set` takes a map of variable: value".into()));
+            };
+            let pairs = mapping_pairs(m).map_err(err)?;
+            out.push(step(StepKind::Set(pairs)));
+        }
+        "assert" => {
+            let Value::Mapping(m) = &head else {
+                return Err(err("`assert` takes a map of variable: check".into()));
+            };
+            out.push(step(StepKind::Assert(checks(m).map_err(err)?)));
+        }
+        "repeat" => {
+            let Value::Mapping(m) = &head else {
+                return Err(err(
+                    "`repeat` takes a map with `steps:` and `times:` or `until:` + `max:`".into(),
+                ));
+            };
+            let mut m = m.clone();
+            let body = match m.remove("steps") {
+                Some(Value::Sequence(s)) => s,
+                _ => return Err(err("`repeat` needs `steps:` (a list of steps)".into())),
+            };
+            let times = m.remove("times").map(|v| Template(scalar_text(&v)));
+            let max = take_u64(&mut m, "max").map_err(err)?;
+            let until = match m.remove("until") {
+                None => None,
+                Some(Value::Mapping(u)) => {
+                    let mut u = u.clone();
+                    let Some(var) = u.remove("var") else {
+                        return Err(err("`until` needs `var: NAME` and a check, e.g. `{ var: hasmore, iequals: \"false\" }`".into()));
+                    };
+                    Some((scalar_text(&var), check(&Value::Mapping(u)).map_err(err)?))
+                }
+                Some(v) => {
+                    return Err(err(format!(
+                        "`until` must be a map with `var:`, found {}",
+                        describe(&v)
+                    )));
+                }
+            };
+            if let Some(k) = m.keys().next() {
+                return Err(err(format!(
+                    "`repeat`: unknown key `{}` (allowed: steps, times, until, max)",
+                    scalar_text(k)
+                )));
+            }
+            if times.is_none() && until.is_none() {
+                return Err(err("`repeat` needs `times:` or `until:`".into()));
+            }
+            if until.is_some() && max.is_none() {
+                return Err(err(
+                    "`repeat` with `until:` needs a hard bound `max:`".into()
+                ));
+            }
+            let items = src.items_under(range.0 + 1, range.1, "steps");
+            let steps = convert_steps(ctx, src, &body, &items, depth)?;
+            let max = max.unwrap_or(u64::MAX);
+            out.push(step(StepKind::Repeat(Repeat {
+                times,
+                until,
+                max,
+                steps,
+            })));
+        }
+        "include" => {
+            if depth >= MAX_INCLUDE_DEPTH {
+                return Err(err(format!(
+                    "fragments nest deeper than {MAX_INCLUDE_DEPTH} levels"
+                )));
+            }
+            let name = scalar_text(&head);
+            let with = match rest.get("with") {
+                None => Mapping::new(),
+                Some(Value::Mapping(m)) => m.clone(),
+                Some(v) => return Err(err(format!("`with` must be a map, found {}", describe(v)))),
+            };
+            // Errors without a file (missing fragment, unknown parameter) point at the include.
+            include(ctx, &name, &with, depth, out).map_err(|e| {
+                if e.span.file.as_os_str().is_empty() {
+                    ScenarioError {
+                        span: span.clone(),
+                        message: e.message,
+                    }
+                } else {
+                    e
+                }
+            })?;
+        }
+        _ => return Err(err(format!("unknown step `{kind}`"))),
+    }
+    Ok(())
+}
+
+fn include(
+    ctx: &Ctx,
+    name: &str,
+    with: &Mapping,
+    depth: usize,
+    out: &mut Vec<Step>,
+) -> Result<(), ScenarioError> {
+    let path = ctx.dir.join(format!("{name}.yaml"));
+    let here = |m: String| ScenarioError::at(Path::new(""), 0, 0, m);
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        here(format!(
+            "fragment `{name}`: cannot read {}: {e}",
+            path.display()
+        ))
+    })?;
+    let raw: RawFragment = serde_yaml::from_str(&text).map_err(|e| yaml_error(&path, &e))?;
+    let src = Source {
+        file: path.clone(),
+        text,
+    };
+    let mut params: BTreeMap<String, String> = BTreeMap::new();
+    for (k, v) in mapping_pairs(&raw.params).map_err(|m| src.key_error("params", m))? {
+        params.insert(k, v.0);
+    }
+    for (k, v) in mapping_pairs(with).map_err(|m| here(format!("`with`: {m}")))? {
+        if !params.contains_key(&k) {
+            return Err(here(format!(
+                "fragment `{name}` has no parameter `{k}` (declared: {})",
+                params.keys().cloned().collect::<Vec<_>>().join(", ")
+            )));
+        }
+        params.insert(k, v.0);
+    }
+    let steps: Vec<Value> = raw.steps.iter().map(|v| substitute(v, &params)).collect();
+    let items = src.items_under(0, src.line_count(), "steps");
+    out.extend(convert_steps(ctx, &src, &steps, &items, depth + 1)?);
+    Ok(())
+}
+
+/// Replaces `${param}` for the fragment's parameters in every string (keys included).
+fn substitute(v: &Value, params: &BTreeMap<String, String>) -> Value {
+    match v {
+        Value::String(s) => Value::String(substitute_str(s, params)),
+        Value::Sequence(seq) => {
+            Value::Sequence(seq.iter().map(|x| substitute(x, params)).collect())
+        }
+        Value::Mapping(m) => Value::Mapping(
+            m.iter()
+                .map(|(k, x)| (substitute(k, params), substitute(x, params)))
+                .collect(),
+        ),
+        Value::Tagged(t) => substitute(&t.value, params),
+        other => other.clone(),
+    }
+}
+
+fn substitute_str(s: &str, params: &BTreeMap<String, String>) -> String {
+    let mut out = s.to_owned();
+    for (k, v) in params {
+        out = out.replace(&format!("${{{k}}}"), v);
+    }
+    out
+}
+
+fn frame_spec(protocol: Protocol, m: &Mapping) -> Result<FrameSpec, String> {
+    let t = |k: &str| m.get(k).map(|v| Template(scalar_text(v)));
+    let mut f = FrameSpec {
+        raw: t("raw"),
+        method: t("method"),
+        status: t("status"),
+        reason: t("reason"),
+        target: t("target"),
+        version: t("version"),
+        verb: t("verb"),
+        trid: t("trid"),
+        length: t("length"),
+        body: t("body"),
+        reply_to: m.get("reply_to").map(scalar_text),
+        ..FrameSpec::default()
+    };
+    if let Some(h) = m.get("headers") {
+        f.headers = headers(h)?;
+    }
+    if let Some(b) = m.get("blocks") {
+        let Value::Sequence(seq) = b else {
+            return Err("`blocks` must be a list of header maps".into());
+        };
+        for block in seq {
+            f.blocks.push(headers(block)?);
+        }
+    }
+    let has = |k: &str| m.contains_key(k);
+    if f.raw.is_some() {
+        if let Some(k) = m.keys().map(scalar_text).find(|k| k != "raw" && k != "as") {
+            return Err(format!(
+                "`raw:` sends bytes as written; `{k}` cannot be combined with it"
+            ));
+        }
+        return Ok(f);
+    }
+    let (own, foreign): (&[&str], &[&str]) = match protocol {
+        Protocol::Fetion => (&["method", "status"], &["verb", "trid", "length", "blocks"]),
+        Protocol::Msnp => (
+            &["verb"],
+            &["method", "status", "reason", "version", "reply_to"],
+        ),
+    };
+    if let Some(k) = foreign.iter().find(|k| has(k)) {
+        return Err(format!("`{k}` is not a {} frame key", protocol.name()));
+    }
+    match protocol {
+        Protocol::Fetion if has("method") == has("status") => {
+            Err("a Fetion frame needs exactly one of `method:` (request) or `status:` (response), or `raw:`".into())
+        }
+        Protocol::Msnp if !has("verb") => Err("an MSNP frame needs `verb:` (or `raw:`)".into()),
+        _ => {
+            let _ = own;
+            Ok(f)
+        }
+    }
+}
+
+fn headers(v: &Value) -> Result<Vec<(String, Template)>, String> {
+    let Value::Mapping(m) = v else {
+        return Err(format!(
+            "headers must be a map of Name: value, found {}",
+            describe(v)
+        ));
+    };
+    let mut out = Vec::new();
+    for (k, v) in m {
+        let name = scalar_text(k);
+        match v {
+            Value::Sequence(seq) => {
+                for x in seq {
+                    out.push((name.clone(), Template(scalar_text(x))));
+                }
+            }
+            Value::Mapping(_) => {
+                return Err(format!("header `{name}`: value must be text or a list"));
+            }
+            x => out.push((name, Template(scalar_text(x)))),
+        }
+    }
+    Ok(out)
+}
+
+fn expect(actor: String, m: &Mapping, span: Span) -> Result<Expect, String> {
+    let push = match m.get("push") {
+        None => false,
+        Some(Value::Bool(b)) => *b,
+        Some(v) => {
+            return Err(format!(
+                "`push` must be true or false, found {}",
+                describe(v)
+            ));
+        }
+    };
+    let source = match (m.get("reply"), push) {
+        (Some(_), true) => return Err("`reply:` and `push: true` exclude each other".into()),
+        (Some(r), false) => ExpectSource::Reply(scalar_text(r)),
+        (None, true) => ExpectSource::Push,
+        (None, false) => ExpectSource::NextReply,
+    };
+    let checks_of = |k: &str| -> Result<Vec<(String, Check)>, String> {
+        match m.get(k) {
+            None => Ok(Vec::new()),
+            Some(Value::Mapping(mm)) => checks(mm).map_err(|e| format!("`{k}`: {e}")),
+            Some(v) => Err(format!(
+                "`{k}` must be a map of FIELD: CHECK, found {}",
+                describe(v)
+            )),
+        }
+    };
+    let mut captures = Vec::new();
+    match m.get("capture") {
+        None => {}
+        Some(Value::Mapping(cm)) => {
+            for (k, v) in cm {
+                let name = scalar_text(k);
+                captures.push((
+                    Template(name.clone()),
+                    capture(v).map_err(|e| format!("capture `{name}`: {e}"))?,
+                ));
+            }
+        }
+        Some(v) => {
+            return Err(format!(
+                "`capture` must be a map of VAR: {{field|xml: …}}, found {}",
+                describe(v)
+            ));
+        }
+    }
+    Ok(Expect {
+        actor,
+        source,
+        name: m.get("as").map(scalar_text),
+        checks: checks_of("match")?,
+        xml: checks_of("xml")?,
+        captures,
+        span,
+    })
+}
+
+fn checks(m: &Mapping) -> Result<Vec<(String, Check)>, String> {
+    m.iter()
+        .map(|(k, v)| {
+            let name = scalar_text(k);
+            check(v)
+                .map(|c| (name.clone(), c))
+                .map_err(|e| format!("`{name}`: {e}"))
+        })
+        .collect()
+}
+
+const CHECK_KEYS: &[&str] = &[
+    "equals",
+    "not_equals",
+    "iequals",
+    "regex",
+    "contains",
+    "one_of",
+    "present",
+    "absent",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+    "eq",
+    "ne",
+    "count",
+    "distinct",
+    "order",
+    "each",
+    "any",
+    "utf8_len_of",
+];
+
+/// A check from YAML: a scalar means `equals`; a map combines check keys.
+fn check(v: &Value) -> Result<Check, String> {
+    let m = match v {
+        Value::Mapping(m) => m,
+        Value::Sequence(_) => {
+            return Err("a check is a value or a map of checks, not a list (use one_of)".into());
+        }
+        scalar => {
+            return Ok(Check {
+                equals: Some(Template(scalar_text(scalar))),
+                ..Check::default()
+            });
+        }
+    };
+    let mut c = Check::default();
+    for (k, val) in m {
+        let key = scalar_text(k);
+        let text = || Template(scalar_text(val));
+        let boolean = || match val {
+            Value::Bool(b) => Ok(*b),
+            other => Err(format!(
+                "`{key}` must be true or false, found {}",
+                describe(other)
+            )),
+        };
+        match key.as_str() {
+            "equals" => c.equals = Some(text()),
+            "not_equals" => c.not_equals = Some(text()),
+            "iequals" => c.iequals = Some(text()),
+            "regex" => {
+                let pattern = scalar_text(val);
+                if !pattern.contains("${") {
+                    regex::Regex::new(&pattern).map_err(|e| format!("bad regex: {e}"))?;
+                }
+                c.regex = Some(Template(pattern));
+            }
+            "contains" => c.contains = Some(text()),
+            "one_of" => match val {
+                Value::Sequence(seq) => {
+                    c.one_of = Some(seq.iter().map(|x| Template(scalar_text(x))).collect())
+                }
+                other => {
+                    return Err(format!(
+                        "`one_of` must be a list, found {}",
+                        describe(other)
+                    ));
+                }
+            },
+            "present" => c.present = Some(boolean()?),
+            "absent" => c.present = Some(!boolean()?),
+            "lt" | "le" | "gt" | "ge" | "eq" | "ne" => {
+                let op = match key.as_str() {
+                    "lt" => Compare::Lt,
+                    "le" => Compare::Le,
+                    "gt" => Compare::Gt,
+                    "ge" => Compare::Ge,
+                    "eq" => Compare::Eq,
+                    _ => Compare::Ne,
+                };
+                c.numeric.push((op, text()));
+            }
+            "count" => c.count = Some(Box::new(check(val).map_err(|e| format!("`count`: {e}"))?)),
+            "each" => c.each = Some(Box::new(check(val).map_err(|e| format!("`each`: {e}"))?)),
+            "any" => c.any = Some(Box::new(check(val).map_err(|e| format!("`any`: {e}"))?)),
+            "distinct" => c.distinct = Some(boolean()?),
+            "order" => {
+                c.order = Some(match scalar_text(val).as_str() {
+                    "ascending" => Order::Ascending,
+                    "descending" => Order::Descending,
+                    other => {
+                        return Err(format!(
+                            "`order` must be ascending or descending, found `{other}`"
+                        ));
+                    }
+                });
+            }
+            "utf8_len_of" => c.utf8_len_of = Some(scalar_text(val)),
+            other => {
+                return Err(format!(
+                    "unknown check `{other}` (expected one of {})",
+                    CHECK_KEYS.join(", ")
+                ));
+            }
+        }
+    }
+    Ok(c)
+}
+
+fn capture(v: &Value) -> Result<Capture, String> {
+    let Value::Mapping(m) = v else {
+        return Err(format!(
+            "must be a map with `field:`, `xml:` or `var:`, found {}",
+            describe(v)
+        ));
+    };
+    let mut c = Capture::default();
+    for (k, val) in m {
+        let key = scalar_text(k);
+        let boolean = || match val {
+            Value::Bool(b) => Ok(*b),
+            other => Err(format!(
+                "`{key}` must be true or false, found {}",
+                describe(other)
+            )),
+        };
+        match key.as_str() {
+            "field" => c.field = Some(scalar_text(val)),
+            "xml" => c.xml = Some(scalar_text(val)),
+            "var" => c.var = Some(scalar_text(val)),
+            "regex" => {
+                let pattern = scalar_text(val);
+                if !pattern.contains("${") {
+                    regex::Regex::new(&pattern).map_err(|e| format!("bad regex: {e}"))?;
+                }
+                c.regex = Some(Template(pattern));
+            }
+            "all" => c.all = boolean()?,
+            "append" => c.append = boolean()?,
+            "format" => c.format = Some(Template(scalar_text(val))),
+            "lowercase" => c.lowercase = boolean()?,
+            other => {
+                return Err(format!(
+                    "unknown key `{other}` (expected field, xml, var, regex, all, append, format, lowercase)"
+                ));
+            }
+        }
+    }
+    let sources = [c.field.is_some(), c.xml.is_some(), c.var.is_some()]
+        .iter()
+        .filter(|b| **b)
+        .count();
+    if sources != 1 {
+        return Err("needs exactly one of `field:`, `xml:` or `var:`".into());
+    }
+    Ok(c)
+}
+
+fn take_u64(m: &mut Mapping, key: &str) -> Result<Option<u64>, String> {
+    match m.remove(key) {
+        None => Ok(None),
+        Some(Value::Number(n)) => n
+            .as_u64()
+            .map(Some)
+            .ok_or_else(|| format!("`{key}` must be a whole number, found {n}")),
+        Some(v) => Err(format!(
+            "`{key}` must be a whole number, found {}",
+            describe(&v)
+        )),
+    }
+}
+
+fn mapping_pairs(m: &Mapping) -> Result<Vec<(String, Template)>, String> {
+    let mut out = Vec::new();
+    for (k, v) in m {
+        if matches!(v, Value::Mapping(_) | Value::Sequence(_)) {
+            return Err(format!("`{}` must be a single value", scalar_text(k)));
+        }
+        out.push((scalar_text(k), Template(scalar_text(v))));
+    }
+    Ok(out)
+}
+
+/// The text of a scalar (numbers and booleans as written by YAML's canonical form).
+fn scalar_text(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => s.clone(),
+        Value::Tagged(t) => scalar_text(&t.value),
+        other => serde_yaml::to_string(other)
+            .unwrap_or_default()
+            .trim_end()
+            .to_owned(),
+    }
+}
+
+fn describe(v: &Value) -> String {
+    match v {
+        Value::Null => "nothing".into(),
+        Value::Bool(b) => format!("`{b}`"),
+        Value::Number(n) => format!("`{n}`"),
+        Value::String(s) => format!("`{s}`"),
+        Value::Sequence(_) => "a list".into(),
+        Value::Mapping(_) => "a map".into(),
+        Value::Tagged(_) => "a tagged value".into(),
+    }
+}

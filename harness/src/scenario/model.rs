@@ -1,0 +1,379 @@
+//! The scenario model: what `scenario::load` produces from YAML and the runner consumes.
+//!
+//! Plain data, no YAML types: values that may hold `${…}` are kept as strings (a
+//! [`Template`]) and resolved by the runner when the step runs. Every step carries the
+//! [`Span`] of the YAML list item it came from, so failures point at `file:line`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+/// A loaded case.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scenario {
+    /// Stable id: the path under `scenarios/` without `.yaml` (`fetion/001-startchat`).
+    pub id: String,
+    /// The file it came from.
+    pub path: PathBuf,
+    /// One line, shown in reports.
+    pub title: String,
+    /// Which protocol module drives it.
+    pub protocol: Protocol,
+    /// The rules this case checks.
+    pub rules: Vec<Rule>,
+    /// Capabilities the target must claim.
+    pub requires: Vec<String>,
+    /// Variables with default values (a profile may override them).
+    pub params: Vec<(String, String)>,
+    /// Named connections.
+    pub actors: BTreeMap<String, ActorTarget>,
+    /// Default per-step timeout in milliseconds (before `--timeout-scale`).
+    pub timeout_ms: u64,
+    /// The steps, fragments already spliced in.
+    pub steps: Vec<Step>,
+}
+
+/// The protocols imspec drives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    /// Fetion SIP-C over TCP.
+    Fetion,
+    /// MSNP 21–24 over TCP.
+    Msnp,
+}
+
+impl Protocol {
+    /// The name used in YAML and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Fetion => "fetion",
+            Self::Msnp => "msnp",
+        }
+    }
+
+    /// Parses the YAML name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "fetion" => Some(Self::Fetion),
+            "msnp" => Some(Self::Msnp),
+            _ => None,
+        }
+    }
+}
+
+/// A rule checked by a case.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Rule {
+    /// Stable rule id (`sipc.response-echoes-i-q`).
+    pub id: String,
+    /// What the rule says.
+    pub text: String,
+    /// Where it comes from: a seed file or a PROTOCOLS.md section / source tag.
+    pub source: String,
+    /// How sure the sources are.
+    pub evidence: Evidence,
+    /// MUST or SHOULD.
+    pub level: Level,
+}
+
+/// How well the sources support a rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Evidence {
+    /// The seed or several independent sources agree.
+    High,
+    /// Inferred, disputed or from a single lossy source: failures are `non-strict`.
+    Low,
+    /// One good source, or clearly implied by what clients parse.
+    Medium,
+}
+
+/// The strictness of a rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// A failure fails the run.
+    Must,
+    /// A failure is reported as `non-strict`.
+    Should,
+}
+
+impl Scenario {
+    /// Whether a failure of this case fails the run: some rule is MUST-level with at least
+    /// medium evidence, or the case names no rule at all.
+    pub fn is_strict(&self) -> bool {
+        self.rules.is_empty()
+            || self
+                .rules
+                .iter()
+                .any(|r| r.level == Level::Must && r.evidence != Evidence::Low)
+    }
+}
+
+/// Where an actor connects.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ActorTarget {
+    /// A target service by name (`fetion`, `fetion-chat`, `msnp`).
+    Service(String),
+    /// `host:port` resolved at run time (may hold `${…}`).
+    Address(Template),
+}
+
+/// A string that may contain `${…}` expressions, resolved at run time.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Template(pub String);
+
+impl fmt::Display for Template {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A position in a scenario or fragment file (1-based).
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Span {
+    /// The file.
+    pub file: PathBuf,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+}
+
+impl fmt::Display for Span {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file.display(), self.line, self.column)
+    }
+}
+
+/// One step with its location.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Step {
+    /// What to do.
+    pub kind: StepKind,
+    /// Where it was written (for fragments: inside the fragment file).
+    pub span: Span,
+    /// Per-step timeout override in milliseconds.
+    pub timeout_ms: Option<u64>,
+    /// Free text shown in failure reports.
+    pub note: Option<String>,
+}
+
+/// The step kinds of the language (see `scenarios/README.md` §3.2).
+#[derive(Clone, Debug, PartialEq)]
+pub enum StepKind {
+    /// Verify a set of variables.
+    Assert(Vec<(String, Check)>),
+    /// A protocol round trip on each actor proving earlier frames have arrived.
+    Barrier(Vec<String>),
+    /// Open the actor's connection.
+    Connect(String),
+    /// Close the actor's connection.
+    Disconnect(String),
+    /// Wait for one frame and check it.
+    Expect(Expect),
+    /// Wait for several frames in any order.
+    ExpectAnyOrder(Vec<Expect>),
+    /// The server closes the connection.
+    ExpectClosed(String),
+    /// Barrier, then the push queue must be empty.
+    ExpectNoPush(String),
+    /// A loop with a bound.
+    Repeat(Repeat),
+    /// Send a frame.
+    Send(Send),
+    /// Assign variables.
+    Set(Vec<(String, Template)>),
+}
+
+/// A `send:` step.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Send {
+    /// Which connection.
+    pub actor: String,
+    /// Name of the request (for `reply:`) and of the stored frame.
+    pub name: Option<String>,
+    /// What to send.
+    pub frame: FrameSpec,
+}
+
+/// A frame to send: structural (encoded by the protocol module) or raw bytes.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct FrameSpec {
+    /// Raw bytes with escapes (`\r`, `\n`, `\t`, `\\`, `\xNN`) and `${…}`; excludes the rest.
+    pub raw: Option<Template>,
+    /// Fetion request method.
+    pub method: Option<Template>,
+    /// Fetion response status.
+    pub status: Option<Template>,
+    /// Fetion response reason phrase.
+    pub reason: Option<Template>,
+    /// Fetion request target / MSNP target.
+    pub target: Option<Template>,
+    /// Fetion protocol version.
+    pub version: Option<Template>,
+    /// MSNP verb.
+    pub verb: Option<Template>,
+    /// MSNP transaction id.
+    pub trid: Option<Template>,
+    /// MSNP payload length override.
+    pub length: Option<Template>,
+    /// Headers in order; repeated names allowed.
+    pub headers: Vec<(String, Template)>,
+    /// MSNP layered header blocks.
+    pub blocks: Vec<Vec<(String, Template)>>,
+    /// Body text.
+    pub body: Option<Template>,
+    /// Fetion: stored received frame whose `I`, `Q`, `F` this response copies.
+    pub reply_to: Option<String>,
+}
+
+/// An `expect:` step (also the items of `expect_any_order`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Expect {
+    /// Which connection.
+    pub actor: String,
+    /// Where the frame comes from.
+    pub source: ExpectSource,
+    /// Store the received frame under this name.
+    pub name: Option<String>,
+    /// Field checks.
+    pub checks: Vec<(String, Check)>,
+    /// XML path checks on the body.
+    pub xml: Vec<(String, Check)>,
+    /// Captures into variables.
+    pub captures: Vec<(Template, Capture)>,
+    /// Where this expect was written (for items of `expect_any_order`).
+    pub span: Span,
+}
+
+/// Which frame an expect takes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ExpectSource {
+    /// The reply to the actor's oldest request whose reply was not yet expected.
+    NextReply,
+    /// The first frame in the push queue that passes the checks.
+    Push,
+    /// The reply to the named request.
+    Reply(String),
+}
+
+/// A check on a list of values (a field, an XML path, a variable). All given parts must hold.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Check {
+    /// The first value equals this.
+    pub equals: Option<Template>,
+    /// The first value does not equal this.
+    pub not_equals: Option<Template>,
+    /// The first value equals this, ignoring ASCII case.
+    pub iequals: Option<Template>,
+    /// The first value matches this regex.
+    pub regex: Option<Template>,
+    /// The first value contains this.
+    pub contains: Option<Template>,
+    /// The first value is one of these.
+    pub one_of: Option<Vec<Template>>,
+    /// The field exists (`true`) or not (`false`); `absent: true` is `Some(false)`.
+    pub present: Option<bool>,
+    /// Numeric comparisons of the first value.
+    pub numeric: Vec<(Compare, Template)>,
+    /// Number of values.
+    pub count: Option<Box<Self>>,
+    /// No value repeats.
+    pub distinct: Option<bool>,
+    /// Values strictly ordered.
+    pub order: Option<Order>,
+    /// Every value passes.
+    pub each: Option<Box<Self>>,
+    /// At least one value passes.
+    pub any: Option<Box<Self>>,
+    /// The first value equals the UTF-8 byte length of this other field.
+    pub utf8_len_of: Option<String>,
+}
+
+/// Numeric comparison operators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Compare {
+    /// `==`
+    Eq,
+    /// `>=`
+    Ge,
+    /// `>`
+    Gt,
+    /// `<=`
+    Le,
+    /// `<`
+    Lt,
+    /// `!=`
+    Ne,
+}
+
+impl Compare {
+    /// The YAML key.
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Eq => "eq",
+            Self::Ge => "ge",
+            Self::Gt => "gt",
+            Self::Le => "le",
+            Self::Lt => "lt",
+            Self::Ne => "ne",
+        }
+    }
+
+    /// Applies the operator.
+    pub fn holds(self, a: f64, b: f64) -> bool {
+        match self {
+            Self::Eq => a == b,
+            Self::Ge => a >= b,
+            Self::Gt => a > b,
+            Self::Le => a <= b,
+            Self::Lt => a < b,
+            Self::Ne => a != b,
+        }
+    }
+}
+
+/// Strict ordering of values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Order {
+    /// Each value is greater than the previous.
+    Ascending,
+    /// Each value is less than the previous.
+    Descending,
+}
+
+/// Where a capture takes its value(s).
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Capture {
+    /// A frame field (`headers.A`, `body`).
+    pub field: Option<String>,
+    /// An XML path in the body.
+    pub xml: Option<String>,
+    /// Another variable.
+    pub var: Option<String>,
+    /// Keep group 1 (or the whole match) of this regex.
+    pub regex: Option<Template>,
+    /// Keep every value as a list.
+    pub all: bool,
+    /// Append to an existing list.
+    pub append: bool,
+    /// Wrap the value: `{}` is replaced by it.
+    pub format: Option<Template>,
+    /// Lower-case the value.
+    pub lowercase: bool,
+}
+
+/// A `repeat:` loop.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Repeat {
+    /// Fixed number of iterations (`times:`).
+    pub times: Option<Template>,
+    /// Stop after the iteration in which this variable check holds.
+    pub until: Option<(String, Check)>,
+    /// Hard bound on iterations (with `until`); exceeding it fails the case.
+    pub max: u64,
+    /// The loop body.
+    pub steps: Vec<Step>,
+}
