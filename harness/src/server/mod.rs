@@ -1,1 +1,51 @@
-//! The reference server. (being written)
+//! The reference server: sans-IO protocol state machines ([`fetion`], [`msnp`]) and one thin
+//! tokio driver ([`driver`]), plus the durable history [`store`] and the [`Mutant`]s that
+//! break one rule each for `imspec selftest`.
+
+use std::fmt;
+
+pub mod fetion;
+pub mod mutant;
+mod rng;
+pub mod time;
+
+pub use mutant::Mutant;
+
+/// A connection's id, unique within one server run.
+pub type ConnId = u64;
+
+/// A listening service.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Service {
+    /// Fetion SIP-C main server (login, StartChat, INVITE pushes).
+    Fetion,
+    /// Fetion SIP-C chat server (the address `A: CS address=…` names).
+    FetionChat,
+    /// MSNP24 notification server.
+    Msnp,
+}
+
+impl Service {
+    /// Every service.
+    pub const ALL: &'static [Self] = &[Self::Fetion, Self::FetionChat, Self::Msnp];
+
+    /// The name printed in `listening <service> <host:port>`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Fetion => "fetion",
+            Self::FetionChat => "fetion-chat",
+            Self::Msnp => "msnp",
+        }
+    }
+
+    /// The service of a name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|s| s.name() == name)
+    }
+}
+
+impl fmt::Display for Service {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}

@@ -1,0 +1,170 @@
+//! Deliberately broken variants of the reference server, one broken rule each.
+//!
+//! `imspec serve --mutant NAME` and `imspec selftest` use these to prove that the scenarios
+//! catch a server that breaks a rule: a suite that passes a broken server is worse than none.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// One rule the reference server can be told to break.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Mutant {
+    /// Chat-server `R` with a wrong or reused `TICKS` credential is accepted.
+    FetionAcceptBadCredential,
+    /// Main-server `R` with a wrong digest response is accepted.
+    FetionAcceptBadPassword,
+    /// Server-sent bodies carry `L:` one more than their length.
+    FetionLOffByOne,
+    /// Responses carry an `I:` different from the request's.
+    FetionNoEchoI,
+    /// Responses carry a `Q:` different from the request's.
+    FetionNoEchoQ,
+    /// No `BN` Conversation/UserEntered when both parties are on the chat server.
+    FetionNoUserEntered,
+    /// Relayed `M` carries no `XI:`.
+    FetionRelayNoXi,
+    /// Relayed `M` carries an `XI:` different from the one in the sender's `200 OK`.
+    FetionRelayXiMismatch,
+    /// A message of a history page appears again on the next page.
+    MsnpDuplicateAcrossPages,
+    /// `hasmore` is always `False`, even when older messages remain.
+    MsnpHasmoreAlwaysFalse,
+    /// `MESSAGESBYCONVERSATION` pages are oldest first.
+    MsnpHistoryOldestFirst,
+    /// Payload lengths on the command line are one more than the payload.
+    MsnpLenOffByOne,
+    /// `BND` reply has no `Set-Registration` header.
+    MsnpNoSetRegistration,
+    /// A non-member may read a conversation's history.
+    MsnpNonmemberReadsHistory,
+    /// `RECENTCONVERSATIONS` returns every message of each conversation, not the newest only.
+    MsnpRecentAllMessages,
+    /// The `messagessyncstate` cursor is ignored: every request returns the first page again.
+    MsnpSyncstateRestarts,
+    /// Replies carry a TrID different from the request's.
+    MsnpTridMismatch,
+}
+
+impl Mutant {
+    /// Every mutant, in name order.
+    pub const ALL: &'static [Self] = &[
+        Self::FetionAcceptBadCredential,
+        Self::FetionAcceptBadPassword,
+        Self::FetionLOffByOne,
+        Self::FetionNoEchoI,
+        Self::FetionNoEchoQ,
+        Self::FetionNoUserEntered,
+        Self::FetionRelayNoXi,
+        Self::FetionRelayXiMismatch,
+        Self::MsnpDuplicateAcrossPages,
+        Self::MsnpHasmoreAlwaysFalse,
+        Self::MsnpHistoryOldestFirst,
+        Self::MsnpLenOffByOne,
+        Self::MsnpNoSetRegistration,
+        Self::MsnpNonmemberReadsHistory,
+        Self::MsnpRecentAllMessages,
+        Self::MsnpSyncstateRestarts,
+        Self::MsnpTridMismatch,
+    ];
+
+    /// The command-line name (`fetion-no-echo-i`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::FetionAcceptBadCredential => "fetion-accept-bad-credential",
+            Self::FetionAcceptBadPassword => "fetion-accept-bad-password",
+            Self::FetionLOffByOne => "fetion-l-off-by-one",
+            Self::FetionNoEchoI => "fetion-no-echo-i",
+            Self::FetionNoEchoQ => "fetion-no-echo-q",
+            Self::FetionNoUserEntered => "fetion-no-userentered",
+            Self::FetionRelayNoXi => "fetion-relay-no-xi",
+            Self::FetionRelayXiMismatch => "fetion-relay-xi-mismatch",
+            Self::MsnpDuplicateAcrossPages => "msnp-duplicate-across-pages",
+            Self::MsnpHasmoreAlwaysFalse => "msnp-hasmore-always-false",
+            Self::MsnpHistoryOldestFirst => "msnp-history-oldest-first",
+            Self::MsnpLenOffByOne => "msnp-len-off-by-one",
+            Self::MsnpNoSetRegistration => "msnp-no-set-registration",
+            Self::MsnpNonmemberReadsHistory => "msnp-nonmember-reads-history",
+            Self::MsnpRecentAllMessages => "msnp-recent-all-messages",
+            Self::MsnpSyncstateRestarts => "msnp-syncstate-restarts",
+            Self::MsnpTridMismatch => "msnp-trid-mismatch",
+        }
+    }
+
+    /// One line saying which rule is broken.
+    pub const fn describe(self) -> &'static str {
+        match self {
+            Self::FetionAcceptBadCredential => {
+                "chat-server R accepts a wrong or reused TICKS credential"
+            }
+            Self::FetionAcceptBadPassword => "main-server R accepts a wrong digest response",
+            Self::FetionLOffByOne => "server-sent L: is one more than the body length",
+            Self::FetionNoEchoI => "responses do not echo the request's I:",
+            Self::FetionNoEchoQ => "responses do not echo the request's Q:",
+            Self::FetionNoUserEntered => "no BN Conversation UserEntered when both parties joined",
+            Self::FetionRelayNoXi => "relayed M has no XI:",
+            Self::FetionRelayXiMismatch => "relayed M's XI: differs from the sender's 200 OK XI:",
+            Self::MsnpDuplicateAcrossPages => {
+                "history pages repeat the last message of the previous page"
+            }
+            Self::MsnpHasmoreAlwaysFalse => "hasmore is always False",
+            Self::MsnpHistoryOldestFirst => "history pages are oldest first",
+            Self::MsnpLenOffByOne => "command-line payload length is one more than the payload",
+            Self::MsnpNoSetRegistration => "BND reply carries no Set-Registration",
+            Self::MsnpNonmemberReadsHistory => "a non-member may read a conversation's history",
+            Self::MsnpRecentAllMessages => {
+                "recentconversations returns every message per conversation"
+            }
+            Self::MsnpSyncstateRestarts => {
+                "messagessyncstate is ignored; paging restarts at the newest page"
+            }
+            Self::MsnpTridMismatch => "replies do not echo the request's TrID",
+        }
+    }
+
+    /// Whether this mutant breaks a Fetion rule (else an MSNP rule).
+    pub fn is_fetion(self) -> bool {
+        self.name().starts_with("fetion-")
+    }
+}
+
+impl fmt::Display for Mutant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// An unknown mutant name.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown mutant `{0}` (known: {known})", known = Mutant::ALL.iter().map(|m| m.name()).collect::<Vec<_>>().join(", "))]
+pub struct UnknownMutant(pub String);
+
+impl FromStr for Mutant {
+    type Err = UnknownMutant;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|m| m.name() == s)
+            .ok_or_else(|| UnknownMutant(s.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mutant_names_round_trip_and_are_sorted_and_unique() {
+        let names: Vec<_> = Mutant::ALL.iter().map(|m| m.name()).collect();
+        let mut sorted = names.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(names, sorted);
+        for m in Mutant::ALL {
+            assert_eq!(m.name().parse::<Mutant>(), Ok(*m));
+            assert!(!m.describe().is_empty());
+        }
+        assert!("fetion-nothing".parse::<Mutant>().is_err());
+        assert!(Mutant::FetionNoEchoI.is_fetion() && !Mutant::MsnpTridMismatch.is_fetion());
+    }
+}
