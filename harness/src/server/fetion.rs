@@ -51,7 +51,7 @@ use imspec_codec::{ErrorKind, Status};
 
 use super::rng::Rng;
 use super::time::rfc1123;
-use super::{ConnId, Mutant, Service};
+use super::{ConnId, Event, Mutant, Output, Service};
 use crate::auth::{Accounts, FETION_DOMAIN};
 
 /// How long a StartChat/INVITE credential stays valid.
@@ -96,34 +96,6 @@ impl Config {
             limits: Limits::default(),
         }
     }
-}
-
-/// What happened on a connection.
-#[derive(Clone, Copy, Debug)]
-pub enum Event<'a> {
-    /// A client connected to `Service::Fetion` (main) or `Service::FetionChat`.
-    Connected(Service),
-    /// Bytes arrived (any chunking).
-    Data(&'a [u8]),
-    /// The peer closed or the driver dropped the connection.
-    Closed,
-}
-
-/// What the driver must do.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Output {
-    /// Write these bytes to the connection.
-    Send {
-        /// The connection.
-        conn: ConnId,
-        /// One or more whole frames.
-        bytes: Vec<u8>,
-    },
-    /// Close the connection (after writing what was queued before).
-    Close {
-        /// The connection.
-        conn: ConnId,
-    },
 }
 
 /// The state of the Fetion main and chat servers.

@@ -7,6 +7,7 @@ use std::fmt;
 pub mod fetion;
 pub mod mutant;
 mod rng;
+pub mod store;
 pub mod time;
 
 pub use mutant::Mutant;
@@ -48,4 +49,32 @@ impl fmt::Display for Service {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }
+}
+
+/// What happened on a connection.
+#[derive(Clone, Copy, Debug)]
+pub enum Event<'a> {
+    /// A client connected to `Service::Fetion` (main) or `Service::FetionChat`.
+    Connected(Service),
+    /// Bytes arrived (any chunking).
+    Data(&'a [u8]),
+    /// The peer closed or the driver dropped the connection.
+    Closed,
+}
+
+/// What the driver must do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// Write these bytes to the connection.
+    Send {
+        /// The connection.
+        conn: ConnId,
+        /// One or more whole frames.
+        bytes: Vec<u8>,
+    },
+    /// Close the connection (after writing what was queued before).
+    Close {
+        /// The connection.
+        conn: ConnId,
+    },
 }
