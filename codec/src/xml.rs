@@ -165,7 +165,7 @@ impl<'a> Reader<'a> {
                 }
                 Event::PI(_) | Event::Comment(_) => {}
                 Event::Text(t) if is_blank(&t) => {}
-                Event::Eof => return Err(self.unclosed(parent)),
+                Event::Eof => return Err(self.unclosed()),
                 Event::Text(_)
                 | Event::CData(_)
                 | Event::GeneralRef(_)
@@ -212,7 +212,7 @@ impl<'a> Reader<'a> {
                     return self.inner_markup_rest(el);
                 }
                 Event::PI(_) | Event::Comment(_) => {}
-                Event::Eof => return Err(self.unclosed(el)),
+                Event::Eof => return Err(self.unclosed()),
                 Event::Start(_) | Event::Empty(_) | Event::Decl(_) | Event::DocType(_) => {
                     return Err(Error::new(ErrorKind::Unexpected, at));
                 }
@@ -249,7 +249,7 @@ impl<'a> Reader<'a> {
                         return Ok(());
                     }
                 }
-                Event::Eof => return Err(self.unclosed(el)),
+                Event::Eof => return Err(self.unclosed()),
                 _ => {}
             }
         }
@@ -288,7 +288,7 @@ impl<'a> Reader<'a> {
                     // Still reject references that could not be resolved.
                     resolve(&r, at)?;
                 }
-                Event::Eof => return Err(self.unclosed(el)),
+                Event::Eof => return Err(self.unclosed()),
                 _ => {}
             }
         }
@@ -354,10 +354,10 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// The error for input that ends while `el` is open: quick-xml reports `Eof` without
-    /// complaint, so this says `Xml` at `el`'s start tag.
-    fn unclosed(&self, el: &Element<'a>) -> Error {
-        Error::new(ErrorKind::Xml, el.offset)
+    /// The error for input that ends while an element is open: quick-xml reports `Eof`
+    /// without complaint, so this says `Xml` at the end of the input, where the end tag was due.
+    fn unclosed(&self) -> Error {
+        Error::new(ErrorKind::Xml, self.position())
     }
 }
 
@@ -370,6 +370,12 @@ impl<'a> Element<'a> {
     /// The offset of the start tag's `<`.
     pub fn offset(&self) -> usize {
         self.offset
+    }
+
+    /// The offset of the element's content: just past the start tag's `>` (for an empty
+    /// element, past its `/>`). Decoders report a malformed text value here.
+    pub fn content_offset(&self) -> usize {
+        self.content_start
     }
 
     /// Whether this is an empty-element tag (`<name/>`).
@@ -403,6 +409,12 @@ impl<'a> Element<'a> {
             Ok((key, value))
         })
     }
+}
+
+/// `bytes` as UTF-8 text for [`Reader::new`], or [`ErrorKind::Utf8`] at the first byte that is
+/// not part of a valid sequence (a body decoder's first step when its frame holds bytes).
+pub fn utf8(bytes: &[u8]) -> Result<&str, Error> {
+    core::str::from_utf8(bytes).map_err(|e| Error::new(ErrorKind::Utf8, e.valid_up_to()))
 }
 
 /// Appends `s` escaped for XML text content: `<`, `>`, `&` and `\r` become references.
@@ -695,7 +707,7 @@ mod tests {
     reject!(xml_bare_ampersand, "<r><a>x & y</a></r>", Xml, 8);
     reject!(xml_mismatched_end, "<r><a>x</b></r>", Xml, 7);
     reject!(xml_unclosed_tag, "<r><a x='1></r>", Xml, 3);
-    reject!(xml_unclosed_root, "<r><a>x</a>", Xml, 0);
+    reject!(xml_unclosed_root, "<r><a>x</a>", Xml, 11);
     reject!(xml_child_in_text, "<r><a>x<b/></a></r>", Unexpected, 7);
     reject!(xml_text_in_elements, "<r> x <a/></r>", Unexpected, 3);
     reject!(xml_trailing_element, "<r/> <s/>", TrailingData, 5);
