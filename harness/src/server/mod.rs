@@ -4,12 +4,17 @@
 
 use std::fmt;
 
+pub mod cli;
+pub mod driver;
 pub mod fetion;
+pub mod msnp;
 pub mod mutant;
 mod rng;
 pub mod store;
 pub mod time;
 
+pub use cli::{ServeArgs, ServeError, serve};
+pub use driver::{Server, ServerConfig};
 pub use mutant::Mutant;
 
 /// A connection's id, unique within one server run.

@@ -1,0 +1,174 @@
+//! `imspec serve`: run the reference server until SIGTERM or SIGINT.
+//!
+//! ```text
+//! imspec serve [--fetion ADDR] [--msnp ADDR] [--data DIR] [--mutant NAME] [--accounts FILE]
+//! ```
+//!
+//! With neither `--fetion` nor `--msnp`, both start on `127.0.0.1:0`. `--fetion` also starts
+//! the Fetion chat server on the same host, port 0. One flushed line per listener goes to
+//! stdout: `listening <service> <host:port>` (services `fetion`, `fetion-chat`, `msnp`).
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use super::driver::{Server, ServerConfig};
+use super::{Mutant, Service};
+use crate::auth::Accounts;
+
+/// Arguments of `imspec serve`.
+#[derive(Clone, Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Start the Fetion SIP-C main server here (the chat server gets the same host, port 0).
+    #[arg(long, value_name = "ADDR")]
+    pub fetion: Option<SocketAddr>,
+    /// Start the MSNP24 notification server here.
+    #[arg(long, value_name = "ADDR")]
+    pub msnp: Option<SocketAddr>,
+    /// Keep history in DIR (survives restarts); default: a fresh temporary store.
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Break exactly one rule (see `imspec selftest`); one of the mutant names.
+    #[arg(long, value_name = "NAME")]
+    pub mutant: Option<Mutant>,
+    /// Accounts file: `id password` per line, `* password` for any other id. Default: any id,
+    /// password `imspec`.
+    #[arg(long, value_name = "FILE")]
+    pub accounts: Option<PathBuf>,
+    /// LeanCloud realtime server (not implemented yet).
+    #[arg(long, value_name = "ADDR", hide = true)]
+    pub leancloud: Option<String>,
+    /// SIP/MSRP server (not implemented yet).
+    #[arg(long, value_name = "ADDR", hide = true)]
+    pub sip: Option<String>,
+    /// MSNP HTTP gateway (not implemented yet).
+    #[arg(long, value_name = "ADDR", hide = true)]
+    pub gateway: Option<String>,
+}
+
+/// Why `serve` failed; [`ServeError::exit_code`] maps it to the process exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// A usage error (exit 2).
+    #[error("{0}")]
+    Usage(String),
+    /// A listener could not be bound or the store opened (exit 1).
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl ServeError {
+    /// 2 for usage errors, 1 otherwise.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Self::Usage(_) => 2,
+            Self::Io(_) => 1,
+        }
+    }
+}
+
+impl ServeArgs {
+    /// The server configuration these arguments ask for.
+    pub fn config(&self) -> Result<ServerConfig, ServeError> {
+        for (flag, v) in [
+            ("--leancloud", &self.leancloud),
+            ("--sip", &self.sip),
+            ("--gateway", &self.gateway),
+        ] {
+            if v.is_some() {
+                return Err(ServeError::Usage(format!("{flag} is not implemented yet")));
+            }
+        }
+        let accounts = match &self.accounts {
+            Some(path) => Accounts::load(path).map_err(|e| ServeError::Usage(e.to_string()))?,
+            None => Accounts::open(),
+        };
+        let local = ServerConfig::local();
+        let (fetion, msnp) = match (self.fetion, self.msnp) {
+            (None, None) => (local.fetion, local.msnp),
+            other => other,
+        };
+        Ok(ServerConfig {
+            fetion,
+            msnp,
+            data: self.data.clone(),
+            mutant: self.mutant,
+            accounts,
+            ..local
+        })
+    }
+}
+
+/// Runs `imspec serve` until SIGTERM or SIGINT.
+pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
+    let server = Server::start(args.config()?).await?;
+    {
+        let mut out = std::io::stdout().lock();
+        for (service, addr) in server.addrs() {
+            writeln!(out, "listening {service} {addr}")?;
+        }
+        out.flush()?;
+    }
+    if let Some(m) = args.mutant {
+        eprintln!("imspec serve: mutant {m}: {}", m.describe());
+    }
+    wait_for_signal().await?;
+    server.shutdown().await;
+    Ok(())
+}
+
+/// The names of the services, for help texts.
+pub fn service_names() -> Vec<&'static str> {
+    Service::ALL.iter().map(|s| s.name()).collect()
+}
+
+#[cfg(unix)]
+async fn wait_for_signal() -> std::io::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    tokio::select! {
+        _ = term.recv() => Ok(()),
+        r = tokio::signal::ctrl_c() => r,
+    }
+}
+
+#[cfg(not(unix))]
+async fn wait_for_signal() -> std::io::Result<()> {
+    tokio::signal::ctrl_c().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
+    #[test]
+    fn serve_args_parse_and_map_to_config() {
+        let cli = Cli::try_parse_from([
+            "x",
+            "--msnp",
+            "127.0.0.1:0",
+            "--mutant",
+            "msnp-trid-mismatch",
+        ])
+        .unwrap();
+        let cfg = cli.serve.config().unwrap();
+        assert!(cfg.fetion.is_none() && cfg.msnp.is_some());
+        assert_eq!(cfg.mutant, Some(Mutant::MsnpTridMismatch));
+        let both = Cli::try_parse_from(["x"]).unwrap().serve.config().unwrap();
+        assert!(both.fetion.is_some() && both.msnp.is_some());
+        assert!(Cli::try_parse_from(["x", "--mutant", "nope"]).is_err());
+        let e = Cli::try_parse_from(["x", "--sip", "127.0.0.1:5060"])
+            .unwrap()
+            .serve
+            .config()
+            .unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+    }
+}

@@ -1,0 +1,432 @@
+//! The only tokio code of the reference server: listeners, one task per connection that
+//! feeds bytes to the protocol hub and writes what the hub outputs, and a timer per hub.
+//!
+//! Each hub sits behind a `std::sync::Mutex` held only for one synchronous `handle` and the
+//! drain of its outputs (never across an `.await`). Outputs for other connections go through
+//! that connection's unbounded channel, so a hub never waits on a socket.
+//!
+//! Bounds: the hubs bound frame sizes (codec `Limits`); the driver bounds the number of open
+//! connections ([`ServerConfig::max_connections`], extra connections are closed at once) and
+//! idle time ([`ServerConfig::idle_timeout`], no byte from the peer for that long closes it).
+
+use std::collections::HashMap;
+use std::io;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, DuplexStream};
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use super::store::Store;
+use super::{ConnId, Event, Mutant, Output, Service, fetion, msnp};
+use crate::auth::Accounts;
+
+/// What to start.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// Address of the Fetion main server; the chat server binds the same host, port 0.
+    pub fetion: Option<SocketAddr>,
+    /// Address of the MSNP server.
+    pub msnp: Option<SocketAddr>,
+    /// Directory of the durable store; `None` uses a fresh temporary directory.
+    pub data: Option<PathBuf>,
+    /// The rule to break, if any.
+    pub mutant: Option<Mutant>,
+    /// Who may log in.
+    pub accounts: Accounts,
+    /// Most open connections over all services.
+    pub max_connections: usize,
+    /// A connection that sends nothing for this long is closed.
+    pub idle_timeout: Duration,
+    /// Seed of the hubs' generators; `None` seeds from the clock.
+    pub seed: Option<u64>,
+}
+
+impl ServerConfig {
+    /// Fetion and MSNP on `127.0.0.1` ephemeral ports, temporary store, open accounts.
+    pub fn local() -> Self {
+        let any = SocketAddr::from(([127, 0, 0, 1], 0));
+        Self {
+            fetion: Some(any),
+            msnp: Some(any),
+            data: None,
+            mutant: None,
+            accounts: Accounts::open(),
+            max_connections: 4096,
+            idle_timeout: Duration::from_secs(300),
+            seed: None,
+        }
+    }
+
+    /// The same configuration with a mutant.
+    #[must_use]
+    pub fn with_mutant(mut self, mutant: Option<Mutant>) -> Self {
+        self.mutant = mutant;
+        self
+    }
+}
+
+/// A running server.
+pub struct Server {
+    addrs: HashMap<Service, SocketAddr>,
+    shared: Arc<Shared>,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("addrs", &self.addrs)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Shared {
+    fetion: Option<Mutex<fetion::Hub>>,
+    msnp: Option<Mutex<msnp::Hub>>,
+    conns: Mutex<HashMap<ConnId, mpsc::UnboundedSender<Output>>>,
+    next_conn: AtomicU64,
+    open: AtomicUsize,
+    max_connections: usize,
+    idle_timeout: Duration,
+    shutdown: watch::Receiver<bool>,
+}
+
+impl Server {
+    /// Binds every configured service and starts serving.
+    pub async fn start(config: ServerConfig) -> io::Result<Self> {
+        let seed = config
+            .seed
+            .unwrap_or_else(|| now_ms() ^ u64::from(std::process::id()).rotate_left(32));
+        let mut listeners = Vec::new();
+        let mut addrs = HashMap::new();
+        let mut fetion_hub = None;
+        if let Some(addr) = config.fetion {
+            let main = TcpListener::bind(addr).await?;
+            let chat = TcpListener::bind(SocketAddr::new(addr.ip(), 0)).await?;
+            let chat_addr = chat.local_addr()?;
+            addrs.insert(Service::Fetion, main.local_addr()?);
+            addrs.insert(Service::FetionChat, chat_addr);
+            listeners.push((Service::Fetion, main));
+            listeners.push((Service::FetionChat, chat));
+            let cfg = fetion::Config {
+                accounts: config.accounts.clone(),
+                mutant: config.mutant,
+                chat_address: chat_addr.to_string(),
+                seed,
+                limits: Default::default(),
+            };
+            fetion_hub = Some(Mutex::new(fetion::Hub::new(cfg)));
+        }
+        let mut msnp_hub = None;
+        if let Some(addr) = config.msnp {
+            let l = TcpListener::bind(addr).await?;
+            addrs.insert(Service::Msnp, l.local_addr()?);
+            listeners.push((Service::Msnp, l));
+            let store = match &config.data {
+                Some(dir) => Store::open(dir),
+                None => Store::temporary(),
+            }
+            .map_err(io::Error::other)?;
+            let cfg = msnp::Config {
+                accounts: config.accounts.clone(),
+                mutant: config.mutant,
+                seed: seed.rotate_left(7),
+                limits: Default::default(),
+            };
+            msnp_hub = Some(Mutex::new(msnp::Hub::new(cfg, store)));
+        }
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let shared = Arc::new(Shared {
+            fetion: fetion_hub,
+            msnp: msnp_hub,
+            conns: Mutex::new(HashMap::new()),
+            next_conn: AtomicU64::new(1),
+            open: AtomicUsize::new(0),
+            max_connections: config.max_connections,
+            idle_timeout: config.idle_timeout,
+            shutdown: shutdown_rx,
+        });
+        let mut tasks = Vec::new();
+        for (service, listener) in listeners {
+            tasks.push(tokio::spawn(accept_loop(shared.clone(), service, listener)));
+        }
+        if shared.fetion.is_some() {
+            tasks.push(tokio::spawn(timer_loop(shared.clone())));
+        }
+        Ok(Self {
+            addrs,
+            shared,
+            shutdown,
+            tasks,
+        })
+    }
+
+    /// The bound address of `service`, if it runs.
+    pub fn addr(&self, service: Service) -> Option<SocketAddr> {
+        self.addrs.get(&service).copied()
+    }
+
+    /// Every running service and its address, in [`Service`] order.
+    pub fn addrs(&self) -> Vec<(Service, SocketAddr)> {
+        let mut v: Vec<_> = self.addrs.iter().map(|(s, a)| (*s, *a)).collect();
+        v.sort();
+        v
+    }
+
+    /// An in-memory connection to `service` (no socket): the returned stream is the client's
+    /// end. `None` if the service does not run.
+    pub fn connect_mem(&self, service: Service) -> Option<DuplexStream> {
+        self.addrs.get(&service)?;
+        let (client, server) = tokio::io::duplex(64 * 1024);
+        tokio::spawn(serve_conn(self.shared.clone(), service, server));
+        Some(client)
+    }
+
+    /// Stops accepting, closes every connection and waits for the listeners to stop.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        for t in self.tasks {
+            t.abort();
+            let _ = t.await;
+        }
+    }
+}
+
+/// Current Unix time in milliseconds (the hubs never read a clock themselves).
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+async fn accept_loop(shared: Arc<Shared>, service: Service, listener: TcpListener) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            // Out of descriptors and the like: back off instead of spinning.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        tokio::spawn(serve_conn(shared.clone(), service, stream));
+    }
+}
+
+async fn timer_loop(shared: Arc<Shared>) {
+    let mut shutdown = shared.shutdown.clone();
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_millis(100)) => {}
+            _ = shutdown.changed() => return,
+        }
+        let now = now_ms();
+        let due = shared
+            .fetion
+            .as_ref()
+            .and_then(|h| h.lock().ok()?.poll_timeout())
+            .is_some_and(|t| t <= now);
+        if due {
+            shared.with_hub(Service::Fetion, |h| h.timeout(now));
+        }
+    }
+}
+
+/// The protocol-independent face of a hub.
+trait Hub {
+    fn handle(&mut self, now_ms: u64, conn: ConnId, event: Event<'_>);
+    fn poll_output(&mut self) -> Option<Output>;
+    fn timeout(&mut self, now_ms: u64);
+}
+
+impl Hub for fetion::Hub {
+    fn handle(&mut self, now_ms: u64, conn: ConnId, event: Event<'_>) {
+        Self::handle(self, now_ms, conn, event);
+    }
+    fn poll_output(&mut self) -> Option<Output> {
+        Self::poll_output(self)
+    }
+    fn timeout(&mut self, now_ms: u64) {
+        self.handle_timeout(now_ms);
+    }
+}
+
+impl Hub for msnp::Hub {
+    fn handle(&mut self, now_ms: u64, conn: ConnId, event: Event<'_>) {
+        Self::handle(self, now_ms, conn, event);
+    }
+    fn poll_output(&mut self) -> Option<Output> {
+        Self::poll_output(self)
+    }
+    fn timeout(&mut self, now_ms: u64) {
+        self.handle_timeout(now_ms);
+    }
+}
+
+impl Shared {
+    /// Runs `f` on the hub of `service`, then routes its outputs.
+    fn with_hub(&self, service: Service, f: impl FnOnce(&mut dyn Hub)) {
+        let mut outputs = Vec::new();
+        let run = |hub: &mut dyn Hub| {
+            f(hub);
+            while let Some(o) = hub.poll_output() {
+                outputs.push(o);
+            }
+        };
+        match service {
+            Service::Fetion | Service::FetionChat => {
+                if let Some(Ok(mut h)) = self.fetion.as_ref().map(Mutex::lock) {
+                    run(&mut *h);
+                }
+            }
+            Service::Msnp => {
+                if let Some(Ok(mut h)) = self.msnp.as_ref().map(Mutex::lock) {
+                    run(&mut *h);
+                }
+            }
+        }
+        if outputs.is_empty() {
+            return;
+        }
+        let Ok(conns) = self.conns.lock() else { return };
+        for o in outputs {
+            let conn = match &o {
+                Output::Send { conn, .. } | Output::Close { conn } => *conn,
+            };
+            if let Some(tx) = conns.get(&conn) {
+                let _ = tx.send(o);
+            }
+        }
+    }
+}
+
+async fn serve_conn<S>(shared: Arc<Shared>, service: Service, stream: S)
+where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+{
+    if shared.open.fetch_add(1, Ordering::SeqCst) >= shared.max_connections {
+        shared.open.fetch_sub(1, Ordering::SeqCst);
+        return;
+    }
+    let id = shared.next_conn.fetch_add(1, Ordering::Relaxed);
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    if let Ok(mut conns) = shared.conns.lock() {
+        conns.insert(id, tx);
+    }
+    shared.with_hub(service, |h| {
+        h.handle(now_ms(), id, Event::Connected(service))
+    });
+    let (mut rd, mut wr) = tokio::io::split(stream);
+    let mut buf = vec![0u8; 16 * 1024];
+    let mut shutdown = shared.shutdown.clone();
+    loop {
+        tokio::select! {
+            read = tokio::time::timeout(shared.idle_timeout, rd.read(&mut buf)) => match read {
+                Ok(Ok(n)) if n > 0 => {
+                    let data = buf.get(..n).unwrap_or_default();
+                    shared.with_hub(service, |h| h.handle(now_ms(), id, Event::Data(data)));
+                }
+                _ => {
+                    break;
+                }
+            },
+            out = rx.recv() => match out {
+                Some(Output::Send { bytes, .. }) => {
+                    if wr.write_all(&bytes).await.is_err() {
+                            break;
+                    }
+                }
+                Some(Output::Close { .. }) | None => break,
+            },
+            _ = shutdown.changed() => break,
+        }
+    }
+    if let Ok(mut conns) = shared.conns.lock() {
+        conns.remove(&id);
+    }
+    shared.with_hub(service, |h| h.handle(now_ms(), id, Event::Closed));
+    // Flush what the hub queued before a close it asked for.
+    while let Ok(Output::Send { bytes, .. }) = rx.try_recv() {
+        if wr.write_all(&bytes).await.is_err() {
+            break;
+        }
+    }
+    let _ = wr.shutdown().await;
+    shared.open.fetch_sub(1, Ordering::SeqCst);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncBufReadExt;
+    use tokio::net::TcpStream;
+
+    async fn read_frame(r: &mut (impl AsyncRead + Unpin), buf: &mut Vec<u8>) -> String {
+        loop {
+            if let Ok(imspec_codec::Status::Complete((_, n))) = imspec_codec::sipc::parse(buf) {
+                let s = String::from_utf8(buf.drain(..n).collect()).unwrap();
+                return s;
+            }
+            let mut chunk = [0u8; 4096];
+            let n = tokio::time::timeout(Duration::from_secs(5), r.read(&mut chunk))
+                .await
+                .unwrap()
+                .unwrap();
+            assert!(n > 0, "closed");
+            buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    /// One TCP smoke test: the main server answers a login challenge over loopback, and an
+    /// in-memory MSNP connection answers PNG; a peer's garbage closes only that peer.
+    #[tokio::test]
+    async fn driver_tcp_and_memory_smoke() {
+        let server = Server::start(ServerConfig {
+            seed: Some(1),
+            ..ServerConfig::local()
+        })
+        .await
+        .unwrap();
+        let addr = server.addr(Service::Fetion).unwrap();
+        assert_ne!(addr.port(), 0);
+        assert!(server.addr(Service::FetionChat).is_some());
+        let mut tcp = TcpStream::connect(addr).await.unwrap();
+        tcp.write_all(b"R fetion.com.cn SIP-C/2.0\r\nF: 1\r\nI: 1\r\nQ: 1 R\r\n\r\n")
+            .await
+            .unwrap();
+        let mut buf = Vec::new();
+        let reply = read_frame(&mut tcp, &mut buf).await;
+        assert!(reply.starts_with("SIP-C/2.0 401 Unauthorized\r\nI: 1\r\nQ: 1 R\r\nW: Digest algorithm=\"MD5\",nonce=\""), "{reply}");
+
+        let mut mem = tokio::io::BufReader::new(server.connect_mem(Service::Msnp).unwrap());
+        mem.get_mut().write_all(b"PNG 5 CON 0\r\n").await.unwrap();
+        let mut line = String::new();
+        mem.read_line(&mut line).await.unwrap();
+        assert_eq!(line, "PNG 5 CON 17\r\n");
+
+        let mut bad = TcpStream::connect(server.addr(Service::Msnp).unwrap())
+            .await
+            .unwrap();
+        bad.write_all(b"garbage garbage garbage\r\n").await.unwrap();
+        let mut all = Vec::new();
+        tokio::time::timeout(Duration::from_secs(5), bad.read_to_end(&mut all))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            all.starts_with(b"200 0 CON "),
+            "{:?}",
+            String::from_utf8_lossy(&all)
+        );
+        tcp.write_all(b"R fetion.com.cn SIP-C/2.0\r\nF: 1\r\nI: 2\r\nQ: 2 R\r\n\r\n")
+            .await
+            .unwrap();
+        assert!(read_frame(&mut tcp, &mut buf).await.contains("I: 2\r\n"));
+        server.shutdown().await;
+    }
+}
