@@ -261,6 +261,56 @@ impl<'a> Message<'a> {
         self.headers.get(name)
     }
 
+    /// `I:` (Call-ID), typed; `None` when absent. Errors are offsets into the value.
+    pub fn call_id(&self) -> Option<Result<header::CallId, Error>> {
+        self.header("I").map(header::CallId::parse)
+    }
+
+    /// `Q:` (CSeq), typed; `None` when absent.
+    pub fn cseq(&self) -> Option<Result<header::CSeq<'_>, Error>> {
+        self.header("Q").map(header::CSeq::parse)
+    }
+
+    /// `A:` (credential or chat-server address), typed; `None` when absent.
+    pub fn auth(&self) -> Option<Result<header::Auth<'_>, Error>> {
+        self.header("A").map(header::Auth::parse)
+    }
+
+    /// `W:` (the 401 challenge), typed; `None` when absent.
+    pub fn challenge(&self) -> Option<Result<header::Challenge<'_>, Error>> {
+        self.header("W").map(header::Challenge::parse)
+    }
+
+    /// `F:` (From), typed; `None` when absent.
+    pub fn from(&self) -> Option<Result<header::Address<'_>, Error>> {
+        self.header("F").map(header::Address::parse)
+    }
+
+    /// `T:` (To), typed; `None` when absent.
+    pub fn to(&self) -> Option<Result<header::Address<'_>, Error>> {
+        self.header("T").map(header::Address::parse)
+    }
+
+    /// `N:` (event name), typed; `None` when absent.
+    pub fn event(&self) -> Option<Result<header::EventName<'_>, Error>> {
+        self.header("N").map(header::EventName::parse)
+    }
+
+    /// `XI:` (message id, 32 hex digits), typed; `None` when absent.
+    pub fn message_id(&self) -> Option<Result<header::MessageId<'_>, Error>> {
+        self.header("XI").map(header::MessageId::parse)
+    }
+
+    /// `D:` (RFC 1123 date), typed; `None` when absent.
+    pub fn date(&self) -> Option<Result<header::Date<'_>, Error>> {
+        self.header("D").map(header::Date::parse)
+    }
+
+    /// `X:` (expiry in seconds), typed; `None` when absent.
+    pub fn expires(&self) -> Option<Result<header::Expires, Error>> {
+        self.header("X").map(header::Expires::parse)
+    }
+
     /// The body as UTF-8 text, if it is.
     pub fn body_text(&self) -> Option<&str> {
         core::str::from_utf8(&self.body).ok()
@@ -609,6 +659,30 @@ mod tests {
             parse_with(&buf, &limits).unwrap_err(),
             Error::new(ErrorKind::LimitExceeded, 32)
         );
+    }
+
+    #[test]
+    fn sipc_typed_accessors_read_the_seed_invite() {
+        let wire = b"I 818332893 SIP-C/2.0\r\nF: sip:815389316@fetion.com.cn;p=72\r\nA: CS address=\"221.176.31.108:8080;221.176.31.108:443\",credential=\"1279087023.1008491823\"\r\nI: -12\r\nXI: 0bb0982aafb546a8af92e8d66fbe962c\r\nQ: 200002 I\r\n\r\n";
+        let (msg, _) = ok(wire);
+        assert_eq!(msg.call_id(), Some(Ok(header::CallId(-12))));
+        let cseq = msg.cseq().unwrap().unwrap();
+        assert_eq!((cseq.number, cseq.method.as_str()), (200_002, "I"));
+        match msg.auth().unwrap().unwrap() {
+            header::Auth::Cs {
+                addresses,
+                credential,
+            } => {
+                assert_eq!(
+                    (addresses.len(), credential.as_ref()),
+                    (2, "1279087023.1008491823")
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(msg.message_id().unwrap().is_ok());
+        assert!(msg.from().unwrap().is_ok());
+        assert!(msg.date().is_none());
     }
 
     #[test]
