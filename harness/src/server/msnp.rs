@@ -699,3 +699,453 @@ fn escape(s: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::Service;
+
+    const NOW: u64 = 1_430_300_000_000;
+
+    struct Pair {
+        hub: Hub,
+        inbox: HashMap<ConnId, Vec<u8>>,
+        closed: Vec<ConnId>,
+        trid: u32,
+        reg: HashMap<ConnId, String>,
+    }
+
+    /// A parsed server line.
+    #[derive(Debug)]
+    struct Line {
+        verb: String,
+        trid: u32,
+        target: String,
+        headers: Vec<(String, String)>,
+        body: String,
+    }
+
+    impl Pair {
+        fn new(mutant: Option<Mutant>) -> Self {
+            let hub = Hub::new(
+                Config {
+                    mutant,
+                    seed: 3,
+                    ..Config::default()
+                },
+                Store::temporary().unwrap(),
+            );
+            Self {
+                hub,
+                inbox: HashMap::new(),
+                closed: Vec::new(),
+                trid: 0,
+                reg: HashMap::new(),
+            }
+        }
+
+        fn feed(&mut self, now: u64, conn: ConnId, bytes: &[u8]) {
+            self.hub.handle(now, conn, Event::Data(bytes));
+            while let Some(o) = self.hub.poll_output() {
+                match o {
+                    Output::Send { conn, bytes } => {
+                        self.inbox.entry(conn).or_default().extend(bytes)
+                    }
+                    Output::Close { conn } => self.closed.push(conn),
+                }
+            }
+        }
+
+        /// Sends `verb target` with outer headers (Registration added once bound) and body.
+        fn send(&mut self, now: u64, conn: ConnId, verb: &str, target: &str, body: &str) -> u32 {
+            self.trid += 1;
+            let mut payload = String::new();
+            if let Some(r) = self.reg.get(&conn) {
+                payload.push_str(&format!("Registration: {r}\r\n"));
+            }
+            payload.push_str("\r\n");
+            payload.push_str(body);
+            let wire = format!(
+                "{verb} {} {target} {}\r\n{payload}",
+                self.trid,
+                payload.len()
+            );
+            self.feed(now, conn, wire.as_bytes());
+            self.trid
+        }
+
+        fn take(&mut self, conn: ConnId) -> Vec<Line> {
+            let buf = self.inbox.remove(&conn).unwrap_or_default();
+            let mut out = Vec::new();
+            let mut at = 0;
+            while at < buf.len() {
+                let (cmd, n) = msnp::parse(&buf[at..]).unwrap().complete().unwrap();
+                let p = Payload::parse(&cmd.payload).unwrap();
+                out.push(Line {
+                    verb: cmd.verb.to_string(),
+                    trid: cmd.trid.unwrap(),
+                    target: cmd.target.as_deref().unwrap().to_owned(),
+                    headers: p
+                        .headers
+                        .iter()
+                        .map(|h| (h.name.to_string(), h.value.to_string()))
+                        .collect(),
+                    body: String::from_utf8(p.body.to_vec()).unwrap(),
+                });
+                at += n;
+            }
+            out
+        }
+
+        fn take_one(&mut self, conn: ConnId) -> Line {
+            let mut v = self.take(conn);
+            assert_eq!(v.len(), 1, "{v:?}");
+            v.remove(0)
+        }
+
+        fn login(&mut self, conn: ConnId, name: &str) {
+            self.hub.handle(NOW, conn, Event::Connected(Service::Msnp));
+            let t = self.send(NOW, conn, "CNT", "CON", "<connect><ver>2</ver></connect>");
+            let r = self.take_one(conn);
+            assert_eq!(
+                (r.verb.as_str(), r.trid, r.target.as_str()),
+                ("CNT", t, "CON")
+            );
+            assert!(element(&r.body, "nonce").is_some());
+            let t = self.send(NOW, conn, "ATH", "CON\\USER", &format!("<user><ssl-compact-ticket>t=imspec</ssl-compact-ticket><uic>x</uic><id>{name}</id></user>"));
+            let r = self.take_one(conn);
+            assert_eq!(
+                (r.verb.as_str(), r.trid, r.target.as_str()),
+                ("ATH", t, "CON")
+            );
+            let t = self.send(NOW, conn, "BND", "CON\\MSGR", "<msgr><ver>2</ver><client><name>x</name><ver>1</ver></client><epid>{E}</epid></msgr>");
+            let r = self.take_one(conn);
+            assert_eq!(
+                (r.verb.as_str(), r.trid, r.target.as_str()),
+                ("BND", t, "CON")
+            );
+            let reg = r
+                .headers
+                .iter()
+                .find(|(n, _)| n == "Set-Registration")
+                .unwrap()
+                .1
+                .clone();
+            self.reg.insert(conn, reg);
+        }
+
+        fn sdg(&mut self, now: u64, conn: ConnId, from: &str, to: &str, text: &str) -> Line {
+            let body = format!(
+                "Routing: 1.0\r\nTo: {to}\r\nFrom: {from};epid={{E}}\r\n\r\nReliability: 1.0\r\n\r\nMessaging: 2.0\r\nMessage-Type: Text\r\nContent-Type: Text/plain; charset=UTF-8\r\nContent-Length: {}\r\n\r\n{text}",
+                text.len()
+            );
+            let t = self.send(now, conn, "SDG", "MSGR", &body);
+            let r = self.take_one(conn);
+            assert_eq!(
+                (r.verb.as_str(), r.trid, r.target.as_str()),
+                ("SDG", t, "MSGR"),
+                "{r:?}"
+            );
+            r
+        }
+
+        fn history(&mut self, conn: ConnId, id: &str, sync: Option<&str>, size: u32) -> Line {
+            let sync = sync
+                .map(|s| format!("<messagessyncstate>{s}</messagessyncstate>"))
+                .unwrap_or_default();
+            let t = self.send(NOW, conn, "GET", "MSGR\\MESSAGESBYCONVERSATION", &format!("<messagesbyconversation><id>{id}</id><start>0</start>{sync}<pagesize>{size}</pagesize></messagesbyconversation>"));
+            let r = self.take_one(conn);
+            assert_eq!(r.trid, t);
+            r
+        }
+    }
+
+    /// Pages through the whole history; returns the message ids in order received and the
+    /// number of pages.
+    fn page_all(p: &mut Pair, conn: ConnId, id: &str, size: u32) -> (Vec<u64>, usize) {
+        let (mut ids, mut sync, mut pages) = (Vec::new(), None::<String>, 0);
+        loop {
+            let r = p.history(conn, id, sync.as_deref(), size);
+            assert_eq!(
+                (r.verb.as_str(), r.target.as_str()),
+                ("GET", "MSGR"),
+                "{r:?}"
+            );
+            let doc = MessagesByConversationResponse::parse(&r.body).unwrap();
+            ids.extend(doc.messages.iter().map(|m| m.message_id));
+            pages += 1;
+            if !doc.has_more || pages > 10 {
+                return (ids, pages);
+            }
+            sync = Some(doc.messages_sync_state.into_owned());
+        }
+    }
+
+    fn seeded(mutant: Option<Mutant>, n: u64) -> Pair {
+        let mut p = Pair::new(mutant);
+        p.login(1, "alice");
+        p.login(2, "bob");
+        for i in 0..n {
+            p.sdg(NOW + i / 3, 1, "8:alice", "8:bob", &format!("m{i}"));
+            let push = p.take_one(2);
+            assert_eq!(
+                (push.verb.as_str(), push.trid, push.target.as_str()),
+                ("SDG", 0, "MSGR")
+            );
+            assert!(push.body.ends_with(&format!("\r\n\r\nm{i}")));
+        }
+        p
+    }
+
+    #[test]
+    fn msnp_paging_250_by_100_newest_first_no_dup_no_gap() {
+        let mut p = seeded(None, 250);
+        let (ids, pages) = page_all(&mut p, 1, "8:bob", 100);
+        assert_eq!(pages, 3);
+        assert_eq!(ids.len(), 250);
+        assert!(
+            ids.windows(2).all(|w| w[0] > w[1]),
+            "strictly newest first across pages"
+        );
+        // Bob sees the same conversation under alice's name.
+        let (bob_ids, _) = page_all(&mut p, 2, "8:alice;epid={x}", 100);
+        assert_eq!(bob_ids, ids);
+        let r = p.history(1, "8:bob", None, 1);
+        let doc = MessagesByConversationResponse::parse(&r.body).unwrap();
+        assert_eq!(doc.messages[0].content, "m249");
+        assert_eq!(doc.messages[0].from, "8:alice;epid={E}");
+        assert!(doc.has_more);
+    }
+
+    #[test]
+    fn msnp_recent_conversations_one_newest_per_conversation() {
+        let mut p = seeded(None, 5);
+        p.login(3, "carol");
+        p.sdg(NOW + 10, 3, "8:carol", "8:alice", "from carol");
+        p.take(1);
+        let t = p.send(
+            NOW,
+            1,
+            "GET",
+            "MSGR\\RECENTCONVERSATIONS",
+            "<recentconversations><start>0</start><pagesize>100</pagesize></recentconversations>",
+        );
+        let r = p.take_one(1);
+        assert_eq!(
+            (r.verb.as_str(), r.trid, r.target.as_str()),
+            ("GET", t, "MSGR")
+        );
+        let doc = RecentConversationsResponse::parse(&r.body).unwrap();
+        let got: Vec<(&str, Vec<&str>)> = doc
+            .conversations
+            .iter()
+            .map(|c| {
+                (
+                    c.id.as_ref(),
+                    c.messages.iter().map(|m| m.content.as_ref()).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [("8:carol", vec!["from carol"]), ("8:bob", vec!["m4"])]
+        );
+        assert!(!doc.has_more);
+    }
+
+    #[test]
+    fn msnp_registration_required_after_bnd_and_errors_have_four_tokens() {
+        let mut p = Pair::new(None);
+        p.login(1, "alice");
+        let good = p.reg.insert(1, "wrong".into()).unwrap();
+        let t = p.send(NOW, 1, "PUT", "MSGR\\PRESENCE", "<user/>");
+        let r = p.take_one(1);
+        assert_eq!(
+            (r.verb.as_str(), r.trid, r.target.as_str()),
+            ("911", t, "MSGR")
+        );
+        p.reg.insert(1, good);
+        let t = p.send(NOW, 1, "PUT", "MSGR\\PRESENCE", "<user/>");
+        assert_eq!((p.take_one(1).verb.as_str(), t), ("PUT", t));
+        let t = p.send(NOW, 1, "XYZ", "CON", "");
+        assert_eq!(p.take_one(1).verb, format!("200"));
+        let _ = t;
+        // Wrong ticket.
+        p.hub.handle(NOW, 2, Event::Connected(Service::Msnp));
+        p.send(
+            NOW,
+            2,
+            "ATH",
+            "CON\\USER",
+            "<user><ssl-compact-ticket>t=nope</ssl-compact-ticket><id>bob</id></user>",
+        );
+        let r = p.take_one(2);
+        assert_eq!((r.verb.as_str(), r.target.as_str()), ("911", "CON"));
+        // Before BND nothing else works.
+        p.send(NOW, 2, "SDG", "MSGR", "x");
+        assert_eq!(p.take_one(2).verb, "911");
+        // A malformed command line: error, then that connection only closes.
+        p.feed(NOW, 2, b"PNG 7 CON x\r\n");
+        assert_eq!(p.take_one(2).verb, "200");
+        assert_eq!(p.closed, [2]);
+        let t = p.send(NOW, 1, "PNG", "CON", "");
+        assert_eq!(p.take_one(1).trid, t);
+    }
+
+    #[test]
+    fn msnp_thread_history_refused_to_non_members() {
+        let mut p = Pair::new(None);
+        p.login(1, "alice");
+        p.login(2, "bob");
+        p.login(3, "mallory");
+        p.send(NOW, 1, "PUT", "MSGR\\THREAD", "<thread><id>19:t1@thread.skype</id><members><member><mri>8:bob</mri><role>user</role></member></members></thread>");
+        assert_eq!(p.take_one(1).verb, "PUT");
+        p.sdg(NOW, 2, "8:bob", "19:t1@thread.skype", "hello thread");
+        assert_eq!(p.take_one(1).verb, "SDG");
+        assert_eq!(p.history(3, "19:t1@thread.skype", None, 10).verb, "201");
+        let r = p.history(1, "19:t1@thread.skype", None, 10);
+        assert_eq!(
+            MessagesByConversationResponse::parse(&r.body)
+                .unwrap()
+                .messages
+                .len(),
+            1
+        );
+        // Mallory cannot post to it either.
+        let body = "Routing: 1.0\r\nTo: 19:t1@thread.skype\r\nFrom: 8:mallory\r\n\r\nReliability: 1.0\r\n\r\nMessaging: 2.0\r\nContent-Length: 1\r\n\r\nx";
+        p.send(NOW, 3, "SDG", "MSGR", body);
+        assert_eq!(p.take_one(3).verb, "201");
+
+        let mut m = Pair::new(Some(Mutant::MsnpNonmemberReadsHistory));
+        m.login(1, "alice");
+        m.login(3, "mallory");
+        m.send(
+            NOW,
+            1,
+            "PUT",
+            "MSGR\\THREAD",
+            "<thread><id>19:t1@thread.skype</id></thread>",
+        );
+        m.take(1);
+        assert_eq!(m.history(3, "19:t1@thread.skype", None, 10).verb, "GET");
+    }
+
+    #[test]
+    fn msnp_history_survives_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let ids = {
+            let mut p = Pair::new(None);
+            p.hub = Hub::new(Config::default(), Store::open(dir.path()).unwrap());
+            p.login(1, "alice");
+            (0..3)
+                .map(|i| {
+                    element(
+                        &p.sdg(NOW, 1, "8:alice", "8:bob", &format!("k{i}")).body,
+                        "messageid",
+                    )
+                    .unwrap()
+                })
+                .collect::<Vec<_>>()
+        };
+        let mut p = Pair::new(None);
+        p.hub = Hub::new(Config::default(), Store::open(dir.path()).unwrap());
+        p.login(2, "bob");
+        let (got, _) = page_all(&mut p, 2, "8:alice", 2);
+        let want: Vec<u64> = ids.iter().rev().map(|s| s.parse().unwrap()).collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn msnp_mutants_break_their_rule() {
+        let (ids, _) = page_all(
+            &mut seeded(Some(Mutant::MsnpHistoryOldestFirst), 5),
+            1,
+            "8:bob",
+            10,
+        );
+        assert!(ids.windows(2).all(|w| w[0] < w[1]));
+        let (ids, pages) = page_all(
+            &mut seeded(Some(Mutant::MsnpHasmoreAlwaysFalse), 5),
+            1,
+            "8:bob",
+            2,
+        );
+        assert_eq!((ids.len(), pages), (2, 1));
+        let (ids, _) = page_all(
+            &mut seeded(Some(Mutant::MsnpSyncstateRestarts), 5),
+            1,
+            "8:bob",
+            2,
+        );
+        assert_eq!(ids[0], ids[2]);
+        let (ids, _) = page_all(
+            &mut seeded(Some(Mutant::MsnpDuplicateAcrossPages), 5),
+            1,
+            "8:bob",
+            2,
+        );
+        assert_eq!(ids[1], ids[2]);
+
+        let mut p = seeded(Some(Mutant::MsnpRecentAllMessages), 3);
+        p.send(
+            NOW,
+            1,
+            "GET",
+            "MSGR\\RECENTCONVERSATIONS",
+            "<recentconversations><start>0</start><pagesize>10</pagesize></recentconversations>",
+        );
+        let doc = RecentConversationsResponse::parse(&p.take_one(1).body)
+            .unwrap()
+            .into_owned();
+        assert_eq!(doc.conversations[0].messages.len(), 3);
+
+        let mut p = Pair::new(Some(Mutant::MsnpTridMismatch));
+        p.hub.handle(NOW, 1, Event::Connected(Service::Msnp));
+        let t = p.send(NOW, 1, "PNG", "CON", "");
+        assert_ne!(p.take_one(1).trid, t);
+
+        let mut p = Pair::new(Some(Mutant::MsnpLenOffByOne));
+        p.hub.handle(NOW, 1, Event::Connected(Service::Msnp));
+        p.send(NOW, 1, "PNG", "CON", "");
+        let raw = p.inbox.remove(&1).unwrap();
+        assert_eq!(raw, b"PNG 1 CON 18\r\n\r\n<wait>50</wait>");
+
+        let mut p = Pair::new(Some(Mutant::MsnpNoSetRegistration));
+        p.hub.handle(NOW, 1, Event::Connected(Service::Msnp));
+        p.send(
+            NOW,
+            1,
+            "ATH",
+            "CON\\USER",
+            "<user><ssl-compact-ticket>t=imspec</ssl-compact-ticket><id>a</id></user>",
+        );
+        p.take(1);
+        p.send(NOW, 1, "BND", "CON\\MSGR", "<msgr/>");
+        assert!(p.take_one(1).headers.is_empty());
+    }
+
+    #[test]
+    fn msnp_cursor_round_trips_and_rejects_foreign_keys() {
+        let c = encode_cursor("8:a|8:b", 42, 7);
+        assert_eq!(decode_cursor(&c, "8:a|8:b", 7), Some(42));
+        assert_eq!(decode_cursor(&c, "8:a|8:c", 7), None);
+        assert_eq!(decode_cursor(&c, "8:a|8:b", 8), None);
+        assert_eq!(decode_cursor("zz", "k", 0), None);
+        assert_eq!(decode_cursor(&c[..c.len() - 2], "8:a|8:b", 7), None);
+    }
+
+    #[test]
+    fn msnp_garbage_never_panics() {
+        let mut p = Pair::new(None);
+        for seed in 0..300u64 {
+            let mut r = Rng::new(seed);
+            let alphabet = b"CNTATHBNDSDGGETPUT 0123\\\r\nMSGR<>";
+            let junk: Vec<u8> = (0..48)
+                .map(|_| alphabet[(r.next_u64() % alphabet.len() as u64) as usize])
+                .collect();
+            p.hub
+                .handle(NOW, 100 + seed, Event::Connected(Service::Msnp));
+            p.feed(NOW, 100 + seed, &junk);
+        }
+    }
+}
