@@ -319,7 +319,7 @@ where
         conns.insert(id, tx);
     }
     shared.with_hub(service, |h| {
-        h.handle(now_ms(), id, Event::Connected(service))
+        h.handle(now_ms(), id, Event::Connected(service));
     });
     let (mut rd, mut wr) = tokio::io::split(stream);
     let mut buf = vec![0u8; 16 * 1024];

@@ -468,7 +468,7 @@ impl Hub {
                 self.send(conn, &r);
             }
             Some("KeepAlive" | "SetPresence" | "SetPresenceV4" | "PresenceV4") => {
-                self.reply(conn, msg, 200, "OK")
+                self.reply(conn, msg, 200, "OK");
             }
             _ => self.reply(conn, msg, 420, "Bad Extension"),
         }
@@ -539,7 +539,7 @@ impl Hub {
             return;
         }
         for (_, other) in &others {
-            self.send_bn(*other, "UserEntered", &[sid.clone()]);
+            self.send_bn(*other, "UserEntered", std::slice::from_ref(&sid));
         }
         let names: Vec<String> = others.into_iter().map(|(s, _)| s).collect();
         self.send_bn(conn, "UserEntered", &names);
@@ -955,9 +955,7 @@ fn uris(text: &str, key: &str) -> Vec<String> {
 /// Splits `Scheme k="v",k2="v2"` (also `TICKS auth="…"`, and the seed's `TICKSauth="…"`).
 fn auth_params(value: &str) -> (&str, Vec<(&str, &str)>) {
     let value = value.trim();
-    let split = value
-        .find(|c: char| c == ' ' || c == '=')
-        .unwrap_or(value.len());
+    let split = value.find([' ', '=']).unwrap_or(value.len());
     let (scheme, rest) = match value.get(..split) {
         // `TICKSauth="…"`: the scheme and first key ran together.
         Some(s) if value.get(split..split + 1) == Some("=") => {
@@ -1058,7 +1056,7 @@ mod tests {
             while let Some(o) = self.hub.poll_output() {
                 match o {
                     Output::Send { conn, bytes } => {
-                        self.inbox.entry(conn).or_default().extend(bytes)
+                        self.inbox.entry(conn).or_default().extend(bytes);
                     }
                     Output::Close { conn } => self.closed.push(conn),
                 }

@@ -71,8 +71,8 @@ pub const PING_WAIT: u32 = 50;
 /// The largest `pagesize` accepted.
 pub const MAX_PAGE_SIZE: u32 = 1000;
 
-/// Configuration of a [`Hub`].
-#[derive(Clone, Debug)]
+/// Configuration of a [`Hub`]; the default has open accounts, no mutant, seed 0.
+#[derive(Clone, Debug, Default)]
 pub struct Config {
     /// Who may log in.
     pub accounts: Accounts,
@@ -82,17 +82,6 @@ pub struct Config {
     pub seed: u64,
     /// Framing bounds.
     pub limits: Limits,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Self {
-            accounts: Accounts::open(),
-            mutant: None,
-            seed: 0,
-            limits: Limits::default(),
-        }
-    }
 }
 
 /// The state of the MSNP notification server.
@@ -644,7 +633,7 @@ fn encode_cursor(key: &str, below: u64, start: u64) -> String {
 /// The "below" id of a cursor, if it is well-formed and made for `key` and `start`.
 fn decode_cursor(hex: &str, key: &str, start: u64) -> Option<u64> {
     let hex = hex.trim();
-    if hex.len() % 2 != 0 {
+    if !hex.len().is_multiple_of(2) {
         return None;
     }
     let raw: Vec<u8> = (0..hex.len())
@@ -749,7 +738,7 @@ mod tests {
             while let Some(o) = self.hub.poll_output() {
                 match o {
                     Output::Send { conn, bytes } => {
-                        self.inbox.entry(conn).or_default().extend(bytes)
+                        self.inbox.entry(conn).or_default().extend(bytes);
                     }
                     Output::Close { conn } => self.closed.push(conn),
                 }
