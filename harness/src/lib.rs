@@ -9,5 +9,9 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
+pub mod proto;
+pub mod report;
+pub mod runner;
 pub mod scenario;
 pub mod server;
+pub mod transport;

@@ -1,2 +1,415 @@
-//! The `imspec` command line. (being written)
-fn main() {}
+//! The `imspec` command line: clap → library → exit code (anyhow only here).
+//!
+//! Exit codes of `imspec run`: 0 all passed (non-strict, skip, xfail allowed), 1 a case failed
+//! or xpassed, 2 a scenario/profile/usage error (`file:line:column: message`), 3 a target could
+//! not be reached.
+
+use std::io::{IsTerminal, Read, Write};
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use imspec::report::{human, json, junit};
+use imspec::runner::{self, Profile, RunOptions, Verdict};
+use imspec::scenario::{self, Scenario};
+use imspec::server::{self, Server, ServerConfig};
+use imspec::transport::{Connector, tcp::Tcp};
+use imspec_codec::Status;
+
+#[derive(Parser)]
+#[command(
+    name = "imspec",
+    version,
+    about = "Conformance test suite, reference server and fuzzer for IM protocols (Fetion SIP-C, MSNP 21-24)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run scenarios against a target (default: the embedded reference server).
+    ///
+    /// Exit codes: 0 all passed (non-strict, skip and xfail allowed), 1 a case failed or a
+    /// baseline case passed (xpass), 2 a scenario, profile or usage error, 3 a target could not
+    /// be reached. Scenario language: scenarios/README.md.
+    Run(RunArgs),
+    /// List case ids with the rules they check.
+    List {
+        /// Scenario files or directories (default: scenarios/).
+        paths: Vec<PathBuf>,
+    },
+    /// Decode every frame of a capture and print one JSON object per frame.
+    Decode {
+        /// How to read the input.
+        #[arg(long, value_enum)]
+        protocol: DecodeProtocol,
+        /// Input file, or `-` for stdin (the default).
+        file: Option<PathBuf>,
+    },
+    /// Run the reference server until SIGTERM/SIGINT.
+    Serve(server::ServeArgs),
+    /// Run the suite against the clean server and every mutant (not available yet).
+    Selftest,
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// Scenario files or directories (default: scenarios/).
+    paths: Vec<PathBuf>,
+    /// A target service: NAME=HOST:PORT (names: fetion, fetion-chat, msnp). Repeatable.
+    /// Without any, an embedded reference server is started.
+    #[arg(long = "target", value_name = "NAME=HOST:PORT")]
+    targets: Vec<String>,
+    /// Target profile (accounts, capabilities, params, baseline). Default: the reference
+    /// server's test accounts.
+    #[arg(long, value_name = "FILE")]
+    profile: Option<PathBuf>,
+    /// Run only cases whose id matches this glob (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    only: Vec<String>,
+    /// Skip cases whose id matches this glob (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    skip: Vec<String>,
+    /// Write a JUnit XML report here.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// Write a JSON report (one object per case) here.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Cases run concurrently.
+    #[arg(long, default_value_t = 8)]
+    jobs: usize,
+    /// Run the K-th of N slices of the cases (1-based), e.g. 2/4.
+    #[arg(long, value_name = "K/N")]
+    partition: Option<String>,
+    /// Multiply every step timeout (default 5 s per step).
+    #[arg(long, default_value_t = 1.0, value_name = "F")]
+    timeout_scale: f64,
+    /// Split every send into 1-7 byte writes and coalesce consecutive sends into one write.
+    #[arg(long)]
+    chop: bool,
+    /// Print every case's verdict, not only failures.
+    #[arg(long, short)]
+    verbose: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DecodeProtocol {
+    Fetion,
+    Msnp,
+    Msgr,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::List { paths } => exit(list(&paths)),
+        Command::Decode { protocol, file } => exit(decode(protocol, file.as_deref())),
+        Command::Run(args) => exit(run(args)),
+        Command::Serve(args) => {
+            let rt = match tokio::runtime::Runtime::new() {
+                Ok(rt) => rt,
+                Err(e) => {
+                    eprintln!("imspec serve: {e}");
+                    return ExitCode::from(1);
+                }
+            };
+            match rt.block_on(server::serve(args)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("imspec serve: {e}");
+                    ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(1))
+                }
+            }
+        }
+        Command::Selftest => {
+            eprintln!("imspec selftest: not available yet");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn exit(r: anyhow::Result<u8>) -> ExitCode {
+    match r {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("imspec: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Loads cases; a scenario error is printed and becomes exit code 2.
+fn load_cases(paths: &[PathBuf]) -> Result<Vec<Scenario>, u8> {
+    let paths = if paths.is_empty() {
+        vec![default_scenarios()]
+    } else {
+        paths.to_vec()
+    };
+    let files = scenario::discover(&paths).map_err(|e| {
+        eprintln!("{e}");
+        2
+    })?;
+    let mut cases = Vec::new();
+    let mut errors = 0;
+    for f in files {
+        match scenario::load(&f) {
+            Ok(s) => cases.push(s),
+            Err(e) => {
+                eprintln!("{e}");
+                errors += 1;
+            }
+        }
+    }
+    if errors > 0 { Err(2) } else { Ok(cases) }
+}
+
+fn default_scenarios() -> PathBuf {
+    let here = PathBuf::from("scenarios");
+    if here.is_dir() {
+        here
+    } else {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios")
+    }
+}
+
+fn list(paths: &[PathBuf]) -> anyhow::Result<u8> {
+    let cases = match load_cases(paths) {
+        Ok(c) => c,
+        Err(code) => return Ok(code),
+    };
+    let mut out = std::io::stdout().lock();
+    for c in &cases {
+        writeln!(out, "{}  {}", c.id, c.title)?;
+        for r in &c.rules {
+            writeln!(
+                out,
+                "    {} ({}, evidence {}) [{}]",
+                r.id, r.level, r.evidence, r.source
+            )?;
+        }
+    }
+    Ok(0)
+}
+
+fn decode(protocol: DecodeProtocol, file: Option<&Path>) -> anyhow::Result<u8> {
+    let mut input = Vec::new();
+    match file {
+        None => std::io::stdin().read_to_end(&mut input)?,
+        Some(p) if p == Path::new("-") => std::io::stdin().read_to_end(&mut input)?,
+        Some(p) => {
+            input = std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?;
+            input.len()
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    if let DecodeProtocol::Msgr = protocol {
+        return match imspec_codec::msnp::msgr::parse_document_bytes(&input, &Default::default()) {
+            Ok(doc) => {
+                let v = serde_json::json!({ "offset": 0, "length": input.len(), "document": doc });
+                writeln!(out, "{v}")?;
+                Ok(0)
+            }
+            Err(e) => {
+                eprintln!("error at byte {}: {}", e.offset(), e.kind());
+                Ok(1)
+            }
+        };
+    }
+    let mut at = 0;
+    while at < input.len() {
+        let rest = &input[at..];
+        let parsed = match protocol {
+            DecodeProtocol::Fetion => imspec_codec::sipc::parse(rest)
+                .map(|s| s.map(|(m, n)| (serde_json::to_value(&m).unwrap_or_default(), n))),
+            _ => imspec_codec::msnp::parse(rest)
+                .map(|s| s.map(|(c, n)| (serde_json::to_value(&c).unwrap_or_default(), n))),
+        };
+        match parsed {
+            Ok(Status::Complete((frame, n))) => {
+                let v = serde_json::json!({ "offset": at, "length": n, "frame": frame });
+                writeln!(out, "{v}")?;
+                at += n;
+            }
+            Ok(Status::Incomplete(_)) => {
+                eprintln!(
+                    "error at byte {}: the input ends inside a frame that starts at byte {at}",
+                    input.len()
+                );
+                return Ok(1);
+            }
+            Err(e) => {
+                eprintln!("error at byte {}: {}", at + e.offset(), e.kind());
+                return Ok(1);
+            }
+        }
+    }
+    Ok(0)
+}
+
+fn run(args: RunArgs) -> anyhow::Result<u8> {
+    let mut cases = match load_cases(&args.paths) {
+        Ok(c) => c,
+        Err(code) => return Ok(code),
+    };
+    let glob_set = |patterns: &[String]| -> anyhow::Result<Option<globset::GlobSet>> {
+        if patterns.is_empty() {
+            return Ok(None);
+        }
+        let mut b = globset::GlobSetBuilder::new();
+        for p in patterns {
+            b.add(globset::Glob::new(p).with_context(|| format!("bad glob `{p}`"))?);
+        }
+        Ok(Some(b.build()?))
+    };
+    let only = glob_set(&args.only)?;
+    let skip = glob_set(&args.skip)?;
+    cases.retain(|c| {
+        only.as_ref().is_none_or(|g| g.is_match(&c.id))
+            && !skip.as_ref().is_some_and(|g| g.is_match(&c.id))
+    });
+    if let Some(p) = &args.partition {
+        let (k, n) = p
+            .split_once('/')
+            .and_then(|(k, n)| Some((k.parse::<usize>().ok()?, n.parse::<usize>().ok()?)))
+            .filter(|&(k, n)| n > 0 && (1..=n).contains(&k))
+            .with_context(|| format!("--partition `{p}`: expected K/N with 1 <= K <= N"))?;
+        cases = cases
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| i % n == k - 1)
+            .map(|(_, c)| c)
+            .collect();
+    }
+    if !(args.timeout_scale > 0.0 && args.timeout_scale.is_finite()) {
+        anyhow::bail!("--timeout-scale must be a positive number");
+    }
+    let profile = match &args.profile {
+        Some(p) => match Profile::load(p) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("{e}");
+                return Ok(2);
+            }
+        },
+        None => Profile::default(),
+    };
+    let mut targets = std::collections::BTreeMap::new();
+    for t in &args.targets {
+        let (name, addr) = t
+            .split_once('=')
+            .with_context(|| format!("--target `{t}`: expected NAME=HOST:PORT"))?;
+        if server::Service::from_name(name).is_none() {
+            anyhow::bail!(
+                "--target `{t}`: unknown service `{name}` (expected one of {})",
+                server::cli::service_names().join(", ")
+            );
+        }
+        let sa: SocketAddr = addr
+            .to_socket_addrs()
+            .with_context(|| format!("--target `{t}`: cannot resolve `{addr}`"))?
+            .next()
+            .with_context(|| format!("--target `{t}`: no address for `{addr}`"))?;
+        targets.insert(name.to_owned(), sa);
+    }
+    let rt = tokio::runtime::Runtime::new()?;
+    rt.block_on(async move {
+        let embedded = if targets.is_empty() {
+            let server = Server::start(ServerConfig::local())
+                .await
+                .context("starting the embedded reference server")?;
+            for (service, addr) in server.addrs() {
+                targets.insert(service.name().to_owned(), addr);
+            }
+            Some(server)
+        } else {
+            for (name, addr) in &targets {
+                let probe = tokio::time::timeout(
+                    Duration::from_secs_f64(5.0 * args.timeout_scale),
+                    tokio::net::TcpStream::connect(addr),
+                )
+                .await;
+                match probe {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => {
+                        eprintln!("imspec: target {name} at {addr} cannot be reached: {e}");
+                        return Ok(3);
+                    }
+                    Err(_) => {
+                        eprintln!("imspec: target {name} at {addr} cannot be reached: timed out");
+                        return Ok(3);
+                    }
+                }
+            }
+            None
+        };
+        let connector: Arc<dyn Connector> = Arc::new(Tcp::new(targets));
+        let opts = RunOptions {
+            timeout_scale: args.timeout_scale,
+            chop: args.chop,
+            profile: Arc::new(profile),
+        };
+        let started = Instant::now();
+        let tty = std::io::stderr().is_terminal();
+        let verbose = args.verbose;
+        let mut failed = 0;
+        let cases: Vec<Arc<Scenario>> = cases.into_iter().map(Arc::new).collect();
+        let results = runner::run_all(cases, &opts, connector, args.jobs, |r, done, total| {
+            if r.verdict.fails_run() {
+                failed += 1;
+            }
+            if verbose {
+                if tty {
+                    eprint!("\r\x1b[2K");
+                }
+                println!("{}", human::case_line(r));
+            }
+            if tty {
+                eprint!("\r\x1b[2K{}", human::progress(done, total, failed));
+                if done == total {
+                    eprintln!();
+                }
+            }
+        })
+        .await;
+        if let Some(server) = embedded {
+            server.shutdown().await;
+        }
+        let color = std::io::stdout().is_terminal();
+        let mut out = std::io::stdout().lock();
+        for r in &results {
+            if matches!(
+                r.verdict,
+                Verdict::Fail | Verdict::Xpass | Verdict::NonStrict
+            ) {
+                writeln!(out, "\n{}", human::failure_text(r, color))?;
+            }
+        }
+        writeln!(
+            out,
+            "{}",
+            human::summary(&results, started.elapsed().as_millis())
+        )?;
+        if let Some(p) = &args.json {
+            std::fs::write(p, json::render(&results))
+                .with_context(|| format!("writing {}", p.display()))?;
+        }
+        if let Some(p) = &args.junit {
+            let xml = junit::render(&results).context("rendering the JUnit report")?;
+            std::fs::write(p, xml).with_context(|| format!("writing {}", p.display()))?;
+        }
+        Ok(if results.iter().any(|r| r.unreachable) {
+            3
+        } else if results.iter().any(|r| r.verdict.fails_run()) {
+            1
+        } else {
+            0
+        })
+    })
+}

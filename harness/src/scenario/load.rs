@@ -880,7 +880,7 @@ fn check(v: &Value) -> Result<Check, String> {
             "contains" => c.contains = Some(text()),
             "one_of" => match val {
                 Value::Sequence(seq) => {
-                    c.one_of = Some(seq.iter().map(|x| Template(scalar_text(x))).collect())
+                    c.one_of = Some(seq.iter().map(|x| Template(scalar_text(x))).collect());
                 }
                 other => {
                     return Err(format!(

@@ -1,0 +1,173 @@
+//! Fetion SIP-C (`imspec_codec::sipc`).
+//!
+//! Pairing: a response is the reply to the pending request whose `I` and `Q` it carries
+//! (PROTOCOLS.md §3.7 invariant 1); every request from the server (`I`, `BN`, relayed `M`) is
+//! a push. Barrier: `S` with `N: KeepAlive`, answered by any response.
+
+use std::borrow::Cow;
+
+use imspec_codec::sipc::{self, Message, StartLine, Version};
+use imspec_codec::{Error, Status};
+
+use super::{Frame, Pairing, Protocol, Spec};
+
+/// The Fetion SIP-C protocol module.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Fetion;
+
+impl Protocol for Fetion {
+    fn parse(&self, buf: &[u8]) -> Result<Status<(Frame, usize)>, Error> {
+        Ok(sipc::parse(buf)?.map(|(msg, n)| (frame(&msg, buf.get(..n).unwrap_or_default()), n)))
+    }
+
+    fn build(&self, spec: &Spec, counter: u64) -> Result<Vec<u8>, String> {
+        let version = match spec.version.as_deref() {
+            None | Some("SIP-C/2.0") => Version::V2,
+            Some("SIP-C/4.0") => Version::V4,
+            Some(v) => {
+                return Err(format!(
+                    "version `{v}`: the codec writes SIP-C/2.0 or SIP-C/4.0 (use raw: for others)"
+                ));
+            }
+        };
+        let mut msg: Message<'_> = match (&spec.method, &spec.status) {
+            (Some(m), None) => {
+                let method = sipc::Method::new(m.clone())
+                    .ok_or_else(|| format!("`{m}` is not a method token"))?;
+                Message::request(
+                    method,
+                    spec.target
+                        .clone()
+                        .unwrap_or_else(|| "fetion.com.cn".into()),
+                    version,
+                )
+            }
+            (None, Some(s)) => {
+                let status: u16 = s
+                    .parse()
+                    .ok()
+                    .filter(|s| (100..1000).contains(s))
+                    .ok_or_else(|| format!("status `{s}` is not a three-digit code"))?;
+                let reason = spec.reason.clone().unwrap_or_else(|| reason(status).into());
+                Message::response(version, status, reason)
+            }
+            _ => return Err("a Fetion frame needs exactly one of `method:` or `status:`".into()),
+        };
+        for (name, value) in &spec.headers {
+            msg.headers.push(name.clone(), value.clone());
+        }
+        if let Some(req) = &spec.reply_to {
+            for name in ["F", "I", "Q"] {
+                if msg.headers.get(name).is_none()
+                    && let Some(v) = req.get(&format!("headers.{name}"))
+                {
+                    msg.headers.push(name, v.to_owned());
+                }
+            }
+        }
+        if let Some(m) = &spec.method {
+            if msg.headers.get("I").is_none() {
+                msg.headers.push("I", counter.to_string());
+            }
+            if msg.headers.get("Q").is_none() {
+                msg.headers.push("Q", format!("1 {m}"));
+            }
+        }
+        if let Some(body) = &spec.body {
+            msg.body = Cow::Owned(body.clone().into_bytes());
+            if msg.headers.get("L").is_none() && !body.is_empty() {
+                msg.headers.push("L", body.len().to_string());
+            }
+        }
+        Ok(msg.to_bytes())
+    }
+
+    fn request_key(&self, frame: &Frame) -> Option<String> {
+        (frame.get("kind") == Some("request")).then(|| key(frame))
+    }
+
+    fn pairing(&self, frame: &Frame) -> Pairing {
+        if frame.get("kind") == Some("response") {
+            Pairing::Key(key(frame))
+        } else {
+            Pairing::Push
+        }
+    }
+
+    fn barrier(&self) -> Spec {
+        Spec {
+            method: Some("S".into()),
+            headers: vec![("N".into(), "KeepAlive".into())],
+            ..Spec::default()
+        }
+    }
+
+    fn known_field(&self, name: &str) -> bool {
+        name.starts_with("headers.")
+            || [
+                "kind", "method", "target", "version", "status", "reason", "body", "size",
+            ]
+            .contains(&name)
+    }
+}
+
+fn key(frame: &Frame) -> String {
+    format!(
+        "I: {} | Q: {}",
+        frame.get("headers.I").unwrap_or(""),
+        frame.get("headers.Q").unwrap_or("")
+    )
+}
+
+fn frame(msg: &Message<'_>, bytes: &[u8]) -> Frame {
+    let mut f = Frame {
+        bytes: bytes.to_vec(),
+        summary: super::first_line(bytes),
+        ..Frame::default()
+    };
+    match &msg.start {
+        StartLine::Request {
+            method,
+            target,
+            version,
+        } => {
+            f.push("kind", "request");
+            f.push("method", method.as_str());
+            f.push("target", target.as_ref());
+            f.push("version", version.as_str());
+        }
+        StartLine::Response {
+            version,
+            status,
+            reason,
+        } => {
+            f.push("kind", "response");
+            f.push("status", status.to_string());
+            f.push("reason", reason.as_ref());
+            f.push("version", version.as_str());
+        }
+    }
+    for h in msg.headers.iter() {
+        f.push(format!("headers.{}", h.name), h.value.as_ref());
+    }
+    f.push("body", String::from_utf8_lossy(&msg.body).into_owned());
+    f.push("size", bytes.len().to_string());
+    f.body = msg.body.to_vec();
+    f
+}
+
+/// Standard reason phrases (PROTOCOLS.md §3.4).
+fn reason(status: u16) -> &'static str {
+    match status {
+        100 => "Trying",
+        200 => "OK",
+        280 => "Send SMS OK",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        486 => "Busy Here",
+        503 => "Service Unavailable",
+        504 => "Server Time-out",
+        _ => "Unknown",
+    }
+}

@@ -1,0 +1,142 @@
+//! MSNP 21–24 (`imspec_codec::msnp`).
+//!
+//! Pairing: a frame is the reply to the pending request with its TrID when its verb is the
+//! request's verb or a three-digit error code (PROTOCOLS.md §1.7 invariant 1); `NFY`, server
+//! `SDG` and anything else unsolicited are pushes. Barrier: `PNG` → `PNG`.
+
+use imspec_codec::msnp::{self, payload};
+use imspec_codec::{Error, Headers, Status};
+
+use super::{Frame, Pairing, Protocol, Spec};
+
+/// The MSNP protocol module.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Msnp;
+
+impl Protocol for Msnp {
+    fn parse(&self, buf: &[u8]) -> Result<Status<(Frame, usize)>, Error> {
+        Ok(msnp::parse(buf)?.map(|(cmd, n)| (frame(&cmd, buf.get(..n).unwrap_or_default()), n)))
+    }
+
+    fn build(&self, spec: &Spec, counter: u64) -> Result<Vec<u8>, String> {
+        let verb = spec.verb.as_deref().ok_or("an MSNP frame needs `verb:`")?;
+        let trid = spec.trid.clone().unwrap_or_else(|| counter.to_string());
+        let target = spec.target.as_deref().unwrap_or("CON");
+        let mut payload = Vec::new();
+        let body = spec.body.as_deref().unwrap_or("");
+        if !spec.headers.is_empty() || !spec.blocks.is_empty() || !body.is_empty() {
+            write_block(&mut payload, &spec.headers);
+            for (i, block) in spec.blocks.iter().enumerate() {
+                let last = i + 1 == spec.blocks.len();
+                if last
+                    && !block
+                        .iter()
+                        .any(|(n, _)| n.eq_ignore_ascii_case("Content-Length"))
+                {
+                    let mut b = block.clone();
+                    b.push(("Content-Length".into(), body.len().to_string()));
+                    write_block(&mut payload, &b);
+                } else {
+                    write_block(&mut payload, block);
+                }
+            }
+            payload.extend_from_slice(body.as_bytes());
+        }
+        let length = spec
+            .length
+            .clone()
+            .unwrap_or_else(|| payload.len().to_string());
+        let mut out = Vec::with_capacity(payload.len() + 32);
+        out.extend_from_slice(format!("{verb} {trid} {target} {length}\r\n").as_bytes());
+        out.extend_from_slice(&payload);
+        Ok(out)
+    }
+
+    fn request_key(&self, frame: &Frame) -> Option<String> {
+        Some(format!("{} {}", frame.get("trid")?, frame.get("verb")?))
+    }
+
+    fn pairing(&self, frame: &Frame) -> Pairing {
+        let (Some(verb), Some(trid)) = (frame.get("verb"), frame.get("trid")) else {
+            return Pairing::Push;
+        };
+        if verb == "NFY" {
+            Pairing::Push
+        } else if verb.bytes().all(|b| b.is_ascii_digit()) {
+            Pairing::KeyPrefix(format!("{trid} "))
+        } else {
+            Pairing::Key(format!("{trid} {verb}"))
+        }
+    }
+
+    fn barrier(&self) -> Spec {
+        Spec {
+            verb: Some("PNG".into()),
+            target: Some("CON".into()),
+            ..Spec::default()
+        }
+    }
+
+    fn known_field(&self, name: &str) -> bool {
+        ["headers.", "routing.", "reliability.", "messaging."]
+            .iter()
+            .any(|p| name.starts_with(p))
+            || [
+                "verb", "trid", "target", "length", "payload", "body", "content", "size",
+            ]
+            .contains(&name)
+    }
+}
+
+fn write_block(out: &mut Vec<u8>, headers: &[(String, String)]) {
+    for (n, v) in headers {
+        out.extend_from_slice(n.as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(v.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+fn frame(cmd: &msnp::Command<'_>, bytes: &[u8]) -> Frame {
+    let mut f = Frame {
+        bytes: bytes.to_vec(),
+        summary: super::first_line(bytes),
+        ..Frame::default()
+    };
+    f.push("verb", cmd.verb.as_ref());
+    if let Some(t) = cmd.trid {
+        f.push("trid", t.to_string());
+    }
+    if let Some(t) = &cmd.target {
+        f.push("target", t.as_ref());
+    }
+    f.push("length", cmd.payload.len().to_string());
+    f.push(
+        "payload",
+        String::from_utf8_lossy(&cmd.payload).into_owned(),
+    );
+    f.push("size", bytes.len().to_string());
+    if cmd.payload.is_empty() {
+        f.push("body", "");
+        return f;
+    }
+    if let Ok(p) = payload::Payload::parse(&cmd.payload) {
+        push_headers(&mut f, "headers", &p.headers);
+        f.push("body", String::from_utf8_lossy(&p.body).into_owned());
+        f.body = p.body.to_vec();
+    }
+    if let Ok(l) = payload::Layered::parse(&cmd.payload) {
+        push_headers(&mut f, "routing", &l.routing);
+        push_headers(&mut f, "reliability", &l.reliability);
+        push_headers(&mut f, "messaging", &l.service);
+        f.push("content", String::from_utf8_lossy(&l.body).into_owned());
+    }
+    f
+}
+
+fn push_headers(f: &mut Frame, prefix: &str, headers: &Headers<'_>) {
+    for h in headers.iter() {
+        f.push(format!("{prefix}.{}", h.name), h.value.as_ref());
+    }
+}

@@ -1,0 +1,131 @@
+//! Console output: a progress line for long runs, each failure with its step, rule, expected
+//! vs actual (the differing part marked) and the last frames of the wire log, and a summary.
+
+use std::fmt::Write as _;
+
+use crate::runner::{CaseResult, Direction, Verdict};
+
+use super::Summary;
+
+/// Frames of the wire log shown for a failure.
+pub const LAST_FRAMES: usize = 8;
+
+/// The progress line after `done` of `total` cases (no newline: callers print it with `\r`).
+pub fn progress(done: usize, total: usize, failed: usize) -> String {
+    let width = 30;
+    let filled = if total == 0 {
+        width
+    } else {
+        done * width / total
+    };
+    format!(
+        "[{}{}] {done}/{total} cases, {failed} failed",
+        "#".repeat(filled),
+        "-".repeat(width - filled)
+    )
+}
+
+/// One line per case: `PASS fetion/001-… (12 ms)`.
+pub fn case_line(r: &CaseResult) -> String {
+    format!(
+        "{:<10} {} ({} ms)",
+        r.verdict.name().to_uppercase(),
+        r.id,
+        r.duration_ms
+    )
+}
+
+/// The details of a case that did not pass; `color` adds ANSI colours.
+pub fn failure_text(r: &CaseResult, color: bool) -> String {
+    let (red, green, dim, reset) = if color {
+        ("\x1b[31m", "\x1b[32m", "\x1b[2m", "\x1b[0m")
+    } else {
+        ("", "", "", "")
+    };
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{red}{}{reset} {} — {}",
+        r.verdict.name().to_uppercase(),
+        r.id,
+        r.title
+    );
+    for rule in &r.rules {
+        let _ = writeln!(
+            out,
+            "  rule   {} ({}, evidence {}): {}",
+            rule.id, rule.level, rule.evidence, rule.text
+        );
+        let _ = writeln!(out, "         source: {}", rule.source);
+    }
+    let Some(f) = &r.failure else {
+        if r.verdict == Verdict::Xpass {
+            let _ = writeln!(
+                out,
+                "  passed, but the profile's baseline expects it to fail: remove it from the baseline"
+            );
+        }
+        return out;
+    };
+    if !f.location.is_empty() {
+        let _ = writeln!(out, "  step   {} at {}: {}", f.step, f.location, f.action);
+    }
+    if let Some(n) = &f.note {
+        let _ = writeln!(out, "  note   {n}");
+    }
+    let _ = writeln!(out, "  reason {}", f.reason);
+    if let (Some(e), Some(a)) = (&f.expected, &f.actual) {
+        let at = first_difference(e, a);
+        let _ = writeln!(out, "  expected {green}{}{reset}", e);
+        let (same, differs) = split_at_char(a, at);
+        let _ = writeln!(out, "  actual   {same}{red}{differs}{reset}");
+        if !color && at < a.chars().count().max(e.chars().count()) && !a.contains('\n') {
+            let _ = writeln!(out, "           {}^ differs here", " ".repeat(at));
+        }
+    } else if let Some(a) = &f.actual {
+        let _ = writeln!(out, "  actual   {a}");
+    }
+    let frames: Vec<_> = r.wire.iter().collect();
+    if !frames.is_empty() {
+        let _ = writeln!(out, "  last frames:");
+        for w in frames.iter().skip(frames.len().saturating_sub(LAST_FRAMES)) {
+            let arrow = match w.dir {
+                Direction::Send => "->",
+                Direction::Recv => "<-",
+                Direction::Event => "--",
+            };
+            let _ = writeln!(
+                out,
+                "    {dim}{:>9.1} ms{reset} {:<10} {arrow} {}",
+                w.t_ms, w.actor, w.text
+            );
+        }
+    }
+    out
+}
+
+/// The closing summary line.
+pub fn summary(results: &[CaseResult], elapsed_ms: u128) -> String {
+    let s = Summary::of(results);
+    format!(
+        "{} cases: {} passed, {} failed, {} non-strict, {} skipped, {} xfail, {} xpass in {:.2} s",
+        results.len(),
+        s.pass,
+        s.fail,
+        s.non_strict,
+        s.skip,
+        s.xfail,
+        s.xpass,
+        elapsed_ms as f64 / 1000.0
+    )
+}
+
+/// The character index where `a` and `b` first differ.
+pub fn first_difference(a: &str, b: &str) -> usize {
+    a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count()
+}
+
+fn split_at_char(s: &str, n: usize) -> (&str, &str) {
+    let idx = s.char_indices().nth(n).map_or(s.len(), |(i, _)| i);
+    s.split_at(idx)
+}

@@ -1,0 +1,316 @@
+//! One actor's connection: the framing read loop (its own task) feeding a reply map and a
+//! push queue, and the write side used by the step runner.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use imspec_codec::Status;
+use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::proto::{self, Frame, Pairing, Protocol};
+use crate::transport::BoxStream;
+
+use super::result::{Direction, WireEntry};
+
+/// Most bytes buffered for one unfinished frame before the case fails (the codecs' own limits
+/// normally fire first).
+pub const MAX_BUFFER: usize = 2 * 1024 * 1024;
+/// Most wire log entries kept per case; later ones are counted, not stored.
+pub const MAX_WIRE_ENTRIES: usize = 4_000;
+/// Most characters of one frame kept in the wire log.
+pub const MAX_WIRE_TEXT: usize = 8 * 1024;
+
+/// Why a connection ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Closed {
+    /// The peer closed it cleanly between frames.
+    Eof,
+    /// Bad input, a frame cut by the close, or an I/O error.
+    Failed(String),
+}
+
+/// What the read loop has received and not yet been taken by a step.
+#[derive(Debug, Default)]
+pub struct Inbox {
+    /// Keys of requests that wait for a reply.
+    pub pending: Vec<String>,
+    /// Replies that arrived, by request key.
+    pub replies: Vec<(String, Frame)>,
+    /// Everything else, in arrival order.
+    pub pushes: VecDeque<Frame>,
+    /// Set once the connection is over.
+    pub closed: Option<Closed>,
+}
+
+impl Inbox {
+    /// Files an incoming frame as a reply or a push.
+    fn deliver(&mut self, proto: &dyn Protocol, frame: Frame) {
+        let pos = match proto.pairing(&frame) {
+            Pairing::Key(k) => self.pending.iter().position(|p| *p == k),
+            Pairing::KeyPrefix(prefix) => self.pending.iter().position(|p| p.starts_with(&prefix)),
+            Pairing::Push => None,
+        };
+        match pos {
+            Some(i) => {
+                let key = self.pending.remove(i);
+                self.replies.push((key, frame));
+            }
+            None => self.pushes.push_back(frame),
+        }
+    }
+}
+
+/// The case-wide wire log.
+#[derive(Debug)]
+pub struct Wire {
+    start: Instant,
+    entries: Mutex<(Vec<WireEntry>, usize)>,
+}
+
+impl Wire {
+    /// A log starting now.
+    pub fn new() -> Self {
+        Self {
+            start: Instant::now(),
+            entries: Mutex::new((Vec::new(), 0)),
+        }
+    }
+
+    /// Records bytes or an event.
+    pub fn log(&self, actor: &str, dir: Direction, text: String) {
+        let t_ms = self.start.elapsed().as_secs_f64() * 1000.0;
+        let mut text = text;
+        if text.len() > MAX_WIRE_TEXT {
+            let mut cut = MAX_WIRE_TEXT;
+            while !text.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            let total = text.len();
+            text.truncate(cut);
+            text.push_str(&format!("… ({total} characters)"));
+        }
+        let mut g = lock(&self.entries);
+        if g.0.len() < MAX_WIRE_ENTRIES {
+            g.0.push(WireEntry {
+                t_ms: (t_ms * 1000.0).round() / 1000.0,
+                actor: actor.to_owned(),
+                dir,
+                text,
+            });
+        } else {
+            g.1 += 1;
+        }
+    }
+
+    /// The entries so far (and a last event counting dropped ones).
+    pub fn entries(&self) -> Vec<WireEntry> {
+        let g = lock(&self.entries);
+        let mut out = g.0.clone();
+        if g.1 > 0 {
+            out.push(WireEntry {
+                t_ms: 0.0,
+                actor: String::new(),
+                dir: Direction::Event,
+                text: format!("{} more entries not kept", g.1),
+            });
+        }
+        out
+    }
+}
+
+impl Default for Wire {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Locks a mutex, recovering from poisoning (a panicked reader must not hide results).
+pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A connected actor.
+pub struct Actor {
+    /// Shared with the read loop.
+    pub inbox: Arc<Mutex<Inbox>>,
+    writer: Option<WriteHalf<BoxStream>>,
+    reader: Option<JoinHandle<()>>,
+    /// Next transaction number for built frames.
+    pub counter: u64,
+    /// Requests sent whose reply no step has taken yet: (name, key), oldest first.
+    pub outstanding: VecDeque<(Option<String>, String)>,
+    /// Bytes waiting to be written (`--chop` coalesces consecutive sends).
+    pub out_buf: Vec<u8>,
+}
+
+impl Actor {
+    /// Starts the read loop on `stream`.
+    pub fn start(
+        name: &str,
+        stream: BoxStream,
+        proto: &'static dyn Protocol,
+        wire: Arc<Wire>,
+        notify: Arc<watch::Sender<u64>>,
+    ) -> Self {
+        let (rd, wr) = tokio::io::split(stream);
+        let inbox = Arc::new(Mutex::new(Inbox::default()));
+        let reader = tokio::spawn(read_loop(
+            name.to_owned(),
+            rd,
+            proto,
+            Arc::clone(&inbox),
+            wire,
+            notify,
+        ));
+        Self {
+            inbox,
+            writer: Some(wr),
+            reader: Some(reader),
+            counter: 1,
+            outstanding: VecDeque::new(),
+            out_buf: Vec::new(),
+        }
+    }
+
+    /// Whether the write side is open.
+    pub fn is_open(&self) -> bool {
+        self.writer.is_some()
+    }
+
+    /// Writes `bytes` (in pieces of 1–7 bytes when `chop` gives a random state).
+    pub async fn write(&mut self, bytes: &[u8], chop: Option<&mut u64>) -> std::io::Result<()> {
+        let w = self.writer.as_mut().ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::NotConnected, "not connected")
+        })?;
+        match chop {
+            None => {
+                w.write_all(bytes).await?;
+            }
+            Some(rng) => {
+                let mut at = 0;
+                while at < bytes.len() {
+                    let n = (1 + (next_rand(rng) % 7) as usize).min(bytes.len() - at);
+                    w.write_all(&bytes[at..at + n]).await?;
+                    w.flush().await?;
+                    at += n;
+                    tokio::task::yield_now().await;
+                }
+            }
+        }
+        w.flush().await
+    }
+
+    /// Closes the connection and stops the read loop.
+    pub async fn close(&mut self) {
+        if let Some(mut w) = self.writer.take() {
+            let _ = w.shutdown().await;
+        }
+        if let Some(r) = self.reader.take() {
+            r.abort();
+        }
+    }
+}
+
+impl Drop for Actor {
+    fn drop(&mut self) {
+        if let Some(r) = self.reader.take() {
+            r.abort();
+        }
+    }
+}
+
+/// xorshift64: deterministic write sizes for `--chop`.
+pub fn next_rand(state: &mut u64) -> u64 {
+    let mut x = if *state == 0 {
+        0x9e37_79b9_7f4a_7c15
+    } else {
+        *state
+    };
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    *state = x;
+    x
+}
+
+/// The framing loop: one buffer; parse → Complete: deliver and drain; Incomplete: read more;
+/// Err: the connection is failed with the absolute byte offset and the offending bytes.
+async fn read_loop(
+    actor: String,
+    mut rd: ReadHalf<BoxStream>,
+    proto: &'static dyn Protocol,
+    inbox: Arc<Mutex<Inbox>>,
+    wire: Arc<Wire>,
+    notify: Arc<watch::Sender<u64>>,
+) {
+    let mut buf: Vec<u8> = Vec::with_capacity(8 * 1024);
+    let mut base: u64 = 0;
+    let finish = |closed: Closed| {
+        let text = match &closed {
+            Closed::Eof => "closed by the server".to_owned(),
+            Closed::Failed(m) => m.clone(),
+        };
+        wire.log(&actor, Direction::Event, text);
+        lock(&inbox).closed = Some(closed);
+        notify.send_modify(|v| *v += 1);
+    };
+    loop {
+        let mut delivered = false;
+        loop {
+            match proto.parse(&buf) {
+                Ok(Status::Complete((frame, n))) => {
+                    wire.log(&actor, Direction::Recv, proto::escape(&buf[..n]));
+                    lock(&inbox).deliver(proto, frame);
+                    buf.drain(..n);
+                    base += n as u64;
+                    delivered = true;
+                }
+                Ok(Status::Incomplete(_)) => break,
+                Err(e) => {
+                    let at = base + e.offset() as u64;
+                    let shown = proto::escape(&buf[..buf.len().min(512)]);
+                    if delivered {
+                        notify.send_modify(|v| *v += 1);
+                    }
+                    finish(Closed::Failed(format!(
+                        "byte {at}: {} (invalid frame from the server starting at byte {base}: \"{shown}\")",
+                        e.kind()
+                    )));
+                    return;
+                }
+            }
+        }
+        if delivered {
+            notify.send_modify(|v| *v += 1);
+        }
+        if buf.len() > MAX_BUFFER {
+            finish(Closed::Failed(format!(
+                "byte {}: frame from the server exceeds {MAX_BUFFER} bytes without ending",
+                base + MAX_BUFFER as u64
+            )));
+            return;
+        }
+        buf.reserve(8 * 1024);
+        match rd.read_buf(&mut buf).await {
+            Ok(0) if buf.is_empty() => return finish(Closed::Eof),
+            Ok(0) => {
+                return finish(Closed::Failed(format!(
+                    "byte {}: connection closed inside a frame ({} bytes unfinished: \"{}\")",
+                    base + buf.len() as u64,
+                    buf.len(),
+                    proto::escape(&buf[..buf.len().min(512)])
+                )));
+            }
+            Ok(_) => {}
+            Err(e) => {
+                return finish(Closed::Failed(format!(
+                    "read error after byte {}: {e}",
+                    base + buf.len() as u64
+                )));
+            }
+        }
+    }
+}

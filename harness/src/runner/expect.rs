@@ -1,0 +1,374 @@
+//! Checks (`match:`, `xml:`, `assert:`, `until:`) and captures.
+
+use crate::proto::{Frame, Protocol, xml};
+use crate::scenario::{Capture, Check, Order, Template};
+
+use super::vars::{Value, Vars};
+
+/// A failed check: what was expected and what was there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mismatch {
+    /// One line.
+    pub reason: String,
+    /// The expectation, with values resolved.
+    pub expected: String,
+    /// What was found.
+    pub actual: String,
+}
+
+impl Mismatch {
+    fn new(
+        reason: impl Into<String>,
+        expected: impl Into<String>,
+        actual: impl Into<String>,
+    ) -> Self {
+        Self {
+            reason: reason.into(),
+            expected: expected.into(),
+            actual: actual.into(),
+        }
+    }
+}
+
+/// Runs every `match:` and `xml:` check of an expect on a frame.
+pub fn check_frame(
+    proto: &dyn Protocol,
+    frame: &Frame,
+    checks: &[(String, Check)],
+    xml_checks: &[(String, Check)],
+    vars: &Vars,
+) -> Result<(), Mismatch> {
+    for (field, c) in checks {
+        if !proto.known_field(field) {
+            return Err(Mismatch::new(
+                format!("unknown field `{field}`"),
+                field.clone(),
+                "(no such field)",
+            ));
+        }
+        let values: Vec<String> = frame.values(field).map(str::to_owned).collect();
+        let lookup = |other: &str| frame.values(other).map(str::to_owned).collect::<Vec<_>>();
+        check(field, c, &values, vars, &lookup)?;
+    }
+    if !xml_checks.is_empty() {
+        let body = String::from_utf8_lossy(&frame.body);
+        for (path, c) in xml_checks {
+            let values = xml::select(&body, path)
+                .map_err(|e| Mismatch::new(e, format!("XML body with `{path}`"), short(&body)))?;
+            check(path, c, &values, vars, &|_| Vec::new())?;
+        }
+    }
+    Ok(())
+}
+
+/// Checks `values` (named `what` in messages).
+pub fn check(
+    what: &str,
+    c: &Check,
+    values: &[String],
+    vars: &Vars,
+    lookup: &dyn Fn(&str) -> Vec<String>,
+) -> Result<(), Mismatch> {
+    let resolve = |t: &Template| {
+        vars.interpolate(&t.0)
+            .map_err(|e| Mismatch::new(e, t.0.clone(), ""))
+    };
+    let shown = || {
+        if values.len() == 1 {
+            values[0].clone()
+        } else {
+            format!("{values:?}")
+        }
+    };
+    match c.present {
+        Some(true) if values.is_empty() => {
+            return Err(Mismatch::new(
+                format!("`{what}` is absent"),
+                format!("{what} present"),
+                "(absent)",
+            ));
+        }
+        Some(false) if !values.is_empty() => {
+            return Err(Mismatch::new(
+                format!("`{what}` is present"),
+                format!("{what} absent"),
+                shown(),
+            ));
+        }
+        _ => {}
+    }
+    let needs_first = c.equals.is_some()
+        || c.not_equals.is_some()
+        || c.iequals.is_some()
+        || c.regex.is_some()
+        || c.contains.is_some()
+        || c.one_of.is_some()
+        || !c.numeric.is_empty()
+        || c.utf8_len_of.is_some();
+    if needs_first {
+        let Some(v) = values.first() else {
+            return Err(Mismatch::new(
+                format!("`{what}` is absent"),
+                describe_first(what, c),
+                "(absent)",
+            ));
+        };
+        if let Some(t) = &c.equals {
+            let e = resolve(t)?;
+            if *v != e {
+                return Err(Mismatch::new(format!("`{what}` differs"), e, v.clone()));
+            }
+        }
+        if let Some(t) = &c.not_equals {
+            let e = resolve(t)?;
+            if *v == e {
+                return Err(Mismatch::new(
+                    format!("`{what}` must not equal `{e}`"),
+                    format!("not {e}"),
+                    v.clone(),
+                ));
+            }
+        }
+        if let Some(t) = &c.iequals {
+            let e = resolve(t)?;
+            if !v.eq_ignore_ascii_case(&e) {
+                return Err(Mismatch::new(
+                    format!("`{what}` differs (ignoring case)"),
+                    e,
+                    v.clone(),
+                ));
+            }
+        }
+        if let Some(t) = &c.regex {
+            let pattern = resolve(t)?;
+            let re = regex::Regex::new(&pattern)
+                .map_err(|e| Mismatch::new(format!("bad regex: {e}"), pattern.clone(), ""))?;
+            if !re.is_match(v) {
+                return Err(Mismatch::new(
+                    format!("`{what}` does not match"),
+                    format!("/{pattern}/"),
+                    v.clone(),
+                ));
+            }
+        }
+        if let Some(t) = &c.contains {
+            let e = resolve(t)?;
+            if !v.contains(&e) {
+                return Err(Mismatch::new(
+                    format!("`{what}` does not contain `{e}`"),
+                    format!("…{e}…"),
+                    v.clone(),
+                ));
+            }
+        }
+        if let Some(list) = &c.one_of {
+            let options = list.iter().map(&resolve).collect::<Result<Vec<_>, _>>()?;
+            if !options.contains(v) {
+                return Err(Mismatch::new(
+                    format!("`{what}` is none of the allowed values"),
+                    format!("one of {options:?}"),
+                    v.clone(),
+                ));
+            }
+        }
+        for (op, t) in &c.numeric {
+            let e = resolve(t)?;
+            let (Some(a), Some(b)) = (number(v), number(&e)) else {
+                return Err(Mismatch::new(
+                    format!("`{what}` is not a number"),
+                    format!("{} {e}", op.key()),
+                    v.clone(),
+                ));
+            };
+            if !op.holds(a, b) {
+                return Err(Mismatch::new(
+                    format!("`{what}` fails `{} {e}`", op.key()),
+                    format!("{} {e}", op.key()),
+                    v.clone(),
+                ));
+            }
+        }
+        if let Some(other) = &c.utf8_len_of {
+            let body = lookup(other).into_iter().next().unwrap_or_default();
+            let len = body.len().to_string();
+            if *v != len {
+                return Err(Mismatch::new(
+                    format!("`{what}` is not the UTF-8 byte length of `{other}`"),
+                    len,
+                    v.clone(),
+                ));
+            }
+        }
+    }
+    if let Some(cc) = &c.count {
+        check(
+            &format!("count of {what}"),
+            cc,
+            &[values.len().to_string()],
+            vars,
+            lookup,
+        )
+        .map_err(|m| Mismatch {
+            actual: format!("{} ({})", m.actual, short(&shown())),
+            ..m
+        })?;
+    }
+    if c.distinct == Some(true) {
+        let mut seen = std::collections::HashSet::new();
+        if let Some(dup) = values.iter().find(|v| !seen.insert(v.as_str())) {
+            return Err(Mismatch::new(
+                format!("`{what}` repeats `{dup}`"),
+                "distinct values",
+                shown(),
+            ));
+        }
+    }
+    if let Some(order) = c.order {
+        let numeric: Option<Vec<f64>> = values.iter().map(|v| number(v)).collect();
+        let bad = (1..values.len()).find(|&i| {
+            let ord = match &numeric {
+                Some(n) => n[i - 1].partial_cmp(&n[i]),
+                None => Some(values[i - 1].cmp(&values[i])),
+            };
+            match order {
+                Order::Ascending => ord != Some(std::cmp::Ordering::Less),
+                Order::Descending => ord != Some(std::cmp::Ordering::Greater),
+            }
+        });
+        if let Some(i) = bad {
+            let word = if order == Order::Ascending {
+                "ascending"
+            } else {
+                "descending"
+            };
+            return Err(Mismatch::new(
+                format!(
+                    "`{what}` is not strictly {word}: `{}` then `{}` (positions {} and {})",
+                    values[i - 1],
+                    values[i],
+                    i,
+                    i + 1
+                ),
+                format!("strictly {word}"),
+                shown(),
+            ));
+        }
+    }
+    if let Some(each) = &c.each {
+        for (i, v) in values.iter().enumerate() {
+            check(
+                &format!("{what}[{}]", i + 1),
+                each,
+                std::slice::from_ref(v),
+                vars,
+                lookup,
+            )?;
+        }
+    }
+    if let Some(any) = &c.any
+        && !values
+            .iter()
+            .any(|v| check(what, any, std::slice::from_ref(v), vars, lookup).is_ok())
+    {
+        return Err(Mismatch::new(
+            format!("no value of `{what}` passes"),
+            format!("{any:?}"),
+            shown(),
+        ));
+    }
+    Ok(())
+}
+
+/// Takes a capture's value(s) from a frame (if any) and the variables.
+pub fn capture(c: &Capture, frame: Option<&Frame>, vars: &Vars) -> Result<Value, String> {
+    let raw: Vec<String> = if let Some(field) = &c.field {
+        let f = frame.ok_or("`field:` captures need a frame")?;
+        f.values(field).map(str::to_owned).collect()
+    } else if let Some(path) = &c.xml {
+        let f = frame.ok_or("`xml:` captures need a frame")?;
+        xml::select(&String::from_utf8_lossy(&f.body), path)?
+    } else if let Some(var) = &c.var {
+        vars.values
+            .get(var)
+            .ok_or_else(|| format!("unknown variable `{var}`"))?
+            .as_list()
+    } else {
+        return Err("capture needs field, xml or var".into());
+    };
+    let what = c
+        .field
+        .as_deref()
+        .or(c.xml.as_deref())
+        .or(c.var.as_deref())
+        .unwrap_or("");
+    let re = match &c.regex {
+        Some(t) => Some(
+            regex::Regex::new(&vars.interpolate(&t.0)?).map_err(|e| format!("bad regex: {e}"))?,
+        ),
+        None => None,
+    };
+    let format = match &c.format {
+        Some(t) => Some(vars.interpolate(&t.0)?),
+        None => None,
+    };
+    let mut out = Vec::new();
+    for v in &raw {
+        let mut v = match &re {
+            Some(re) => match re.captures(v) {
+                Some(caps) => caps
+                    .get(1)
+                    .or_else(|| caps.get(0))
+                    .map_or("", |m| m.as_str())
+                    .to_owned(),
+                None => continue,
+            },
+            None => v.clone(),
+        };
+        if c.lowercase {
+            v = v.to_lowercase();
+        }
+        if let Some(f) = &format {
+            v = f.replace("{}", &v);
+        }
+        out.push(v);
+        if !c.all {
+            break;
+        }
+    }
+    if out.is_empty() && !c.all {
+        return Err(match (&c.regex, raw.is_empty()) {
+            (_, true) => format!("nothing to capture: `{what}` is absent"),
+            (Some(r), false) => format!("`{what}` = `{}` does not match /{}/", short(&raw[0]), r.0),
+            (None, false) => format!("nothing to capture from `{what}`"),
+        });
+    }
+    Ok(if c.all {
+        Value::List(out)
+    } else {
+        Value::Str(out.swap_remove(0))
+    })
+}
+
+fn describe_first(what: &str, c: &Check) -> String {
+    if let Some(e) = &c.equals {
+        format!("{what} = {}", e.0)
+    } else if let Some(r) = &c.regex {
+        format!("{what} matching /{}/", r.0)
+    } else {
+        format!("{what} present")
+    }
+}
+
+fn number(s: &str) -> Option<f64> {
+    s.trim().parse().ok()
+}
+
+/// At most 400 characters of `s`.
+pub fn short(s: &str) -> String {
+    if s.chars().count() <= 400 {
+        s.to_owned()
+    } else {
+        let head: String = s.chars().take(400).collect();
+        format!("{head}… ({} bytes)", s.len())
+    }
+}

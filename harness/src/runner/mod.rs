@@ -1,0 +1,914 @@
+//! The runner: replays a [`Scenario`] against a target through a [`Connector`] and returns
+//! a [`CaseResult`] (plain data). A target that breaks the protocol is not a Rust error but a
+//! failed case with the step, expected, actual and the wire log.
+
+pub mod actor;
+pub mod expect;
+pub mod profile;
+pub mod result;
+pub mod vars;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+use tokio::time::timeout_at;
+
+use crate::proto::{self, Frame, Protocol, Spec};
+use crate::scenario::{
+    ActorTarget, Expect, ExpectSource, FrameSpec, Scenario, Step, StepKind, Template,
+};
+use crate::transport::{Connector, Endpoint, TransportError};
+
+pub use profile::{BarrierMode, Profile};
+pub use result::{CaseResult, Direction, Failure, Verdict, WireEntry};
+
+use actor::{Actor, Closed, Inbox, Wire, lock};
+use expect::{Mismatch, check, check_frame, short};
+use vars::{Value, Vars, fnv};
+
+/// How to run cases.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// Multiplies every step timeout.
+    pub timeout_scale: f64,
+    /// Split sends into 1–7 byte writes and coalesce consecutive sends.
+    pub chop: bool,
+    /// The target profile.
+    pub profile: Arc<Profile>,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self {
+            timeout_scale: 1.0,
+            chop: false,
+            profile: Arc::new(Profile::default()),
+        }
+    }
+}
+
+/// Quiet period of a barrier in `quiet` mode (before scaling).
+pub const QUIET_MS: u64 = 300;
+/// Upper bound on `repeat: times:`.
+pub const MAX_TIMES: u64 = 100_000;
+
+/// Runs one case.
+pub async fn run(s: &Scenario, opts: &RunOptions, connector: &dyn Connector) -> CaseResult {
+    let started = Instant::now();
+    let wire = Arc::new(Wire::new());
+    let mut result = CaseResult {
+        id: s.id.clone(),
+        title: s.title.clone(),
+        verdict: Verdict::Pass,
+        duration_ms: 0,
+        rules: s.rules.clone(),
+        failure: None,
+        unreachable: false,
+        wire: Vec::new(),
+    };
+    if let Some(cap) = s.requires.iter().find(|c| !opts.profile.claims(c)) {
+        result.verdict = Verdict::Skip;
+        result.failure = Some(Failure {
+            reason: format!("the target does not claim capability `{cap}`"),
+            ..Failure::default()
+        });
+        return result;
+    }
+    let (tx, rx) = watch::channel(0u64);
+    let run_id = format!(
+        "{:012x}",
+        fnv(format!("{}/{:?}/{}", s.id, started, std::process::id()).as_bytes()) & 0xffff_ffff_ffff
+    );
+    let mut vars = Vars::new(run_id, s.protocol, Arc::clone(&opts.profile));
+    for (k, v) in &s.params {
+        vars.set(k, v.clone());
+    }
+    for (k, v) in &opts.profile.params {
+        vars.set(k, v.text());
+    }
+    let mut case = Case {
+        s,
+        opts,
+        connector,
+        proto: proto::for_protocol(s.protocol),
+        vars,
+        actors: HashMap::new(),
+        wire: Arc::clone(&wire),
+        notify: Arc::new(tx),
+        rx,
+        rng: fnv(s.id.as_bytes()),
+        unreachable: false,
+    };
+    let outcome = case.exec_steps(&s.steps, String::new(), None).await;
+    let outcome = match outcome {
+        Ok(()) => case.flush_all().await.map_err(|f| Failure {
+            step: "end".into(),
+            ..f
+        }),
+        Err(f) => Err(f),
+    };
+    for a in case.actors.values_mut() {
+        a.close().await;
+    }
+    result.unreachable = case.unreachable;
+    result.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    result.wire = wire.entries();
+    let baseline = opts.profile.in_baseline(&s.id);
+    result.verdict = match (&outcome, baseline) {
+        (Ok(()), false) => Verdict::Pass,
+        (Ok(()), true) => Verdict::Xpass,
+        (Err(_), true) => Verdict::Xfail,
+        (Err(_), false) if s.is_strict() => Verdict::Fail,
+        (Err(_), false) => Verdict::NonStrict,
+    };
+    result.failure = outcome.err();
+    result
+}
+
+/// Runs many cases, `jobs` at a time, calling `progress` after each; results keep the input order.
+pub async fn run_all(
+    scenarios: Vec<Arc<Scenario>>,
+    opts: &RunOptions,
+    connector: Arc<dyn Connector>,
+    jobs: usize,
+    mut progress: impl FnMut(&CaseResult, usize, usize),
+) -> Vec<CaseResult> {
+    let total = scenarios.len();
+    let sem = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
+    let mut set = tokio::task::JoinSet::new();
+    for (i, s) in scenarios.into_iter().enumerate() {
+        let (sem, opts, connector) = (Arc::clone(&sem), opts.clone(), Arc::clone(&connector));
+        set.spawn(async move {
+            let _permit = sem.acquire_owned().await;
+            let r = run(&s, &opts, connector.as_ref()).await;
+            (i, r)
+        });
+    }
+    let mut out: Vec<Option<CaseResult>> = (0..total).map(|_| None).collect();
+    let mut done = 0;
+    while let Some(joined) = set.join_next().await {
+        if let Ok((i, r)) = joined {
+            done += 1;
+            progress(&r, done, total);
+            out[i] = Some(r);
+        }
+    }
+    out.into_iter().flatten().collect()
+}
+
+/// A step's failure before it gets its location.
+#[derive(Debug, Default)]
+struct StepFail {
+    reason: String,
+    expected: Option<String>,
+    actual: Option<String>,
+}
+
+impl StepFail {
+    fn new(reason: impl Into<String>) -> Self {
+        Self {
+            reason: reason.into(),
+            ..Self::default()
+        }
+    }
+}
+
+impl From<String> for StepFail {
+    fn from(reason: String) -> Self {
+        Self::new(reason)
+    }
+}
+
+impl From<Mismatch> for StepFail {
+    fn from(m: Mismatch) -> Self {
+        Self {
+            reason: m.reason,
+            expected: Some(m.expected),
+            actual: Some(m.actual),
+        }
+    }
+}
+
+type StepResult = Result<(), StepFail>;
+type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+struct Case<'a> {
+    s: &'a Scenario,
+    opts: &'a RunOptions,
+    connector: &'a dyn Connector,
+    proto: &'static dyn Protocol,
+    vars: Vars,
+    actors: HashMap<String, Actor>,
+    wire: Arc<Wire>,
+    notify: Arc<watch::Sender<u64>>,
+    rx: watch::Receiver<u64>,
+    rng: u64,
+    unreachable: bool,
+}
+
+impl<'a> Case<'a> {
+    fn exec_steps<'b>(
+        &'b mut self,
+        steps: &'b [Step],
+        prefix: String,
+        iteration: Option<u64>,
+    ) -> BoxFut<'b, Result<(), Failure>>
+    where
+        'a: 'b,
+    {
+        Box::pin(async move {
+            for (i, step) in steps.iter().enumerate() {
+                let path = format!("{prefix}{}", i + 1);
+                let outcome = if let StepKind::Repeat(r) = &step.kind {
+                    self.repeat(step, r, &path).await
+                } else {
+                    self.exec(step).await.map_err(|f| Failure {
+                        step: match iteration {
+                            Some(n) => format!("{path} (iteration {n})"),
+                            None => path.clone(),
+                        },
+                        location: step.span.to_string(),
+                        action: action(&step.kind),
+                        reason: f.reason,
+                        expected: f.expected,
+                        actual: f.actual,
+                        note: step.note.clone(),
+                    })
+                };
+                outcome?;
+            }
+            Ok(())
+        })
+    }
+
+    async fn repeat(
+        &mut self,
+        step: &Step,
+        r: &crate::scenario::Repeat,
+        path: &str,
+    ) -> Result<(), Failure> {
+        let fail = |reason: String| Failure {
+            step: path.to_owned(),
+            location: step.span.to_string(),
+            action: "repeat".into(),
+            reason,
+            note: step.note.clone(),
+            ..Failure::default()
+        };
+        let times = match &r.times {
+            Some(t) => {
+                let n = self.vars.interpolate(&t.0).map_err(&fail)?;
+                let n: u64 = n
+                    .trim()
+                    .parse()
+                    .map_err(|_| fail(format!("`times: {n}` is not a whole number")))?;
+                if n > MAX_TIMES {
+                    return Err(fail(format!("`times: {n}` exceeds {MAX_TIMES}")));
+                }
+                Some(n)
+            }
+            None => None,
+        };
+        let bound = times.unwrap_or(r.max).min(r.max);
+        let saved = self.vars.values.get("iteration").cloned();
+        let mut i = 0;
+        let outcome = loop {
+            if i >= bound {
+                break match &r.until {
+                    Some((var, _)) if times.is_none() => Err(fail(format!(
+                        "`until` on `{var}` still false after `max: {}` iterations",
+                        r.max
+                    ))),
+                    _ => Ok(()),
+                };
+            }
+            i += 1;
+            self.vars.set("iteration", i.to_string());
+            if let Err(f) = self.exec_steps(&r.steps, format!("{path}."), Some(i)).await {
+                break Err(f);
+            }
+            if let Some((var, c)) = &r.until {
+                let values = self
+                    .vars
+                    .values
+                    .get(var)
+                    .map(Value::as_list)
+                    .unwrap_or_default();
+                if check(var, c, &values, &self.vars, &|_| Vec::new()).is_ok() {
+                    break Ok(());
+                }
+            }
+        };
+        match saved {
+            Some(v) => {
+                self.vars.values.insert("iteration".into(), v);
+            }
+            None => {
+                self.vars.values.remove("iteration");
+            }
+        }
+        outcome
+    }
+
+    fn deadline(&self, step: &Step) -> Instant {
+        let ms = step.timeout_ms.unwrap_or(self.s.timeout_ms) as f64 * self.opts.timeout_scale;
+        Instant::now() + Duration::from_secs_f64((ms / 1000.0).max(0.001))
+    }
+
+    async fn exec(&mut self, step: &Step) -> StepResult {
+        if !matches!(step.kind, StepKind::Send(_)) {
+            self.flush_all().await.map_err(|f| StepFail {
+                reason: f.reason,
+                ..StepFail::default()
+            })?;
+        }
+        let deadline = self.deadline(step);
+        match &step.kind {
+            StepKind::Connect(name) => self.connect(name, deadline).await,
+            StepKind::Send(send) => {
+                self.send(&send.actor, send.name.as_deref(), &send.frame)
+                    .await
+            }
+            StepKind::Expect(e) => {
+                let frames = self.expect_all(std::slice::from_ref(e), deadline).await?;
+                self.after_expect(e, frames.into_iter().next())
+            }
+            StepKind::ExpectAnyOrder(list) => {
+                let frames = self.expect_all(list, deadline).await?;
+                for (e, f) in list.iter().zip(frames) {
+                    self.after_expect(e, Some(f))?;
+                }
+                Ok(())
+            }
+            StepKind::Barrier(names) => {
+                for n in names {
+                    self.barrier(n, deadline).await?;
+                }
+                Ok(())
+            }
+            StepKind::ExpectNoPush(name) => {
+                self.barrier(name, deadline).await?;
+                let actor = self.actor(name)?;
+                let ib = lock(&actor.inbox);
+                if ib.pushes.is_empty() {
+                    Ok(())
+                } else {
+                    Err(StepFail {
+                        reason: format!(
+                            "{} unexpected frame(s) arrived on `{name}`",
+                            ib.pushes.len()
+                        ),
+                        expected: Some("no frame".into()),
+                        actual: Some(summaries(&ib.pushes)),
+                    })
+                }
+            }
+            StepKind::ExpectClosed(name) => {
+                let r = self
+                    .wait(name, deadline, |ib| match &ib.closed {
+                        Some(Closed::Eof) => Some(Ok(())),
+                        Some(Closed::Failed(m)) => Some(Err(StepFail::new(m.clone()))),
+                        None => None,
+                    })
+                    .await;
+                match r {
+                    Err(WaitEnd::Timeout) => Err(StepFail {
+                        reason: format!("`{name}` was not closed by the server in time"),
+                        expected: Some("connection closed".into()),
+                        actual: Some("still open".into()),
+                    }),
+                    other => other.map_err(|e| self.wait_fail(name, e, "the close")),
+                }
+            }
+            StepKind::Disconnect(name) => {
+                let actor = self.actor_mut(name)?;
+                actor.close().await;
+                self.wire.log(
+                    name,
+                    Direction::Event,
+                    "disconnected by the scenario".into(),
+                );
+                Ok(())
+            }
+            StepKind::Set(pairs) => {
+                for (k, v) in pairs {
+                    let value = self.vars.interpolate(&v.0)?;
+                    self.vars.set(k, value);
+                }
+                Ok(())
+            }
+            StepKind::Assert(checks) => {
+                for (var, c) in checks {
+                    let values = self
+                        .vars
+                        .values
+                        .get(var)
+                        .map(Value::as_list)
+                        .unwrap_or_default();
+                    check(var, c, &values, &self.vars, &|_| Vec::new())?;
+                }
+                Ok(())
+            }
+            StepKind::Repeat(_) => Err(StepFail::new("internal: repeat handled by exec_steps")),
+        }
+    }
+
+    fn actor(&self, name: &str) -> Result<&Actor, StepFail> {
+        self.actors.get(name).ok_or_else(|| {
+            StepFail::new(format!(
+                "`{name}` is not connected (add `connect: {name}` first)"
+            ))
+        })
+    }
+
+    fn actor_mut(&mut self, name: &str) -> Result<&mut Actor, StepFail> {
+        self.actors.get_mut(name).ok_or_else(|| {
+            StepFail::new(format!(
+                "`{name}` is not connected (add `connect: {name}` first)"
+            ))
+        })
+    }
+
+    async fn connect(&mut self, name: &str, deadline: Instant) -> StepResult {
+        let endpoint = match self.s.actors.get(name) {
+            Some(ActorTarget::Service(s)) => Endpoint::Service(s.clone()),
+            Some(ActorTarget::Address(t)) => Endpoint::Address(self.vars.interpolate(&t.0)?),
+            None => return Err(StepFail::new(format!("unknown actor `{name}`"))),
+        };
+        if let Some(mut old) = self.actors.remove(name) {
+            old.close().await;
+        }
+        let stream = match timeout_at(deadline.into(), self.connector.connect(&endpoint)).await {
+            Err(_) => {
+                self.unreachable = matches!(endpoint, Endpoint::Service(_));
+                return Err(StepFail::new(format!(
+                    "connecting `{name}` to {endpoint} timed out"
+                )));
+            }
+            Ok(Err(e)) => {
+                self.unreachable = matches!(endpoint, Endpoint::Service(_))
+                    && matches!(e, TransportError::Unreachable { .. });
+                return Err(StepFail::new(format!(
+                    "connecting `{name}` to {endpoint}: {e}"
+                )));
+            }
+            Ok(Ok(s)) => s,
+        };
+        self.wire
+            .log(name, Direction::Event, format!("connected to {endpoint}"));
+        let actor = Actor::start(
+            name,
+            stream,
+            self.proto,
+            Arc::clone(&self.wire),
+            Arc::clone(&self.notify),
+        );
+        self.actors.insert(name.to_owned(), actor);
+        Ok(())
+    }
+
+    fn resolve_spec(&self, f: &FrameSpec) -> Result<Spec, StepFail> {
+        let t = |x: &Option<Template>| -> Result<Option<String>, StepFail> {
+            x.as_ref()
+                .map(|t| self.vars.interpolate(&t.0))
+                .transpose()
+                .map_err(StepFail::from)
+        };
+        let pairs = |v: &[(String, Template)]| -> Result<Vec<(String, String)>, StepFail> {
+            v.iter()
+                .map(|(n, t)| Ok((self.vars.interpolate(n)?, self.vars.interpolate(&t.0)?)))
+                .collect::<Result<_, String>>()
+                .map_err(StepFail::from)
+        };
+        let reply_to = match &f.reply_to {
+            Some(n) => Some(self.vars.frames.get(n).cloned().ok_or_else(|| {
+                StepFail::new(format!(
+                    "`reply_to: {n}`: no frame stored as `{n}` (use `as: {n}` on an expect)"
+                ))
+            })?),
+            None => None,
+        };
+        Ok(Spec {
+            method: t(&f.method)?,
+            status: t(&f.status)?,
+            reason: t(&f.reason)?,
+            target: t(&f.target)?,
+            version: t(&f.version)?,
+            verb: t(&f.verb)?,
+            trid: t(&f.trid)?,
+            length: t(&f.length)?,
+            headers: pairs(&f.headers)?,
+            blocks: f
+                .blocks
+                .iter()
+                .map(|b| pairs(b))
+                .collect::<Result<_, _>>()?,
+            body: t(&f.body)?,
+            reply_to,
+        })
+    }
+
+    async fn send(&mut self, name: &str, as_name: Option<&str>, f: &FrameSpec) -> StepResult {
+        let bytes = match &f.raw {
+            Some(raw) => proto::unescape(&self.vars.interpolate(&raw.0)?)?,
+            None => {
+                let spec = self.resolve_spec(f)?;
+                let counter = self.actor(name)?.counter;
+                let bytes = self.proto.build(&spec, counter)?;
+                self.actor_mut(name)?.counter += 1;
+                bytes
+            }
+        };
+        let frame = match self.proto.parse(&bytes) {
+            Ok(imspec_codec::Status::Complete((frame, n))) if n == bytes.len() => Some(frame),
+            _ => None,
+        };
+        let key = frame.as_ref().and_then(|fr| self.proto.request_key(fr));
+        let actor = self
+            .actors
+            .get_mut(name)
+            .ok_or_else(|| StepFail::new(format!("`{name}` is not connected")))?;
+        if !actor.is_open() {
+            return Err(StepFail::new(format!("`{name}` was disconnected")));
+        }
+        if let Some(k) = &key {
+            lock(&actor.inbox).pending.push(k.clone());
+            actor
+                .outstanding
+                .push_back((as_name.map(str::to_owned), k.clone()));
+        }
+        self.wire.log(name, Direction::Send, proto::escape(&bytes));
+        if let Some(n) = as_name {
+            self.vars.frames.insert(
+                n.to_owned(),
+                frame.unwrap_or_else(|| Frame::opaque(bytes.clone())),
+            );
+        }
+        if self.opts.chop {
+            actor.out_buf.extend_from_slice(&bytes);
+            Ok(())
+        } else {
+            actor
+                .write(&bytes, None)
+                .await
+                .map_err(|e| StepFail::new(format!("writing to `{name}` failed: {e}")))
+        }
+    }
+
+    async fn flush_all(&mut self) -> Result<(), Failure> {
+        let names: Vec<String> = self
+            .actors
+            .iter()
+            .filter(|(_, a)| !a.out_buf.is_empty())
+            .map(|(n, _)| n.clone())
+            .collect();
+        for n in names {
+            let Some(actor) = self.actors.get_mut(&n) else {
+                continue;
+            };
+            let bytes = std::mem::take(&mut actor.out_buf);
+            actor
+                .write(&bytes, Some(&mut self.rng))
+                .await
+                .map_err(|e| Failure {
+                    reason: format!("writing to `{n}` failed: {e}"),
+                    ..Failure::default()
+                })?;
+        }
+        Ok(())
+    }
+
+    /// Waits until `f` finds what it looks for in `name`'s inbox, the connection ends, or the deadline.
+    async fn wait<T>(
+        &mut self,
+        name: &str,
+        deadline: Instant,
+        mut f: impl FnMut(&mut Inbox) -> Option<Result<T, StepFail>>,
+    ) -> Result<T, WaitEnd> {
+        let inbox = Arc::clone(&self.actor(name).map_err(WaitEnd::Fail)?.inbox);
+        loop {
+            self.rx.borrow_and_update();
+            {
+                let mut ib = lock(&inbox);
+                if let Some(r) = f(&mut ib) {
+                    return r.map_err(WaitEnd::Fail);
+                }
+                if let Some(c) = &ib.closed {
+                    return Err(WaitEnd::Closed(c.clone()));
+                }
+            }
+            match timeout_at(deadline.into(), self.rx.changed()).await {
+                Err(_) => return Err(WaitEnd::Timeout),
+                Ok(Err(_)) => return Err(WaitEnd::Closed(Closed::Eof)),
+                Ok(Ok(())) => {}
+            }
+        }
+    }
+
+    fn wait_fail(&self, name: &str, e: WaitEnd, what: &str) -> StepFail {
+        match e {
+            WaitEnd::Fail(f) => f,
+            WaitEnd::Closed(Closed::Eof) => StepFail::new(format!(
+                "`{name}`: the server closed the connection before {what}"
+            )),
+            WaitEnd::Closed(Closed::Failed(m)) => StepFail::new(format!("`{name}`: {m}")),
+            WaitEnd::Timeout => {
+                let pushes = self
+                    .actors
+                    .get(name)
+                    .map(|a| summaries(&lock(&a.inbox).pushes))
+                    .unwrap_or_default();
+                StepFail {
+                    reason: format!("`{name}`: no {what} within {}", self.timeout_text()),
+                    expected: Some(what.to_owned()),
+                    actual: Some(if pushes.is_empty() {
+                        "nothing arrived".into()
+                    } else {
+                        format!("unpaired frames: {pushes}")
+                    }),
+                }
+            }
+        }
+    }
+
+    fn timeout_text(&self) -> String {
+        format!("the step timeout (scale {})", self.opts.timeout_scale)
+    }
+
+    async fn barrier(&mut self, name: &str, deadline: Instant) -> StepResult {
+        self.actor(name)?;
+        if self.opts.profile.barrier == BarrierMode::Quiet {
+            let quiet = Duration::from_secs_f64(QUIET_MS as f64 * self.opts.timeout_scale / 1000.0);
+            tokio::time::sleep(quiet).await;
+            return match lock(&self.actor(name)?.inbox).closed.clone() {
+                Some(Closed::Failed(m)) => Err(StepFail::new(m)),
+                _ => Ok(()),
+            };
+        }
+        let spec = self.proto.barrier();
+        let counter = self.actor(name)?.counter;
+        let bytes = self.proto.build(&spec, counter)?;
+        let key = match self.proto.parse(&bytes) {
+            Ok(imspec_codec::Status::Complete((fr, _))) => self.proto.request_key(&fr),
+            _ => None,
+        }
+        .ok_or_else(|| StepFail::new("internal: the barrier request has no reply key"))?;
+        let actor = self.actor_mut(name)?;
+        actor.counter += 1;
+        lock(&actor.inbox).pending.push(key.clone());
+        self.wire.log(name, Direction::Send, proto::escape(&bytes));
+        let rng = if self.opts.chop {
+            Some(&mut self.rng)
+        } else {
+            None
+        };
+        let actor = self
+            .actors
+            .get_mut(name)
+            .ok_or_else(|| StepFail::new("not connected"))?;
+        actor
+            .write(&bytes, rng)
+            .await
+            .map_err(|e| StepFail::new(format!("writing to `{name}` failed: {e}")))?;
+        let what = format!("answer to the barrier `{}`", proto::first_line(&bytes));
+        self.wait(name, deadline, |ib| take_reply(ib, &key).map(Ok))
+            .await
+            .map(|_| ())
+            .map_err(|e| self.wait_fail(name, e, &what))
+    }
+
+    /// Waits for every expect's frame (in any order) and checks them; returns the frames in
+    /// the order of `list`.
+    async fn expect_all(
+        &mut self,
+        list: &[Expect],
+        deadline: Instant,
+    ) -> Result<Vec<Frame>, StepFail> {
+        // Reply expects take their request now, so a later expect cannot claim it.
+        let mut keys: Vec<Option<String>> = Vec::new();
+        for e in list {
+            let actor = self.actor_mut(&e.actor)?;
+            let key = match &e.source {
+                ExpectSource::Push => None,
+                ExpectSource::NextReply => Some(
+                    actor
+                        .outstanding
+                        .pop_front()
+                        .ok_or_else(|| StepFail::new(format!("`{}` has no request waiting for a reply (send one first, or use `push: true`)", e.actor)))?
+                        .1,
+                ),
+                ExpectSource::Reply(n) => {
+                    let pos = actor.outstanding.iter().position(|(name, _)| name.as_deref() == Some(n)).ok_or_else(|| {
+                        StepFail::new(format!("`{}` has no request named `{n}` waiting for a reply (its reply may already have been expected)", e.actor))
+                    })?;
+                    actor.outstanding.remove(pos).map(|x| x.1)
+                }
+            };
+            keys.push(key);
+        }
+        let mut got: Vec<Option<Frame>> = vec![None; list.len()];
+        loop {
+            self.rx.borrow_and_update();
+            for (i, e) in list.iter().enumerate() {
+                if got[i].is_some() {
+                    continue;
+                }
+                let inbox = Arc::clone(&self.actor(&e.actor)?.inbox);
+                let mut ib = lock(&inbox);
+                match &keys[i] {
+                    Some(k) => {
+                        if let Some(frame) = take_reply(&mut ib, k) {
+                            drop(ib);
+                            check_frame(self.proto, &frame, &e.checks, &e.xml, &self.vars)
+                                .map_err(|m| StepFail {
+                                    reason: format!(
+                                        "reply to `{k}` on `{}`: {}",
+                                        e.actor, m.reason
+                                    ),
+                                    expected: Some(m.expected),
+                                    actual: Some(format!(
+                                        "{}\n  in frame: {}",
+                                        m.actual,
+                                        short(&proto::escape(&frame.bytes))
+                                    )),
+                                })?;
+                            got[i] = Some(frame);
+                            continue;
+                        }
+                    }
+                    None => {
+                        let pos = ib.pushes.iter().position(|f| {
+                            check_frame(self.proto, f, &e.checks, &e.xml, &self.vars).is_ok()
+                        });
+                        if let Some(p) = pos {
+                            got[i] = ib.pushes.remove(p);
+                            continue;
+                        }
+                    }
+                }
+                if let Some(c) = ib.closed.clone() {
+                    drop(ib);
+                    let what = match &keys[i] {
+                        Some(k) => format!("reply to `{k}`"),
+                        None => "matching push".into(),
+                    };
+                    return Err(self.wait_fail(&e.actor, WaitEnd::Closed(c), &what));
+                }
+            }
+            if got.iter().all(Option::is_some) {
+                return Ok(got.into_iter().flatten().collect());
+            }
+            match timeout_at(deadline.into(), self.rx.changed()).await {
+                Ok(Ok(())) => {}
+                _ => {
+                    let Some(i) = got.iter().position(Option::is_none) else {
+                        continue;
+                    };
+                    let e = &list[i];
+                    return Err(match &keys[i] {
+                        Some(k) => {
+                            self.wait_fail(&e.actor, WaitEnd::Timeout, &format!("reply to `{k}`"))
+                        }
+                        None => self.no_push(e),
+                    });
+                }
+            }
+        }
+    }
+
+    fn no_push(&self, e: &Expect) -> StepFail {
+        let Some(actor) = self.actors.get(&e.actor) else {
+            return StepFail::new(format!("`{}` is not connected", e.actor));
+        };
+        let ib = lock(&actor.inbox);
+        let wanted = e
+            .checks
+            .iter()
+            .map(|(f, c)| format!("{f}: {}", brief_check(c)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let first_mismatch = ib
+            .pushes
+            .front()
+            .and_then(|f| check_frame(self.proto, f, &e.checks, &e.xml, &self.vars).err());
+        StepFail {
+            reason: match first_mismatch {
+                Some(m) => format!(
+                    "`{}`: no push matching the checks within {}; the first queued one fails: {}",
+                    e.actor,
+                    self.timeout_text(),
+                    m.reason
+                ),
+                None => format!(
+                    "`{}`: no push arrived within {}",
+                    e.actor,
+                    self.timeout_text()
+                ),
+            },
+            expected: Some(if wanted.is_empty() {
+                "any push".into()
+            } else {
+                wanted
+            }),
+            actual: Some(if ib.pushes.is_empty() {
+                "no push queued".into()
+            } else {
+                summaries(&ib.pushes)
+            }),
+        }
+    }
+
+    fn after_expect(&mut self, e: &Expect, frame: Option<Frame>) -> StepResult {
+        for (name, c) in &e.captures {
+            let var = self.vars.interpolate(&name.0)?;
+            let value = expect::capture(c, frame.as_ref(), &self.vars)
+                .map_err(|m| StepFail::new(format!("capture `{var}`: {m}")))?;
+            let value = match (c.append, value, self.vars.values.remove(&var)) {
+                (true, Value::List(mut new), Some(old)) => {
+                    let mut all = old.as_list();
+                    all.append(&mut new);
+                    Value::List(all)
+                }
+                (true, Value::Str(s), Some(old)) => {
+                    let mut all = old.as_list();
+                    all.push(s);
+                    Value::List(all)
+                }
+                (_, v, _) => v,
+            };
+            self.vars.values.insert(var, value);
+        }
+        if let (Some(n), Some(f)) = (&e.name, frame) {
+            self.vars.frames.insert(n.clone(), f);
+        }
+        Ok(())
+    }
+}
+
+enum WaitEnd {
+    Fail(StepFail),
+    Closed(Closed),
+    Timeout,
+}
+
+fn take_reply(ib: &mut Inbox, key: &str) -> Option<Frame> {
+    let pos = ib.replies.iter().position(|(k, _)| k == key)?;
+    Some(ib.replies.remove(pos).1)
+}
+
+fn summaries<'f>(frames: impl IntoIterator<Item = &'f Frame>) -> String {
+    let all: Vec<String> = frames.into_iter().map(|f| f.summary.clone()).collect();
+    let n = all.len();
+    let mut shown: Vec<String> = all.into_iter().take(8).collect();
+    if n > 8 {
+        shown.push(format!("… {} more", n - 8));
+    }
+    shown.join(" | ")
+}
+
+fn brief_check(c: &crate::scenario::Check) -> String {
+    if let Some(e) = &c.equals {
+        e.0.clone()
+    } else if let Some(r) = &c.regex {
+        format!("/{}/", r.0)
+    } else {
+        "…".into()
+    }
+}
+
+/// A short description of a step for reports.
+pub fn action(kind: &StepKind) -> String {
+    match kind {
+        StepKind::Assert(v) => format!(
+            "assert {}",
+            v.iter()
+                .map(|(n, _)| n.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        StepKind::Barrier(a) => format!("barrier {}", a.join(", ")),
+        StepKind::Connect(a) => format!("connect {a}"),
+        StepKind::Disconnect(a) => format!("disconnect {a}"),
+        StepKind::Expect(e) => match &e.source {
+            ExpectSource::Push => format!("expect push on {}", e.actor),
+            ExpectSource::NextReply => format!("expect reply on {}", e.actor),
+            ExpectSource::Reply(n) => format!("expect reply to {n} on {}", e.actor),
+        },
+        StepKind::ExpectAnyOrder(l) => format!("expect_any_order ({} frames)", l.len()),
+        StepKind::ExpectClosed(a) => format!("expect_closed {a}"),
+        StepKind::ExpectNoPush(a) => format!("expect_no_push {a}"),
+        StepKind::Repeat(_) => "repeat".into(),
+        StepKind::Send(s) => format!("send {}", s.actor),
+        StepKind::Set(v) => format!(
+            "set {}",
+            v.iter()
+                .map(|(n, _)| n.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}

@@ -1,0 +1,79 @@
+//! Transports: how an actor's byte stream is opened. The framing loop that reads it lives in
+//! `runner::actor` (one per connection, over the protocol module's `parse`).
+//!
+//! * [`tcp`]: tokio TCP to `host:port` (the target services given with `--target`);
+//! * [`mem`]: an in-memory duplex handed to an in-process server (no sockets).
+
+pub mod mem;
+pub mod tcp;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use tokio::io::{AsyncRead, AsyncWrite};
+
+/// A connected byte stream.
+pub trait Stream: AsyncRead + AsyncWrite + Send + Unpin {}
+impl<T: AsyncRead + AsyncWrite + Send + Unpin> Stream for T {}
+
+/// A boxed stream.
+pub type BoxStream = Box<dyn Stream>;
+
+/// A boxed future, for object-safe connectors.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Where an actor connects.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Endpoint {
+    /// A target service by name (`fetion`, `fetion-chat`, `msnp`).
+    Service(String),
+    /// An address learned at run time: `host:port`, or several separated by `;` (the first is used).
+    Address(String),
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Service(s) => write!(f, "service {s}"),
+            Self::Address(a) => write!(f, "address {a}"),
+        }
+    }
+}
+
+/// Opening a connection failed.
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    /// The target has no such service.
+    #[error("no target for service `{0}` (give --target {0}=HOST:PORT)")]
+    NoService(String),
+    /// An address that is not `host:port`.
+    #[error("bad address `{0}` (expected host:port)")]
+    BadAddress(String),
+    /// The connection was refused or timed out.
+    #[error("cannot connect to {to}: {source}")]
+    Unreachable {
+        /// Where.
+        to: String,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// Opens connections for actors.
+pub trait Connector: Send + Sync {
+    /// Connects to `to`.
+    fn connect<'a>(&'a self, to: &'a Endpoint) -> BoxFuture<'a, Result<BoxStream, TransportError>>;
+}
+
+/// The first `host:port` of an address list (`a:1;b:2`).
+pub fn first_address(addr: &str) -> Result<&str, TransportError> {
+    let first = addr.split(';').next().unwrap_or("").trim();
+    if first
+        .rsplit_once(':')
+        .is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok())
+    {
+        Ok(first)
+    } else {
+        Err(TransportError::BadAddress(addr.to_owned()))
+    }
+}
