@@ -20,10 +20,10 @@ pub(crate) fn line(buf: &[u8], start: usize, allow_bare_lf: bool) -> Result<Opti
     let rest = buf.get(start..).unwrap_or_default();
     let Some(rel) = memchr::memchr(b'\n', rest) else {
         // A CR that is not the last byte seen so far cannot start a CRLF.
-        if let Some(cr) = memchr::memchr(b'\r', rest) {
-            if cr + 1 < rest.len() {
-                return Err(Error::new(ErrorKind::BadLineEnding, start + cr));
-            }
+        if let Some(cr) = memchr::memchr(b'\r', rest)
+            && cr + 1 < rest.len()
+        {
+            return Err(Error::new(ErrorKind::BadLineEnding, start + cr));
         }
         return Ok(None);
     };

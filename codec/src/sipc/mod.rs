@@ -311,6 +311,27 @@ impl<'a> Message<'a> {
         self.header("X").map(header::Expires::parse)
     }
 
+    /// `C:` (content type), typed; `None` when absent.
+    pub fn content_type(&self) -> Option<Result<header::ContentType<'_>, Error>> {
+        self.header("C").map(header::ContentType::parse)
+    }
+
+    /// The body as `<args>` (S requests such as InviteBuddy, the login R). Offsets are
+    /// relative to the body.
+    pub fn args(&self) -> Result<body::Args<'_>, Error> {
+        body::Args::parse(&self.body)
+    }
+
+    /// The body as `<events>` (BN pushes).
+    pub fn events(&self) -> Result<body::Events<'_>, Error> {
+        body::Events::parse(&self.body)
+    }
+
+    /// The body as INVITE session lines (`s=`, `m=`, `a=user:`).
+    pub fn session(&self) -> Result<body::Session<'_>, Error> {
+        body::Session::parse(&self.body)
+    }
+
     /// The body as UTF-8 text, if it is.
     pub fn body_text(&self) -> Option<&str> {
         core::str::from_utf8(&self.body).ok()
@@ -447,8 +468,8 @@ impl<'a> From<Method<'a>> for Cow<'a, str> {
     }
 }
 
-impl<'a> From<&Method<'a>> for Method<'a> {
-    fn from(m: &Method<'a>) -> Self {
+impl<'a> From<&Self> for Method<'a> {
+    fn from(m: &Self) -> Self {
         m.clone()
     }
 }
