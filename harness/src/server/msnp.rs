@@ -21,7 +21,7 @@
 //!   Anything else → `911 t CON` (authentication failed).
 //! * `BND t CON\MSGR` → `BND t CON` with outer header `Set-Registration: <token>`. From then
 //!   on every command with a non-empty payload must carry `Registration: <token>`; missing or
-//!   wrong → `911`. Commands that need a login before `BND` → `911`.
+//!   wrong → `911`. `PNG`, `OUT` and `CNT` are exempt (JSK pings with a bare blank line). Commands that need a login before `BND` → `911`.
 //! * `PUT MSGR\<anything>` → `PUT t MSGR` with an empty payload (`\r\n`). `PUT MSGR\THREAD`
 //!   with `<thread><id>19:…</id><members><member><mri>8:x</mri>…` creates a group thread (the
 //!   sender is always a member); changing a thread one is not a member of → `201`.
@@ -257,7 +257,7 @@ impl Hub {
         else {
             return Ok(());
         };
-        if cmd.payload.is_empty() || matches!(cmd.verb.as_ref(), "OUT") {
+        if cmd.payload.is_empty() || matches!(cmd.verb.as_ref(), "OUT" | "PNG" | "CNT") {
             return Ok(());
         }
         let given = Payload::parse(&cmd.payload)
