@@ -2,3 +2,7 @@
 
 // Scenario loading: the README examples load; errors point at file:line:column.
 mod scenario_load;
+
+// The runner against scripted in-process servers: pairing, pushes, captures, repeat, barrier,
+// timeouts and bad input from the target.
+mod runner;
