@@ -1,4 +1,7 @@
 //! Integration tests of imspec-codec, one binary (ripgrep style).
 
+// Snapshot tests over corpus/<proto>/{valid,lenient,invalid,regressions}, written to snapshots/codec/.
+mod corpus;
+
 // Property tests of the round-trip laws for every frame type.
 mod roundtrip;
