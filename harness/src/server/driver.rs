@@ -429,4 +429,39 @@ mod tests {
         assert!(read_frame(&mut tcp, &mut buf).await.contains("I: 2\r\n"));
         server.shutdown().await;
     }
+
+    /// A connection over the cap is closed at once; an idle one is closed after the timeout;
+    /// the others keep working.
+    #[tokio::test]
+    async fn driver_bounds_connections_and_idle_time() {
+        let config = ServerConfig {
+            fetion: None,
+            max_connections: 1,
+            idle_timeout: Duration::from_millis(300),
+            seed: Some(2),
+            ..ServerConfig::local()
+        };
+        let server = Server::start(config).await.unwrap();
+        assert!(server.connect_mem(Service::Fetion).is_none());
+        let mut first = server.connect_mem(Service::Msnp).unwrap();
+        first.write_all(b"PNG 1 CON 0\r\n").await.unwrap();
+        let mut got = [0u8; 14];
+        first.read_exact(&mut got).await.unwrap();
+        assert_eq!(&got, b"PNG 1 CON 17\r\n");
+        let mut second = server.connect_mem(Service::Msnp).unwrap();
+        let mut rest = Vec::new();
+        tokio::time::timeout(Duration::from_secs(2), second.read_to_end(&mut rest))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(rest.is_empty(), "over the cap: closed without a byte");
+        // Idle: the first connection is closed after 300 ms of silence.
+        let mut rest = Vec::new();
+        tokio::time::timeout(Duration::from_secs(3), first.read_to_end(&mut rest))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(rest.len(), 17, "the rest of the PNG reply, then EOF");
+        server.shutdown().await;
+    }
 }
