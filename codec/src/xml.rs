@@ -25,6 +25,7 @@
 //! normalisation); [`escape_attribute`] also escapes both quotes, `\n` and `\t`.
 
 use std::borrow::Cow;
+use std::io::BufRead as _;
 
 use quick_xml::events::Event;
 use quick_xml::events::attributes::Attributes;
@@ -156,6 +157,7 @@ impl<'a> Reader<'a> {
             return Ok(None);
         }
         loop {
+            self.skip_blank();
             let (event, at) = self.next_event()?;
             match event {
                 Event::Start(_) | Event::Empty(_) => return self.element(&event, at).map(Some),
@@ -197,6 +199,15 @@ impl<'a> Reader<'a> {
         }
         let mut acc = Text::default();
         loop {
+            // The text up to the next `<` is decoded here in one pass rather than as quick-xml's
+            // alternating Text and GeneralRef events (one event per `&lt;`): the reader is
+            // moved past it and resumes at the markup.
+            let run_start = self.position();
+            let run = self.text_run(run_start);
+            if !run.is_empty() {
+                acc.push(decode_text(run, run_start)?);
+                self.inner.stream().consume(run.len());
+            }
             let (event, at) = self.next_event()?;
             match event {
                 Event::Text(t) => acc.push(normalize_eols(t.into_inner())),
@@ -291,6 +302,28 @@ impl<'a> Reader<'a> {
                 Event::Eof => return Err(self.unclosed()),
                 _ => {}
             }
+        }
+    }
+
+    /// The text from `at` up to the next `<` (or the end of the input).
+    fn text_run(&self, at: usize) -> &'a str {
+        let rest = self.text.get(at..).unwrap_or_default();
+        let len = memchr::memchr(b'<', rest.as_bytes()).unwrap_or(rest.len());
+        // `<` is ASCII, so `len` is a character boundary.
+        rest.get(..len).unwrap_or_default()
+    }
+
+    /// Moves the reader past white space that precedes markup, saving quick-xml a Text event
+    /// per line break between elements. Other text is left for the caller to see.
+    fn skip_blank(&mut self) {
+        let at = self.position();
+        let rest = self.text.get(at..).unwrap_or_default().as_bytes();
+        let blank = rest
+            .iter()
+            .take_while(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+            .count();
+        if blank > 0 && rest.get(blank) == Some(&b'<') {
+            self.inner.stream().consume(blank);
         }
     }
 
@@ -508,6 +541,47 @@ impl<'a> Text<'a> {
     }
 }
 
+/// Decodes a run of text that holds no `<`, as it stands in the document at offset `at`:
+/// references resolved, line ends normalised (before resolving, so `&#13;` stays a CR). An
+/// unknown or unterminated reference is `Xml` at its `&`. Borrows `run` when there is nothing
+/// to change.
+fn decode_text(run: &str, at: usize) -> Result<Cow<'_, str>, Error> {
+    let bytes = run.as_bytes();
+    if memchr::memchr2(b'&', b'\r', bytes).is_none() {
+        return Ok(Cow::Borrowed(run));
+    }
+    let mut out = String::with_capacity(run.len());
+    let mut from = 0;
+    while let Some(rel) = memchr::memchr(b'&', bytes.get(from..).unwrap_or_default()) {
+        let amp = from + rel;
+        push_normalized(&mut out, run.get(from..amp).unwrap_or_default());
+        let err = Error::new(ErrorKind::Xml, at + amp);
+        let name_start = amp + 1;
+        let rest = bytes.get(name_start..).unwrap_or_default();
+        let len = memchr::memchr2(b';', b'&', rest).ok_or(err)?;
+        if rest.get(len) != Some(&b';') {
+            return Err(err);
+        }
+        let name = run.get(name_start..name_start + len).ok_or(err)?;
+        out.push(resolve(&quick_xml::events::BytesRef::new(name), at + amp)?);
+        from = name_start + len + 1;
+    }
+    push_normalized(&mut out, run.get(from..).unwrap_or_default());
+    Ok(Cow::Owned(out))
+}
+
+/// Appends `s` with XML 1.0 end-of-line handling (`\r\n` and lone `\r` become `\n`).
+fn push_normalized(out: &mut String, s: &str) {
+    let mut parts = s.split('\r');
+    if let Some(first) = parts.next() {
+        out.push_str(first);
+    }
+    for part in parts {
+        out.push('\n');
+        out.push_str(part.strip_prefix('\n').unwrap_or(part));
+    }
+}
+
 /// Resolves a general reference (`lt`, `#60`, `#x3C`) to its character, or `Xml` at its `&`.
 fn resolve(r: &quick_xml::events::BytesRef<'_>, at: usize) -> Result<char, Error> {
     let err = Error::new(ErrorKind::Xml, at);
@@ -710,6 +784,10 @@ mod tests {
     reject!(xml_unclosed_root, "<r><a>x</a>", Xml, 11);
     reject!(xml_child_in_text, "<r><a>x<b/></a></r>", Unexpected, 7);
     reject!(xml_text_in_elements, "<r> x <a/></r>", Unexpected, 3);
+    reject!(xml_text_after_blank_line, "<r>\n<a/>\nx</r>", Unexpected, 8);
+    reject!(xml_unterminated_reference, "<r><a>x &amp y</a></r>", Xml, 8);
+    reject!(xml_reference_without_name, "<r><a>&;</a></r>", Xml, 6);
+    reject!(xml_bad_char_reference, "<r><a>&#xD800;</a></r>", Xml, 6);
     reject!(xml_trailing_element, "<r/> <s/>", TrailingData, 5);
     reject!(xml_trailing_text, "<r></r>x", TrailingData, 7);
     reject!(xml_no_root, " <!-- c --> ", Missing, 12);
