@@ -6,3 +6,6 @@ mod scenario_load;
 // The runner against scripted in-process servers: pairing, pushes, captures, repeat, barrier,
 // timeouts and bad input from the target.
 mod runner;
+
+// Every scenario against the embedded reference server in memory, with and without --chop.
+mod scenarios;

@@ -11,11 +11,13 @@ use super::{BoxFuture, BoxStream, Connector, Endpoint, TransportError};
 pub const DUPLEX_BUFFER: usize = 64 * 1024;
 
 type Accept = dyn Fn(&Endpoint, DuplexStream) -> Result<(), TransportError> + Send + Sync;
+type Dial = dyn Fn(&Endpoint) -> Result<DuplexStream, TransportError> + Send + Sync;
 
 /// A connector that serves every connection in process.
 #[derive(Clone)]
 pub struct Mem {
-    accept: Arc<Accept>,
+    accept: Option<Arc<Accept>>,
+    dial: Option<Arc<Dial>>,
 }
 
 impl std::fmt::Debug for Mem {
@@ -31,7 +33,19 @@ impl Mem {
         accept: impl Fn(&Endpoint, DuplexStream) -> Result<(), TransportError> + Send + Sync + 'static,
     ) -> Self {
         Self {
-            accept: Arc::new(accept),
+            accept: Some(Arc::new(accept)),
+            dial: None,
+        }
+    }
+
+    /// `dial` returns the client end of an in-memory connection to the endpoint (an embedded
+    /// server's `connect_mem`).
+    pub fn dialer(
+        dial: impl Fn(&Endpoint) -> Result<DuplexStream, TransportError> + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            accept: None,
+            dial: Some(Arc::new(dial)),
         }
     }
 }
@@ -39,8 +53,13 @@ impl Mem {
 impl Connector for Mem {
     fn connect<'a>(&'a self, to: &'a Endpoint) -> BoxFuture<'a, Result<BoxStream, TransportError>> {
         Box::pin(async move {
+            if let Some(dial) = &self.dial {
+                return Ok(Box::new(dial(to)?) as BoxStream);
+            }
             let (client, server) = tokio::io::duplex(DUPLEX_BUFFER);
-            (self.accept)(to, server)?;
+            if let Some(accept) = &self.accept {
+                accept(to, server)?;
+            }
             Ok(Box::new(client) as BoxStream)
         })
     }
