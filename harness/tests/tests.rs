@@ -9,3 +9,6 @@ mod runner;
 
 // Every scenario against the embedded reference server in memory, with and without --chop.
 mod scenarios;
+
+// Report snapshots (routed to the top-level snapshots/harness/).
+mod report;
