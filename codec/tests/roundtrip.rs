@@ -67,7 +67,7 @@ fn msnp_command() -> impl Strategy<Value = msnp::Command<'static>> {
     (
         prop_oneof!["[A-Z]{3}", "[0-9]{3}"],
         proptest::option::of(any::<u32>()),
-        proptest::option::of("[A-Z][A-Z0-9]{0,5}(\\\\[A-Z][A-Za-z0-9]{0,12})?"),
+        proptest::option::of("[A-Z][A-Z0-9]{0,5}(\\\\[A-Z][A-Z0-9]{0,12})?"),
         prop::collection::vec(any::<u8>(), 0..96),
     )
         .prop_map(|(verb, trid, target, payload)| msnp::Command {
@@ -98,27 +98,31 @@ fn layered() -> impl Strategy<Value = Layered<'static>> {
         block(&["Reliability"]),
         block(&["Messaging", "Publication", "Notification"]),
         prop::collection::vec(any::<u8>(), 0..64),
+        any::<bool>(),
     )
-        .prop_map(|(outer, routing, reliability, service, body)| {
-            // An outer block must not itself start with `Routing:`, or the payload would read as MSNP21.
-            let outer = outer.map(|hs| {
-                Headers(
-                    hs.into_iter()
-                        .filter(|(n, _)| !n.eq_ignore_ascii_case("Routing"))
-                        .map(|(n, v)| imspec_codec::Header::new(n, v))
-                        .collect(),
-                )
-            });
-            let mut l = Layered {
-                outer,
-                routing,
-                reliability,
-                service,
-                body: Vec::new().into(),
-            };
-            l.set_body(body);
-            l
-        })
+        .prop_map(
+            |(outer, routing, reliability, service, body, trailing_crlf)| {
+                // An outer block must not itself start with `Routing:`, or the payload would read as MSNP21.
+                let outer = outer.map(|hs| {
+                    Headers(
+                        hs.into_iter()
+                            .filter(|(n, _)| !n.eq_ignore_ascii_case("Routing"))
+                            .map(|(n, v)| imspec_codec::Header::new(n, v))
+                            .collect(),
+                    )
+                });
+                let mut l = Layered {
+                    outer,
+                    routing,
+                    reliability,
+                    service,
+                    body: Vec::new().into(),
+                    trailing_crlf,
+                };
+                l.set_body(body);
+                l
+            },
+        )
 }
 
 proptest! {

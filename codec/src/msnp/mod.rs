@@ -10,7 +10,7 @@
 //! verb     = 3UPALPHA / 3DIGIT           ; a 3-digit error code takes the verb's place
 //! trid     = 1*10DIGIT                   ; fits in 32 bits
 //! target   = scope [ "\" resource ]      ; CON, CON\USER, MSGR\RECENTCONVERSATIONS, OK, PUT
-//! scope    = ALPHA *ALNUM ; resource likewise
+//! scope    = UPALPHA *(UPALPHA / DIGIT) ; resource likewise
 //! paylen   = 1*DIGIT                     ; may be 0
 //! payload  = exactly paylen bytes        ; a reader never looks for a terminator
 //! ```
@@ -253,11 +253,14 @@ pub fn is_verb(v: &[u8]) -> bool {
     v.len() == 3 && (v.iter().all(u8::is_ascii_uppercase) || v.iter().all(u8::is_ascii_digit))
 }
 
-/// Whether `t` is a target: `scope[\resource]`, each an ASCII letter then letters or digits.
+/// Whether `t` is a target: `scope[\resource]`, each an upper-case ASCII letter then
+/// upper-case letters or digits (JavaSkype matches `[A-Z]+(?:\\[A-Z]+)?`).
 pub fn is_target(t: &[u8]) -> bool {
     let mut parts = t.split(|&b| b == b'\\');
     let part_ok = |p: &[u8]| {
-        p.first().is_some_and(u8::is_ascii_alphabetic) && p.iter().all(u8::is_ascii_alphanumeric)
+        p.first().is_some_and(u8::is_ascii_uppercase)
+            && p.iter()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
     };
     match (parts.next(), parts.next(), parts.next()) {
         (Some(scope), None, _) => part_ok(scope),

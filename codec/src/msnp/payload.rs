@@ -14,7 +14,11 @@
 //! empty, so an MSNP24 payload with no outer headers starts with CRLF.
 //!
 //! `Content-Length` in the service block counts the body only; a mismatch is an error here
-//! because a reader relying on it would desynchronise.
+//! because a reader relying on it would desynchronise. Two forms seen in MSNPSharp's
+//! MSNP21 samples are accepted as they are: a body followed by a CRLF that
+//! `Content-Length` does not count (`NFY PUT 295`, kept in [`Layered::trailing_crlf`]), and
+//! a message with no service block at all (the `PUT 35 OK 165` reply: routing and
+//! reliability only, kept as an empty [`Layered::service`]).
 //!
 //! These decoders take a payload that framing already cut out: running out of bytes is an
 //! error (`Missing`), not `Incomplete`. Offsets are relative to the payload; shift them with
@@ -44,11 +48,14 @@ pub struct Layered<'a> {
     pub routing: Headers<'a>,
     /// `Reliability: 1.0`, `Stream`, `Segment`, …
     pub reliability: Headers<'a>,
-    /// `Messaging: 2.0` (or `Publication`, `Notification`), `Content-Type`, `Message-Type`, …
+    /// `Messaging: 2.0` (or `Publication`, `Notification`), `Content-Type`, `Message-Type`, …;
+    /// empty when the message has no service block (then the body is empty too).
     pub service: Headers<'a>,
     /// The message body.
     #[serde(serialize_with = "crate::ser::bytes")]
     pub body: Cow<'a, [u8]>,
+    /// A CRLF after the body that `Content-Length` does not count (MSNPSharp samples).
+    pub trailing_crlf: bool,
 }
 
 /// The most header lines in one block of a payload.
@@ -122,24 +129,33 @@ impl<'a> Layered<'a> {
         };
         let (routing, at) = first_is(payload, start, &["Routing"])?;
         let (reliability, at) = first_is(payload, at, &["Reliability"])?;
+        let mut layered = Self {
+            outer,
+            routing,
+            reliability,
+            ..Self::default()
+        };
+        if at == payload.len() {
+            return Ok(layered);
+        }
         let (service, at) = first_is(payload, at, &["Messaging", "Publication", "Notification"])?;
-        let body = payload.get(at..).unwrap_or_default();
+        let mut body = payload.get(at..).unwrap_or_default();
         if let Some(value) = service.get("Content-Length") {
             let declared = scan::decimal(value.trim().as_bytes(), 20);
-            if declared != Some(body.len() as u64) {
+            let uncounted_crlf = body.ends_with(b"\r\n") && declared == Some(body.len() as u64 - 2);
+            if uncounted_crlf {
+                body = body.get(..body.len() - 2).unwrap_or_default();
+                layered.trailing_crlf = true;
+            } else if declared != Some(body.len() as u64) {
                 return Err(Error::new(
                     ErrorKind::BadLength,
                     scan::offset_in(payload, value),
                 ));
             }
         }
-        Ok(Self {
-            outer,
-            routing,
-            reliability,
-            service,
-            body: Cow::Borrowed(body),
-        })
+        layered.service = service;
+        layered.body = Cow::Borrowed(body);
+        Ok(layered)
     }
 
     /// Whether this is the MSNP24 form (with outer headers).
@@ -176,10 +192,15 @@ impl<'a> Layered<'a> {
             out.extend_from_slice(b"\r\n");
         }
         for block in [&self.routing, &self.reliability, &self.service] {
-            block.encode(out);
-            out.extend_from_slice(b"\r\n");
+            if !block.is_empty() {
+                block.encode(out);
+                out.extend_from_slice(b"\r\n");
+            }
         }
         out.extend_from_slice(&self.body);
+        if self.trailing_crlf {
+            out.extend_from_slice(b"\r\n");
+        }
     }
 
     /// The payload as a new vector.
@@ -192,11 +213,12 @@ impl<'a> Layered<'a> {
     /// The length of [`encode`](Self::encode)'s output.
     pub fn encoded_len(&self) -> usize {
         self.outer.as_ref().map_or(0, |o| o.encoded_len() + 2)
-            + self.routing.encoded_len()
-            + self.reliability.encoded_len()
-            + self.service.encoded_len()
-            + 6
+            + [&self.routing, &self.reliability, &self.service]
+                .iter()
+                .map(|b| if b.is_empty() { 0 } else { b.encoded_len() + 2 })
+                .sum::<usize>()
             + self.body.len()
+            + if self.trailing_crlf { 2 } else { 0 }
     }
 
     /// The same payload owning its data.
@@ -207,6 +229,7 @@ impl<'a> Layered<'a> {
             reliability: self.reliability.into_owned(),
             service: self.service.into_owned(),
             body: Cow::Owned(self.body.into_owned()),
+            trailing_crlf: self.trailing_crlf,
         }
     }
 }
