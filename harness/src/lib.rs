@@ -13,5 +13,6 @@ pub mod proto;
 pub mod report;
 pub mod runner;
 pub mod scenario;
+pub mod selftest;
 pub mod server;
 pub mod transport;

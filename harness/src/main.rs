@@ -54,8 +54,23 @@ enum Command {
     },
     /// Run the reference server until SIGTERM/SIGINT.
     Serve(server::ServeArgs),
-    /// Run the suite against the clean server and every mutant (not available yet).
-    Selftest,
+    /// Run the suite against the clean reference server and every mutant; print the matrix.
+    ///
+    /// Exits 1 if the clean server fails a case or a mutant survives every case, 2 if the
+    /// suite cannot be loaded or a server cannot start.
+    Selftest {
+        /// Scenario files or directories (default: scenarios/).
+        paths: Vec<PathBuf>,
+        /// Only these mutants (repeatable; default: every mutant).
+        #[arg(long, value_name = "NAME")]
+        mutant: Vec<server::Mutant>,
+        /// Cases run concurrently over all servers.
+        #[arg(long, default_value_t = 16)]
+        jobs: usize,
+        /// Multiply every step timeout.
+        #[arg(long, default_value_t = 0.5, value_name = "F")]
+        timeout_scale: f64,
+    },
 }
 
 #[derive(clap::Args)]
@@ -128,9 +143,40 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Selftest => {
-            eprintln!("imspec selftest: not available yet");
-            ExitCode::from(2)
+        Command::Selftest {
+            paths,
+            mutant,
+            jobs,
+            timeout_scale,
+        } => {
+            let paths = if paths.is_empty() {
+                vec![default_scenarios()]
+            } else {
+                paths
+            };
+            let opts = imspec::selftest::Options {
+                paths,
+                mutants: mutant,
+                jobs,
+                timeout_scale,
+            };
+            let outcome = tokio::runtime::Runtime::new()
+                .map_err(anyhow::Error::from)
+                .and_then(|rt| Ok(rt.block_on(imspec::selftest::selftest(&opts))?));
+            match outcome {
+                Ok(matrix) => {
+                    print!("{}", matrix.render());
+                    if matrix.ok() {
+                        ExitCode::SUCCESS
+                    } else {
+                        ExitCode::from(1)
+                    }
+                }
+                Err(e) => {
+                    eprintln!("imspec selftest: {e:#}");
+                    ExitCode::from(2)
+                }
+            }
         }
     }
 }
