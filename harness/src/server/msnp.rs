@@ -22,7 +22,10 @@
 //! * `BND t CON\MSGR` → `BND t CON` with outer header `Set-Registration: <token>`. From then
 //!   on every command with a non-empty payload must carry `Registration: <token>`; missing or
 //!   wrong → `911`. `PNG`, `OUT` and `CNT` are exempt (JSK pings with a bare blank line). Commands that need a login before `BND` → `911`.
-//! * `PUT MSGR\<anything>` → `PUT t MSGR` with an empty payload (`\r\n`). `PUT MSGR\THREAD`
+//! * `PUT MSGR\<anything>` → `PUT t MSGR` with an empty payload (`\r\n`).
+//!   `PUT MSGR\CONTACTS` (`<ml><skp><c n="name" t="8">`) records whose presence the endpoint
+//!   follows; `PUT MSGR\PRESENCE` (layered) is pushed as `NFY 0 MSGR\PUT` to the sender's
+//!   other endpoints and to endpoints that listed the sender. `PUT MSGR\THREAD`
 //!   with `<thread><id>19:…</id><members><member><mri>8:x</mri>…` creates a group thread (the
 //!   sender is always a member); changing a thread one is not a member of → `201`.
 //! * `SDG t MSGR` with a layered payload: `From` must be the sender (else `201`), `To` a
@@ -102,6 +105,8 @@ struct Conn {
     /// The registration token after `BND`.
     registration: Option<String>,
     epid: Option<String>,
+    /// Mris from `PUT MSGR\CONTACTS`: whose presence this endpoint is told about.
+    contacts: Vec<String>,
 }
 
 /// A failed command: the error code and a description for the payload.
@@ -234,6 +239,8 @@ impl Hub {
             }
             ("ACK", _) => self.bound(conn).map(|_| ()),
             ("PUT", "MSGR\\THREAD") => self.put_thread(conn, cmd),
+            ("PUT", "MSGR\\CONTACTS") => self.put_contacts(conn, cmd),
+            ("PUT", "MSGR\\PRESENCE") => self.put_presence(conn, cmd),
             ("PUT", t) if t.starts_with("MSGR\\") => {
                 self.bound(conn).map(|_| self.reply(conn, cmd, &[], b""))
             }
@@ -325,6 +332,65 @@ impl Hub {
             (Some(mri), Some(_)) => Ok(mri.clone()),
             _ => Err(Refusal(911, "not authenticated")),
         }
+    }
+
+    /// `<ml><skp><c n="name" t="8">…`: remembers `8:name` as a contact of this endpoint.
+    fn put_contacts(&mut self, conn: ConnId, cmd: &Command<'_>) -> Result<(), Refusal> {
+        self.bound(conn)?;
+        let body = body_text(cmd);
+        let mut found = Vec::new();
+        let mut rest = body.as_str();
+        while let Some(i) = rest.find("<c ") {
+            rest = rest.get(i + 3..).unwrap_or_default();
+            let tag = rest.split('>').next().unwrap_or_default();
+            let (Some(n), t) = (attribute(tag, "n"), attribute(tag, "t")) else {
+                continue;
+            };
+            found.push(if n.contains(':') {
+                n
+            } else {
+                format!("{}:{n}", t.unwrap_or_else(|| "8".into()))
+            });
+        }
+        if let Some(c) = self.conns.get_mut(&conn) {
+            for m in found {
+                if !c.contacts.contains(&m) {
+                    c.contacts.push(m);
+                }
+            }
+        }
+        self.reply(conn, cmd, &[], b"");
+        Ok(())
+    }
+
+    /// A layered presence document: answered, then pushed as `NFY 0 MSGR\PUT` to the
+    /// sender's other endpoints and to endpoints that listed the sender as a contact.
+    fn put_presence(&mut self, conn: ConnId, cmd: &Command<'_>) -> Result<(), Refusal> {
+        let me = self.bound(conn)?;
+        // A plain (not layered) presence document is accepted without notifications.
+        let Ok(layered) = Layered::parse(&cmd.payload) else {
+            self.reply(conn, cmd, &[], b"");
+            return Ok(());
+        };
+        let mut push = b"\r\n".to_vec();
+        let mut inner = layered;
+        inner.outer = None;
+        inner.encode(&mut push);
+        let targets: Vec<ConnId> = self
+            .conns
+            .iter()
+            .filter(|(id, c)| {
+                **id != conn
+                    && c.registration.is_some()
+                    && (c.mri.as_deref() == Some(me.as_str()) || c.contacts.contains(&me))
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        self.reply(conn, cmd, &[], b"");
+        for t in targets {
+            self.send_line(t, "NFY", 0, "MSGR\\PUT", &push);
+        }
+        Ok(())
     }
 
     fn put_thread(&mut self, conn: ConnId, cmd: &Command<'_>) -> Result<(), Refusal> {
@@ -673,6 +739,27 @@ fn elements(xml: &str, name: &str) -> Vec<String> {
         rest = rest.get(end..).unwrap_or_default();
     }
     out
+}
+
+/// The value of `name="…"` (or `'…'`) in a start tag's text.
+fn attribute(tag: &str, name: &str) -> Option<String> {
+    let mut from = 0;
+    loop {
+        let i = from + tag.get(from..)?.find(name)?;
+        from = i + name.len();
+        let starts_word = tag
+            .get(..i)
+            .and_then(|b| b.chars().last())
+            .is_none_or(char::is_whitespace);
+        let after = tag.get(from..)?.trim_start();
+        if !starts_word || !after.starts_with('=') {
+            continue;
+        }
+        let after = after.get(1..)?.trim_start();
+        let q = after.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+        let inner = after.get(1..)?;
+        return Some(unescape(inner.get(..inner.find(q)?)?));
+    }
 }
 
 fn unescape(s: &str) -> String {
@@ -1136,5 +1223,37 @@ mod tests {
                 .handle(NOW, 100 + seed, Event::Connected(Service::Msnp));
             p.feed(NOW, 100 + seed, &junk);
         }
+    }
+
+    #[test]
+    fn msnp_presence_is_notified_to_contacts() {
+        let mut p = Pair::new(None);
+        p.login(1, "alice");
+        p.login(2, "bob");
+        p.login(3, "carol");
+        p.send(
+            NOW,
+            2,
+            "PUT",
+            "MSGR\\CONTACTS",
+            "<ml l=\"1\"><skp><c n=\"alice\" t=\"8\"><s l=\"3\" n=\"IM\"/></c></skp></ml>",
+        );
+        assert_eq!(p.take_one(2).verb, "PUT");
+        let presence = "Routing: 1.0\r\nTo: 8:alice\r\nFrom: 8:alice\r\n\r\nReliability: 1.0\r\n\r\nPublication: 1.0\r\nUri: /user\r\nContent-Type: application/user+xml\r\nContent-Length: 47\r\n\r\n<user><s n=\"IM\"><Status>NLN</Status></s></user>";
+        let t = p.send(NOW, 1, "PUT", "MSGR\\PRESENCE", presence);
+        let r = p.take_one(1);
+        assert_eq!(
+            (r.verb.as_str(), r.trid, r.target.as_str()),
+            ("PUT", t, "MSGR")
+        );
+        let n = p.take_one(2);
+        assert_eq!(
+            (n.verb.as_str(), n.trid, n.target.as_str()),
+            ("NFY", 0, "MSGR\\PUT")
+        );
+        assert!(n.body.ends_with("<Status>NLN</Status></s></user>"));
+        assert!(p.take(3).is_empty(), "carol did not list alice");
+        assert_eq!(attribute("c n='x' t=\"8\"", "n"), Some("x".into()));
+        assert_eq!(attribute("c nn=\"x\"", "n"), None);
     }
 }
