@@ -5,7 +5,8 @@
 //! Every error is an [`Error`] whose offset is relative to the text given to [`Reader::new`];
 //! a frame decoder reports it against the whole frame with [`Error::shifted`]. Documents that
 //! are not well-formed are [`ErrorKind::Xml`] at the byte quick-xml points at
-//! (`Reader::error_position`: the `<` of the broken markup, the `&` of a broken reference).
+//! (`Reader::error_position`: the `<` of the broken markup, the `&` of a broken reference);
+//! input that ends inside an element is `Xml` at the end of the text, where the end tag was due.
 //! Structural complaints of the typed decoders use the other kinds:
 //!
 //! * a child element where only text may appear, or text where only elements may appear:
