@@ -13,7 +13,10 @@ pub const LAST_FRAMES: usize = 8;
 /// The progress line after `done` of `total` cases (no newline: callers print it with `\r`).
 pub fn progress(done: usize, total: usize, failed: usize) -> String {
     let width = 30;
-    let filled = (done * width).checked_div(total).unwrap_or(width).min(width);
+    let filled = (done * width)
+        .checked_div(total)
+        .unwrap_or(width)
+        .min(width);
     format!(
         "[{}{}] {done}/{total} cases, {failed} failed",
         "#".repeat(filled),
