@@ -34,6 +34,8 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+#[cfg(feature = "arbitrary")]
+mod arbitrary;
 mod error;
 pub mod header;
 pub mod msnp;
