@@ -329,6 +329,13 @@ impl Hub {
     }
 
     fn on_message(&mut self, now_ms: u64, conn: ConnId, msg: &Message<'_>) {
+        // Planted bug for `imspec fuzz` (fuzz-only mutant): a server that copies the Call-ID
+        // into a fixed 32-byte buffer.
+        if self.mutant(Mutant::FetionCrashOnLongCallId)
+            && let Some(i) = msg.header("I").filter(|i| i.len() > 32)
+        {
+            panic!("planted bug: a {}-byte I: overflows its buffer", i.len());
+        }
         let Some(method) = msg.method().map(|m| m.as_str().to_owned()) else {
             self.on_response(conn, msg);
             return;

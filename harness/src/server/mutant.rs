@@ -13,6 +13,9 @@ pub enum Mutant {
     FetionAcceptBadCredential,
     /// Main-server `R` with a wrong digest response is accepted.
     FetionAcceptBadPassword,
+    /// Planted bug, fuzz-only (not in [`Mutant::ALL`]): a message whose `I:` is longer than
+    /// 32 bytes makes the Fetion hub panic, which leaves the Fetion services unresponsive.
+    FetionCrashOnLongCallId,
     /// Server-sent bodies carry `L:` one more than their length.
     FetionLOffByOne,
     /// Responses carry an `I:` different from the request's.
@@ -67,11 +70,17 @@ impl Mutant {
         Self::MsnpTridMismatch,
     ];
 
+    /// Planted bugs that only `imspec fuzz` is meant to find. No conformance scenario targets
+    /// them, so `imspec selftest`, which iterates [`Mutant::ALL`], leaves them out; `serve
+    /// --mutant` and `fuzz --mutant` accept them by name.
+    pub const FUZZ_ONLY: &'static [Self] = &[Self::FetionCrashOnLongCallId];
+
     /// The command-line name (`fetion-no-echo-i`).
     pub const fn name(self) -> &'static str {
         match self {
             Self::FetionAcceptBadCredential => "fetion-accept-bad-credential",
             Self::FetionAcceptBadPassword => "fetion-accept-bad-password",
+            Self::FetionCrashOnLongCallId => "fetion-crash-on-long-call-id",
             Self::FetionLOffByOne => "fetion-l-off-by-one",
             Self::FetionNoEchoI => "fetion-no-echo-i",
             Self::FetionNoEchoQ => "fetion-no-echo-q",
@@ -97,6 +106,9 @@ impl Mutant {
                 "chat-server R accepts a wrong or reused TICKS credential"
             }
             Self::FetionAcceptBadPassword => "main-server R accepts a wrong digest response",
+            Self::FetionCrashOnLongCallId => {
+                "an I: longer than 32 bytes crashes the Fetion hub (fuzz-only)"
+            }
             Self::FetionLOffByOne => "server-sent L: is one more than the body length",
             Self::FetionNoEchoI => "responses do not echo the request's I:",
             Self::FetionNoEchoQ => "responses do not echo the request's Q:",
@@ -143,6 +155,7 @@ impl FromStr for Mutant {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Self::ALL
             .iter()
+            .chain(Self::FUZZ_ONLY)
             .copied()
             .find(|m| m.name() == s)
             .ok_or_else(|| UnknownMutant(s.to_owned()))
@@ -165,6 +178,10 @@ mod tests {
             assert!(!m.describe().is_empty());
         }
         assert!("fetion-nothing".parse::<Mutant>().is_err());
+        for m in Mutant::FUZZ_ONLY {
+            assert_eq!(m.name().parse::<Mutant>(), Ok(*m));
+            assert!(!Mutant::ALL.contains(m), "{m} must stay out of selftest");
+        }
         assert!(Mutant::FetionNoEchoI.is_fetion() && !Mutant::MsnpTridMismatch.is_fetion());
     }
 }
