@@ -28,6 +28,26 @@ pub enum Mutant {
     FetionRelayNoXi,
     /// Relayed `M` carries an `XI:` different from the one in the sender's `200 OK`.
     FetionRelayXiMismatch,
+    /// A rejected concurrent gateway poll takes the waiting poll's place, so the next output
+    /// is handed to a request that was already answered and is lost.
+    GatewayConcurrentLosesOutput,
+    /// `X-Requested-Session-Content-Type: text/html` is ignored (always
+    /// `application/x-msn-messenger`).
+    GatewayIgnoresContentTypeRequest,
+    /// Gateway responses lack `GW-IP`, `X-MSN-Host` and `X-MSN-SessionTimeout`.
+    GatewayMissingHeaders,
+    /// Idle gateway sessions never expire.
+    GatewayNoIdleExpiry,
+    /// A gateway poll waits its whole `Lifespan` even when output exists.
+    GatewayPollHoldsOutput,
+    /// A gateway poll ignores `Lifespan` and waits the 180 s cap.
+    GatewayPollIgnoresLifespan,
+    /// Gateway response bodies are cut every 16 bytes, splitting commands across responses.
+    GatewaySplitCommands,
+    /// The gateway rotates the `SessionID` suffix but accepts only the first one it issued.
+    GatewayStaleSessionId,
+    /// An unknown `SessionID` silently opens a new session and runs the commands.
+    GatewayUnknownSessionAccepted,
     /// A message of a history page appears again on the next page.
     MsnpDuplicateAcrossPages,
     /// `hasmore` is always `False`, even when older messages remain.
@@ -59,6 +79,15 @@ impl Mutant {
         Self::FetionNoUserEntered,
         Self::FetionRelayNoXi,
         Self::FetionRelayXiMismatch,
+        Self::GatewayConcurrentLosesOutput,
+        Self::GatewayIgnoresContentTypeRequest,
+        Self::GatewayMissingHeaders,
+        Self::GatewayNoIdleExpiry,
+        Self::GatewayPollHoldsOutput,
+        Self::GatewayPollIgnoresLifespan,
+        Self::GatewaySplitCommands,
+        Self::GatewayStaleSessionId,
+        Self::GatewayUnknownSessionAccepted,
         Self::MsnpDuplicateAcrossPages,
         Self::MsnpHasmoreAlwaysFalse,
         Self::MsnpHistoryOldestFirst,
@@ -87,6 +116,15 @@ impl Mutant {
             Self::FetionNoUserEntered => "fetion-no-userentered",
             Self::FetionRelayNoXi => "fetion-relay-no-xi",
             Self::FetionRelayXiMismatch => "fetion-relay-xi-mismatch",
+            Self::GatewayConcurrentLosesOutput => "gateway-concurrent-loses-output",
+            Self::GatewayIgnoresContentTypeRequest => "gateway-ignores-content-type-request",
+            Self::GatewayMissingHeaders => "gateway-missing-headers",
+            Self::GatewayNoIdleExpiry => "gateway-no-idle-expiry",
+            Self::GatewayPollHoldsOutput => "gateway-poll-holds-output",
+            Self::GatewayPollIgnoresLifespan => "gateway-poll-ignores-lifespan",
+            Self::GatewaySplitCommands => "gateway-split-commands",
+            Self::GatewayStaleSessionId => "gateway-stale-session-id",
+            Self::GatewayUnknownSessionAccepted => "gateway-unknown-session-accepted",
             Self::MsnpDuplicateAcrossPages => "msnp-duplicate-across-pages",
             Self::MsnpHasmoreAlwaysFalse => "msnp-hasmore-always-false",
             Self::MsnpHistoryOldestFirst => "msnp-history-oldest-first",
@@ -115,6 +153,29 @@ impl Mutant {
             Self::FetionNoUserEntered => "no BN Conversation UserEntered when both parties joined",
             Self::FetionRelayNoXi => "relayed M has no XI:",
             Self::FetionRelayXiMismatch => "relayed M's XI: differs from the sender's 200 OK XI:",
+            Self::GatewayConcurrentLosesOutput => {
+                "a rejected concurrent poll takes the waiting poll's place; the next output is lost"
+            }
+            Self::GatewayIgnoresContentTypeRequest => {
+                "X-Requested-Session-Content-Type: text/html is ignored"
+            }
+            Self::GatewayMissingHeaders => {
+                "responses lack GW-IP, X-MSN-Host and X-MSN-SessionTimeout"
+            }
+            Self::GatewayNoIdleExpiry => "idle gateway sessions never expire",
+            Self::GatewayPollHoldsOutput => {
+                "a poll waits its whole Lifespan even when output exists"
+            }
+            Self::GatewayPollIgnoresLifespan => "a poll ignores Lifespan and waits the 180 s cap",
+            Self::GatewaySplitCommands => {
+                "response bodies are cut every 16 bytes, splitting commands"
+            }
+            Self::GatewayStaleSessionId => {
+                "the SessionID suffix rotates but only the first id is accepted"
+            }
+            Self::GatewayUnknownSessionAccepted => {
+                "an unknown SessionID opens a new session instead of being refused"
+            }
             Self::MsnpDuplicateAcrossPages => {
                 "history pages repeat the last message of the previous page"
             }
@@ -142,6 +203,12 @@ impl Mutant {
 impl fmt::Display for Mutant {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+
+    /// Whether this mutant breaks an MSNP HTTP gateway rule (a subset of the MSNP mutants:
+    /// only cases that go through the gateway can catch it).
+    pub fn is_gateway(self) -> bool {
+        self.name().starts_with("gateway-")
     }
 }
 
