@@ -198,17 +198,17 @@ impl Mutant {
     pub fn is_fetion(self) -> bool {
         self.name().starts_with("fetion-")
     }
-}
-
-impl fmt::Display for Mutant {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
 
     /// Whether this mutant breaks an MSNP HTTP gateway rule (a subset of the MSNP mutants:
     /// only cases that go through the gateway can catch it).
     pub fn is_gateway(self) -> bool {
         self.name().starts_with("gateway-")
+    }
+}
+
+impl fmt::Display for Mutant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
 
