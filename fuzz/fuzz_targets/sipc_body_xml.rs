@@ -11,7 +11,10 @@ macro_rules! fixpoint {
             let bytes = v.to_bytes();
             match <$ty>::parse(&bytes) {
                 Ok(back) if back == v => {}
-                other => panic!("{} re-encoding differs\n v:    {v:?}\n back: {other:?}", stringify!($ty)),
+                other => panic!(
+                    "{} re-encoding differs\n v:    {v:?}\n back: {other:?}",
+                    stringify!($ty)
+                ),
             }
         }
     };

@@ -6,10 +6,15 @@ use imspec_codec::testing::{self, Msnp, Sipc};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&n, rest)) = data.split_first() else { return };
+    let Some((&n, rest)) = data.split_first() else {
+        return;
+    };
     let n = usize::from(n % 8).min(rest.len() / 2);
     let (cut_bytes, stream) = rest.split_at(n * 2);
-    let cuts: Vec<usize> = cut_bytes.chunks(2).map(|c| usize::from(u16::from_le_bytes([c[0], c[1]]))).collect();
+    let cuts: Vec<usize> = cut_bytes
+        .chunks(2)
+        .map(|c| usize::from(u16::from_le_bytes([c[0], c[1]])))
+        .collect();
     if let Err(e) = testing::chunking::<Sipc>(stream, &cuts) {
         panic!("{e}");
     }

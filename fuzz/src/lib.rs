@@ -1,0 +1,105 @@
+//! Helpers shared by the fuzz targets (one file per target in `fuzz_targets/`).
+//!
+//! Structure-aware targets take [`Repro<T>`]: it generates a `T` with `T`'s own `Arbitrary`
+//! (valid by construction, see `imspec_codec`'s `arbitrary` feature) and its `Debug` prints a
+//! reproduction — the encoded bytes as a Rust byte string, ready for a unit test or for a
+//! `corpus/<proto>/regressions/` file — followed by the value itself. `cargo fuzz fmt TARGET
+//! ARTIFACT` prints it for a saved crash.
+
+use std::fmt;
+
+use arbitrary::{Arbitrary, Unstructured};
+use imspec_codec::msnp::{self, msgr, payload::Layered};
+use imspec_codec::sipc;
+
+/// A generated value whose `Debug` shows its wire form first.
+pub struct Repro<T>(pub T);
+
+impl<'a, T: Arbitrary<'a>> Arbitrary<'a> for Repro<T> {
+    fn arbitrary(u: &mut Unstructured<'a>) -> arbitrary::Result<Self> {
+        T::arbitrary(u).map(Self)
+    }
+}
+
+impl<T: Wire + fmt::Debug> fmt::Debug for Repro<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let bytes = self.0.wire();
+        writeln!(f, "// {} ({} bytes encoded):", T::DECODER, bytes.len())?;
+        writeln!(f, "{}", byte_string(&bytes))?;
+        write!(f, "// value: {:?}", self.0)
+    }
+}
+
+/// A value with an encoding.
+pub trait Wire {
+    /// The decoder that reads the encoding back, for the reproduction comment.
+    const DECODER: &'static str;
+    /// The encoded bytes.
+    fn wire(&self) -> Vec<u8>;
+}
+
+impl Wire for sipc::Message<'_> {
+    const DECODER: &'static str = "imspec_codec::sipc::parse";
+    fn wire(&self) -> Vec<u8> {
+        self.to_bytes()
+    }
+}
+
+impl Wire for msnp::Command<'_> {
+    const DECODER: &'static str = "imspec_codec::msnp::parse";
+    fn wire(&self) -> Vec<u8> {
+        self.to_bytes()
+    }
+}
+
+impl Wire for Layered<'_> {
+    const DECODER: &'static str = "imspec_codec::msnp::payload::Layered::parse";
+    fn wire(&self) -> Vec<u8> {
+        self.to_bytes()
+    }
+}
+
+impl Wire for msgr::Document<'_> {
+    const DECODER: &'static str = "imspec_codec::msnp::msgr::parse_document";
+    fn wire(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.encode(&mut out);
+        out
+    }
+}
+
+/// `bytes` as a Rust byte-string literal (`b"S fetion.com.cn SIP-C/2.0\r\n…"`).
+pub fn byte_string(bytes: &[u8]) -> String {
+    let mut s = String::from("b\"");
+    for &b in bytes {
+        s.extend(std::ascii::escape_default(b).map(char::from));
+    }
+    s.push('"');
+    s
+}
+
+/// Law 3a on a sample of cut points: the proper prefixes of `frame` ending around every line
+/// break and at 16 evenly spaced places are incomplete. Checking every prefix costs a parse
+/// per byte (quadratic); the sample keeps the places where a decoder changes state.
+pub fn prefixes_incomplete<C: imspec_codec::testing::Codec>(frame: &[u8]) -> Result<(), String> {
+    let n = frame.len();
+    let mut cuts: Vec<usize> = (0..16).map(|i| i * n / 16).collect();
+    for (i, &b) in frame.iter().enumerate() {
+        if b == b'\n' || b == b'\r' {
+            cuts.extend([i, i + 1, i + 2]);
+        }
+    }
+    cuts.sort_unstable();
+    cuts.dedup();
+    for &cut in cuts.iter().filter(|&&c| c < n) {
+        match C::parse(&frame[..cut]) {
+            Ok(imspec_codec::Status::Incomplete(_)) => {}
+            other => {
+                return Err(format!(
+                    "prefix of {cut} bytes: expected incomplete, got {other:?}"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
