@@ -555,7 +555,9 @@ impl Hub {
     fn send_register_ok(&mut self, conn: ConnId, msg: &Message<'_>, xi: &str) {
         let mut r = self.response_to(msg, 200, "OK");
         r.headers.push("XI", xi.to_owned());
-        r.headers.push("X", CHAT_EXPIRES);
+        if !self.mutant(Mutant::FetionChatRegisterNoX) {
+            r.headers.push("X", CHAT_EXPIRES);
+        }
         for k in SERVER_K {
             r.headers.push("K", *k);
         }

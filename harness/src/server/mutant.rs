@@ -13,6 +13,8 @@ pub enum Mutant {
     FetionAcceptBadCredential,
     /// Main-server `R` with a wrong digest response is accepted.
     FetionAcceptBadPassword,
+    /// Chat-server `R` is answered `200` without `X:`.
+    FetionChatRegisterNoX,
     /// Planted bug, fuzz-only (not in [`Mutant::ALL`]): a message whose `I:` is longer than
     /// 32 bytes makes the Fetion hub panic, which leaves the Fetion services unresponsive.
     FetionCrashOnLongCallId,
@@ -73,6 +75,7 @@ impl Mutant {
     pub const ALL: &'static [Self] = &[
         Self::FetionAcceptBadCredential,
         Self::FetionAcceptBadPassword,
+        Self::FetionChatRegisterNoX,
         Self::FetionLOffByOne,
         Self::FetionNoEchoI,
         Self::FetionNoEchoQ,
@@ -109,6 +112,7 @@ impl Mutant {
         match self {
             Self::FetionAcceptBadCredential => "fetion-accept-bad-credential",
             Self::FetionAcceptBadPassword => "fetion-accept-bad-password",
+            Self::FetionChatRegisterNoX => "fetion-chat-register-no-x",
             Self::FetionCrashOnLongCallId => "fetion-crash-on-long-call-id",
             Self::FetionLOffByOne => "fetion-l-off-by-one",
             Self::FetionNoEchoI => "fetion-no-echo-i",
@@ -144,6 +148,7 @@ impl Mutant {
                 "chat-server R accepts a wrong or reused TICKS credential"
             }
             Self::FetionAcceptBadPassword => "main-server R accepts a wrong digest response",
+            Self::FetionChatRegisterNoX => "chat-server R 200 carries no X:",
             Self::FetionCrashOnLongCallId => {
                 "an I: longer than 32 bytes crashes the Fetion hub (fuzz-only)"
             }
