@@ -1,12 +1,16 @@
 //! `imspec serve`: run the reference server until SIGTERM or SIGINT.
 //!
 //! ```text
-//! imspec serve [--fetion ADDR] [--msnp ADDR] [--data DIR] [--mutant NAME] [--accounts FILE]
+//! imspec serve [--fetion ADDR] [--msnp ADDR] [--gateway ADDR] [--data DIR] [--mutant NAME]
+//!              [--accounts FILE]
 //! ```
 //!
-//! With neither `--fetion` nor `--msnp`, both start on `127.0.0.1:0`. `--fetion` also starts
-//! the Fetion chat server on the same host, port 0. One flushed line per listener goes to
-//! stdout: `listening <service> <host:port>` (services `fetion`, `fetion-chat`, `msnp`).
+//! With none of `--fetion`, `--msnp` and `--gateway`, all three start on `127.0.0.1:0`.
+//! `--fetion` also starts the Fetion chat server on the same host, port 0. `--gateway` starts
+//! the MSNP HTTP gateway (`POST /gateway/gateway.dll`) in front of the same MSNP hub as
+//! `--msnp`. One flushed line per listener goes to stdout: `listening <service> <host:port>`
+//! (services `fetion`, `fetion-chat`, `msnp`, `msnp-gateway`: the names `imspec run --target`
+//! takes).
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -41,9 +45,9 @@ pub struct ServeArgs {
     /// SIP/MSRP server (not implemented yet).
     #[arg(long, value_name = "ADDR", hide = true)]
     pub sip: Option<String>,
-    /// MSNP HTTP gateway (not implemented yet).
-    #[arg(long, value_name = "ADDR", hide = true)]
-    pub gateway: Option<String>,
+    /// Start the MSNP HTTP gateway (`/gateway/gateway.dll`) here, in front of the MSNP hub.
+    #[arg(long, value_name = "ADDR")]
+    pub gateway: Option<SocketAddr>,
 }
 
 /// Why `serve` failed; [`ServeError::exit_code`] maps it to the process exit code.
@@ -70,11 +74,7 @@ impl ServeError {
 impl ServeArgs {
     /// The server configuration these arguments ask for.
     pub fn config(&self) -> Result<ServerConfig, ServeError> {
-        for (flag, v) in [
-            ("--leancloud", &self.leancloud),
-            ("--sip", &self.sip),
-            ("--gateway", &self.gateway),
-        ] {
+        for (flag, v) in [("--leancloud", &self.leancloud), ("--sip", &self.sip)] {
             if v.is_some() {
                 return Err(ServeError::Usage(format!("{flag} is not implemented yet")));
             }
@@ -84,13 +84,14 @@ impl ServeArgs {
             None => Accounts::open(),
         };
         let local = ServerConfig::local();
-        let (fetion, msnp) = match (self.fetion, self.msnp) {
-            (None, None) => (local.fetion, local.msnp),
+        let (fetion, msnp, gateway) = match (self.fetion, self.msnp, self.gateway) {
+            (None, None, None) => (local.fetion, local.msnp, local.gateway),
             other => other,
         };
         Ok(ServerConfig {
             fetion,
             msnp,
+            gateway,
             data: self.data.clone(),
             mutant: self.mutant,
             accounts,
@@ -161,8 +162,14 @@ mod tests {
         let cfg = cli.serve.config().unwrap();
         assert!(cfg.fetion.is_none() && cfg.msnp.is_some());
         assert_eq!(cfg.mutant, Some(Mutant::MsnpTridMismatch));
-        let both = Cli::try_parse_from(["x"]).unwrap().serve.config().unwrap();
-        assert!(both.fetion.is_some() && both.msnp.is_some());
+        let all = Cli::try_parse_from(["x"]).unwrap().serve.config().unwrap();
+        assert!(all.fetion.is_some() && all.msnp.is_some() && all.gateway.is_some());
+        let gw = Cli::try_parse_from(["x", "--gateway", "127.0.0.1:0"])
+            .unwrap()
+            .serve
+            .config()
+            .unwrap();
+        assert!(gw.gateway.is_some() && gw.msnp.is_none() && gw.fetion.is_none());
         assert!(Cli::try_parse_from(["x", "--mutant", "nope"]).is_err());
         let e = Cli::try_parse_from(["x", "--sip", "127.0.0.1:5060"])
             .unwrap()

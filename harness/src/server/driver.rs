@@ -22,6 +22,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+use super::gateway::{self, http as gateway_http};
 use super::store::Store;
 use super::{ConnId, Event, Mutant, Output, Service, fetion, msnp};
 use crate::auth::Accounts;
@@ -33,6 +34,8 @@ pub struct ServerConfig {
     pub fetion: Option<SocketAddr>,
     /// Address of the MSNP server.
     pub msnp: Option<SocketAddr>,
+    /// Address of the MSNP HTTP gateway (`gateway.dll`, in front of the same MSNP hub).
+    pub gateway: Option<SocketAddr>,
     /// Directory of the durable store; `None` uses a fresh temporary directory.
     pub data: Option<PathBuf>,
     /// The rule to break, if any.
@@ -48,12 +51,14 @@ pub struct ServerConfig {
 }
 
 impl ServerConfig {
-    /// Fetion and MSNP on `127.0.0.1` ephemeral ports, temporary store, open accounts.
+    /// Fetion, MSNP and the MSNP gateway on `127.0.0.1` ephemeral ports, temporary store,
+    /// open accounts.
     pub fn local() -> Self {
         let any = SocketAddr::from(([127, 0, 0, 1], 0));
         Self {
             fetion: Some(any),
             msnp: Some(any),
+            gateway: Some(any),
             data: None,
             mutant: None,
             accounts: Accounts::open(),
@@ -90,6 +95,7 @@ impl std::fmt::Debug for Server {
 struct Shared {
     fetion: Option<Mutex<fetion::Hub>>,
     msnp: Option<Mutex<msnp::Hub>>,
+    gateway: Option<Arc<gateway_http::Front>>,
     conns: Mutex<HashMap<ConnId, mpsc::UnboundedSender<Output>>>,
     next_conn: AtomicU64,
     open: AtomicUsize,
@@ -129,6 +135,22 @@ impl Server {
             let l = TcpListener::bind(addr).await?;
             addrs.insert(Service::Msnp, l.local_addr()?);
             listeners.push((Service::Msnp, l));
+        }
+        let mut gateway_front = None;
+        if let Some(addr) = config.gateway {
+            let l = TcpListener::bind(addr).await?;
+            let bound = l.local_addr()?;
+            addrs.insert(Service::MsnpGateway, bound);
+            listeners.push((Service::MsnpGateway, l));
+            gateway_front = Some(Arc::new(gateway_http::Front::new(gateway::Config {
+                gw_ip: bound.ip().to_string(),
+                host: bound.to_string(),
+                session_timeout_s: gateway::SESSION_TIMEOUT_S,
+                mutant: config.mutant,
+                seed: seed.rotate_left(13),
+            })));
+        }
+        if config.msnp.is_some() || config.gateway.is_some() {
             let store = match &config.data {
                 Some(dir) => Store::open(dir),
                 None => Store::temporary(),
@@ -146,6 +168,7 @@ impl Server {
         let shared = Arc::new(Shared {
             fetion: fetion_hub,
             msnp: msnp_hub,
+            gateway: gateway_front,
             conns: Mutex::new(HashMap::new()),
             next_conn: AtomicU64::new(1),
             open: AtomicUsize::new(0),
@@ -159,6 +182,13 @@ impl Server {
         }
         if shared.fetion.is_some() {
             tasks.push(tokio::spawn(timer_loop(shared.clone())));
+        }
+        if let Some(front) = &shared.gateway {
+            tasks.push(tokio::spawn(gateway_http::expire_loop(
+                Arc::clone(front),
+                shared.clone(),
+                shared.shutdown.clone(),
+            )));
         }
         Ok(Self {
             addrs,
@@ -185,7 +215,7 @@ impl Server {
     pub fn connect_mem(&self, service: Service) -> Option<DuplexStream> {
         self.addrs.get(&service)?;
         let (client, server) = tokio::io::duplex(64 * 1024);
-        tokio::spawn(serve_conn(self.shared.clone(), service, server));
+        spawn_conn(&self.shared, service, server);
         Some(client)
     }
 
@@ -214,7 +244,27 @@ async fn accept_loop(shared: Arc<Shared>, service: Service, listener: TcpListene
             continue;
         };
         let _ = stream.set_nodelay(true);
-        tokio::spawn(serve_conn(shared.clone(), service, stream));
+        spawn_conn(&shared, service, stream);
+    }
+}
+
+/// Serves a new connection: HTTP for the gateway, the protocol hub for the others.
+fn spawn_conn<S>(shared: &Arc<Shared>, service: Service, stream: S)
+where
+    S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
+    match (service, &shared.gateway) {
+        (Service::MsnpGateway, Some(front)) => {
+            tokio::spawn(gateway_http::serve(
+                Arc::clone(front),
+                shared.clone(),
+                stream,
+                shared.shutdown.clone(),
+            ));
+        }
+        _ => {
+            tokio::spawn(serve_conn(shared.clone(), service, stream));
+        }
     }
 }
 
@@ -284,7 +334,7 @@ impl Shared {
                     run(&mut *h);
                 }
             }
-            Service::Msnp => {
+            Service::Msnp | Service::MsnpGateway => {
                 if let Some(Ok(mut h)) = self.msnp.as_ref().map(Mutex::lock) {
                     run(&mut *h);
                 }
@@ -294,14 +344,29 @@ impl Shared {
             return;
         }
         let Ok(conns) = self.conns.lock() else { return };
+        let mut for_gateway = Vec::new();
         for o in outputs {
             let conn = match &o {
                 Output::Send { conn, .. } | Output::Close { conn } => *conn,
             };
             if let Some(tx) = conns.get(&conn) {
                 let _ = tx.send(o);
+            } else if gateway::Table::owns(conn) {
+                for_gateway.push(o);
             }
         }
+        drop(conns);
+        if let Some(front) = &self.gateway {
+            for o in for_gateway {
+                front.on_output(o);
+            }
+        }
+    }
+}
+
+impl gateway_http::Hub for Shared {
+    fn msnp(&self, conn: ConnId, event: Event<'_>) {
+        self.with_hub(Service::Msnp, |h| h.handle(now_ms(), conn, event));
     }
 }
 

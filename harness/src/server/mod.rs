@@ -7,6 +7,7 @@ use std::fmt;
 pub mod cli;
 pub mod driver;
 pub mod fetion;
+pub mod gateway;
 pub mod msnp;
 pub mod mutant;
 mod rng;
@@ -29,11 +30,18 @@ pub enum Service {
     FetionChat,
     /// MSNP24 notification server.
     Msnp,
+    /// The MSNP HTTP gateway (`gateway.dll`) in front of the same MSNP24 hub.
+    MsnpGateway,
 }
 
 impl Service {
     /// Every service.
-    pub const ALL: &'static [Self] = &[Self::Fetion, Self::FetionChat, Self::Msnp];
+    pub const ALL: &'static [Self] = &[
+        Self::Fetion,
+        Self::FetionChat,
+        Self::Msnp,
+        Self::MsnpGateway,
+    ];
 
     /// The name printed in `listening <service> <host:port>`.
     pub const fn name(self) -> &'static str {
@@ -41,6 +49,7 @@ impl Service {
             Self::Fetion => "fetion",
             Self::FetionChat => "fetion-chat",
             Self::Msnp => "msnp",
+            Self::MsnpGateway => "msnp-gateway",
         }
     }
 
