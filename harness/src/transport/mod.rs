@@ -2,8 +2,10 @@
 //! `runner::actor` (one per connection, over the protocol module's `parse`).
 //!
 //! * [`tcp`]: tokio TCP to `host:port` (the target services given with `--target`);
-//! * [`mem`]: an in-memory duplex handed to an in-process server (no sockets).
+//! * [`mem`]: an in-memory duplex handed to an in-process server (no sockets);
+//! * [`gateway`]: MSNP over the HTTP gateway (hyper), wrapping either of the above.
 
+pub mod gateway;
 pub mod mem;
 pub mod tcp;
 
@@ -25,7 +27,7 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// Where an actor connects.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Endpoint {
-    /// A target service by name (`fetion`, `fetion-chat`, `msnp`).
+    /// A target service by name (`fetion`, `fetion-chat`, `msnp`, `msnp-gateway`).
     Service(String),
     /// An address learned at run time: `host:port`, or several separated by `;` (the first is used).
     Address(String),
@@ -63,6 +65,13 @@ pub enum TransportError {
 pub trait Connector: Send + Sync {
     /// Connects to `to`.
     fn connect<'a>(&'a self, to: &'a Endpoint) -> BoxFuture<'a, Result<BoxStream, TransportError>>;
+
+    /// A raw byte stream to `to` for HTTP (the gateway transport's requests, `http:` steps):
+    /// the same as [`Connector::connect`] unless a wrapper such as [`gateway::Gateway`] gives
+    /// `connect` another meaning for that endpoint.
+    fn dial<'a>(&'a self, to: &'a Endpoint) -> BoxFuture<'a, Result<BoxStream, TransportError>> {
+        self.connect(to)
+    }
 }
 
 /// The first `host:port` of an address list (`a:1;b:2`).
