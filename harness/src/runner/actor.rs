@@ -2,6 +2,7 @@
 //! push queue, and the write side used by the step runner.
 
 use std::collections::VecDeque;
+use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -144,6 +145,10 @@ pub struct Actor {
     pub outstanding: VecDeque<(Option<String>, String)>,
     /// Bytes waiting to be written (`--chop` coalesces consecutive sends).
     pub out_buf: Vec<u8>,
+    /// An actor of `http:` steps: no stream; its requests run as tasks that deliver the
+    /// responses into the inbox.
+    http: bool,
+    requests: Vec<JoinHandle<()>>,
 }
 
 impl Actor {
@@ -172,7 +177,34 @@ impl Actor {
             counter: 1,
             outstanding: VecDeque::new(),
             out_buf: Vec::new(),
+            http: false,
+            requests: Vec::new(),
         }
+    }
+
+    /// An actor of `http:` steps: an inbox without a stream.
+    pub fn http() -> Self {
+        Self {
+            inbox: Arc::new(Mutex::new(Inbox::default())),
+            writer: None,
+            reader: None,
+            counter: 1,
+            outstanding: VecDeque::new(),
+            out_buf: Vec::new(),
+            http: true,
+            requests: Vec::new(),
+        }
+    }
+
+    /// Whether this is an actor of `http:` steps.
+    pub fn is_http(&self) -> bool {
+        self.http
+    }
+
+    /// Runs one HTTP request of this actor (aborted when the actor closes).
+    pub fn spawn_request(&mut self, request: impl Future<Output = ()> + Send + 'static) {
+        self.requests.retain(|r| !r.is_finished());
+        self.requests.push(tokio::spawn(request));
     }
 
     /// Whether the write side is open.
@@ -211,12 +243,18 @@ impl Actor {
         if let Some(r) = self.reader.take() {
             r.abort();
         }
+        for r in self.requests.drain(..) {
+            r.abort();
+        }
     }
 }
 
 impl Drop for Actor {
     fn drop(&mut self) {
         if let Some(r) = self.reader.take() {
+            r.abort();
+        }
+        for r in self.requests.drain(..) {
             r.abort();
         }
     }

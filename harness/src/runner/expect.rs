@@ -38,8 +38,20 @@ pub fn check_frame(
     xml_checks: &[(String, Check)],
     vars: &Vars,
 ) -> Result<(), Mismatch> {
+    check_fields(&|f| proto.known_field(f), frame, checks, xml_checks, vars)
+}
+
+/// [`check_frame`] for a frame whose field names `known` accepts (the HTTP response view of
+/// `http:` steps).
+pub fn check_fields(
+    known: &dyn Fn(&str) -> bool,
+    frame: &Frame,
+    checks: &[(String, Check)],
+    xml_checks: &[(String, Check)],
+    vars: &Vars,
+) -> Result<(), Mismatch> {
     for (field, c) in checks {
-        if !proto.known_field(field) {
+        if !known(field) {
             return Err(Mismatch::new(
                 format!("unknown field `{field}`"),
                 field.clone(),

@@ -19,9 +19,9 @@ use tokio::time::timeout_at;
 
 use crate::proto::{self, Frame, Protocol, Spec};
 use crate::scenario::{
-    ActorTarget, Expect, ExpectSource, FrameSpec, Scenario, Step, StepKind, Template,
+    ActorTarget, Expect, ExpectSource, FrameSpec, HttpSend, Scenario, Step, StepKind, Template,
 };
-use crate::transport::{Connector, Endpoint, TransportError};
+use crate::transport::{Connector, Endpoint, TransportError, gateway};
 
 pub use profile::{BarrierMode, Profile};
 pub use result::{CaseResult, Direction, Failure, Verdict, WireEntry};
@@ -329,6 +329,7 @@ impl<'a> Case<'a> {
         let deadline = self.deadline(step);
         match &step.kind {
             StepKind::Connect(name) => self.connect(name, deadline).await,
+            StepKind::Http(h) => self.http(h, deadline).await,
             StepKind::Send(send) => {
                 self.send(&send.actor, send.name.as_deref(), &send.frame)
                     .await
@@ -471,6 +472,105 @@ impl<'a> Case<'a> {
         Ok(())
     }
 
+    /// Checks an expect's `match:` and `xml:` on a frame of `actor`: the protocol's fields, or
+    /// the HTTP response view for an actor of `http:` steps.
+    fn check_expect(&self, actor: &str, frame: &Frame, e: &Expect) -> Result<(), Mismatch> {
+        if self.actors.get(actor).is_some_and(Actor::is_http) {
+            expect::check_fields(&gateway::known_field, frame, &e.checks, &e.xml, &self.vars)
+        } else {
+            check_frame(self.proto, frame, &e.checks, &e.xml, &self.vars)
+        }
+    }
+
+    /// An `http:` step: dials the actor's service, sends the request in a task of its own and
+    /// returns; the response arrives as the reply to this request.
+    async fn http(&mut self, h: &HttpSend, deadline: Instant) -> StepResult {
+        let name = h.actor.as_str();
+        let endpoint = match self.s.actors.get(name) {
+            Some(ActorTarget::Service(s)) => Endpoint::Service(s.clone()),
+            Some(ActorTarget::Address(t)) => Endpoint::Address(self.vars.interpolate(&t.0)?),
+            None => return Err(StepFail::new(format!("unknown actor `{name}`"))),
+        };
+        if self.actors.get(name).is_some_and(|a| !a.is_http()) {
+            return Err(StepFail::new(format!(
+                "`{name}` has a connection (`connect:`); `http:` steps need an actor of their own"
+            )));
+        }
+        let method = match &h.method {
+            Some(m) => self.vars.interpolate(&m.0)?,
+            None => "POST".into(),
+        };
+        let target = self.vars.interpolate(&h.target.0)?;
+        let headers = h
+            .headers
+            .iter()
+            .map(|(n, v)| Ok((self.vars.interpolate(n)?, self.vars.interpolate(&v.0)?)))
+            .collect::<Result<Vec<_>, String>>()?;
+        let body = match &h.body {
+            Some(b) => proto::unescape(&self.vars.interpolate(&b.0)?)?,
+            None => Vec::new(),
+        };
+        let stream = match timeout_at(deadline.into(), self.connector.dial(&endpoint)).await {
+            Err(_) => {
+                self.unreachable = matches!(endpoint, Endpoint::Service(_));
+                return Err(StepFail::new(format!(
+                    "connecting `{name}` to {endpoint} timed out"
+                )));
+            }
+            Ok(Err(e)) => {
+                self.unreachable = matches!(endpoint, Endpoint::Service(_))
+                    && matches!(e, TransportError::Unreachable { .. });
+                return Err(StepFail::new(format!(
+                    "connecting `{name}` to {endpoint}: {e}"
+                )));
+            }
+            Ok(Ok(s)) => s,
+        };
+        let host = match &endpoint {
+            Endpoint::Address(a) => a.clone(),
+            Endpoint::Service(s) => s.clone(),
+        };
+        let request = gateway::HttpRequest {
+            method,
+            target,
+            headers,
+            body,
+        };
+        self.wire.log(name, Direction::Send, request.describe());
+        let actor = self
+            .actors
+            .entry(name.to_owned())
+            .or_insert_with(Actor::http);
+        let key = format!("http {}", actor.counter);
+        actor.counter += 1;
+        lock(&actor.inbox).pending.push(key.clone());
+        actor.outstanding.push_back((h.name.clone(), key.clone()));
+        let (inbox, wire, notify) = (
+            Arc::clone(&actor.inbox),
+            Arc::clone(&self.wire),
+            Arc::clone(&self.notify),
+        );
+        let who = name.to_owned();
+        actor.spawn_request(async move {
+            match gateway::exchange(stream, &request, &host).await {
+                Ok(resp) => {
+                    wire.log(&who, Direction::Recv, resp.describe());
+                    let frame = gateway::response_frame(&resp);
+                    let mut ib = lock(&inbox);
+                    ib.pending.retain(|k| *k != key);
+                    ib.replies.push((key, frame));
+                }
+                Err(e) => {
+                    let m = format!("HTTP request `{key}` ({}) failed: {e}", request.target);
+                    wire.log(&who, Direction::Event, m.clone());
+                    lock(&inbox).closed = Some(Closed::Failed(m));
+                }
+            }
+            notify.send_modify(|v| *v += 1);
+        });
+        Ok(())
+    }
+
     fn resolve_spec(&self, f: &FrameSpec) -> Result<Spec, StepFail> {
         let t = |x: &Option<Template>| -> Result<Option<String>, StepFail> {
             x.as_ref()
@@ -532,6 +632,11 @@ impl<'a> Case<'a> {
             .actors
             .get_mut(name)
             .ok_or_else(|| StepFail::new(format!("`{name}` is not connected")))?;
+        if actor.is_http() {
+            return Err(StepFail::new(format!(
+                "`{name}` is an actor of `http:` steps; it has no connection to `send:` on"
+            )));
+        }
         if !actor.is_open() {
             return Err(StepFail::new(format!("`{name}` was disconnected")));
         }
@@ -640,7 +745,11 @@ impl<'a> Case<'a> {
     }
 
     async fn barrier(&mut self, name: &str, deadline: Instant) -> StepResult {
-        self.actor(name)?;
+        if self.actor(name)?.is_http() {
+            return Err(StepFail::new(format!(
+                "`{name}` is an actor of `http:` steps: it has no connection to make a barrier on"
+            )));
+        }
         if self.opts.profile.barrier == BarrierMode::Quiet {
             let quiet = Duration::from_secs_f64(QUIET_MS as f64 * self.opts.timeout_scale / 1000.0);
             tokio::time::sleep(quiet).await;
@@ -723,7 +832,7 @@ impl<'a> Case<'a> {
                     Some(k) => {
                         if let Some(frame) = take_reply(&mut ib, k) {
                             drop(ib);
-                            check_frame(self.proto, &frame, &e.checks, &e.xml, &self.vars)
+                            self.check_expect(&e.actor, &frame, e)
                                 .map_err(|m| StepFail {
                                     reason: format!(
                                         "reply to `{k}` on `{}`: {}",
@@ -741,9 +850,10 @@ impl<'a> Case<'a> {
                         }
                     }
                     None => {
-                        let pos = ib.pushes.iter().position(|f| {
-                            check_frame(self.proto, f, &e.checks, &e.xml, &self.vars).is_ok()
-                        });
+                        let pos = ib
+                            .pushes
+                            .iter()
+                            .position(|f| self.check_expect(&e.actor, f, e).is_ok());
                         if let Some(p) = pos {
                             got[i] = ib.pushes.remove(p);
                             continue;
@@ -794,7 +904,7 @@ impl<'a> Case<'a> {
         let first_mismatch = ib
             .pushes
             .front()
-            .and_then(|f| check_frame(self.proto, f, &e.checks, &e.xml, &self.vars).err());
+            .and_then(|f| self.check_expect(&e.actor, f, e).err());
         StepFail {
             reason: match first_mismatch {
                 Some(m) => format!(
@@ -893,6 +1003,7 @@ pub fn action(kind: &StepKind) -> String {
         StepKind::Barrier(a) => format!("barrier {}", a.join(", ")),
         StepKind::Connect(a) => format!("connect {a}"),
         StepKind::Disconnect(a) => format!("disconnect {a}"),
+        StepKind::Http(h) => format!("http {}", h.actor),
         StepKind::Expect(e) => match &e.source {
             ExpectSource::Push => format!("expect push on {}", e.actor),
             ExpectSource::NextReply => format!("expect reply on {}", e.actor),

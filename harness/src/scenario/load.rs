@@ -13,8 +13,8 @@ use serde_yaml::{Mapping, Value};
 
 use super::ScenarioError;
 use super::model::{
-    ActorTarget, Capture, Check, Compare, Expect, ExpectSource, FrameSpec, Level, Order, Protocol,
-    Repeat, Rule, Scenario, Send, Span, Step, StepKind, Template,
+    ActorTarget, Capture, Check, Compare, Expect, ExpectSource, FrameSpec, HttpSend, Level, Order,
+    Protocol, Repeat, Rule, Scenario, Send, Span, Step, StepKind, Template,
 };
 
 /// Default per-step timeout.
@@ -141,7 +141,7 @@ pub fn parse_yaml_file<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T,
     serde_yaml::from_str(&text).map_err(|e| yaml_error(path, &e))
 }
 
-const SERVICES: &[&str] = &["fetion", "fetion-chat", "msnp"];
+const SERVICES: &[&str] = &["fetion", "fetion-chat", "msnp", "msnp-gateway"];
 
 fn walk(dir: &Path, out: &mut BTreeSet<PathBuf>) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
@@ -353,6 +353,7 @@ const STEP_KINDS: &[&str] = &[
     "expect_any_order",
     "expect_closed",
     "expect_no_push",
+    "http",
     "include",
     "repeat",
     "send",
@@ -410,6 +411,7 @@ fn convert_step(
             "length", "headers", "blocks", "body", "reply_to",
         ],
         "expect" => &["reply", "push", "as", "match", "xml", "capture"],
+        "http" => &["as", "method", "target", "headers", "body"],
         "include" => &["with"],
         _ => &[],
     };
@@ -462,6 +464,25 @@ fn convert_step(
                 actor: a,
                 name,
                 frame,
+            })));
+        }
+        "http" => {
+            let a = actor(&head)?;
+            let t = |k: &str| rest.get(k).map(|v| Template(scalar_text(v)));
+            let target = t("target").ok_or_else(|| {
+                err("`http` needs `target:` (path and query, e.g. /gateway/gateway.dll?Action=open&Server=NS&IP=127.0.0.1)".into())
+            })?;
+            let headers = match rest.get("headers") {
+                Some(h) => headers(h).map_err(err)?,
+                None => Vec::new(),
+            };
+            out.push(step(StepKind::Http(HttpSend {
+                actor: a,
+                name: rest.get("as").map(scalar_text),
+                method: t("method"),
+                target,
+                headers,
+                body: t("body"),
             })));
         }
         "expect" => {

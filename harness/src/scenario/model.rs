@@ -114,7 +114,7 @@ impl Scenario {
 /// Where an actor connects.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ActorTarget {
-    /// A target service by name (`fetion`, `fetion-chat`, `msnp`).
+    /// A target service by name (`fetion`, `fetion-chat`, `msnp`, `msnp-gateway`).
     Service(String),
     /// `host:port` resolved at run time (may hold `${…}`).
     Address(Template),
@@ -171,6 +171,8 @@ pub enum StepKind {
     Connect(String),
     /// Close the actor's connection.
     Disconnect(String),
+    /// One HTTP request on its own connection; the response is the reply to it.
+    Http(HttpSend),
     /// Wait for one frame and check it.
     Expect(Expect),
     /// Wait for several frames in any order.
@@ -196,6 +198,24 @@ pub struct Send {
     pub name: Option<String>,
     /// What to send.
     pub frame: FrameSpec,
+}
+
+/// An `http:` step: one HTTP request (hyper) over a new connection to the actor's service; the
+/// response becomes a frame on the actor, paired as the reply to this request.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HttpSend {
+    /// Which actor (an actor used only by `http:` steps).
+    pub actor: String,
+    /// Name of the request (for `reply:`).
+    pub name: Option<String>,
+    /// The method (default `POST`).
+    pub method: Option<Template>,
+    /// Path and query (`/gateway/gateway.dll?Action=open&Server=NS&IP=127.0.0.1`).
+    pub target: Template,
+    /// Headers in order.
+    pub headers: Vec<(String, Template)>,
+    /// The body, with the escapes of `raw:` (`\r`, `\n`, `\xNN`).
+    pub body: Option<Template>,
 }
 
 /// A frame to send: structural (encoded by the protocol module) or raw bytes.
