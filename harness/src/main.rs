@@ -17,6 +17,7 @@ use imspec::report::{human, json, junit};
 use imspec::runner::{self, Profile, RunOptions, Verdict};
 use imspec::scenario::{self, Scenario};
 use imspec::server::{self, Server, ServerConfig};
+use imspec::transport::gateway::{self, Gateway};
 use imspec::transport::{Connector, tcp::Tcp};
 use imspec_codec::Status;
 
@@ -77,8 +78,10 @@ enum Command {
 struct RunArgs {
     /// Scenario files or directories (default: scenarios/).
     paths: Vec<PathBuf>,
-    /// A target service: NAME=HOST:PORT (names: fetion, fetion-chat, msnp). Repeatable.
-    /// Without any, an embedded reference server is started.
+    /// A target service: NAME=HOST:PORT (names: fetion, fetion-chat, msnp, msnp-gateway).
+    /// Repeatable. With msnp-gateway, every MSNP case also runs over the HTTP gateway (as
+    /// `<id>@gateway`). Without any, an embedded reference server is started and MSNP cases
+    /// run over both TCP and the gateway.
     #[arg(long = "target", value_name = "NAME=HOST:PORT")]
     targets: Vec<String>,
     /// Target profile (accounts, capabilities, params, baseline). Default: the reference
@@ -300,10 +303,23 @@ fn decode(protocol: DecodeProtocol, file: Option<&Path>) -> anyhow::Result<u8> {
 }
 
 fn run(args: RunArgs) -> anyhow::Result<u8> {
-    let mut cases = match load_cases(&args.paths) {
+    let cases = match load_cases(&args.paths) {
         Ok(c) => c,
         Err(code) => return Ok(code),
     };
+    // MSNP cases run over TCP when `msnp` is a target, over the gateway when `msnp-gateway`
+    // is; both against the embedded server.
+    let named = |n: &str| {
+        args.targets
+            .iter()
+            .any(|t| t.split_once('=').is_some_and(|(k, _)| k == n))
+    };
+    let (over_tcp, over_gateway) = if args.targets.is_empty() {
+        (true, true)
+    } else {
+        (named("msnp"), named(gateway::SERVICE))
+    };
+    let mut cases = gateway::with_twins(cases, over_tcp, over_gateway);
     let glob_set = |patterns: &[String]| -> anyhow::Result<Option<globset::GlobSet>> {
         if patterns.is_empty() {
             return Ok(None);
@@ -395,7 +411,14 @@ fn run(args: RunArgs) -> anyhow::Result<u8> {
             }
             None
         };
-        let connector: Arc<dyn Connector> = Arc::new(Tcp::new(targets));
+        let options = gateway::Options {
+            host: targets
+                .get(gateway::SERVICE)
+                .map_or_else(|| "localhost".into(), ToString::to_string),
+            ..gateway::Options::default()
+        };
+        let connector: Arc<dyn Connector> =
+            Arc::new(Gateway::new(Arc::new(Tcp::new(targets)), options));
         let opts = RunOptions {
             timeout_scale: args.timeout_scale,
             chop: args.chop,
@@ -442,6 +465,10 @@ fn run(args: RunArgs) -> anyhow::Result<u8> {
             "{}",
             human::summary(&results, started.elapsed().as_millis())
         )?;
+        let parity = gateway::Parity::of(&results);
+        if !parity.pairs.is_empty() {
+            writeln!(out, "{parity}")?;
+        }
         if let Some(p) = &args.json {
             std::fs::write(p, json::render(&results))
                 .with_context(|| format!("writing {}", p.display()))?;

@@ -5,7 +5,8 @@
 //! fails when the clean server fails any case, or when some mutant passes every case.
 //!
 //! A mutant breaks one protocol's rule, so only that protocol's cases run against it (a Fetion
-//! mutant cannot be caught by an MSNP case). Every mutant gets its own server (own ports, own
+//! mutant cannot be caught by an MSNP case); a gateway mutant runs against the cases that go
+//! through the HTTP gateway (`gateway/…` and the `…@gateway` twins of the MSNP cases). Every mutant gets its own server (own ports, own
 //! temporary store); all mutants run concurrently, their cases bounded by one semaphore, so the
 //! whole matrix takes about as long as the slowest failing case.
 
@@ -17,7 +18,8 @@ use std::time::{Duration, Instant};
 
 use crate::runner::{self, CaseResult, RunOptions, Verdict};
 use crate::scenario::{self, Protocol, Scenario, ScenarioError};
-use crate::server::{Mutant, Server, ServerConfig};
+use crate::server::{Mutant, Server, ServerConfig, Service};
+use crate::transport::gateway::{self, Gateway};
 use crate::transport::tcp::Tcp;
 
 /// How to run the self-test.
@@ -202,10 +204,15 @@ impl Matrix {
 pub async fn selftest(opts: &Options) -> Result<Matrix, Error> {
     let started = Instant::now();
     let files = scenario::discover(&opts.paths)?;
-    let cases: Vec<Arc<Scenario>> = files
+    let loaded: Vec<Scenario> = files
         .iter()
-        .map(|f| scenario::load(f).map(Arc::new))
+        .map(|f| scenario::load(f))
         .collect::<Result<_, _>>()?;
+    // Every MSNP case also runs over the HTTP gateway (`<id>@gateway`).
+    let cases: Vec<Arc<Scenario>> = gateway::with_twins(loaded, true, true)
+        .into_iter()
+        .map(Arc::new)
+        .collect();
     if cases.is_empty() {
         let shown: Vec<String> = opts.paths.iter().map(|p| p.display().to_string()).collect();
         return Err(Error::NoCases(shown.join(", ")));
@@ -232,9 +239,10 @@ pub async fn selftest(opts: &Options) -> Result<Matrix, Error> {
         } else {
             Protocol::Msnp
         };
+        // A gateway mutant can only be caught by a case that goes through the gateway.
         let subset: Vec<Arc<Scenario>> = cases
             .iter()
-            .filter(|s| s.protocol == wanted)
+            .filter(|s| s.protocol == wanted && (!m.is_gateway() || gateway::is_gateway_case(s)))
             .cloned()
             .collect();
         let (run_opts, sem) = (run_opts.clone(), Arc::clone(&sem));
@@ -297,7 +305,14 @@ async fn run_suite_bounded(
         .into_iter()
         .map(|(s, a)| (s.name().to_owned(), a))
         .collect();
-    let connector: Arc<dyn crate::transport::Connector> = Arc::new(Tcp::new(targets));
+    let options = gateway::Options {
+        host: server
+            .addr(Service::MsnpGateway)
+            .map_or_else(|| "localhost".into(), |a| a.to_string()),
+        ..gateway::Options::default()
+    };
+    let connector: Arc<dyn crate::transport::Connector> =
+        Arc::new(Gateway::new(Arc::new(Tcp::new(targets)), options));
     let mut set = tokio::task::JoinSet::new();
     for (i, s) in cases.into_iter().enumerate() {
         let (sem, opts, connector) = (Arc::clone(&sem), opts.clone(), Arc::clone(&connector));

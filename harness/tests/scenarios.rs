@@ -7,6 +7,7 @@ use std::sync::Arc;
 use imspec::runner::{self, RunOptions, Verdict};
 use imspec::scenario;
 use imspec::server::{Server, ServerConfig, Service};
+use imspec::transport::gateway::Gateway;
 use imspec::transport::mem::Mem;
 use imspec::transport::{Endpoint, TransportError, first_address};
 
@@ -41,8 +42,14 @@ async fn every_scenario_passes_against_the_reference_server_in_memory() {
             chop,
             ..RunOptions::default()
         };
-        let results =
-            runner::run_all(cases.clone(), &opts, Arc::new(mem.clone()), 4, |_, _, _| {}).await;
+        let results = runner::run_all(
+            cases.clone(),
+            &opts,
+            Arc::new(Gateway::wrap(mem.clone())),
+            4,
+            |_, _, _| {},
+        )
+        .await;
         let bad: Vec<String> = results
             .iter()
             .filter(|r| r.verdict != Verdict::Pass)
