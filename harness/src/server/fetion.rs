@@ -866,7 +866,12 @@ impl Hub {
         status: u16,
         reason: &'static str,
     ) -> Message<'static> {
-        let mut r = Message::response(req.version(), status, reason);
+        let version = if self.mutant(Mutant::FetionVersionNotEchoed) {
+            Version::V2
+        } else {
+            req.version()
+        };
+        let mut r = Message::response(version, status, reason);
         if let Some(i) = req.header("I") {
             let i = if self.mutant(Mutant::FetionNoEchoI) {
                 format!("{}1", i)

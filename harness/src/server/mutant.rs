@@ -30,6 +30,8 @@ pub enum Mutant {
     FetionRelayNoXi,
     /// Relayed `M` carries an `XI:` different from the one in the sender's `200 OK`.
     FetionRelayXiMismatch,
+    /// Responses always carry `SIP-C/2.0`, whatever the request's version token.
+    FetionVersionNotEchoed,
     /// A rejected concurrent gateway poll takes the waiting poll's place, so the next output
     /// is handed to a request that was already answered and is lost.
     GatewayConcurrentLosesOutput,
@@ -82,6 +84,7 @@ impl Mutant {
         Self::FetionNoUserEntered,
         Self::FetionRelayNoXi,
         Self::FetionRelayXiMismatch,
+        Self::FetionVersionNotEchoed,
         Self::GatewayConcurrentLosesOutput,
         Self::GatewayIgnoresContentTypeRequest,
         Self::GatewayMissingHeaders,
@@ -120,6 +123,7 @@ impl Mutant {
             Self::FetionNoUserEntered => "fetion-no-userentered",
             Self::FetionRelayNoXi => "fetion-relay-no-xi",
             Self::FetionRelayXiMismatch => "fetion-relay-xi-mismatch",
+            Self::FetionVersionNotEchoed => "fetion-version-not-echoed",
             Self::GatewayConcurrentLosesOutput => "gateway-concurrent-loses-output",
             Self::GatewayIgnoresContentTypeRequest => "gateway-ignores-content-type-request",
             Self::GatewayMissingHeaders => "gateway-missing-headers",
@@ -158,6 +162,7 @@ impl Mutant {
             Self::FetionNoUserEntered => "no BN Conversation UserEntered when both parties joined",
             Self::FetionRelayNoXi => "relayed M has no XI:",
             Self::FetionRelayXiMismatch => "relayed M's XI: differs from the sender's 200 OK XI:",
+            Self::FetionVersionNotEchoed => "responses are SIP-C/2.0 even to a SIP-C/4.0 request",
             Self::GatewayConcurrentLosesOutput => {
                 "a rejected concurrent poll takes the waiting poll's place; the next output is lost"
             }
