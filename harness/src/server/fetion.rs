@@ -592,6 +592,9 @@ impl Hub {
             .filter_map(|s| self.online.get(s).map(|c| (s.clone(), *c)))
             .collect();
         if online.is_empty() {
+            if self.mutant(Mutant::FetionInviteOfflineOk) {
+                return self.reply(conn, msg, 200, "OK");
+            }
             return self.reply(conn, msg, 404, "Not Found");
         }
         self.reply(conn, msg, 200, "OK");

@@ -18,6 +18,8 @@ pub enum Mutant {
     /// Planted bug, fuzz-only (not in [`Mutant::ALL`]): a message whose `I:` is longer than
     /// 32 bytes makes the Fetion hub panic, which leaves the Fetion services unresponsive.
     FetionCrashOnLongCallId,
+    /// InviteBuddy naming only offline buddies is answered `200` (and no `I` goes anywhere).
+    FetionInviteOfflineOk,
     /// Server-sent bodies carry `L:` one more than their length.
     FetionLOffByOne,
     /// Responses carry an `I:` different from the request's.
@@ -78,6 +80,7 @@ impl Mutant {
         Self::FetionAcceptBadCredential,
         Self::FetionAcceptBadPassword,
         Self::FetionChatRegisterNoX,
+        Self::FetionInviteOfflineOk,
         Self::FetionLOffByOne,
         Self::FetionNoEchoI,
         Self::FetionNoEchoQ,
@@ -117,6 +120,7 @@ impl Mutant {
             Self::FetionAcceptBadPassword => "fetion-accept-bad-password",
             Self::FetionChatRegisterNoX => "fetion-chat-register-no-x",
             Self::FetionCrashOnLongCallId => "fetion-crash-on-long-call-id",
+            Self::FetionInviteOfflineOk => "fetion-invite-offline-ok",
             Self::FetionLOffByOne => "fetion-l-off-by-one",
             Self::FetionNoEchoI => "fetion-no-echo-i",
             Self::FetionNoEchoQ => "fetion-no-echo-q",
@@ -156,6 +160,7 @@ impl Mutant {
             Self::FetionCrashOnLongCallId => {
                 "an I: longer than 32 bytes crashes the Fetion hub (fuzz-only)"
             }
+            Self::FetionInviteOfflineOk => "InviteBuddy for an offline invitee is answered 200",
             Self::FetionLOffByOne => "server-sent L: is one more than the body length",
             Self::FetionNoEchoI => "responses do not echo the request's I:",
             Self::FetionNoEchoQ => "responses do not echo the request's Q:",
