@@ -312,7 +312,9 @@ impl Hub {
         if let Some(q) = line("Q") {
             reply.headers.push("Q", q);
         }
-        self.send(conn, &reply);
+        if !self.mutant(Mutant::FetionMalformedIgnored) {
+            self.send(conn, &reply);
+        }
         let body = line("L")
             .and_then(|l| l.trim().parse::<usize>().ok())
             .filter(|&l| l <= self.config.limits.max_body)
@@ -545,8 +547,10 @@ impl Hub {
         if others.is_empty() || self.mutant(Mutant::FetionNoUserEntered) {
             return;
         }
-        for (_, other) in &others {
-            self.send_bn(*other, "UserEntered", std::slice::from_ref(&sid));
+        if !self.mutant(Mutant::FetionUserEnteredOneParty) {
+            for (_, other) in &others {
+                self.send_bn(*other, "UserEntered", std::slice::from_ref(&sid));
+            }
         }
         let names: Vec<String> = others.into_iter().map(|(s, _)| s).collect();
         self.send_bn(conn, "UserEntered", &names);

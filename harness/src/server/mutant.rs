@@ -22,6 +22,8 @@ pub enum Mutant {
     FetionInviteOfflineOk,
     /// Server-sent bodies carry `L:` one more than their length.
     FetionLOffByOne,
+    /// A malformed request whose head can be delimited is skipped without a `400`.
+    FetionMalformedIgnored,
     /// Responses carry an `I:` different from the request's.
     FetionNoEchoI,
     /// Responses carry a `Q:` different from the request's.
@@ -32,6 +34,8 @@ pub enum Mutant {
     FetionRelayNoXi,
     /// Relayed `M` carries an `XI:` different from the one in the sender's `200 OK`.
     FetionRelayXiMismatch,
+    /// Only the member who joins last gets `BN` Conversation/UserEntered; the others hear nothing.
+    FetionUserEnteredOneParty,
     /// Responses always carry `SIP-C/2.0`, whatever the request's version token.
     FetionVersionNotEchoed,
     /// A rejected concurrent gateway poll takes the waiting poll's place, so the next output
@@ -82,11 +86,13 @@ impl Mutant {
         Self::FetionChatRegisterNoX,
         Self::FetionInviteOfflineOk,
         Self::FetionLOffByOne,
+        Self::FetionMalformedIgnored,
         Self::FetionNoEchoI,
         Self::FetionNoEchoQ,
         Self::FetionNoUserEntered,
         Self::FetionRelayNoXi,
         Self::FetionRelayXiMismatch,
+        Self::FetionUserEnteredOneParty,
         Self::FetionVersionNotEchoed,
         Self::GatewayConcurrentLosesOutput,
         Self::GatewayIgnoresContentTypeRequest,
@@ -122,11 +128,13 @@ impl Mutant {
             Self::FetionCrashOnLongCallId => "fetion-crash-on-long-call-id",
             Self::FetionInviteOfflineOk => "fetion-invite-offline-ok",
             Self::FetionLOffByOne => "fetion-l-off-by-one",
+            Self::FetionMalformedIgnored => "fetion-malformed-ignored",
             Self::FetionNoEchoI => "fetion-no-echo-i",
             Self::FetionNoEchoQ => "fetion-no-echo-q",
             Self::FetionNoUserEntered => "fetion-no-userentered",
             Self::FetionRelayNoXi => "fetion-relay-no-xi",
             Self::FetionRelayXiMismatch => "fetion-relay-xi-mismatch",
+            Self::FetionUserEnteredOneParty => "fetion-userentered-one-party",
             Self::FetionVersionNotEchoed => "fetion-version-not-echoed",
             Self::GatewayConcurrentLosesOutput => "gateway-concurrent-loses-output",
             Self::GatewayIgnoresContentTypeRequest => "gateway-ignores-content-type-request",
@@ -162,11 +170,15 @@ impl Mutant {
             }
             Self::FetionInviteOfflineOk => "InviteBuddy for an offline invitee is answered 200",
             Self::FetionLOffByOne => "server-sent L: is one more than the body length",
+            Self::FetionMalformedIgnored => "a malformed request is skipped silently, no 400",
             Self::FetionNoEchoI => "responses do not echo the request's I:",
             Self::FetionNoEchoQ => "responses do not echo the request's Q:",
             Self::FetionNoUserEntered => "no BN Conversation UserEntered when both parties joined",
             Self::FetionRelayNoXi => "relayed M has no XI:",
             Self::FetionRelayXiMismatch => "relayed M's XI: differs from the sender's 200 OK XI:",
+            Self::FetionUserEnteredOneParty => {
+                "BN UserEntered goes to the newcomer only, not to the members already there"
+            }
             Self::FetionVersionNotEchoed => "responses are SIP-C/2.0 even to a SIP-C/4.0 request",
             Self::GatewayConcurrentLosesOutput => {
                 "a rejected concurrent poll takes the waiting poll's place; the next output is lost"
