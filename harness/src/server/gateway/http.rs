@@ -132,13 +132,11 @@ async fn handle(
         Begin::Open { conn, request } => {
             hub.msnp(conn, Event::Connected(Service::Msnp));
             feed(hub, conn, &body);
-            let r = front.table().finish(now_ms(), request);
-            r
+            front.table().finish(now_ms(), request)
         }
         Begin::Send { conn, request } => {
             feed(hub, conn, &body);
-            let r = front.table().finish(now_ms(), request);
-            r
+            front.table().finish(now_ms(), request)
         }
         Begin::Poll {
             conn,
@@ -186,8 +184,7 @@ async fn wait(front: &Front, request: RequestId, deadline_ms: u64) -> Response {
         }
     }
     guard.armed = false;
-    let r = front.table().finish(now_ms(), request);
-    r
+    front.table().finish(now_ms(), request)
 }
 
 /// Gives a poll's output back to its session if the client goes away while it waits (hyper
