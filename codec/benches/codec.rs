@@ -4,6 +4,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use imspec_codec::msnp::msgr;
+use imspec_codec::{Status, sipc};
 use quick_xml::events::Event;
 
 /// Seed 000's `<recentconversations-response>`, restored (escaped `<content>`, thread id).
@@ -53,5 +54,65 @@ fn msgr(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, msgr);
+/// Seed 004's relayed `M` (restored): the frame a chat client reads most.
+const RELAYED_M: &[u8] = include_bytes!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../corpus/fetion/valid/seed004-14-message-relayed.sipc"
+));
+
+/// The baseline: the same framing job done with httparse. The start line is cut at its LF,
+/// `httparse::parse_headers` splits the header block, `L:` is read and the body sliced.
+/// Returns the frame length, like `sipc::parse`.
+fn httparse_split(buf: &[u8]) -> Option<usize> {
+    let line_end = memchr_lf(buf)? + 1;
+    let mut headers = [httparse::EMPTY_HEADER; 32];
+    let httparse::Status::Complete((head_len, headers)) =
+        httparse::parse_headers(&buf[line_end..], &mut headers).ok()?
+    else {
+        return None;
+    };
+    let body_len = headers
+        .iter()
+        .find(|h| h.name == "L")
+        .and_then(|h| std::str::from_utf8(h.value).ok()?.parse::<usize>().ok())
+        .unwrap_or(0);
+    let end = line_end + head_len + body_len;
+    (end <= buf.len()).then_some(end)
+}
+
+fn memchr_lf(buf: &[u8]) -> Option<usize> {
+    buf.iter().position(|&b| b == b'\n')
+}
+
+fn sipc(c: &mut Criterion) {
+    let mut group = c.benchmark_group("sipc");
+    group.throughput(Throughput::Bytes(RELAYED_M.len() as u64));
+    assert_eq!(httparse_split(RELAYED_M), Some(RELAYED_M.len()));
+    group.bench_function("relayed_m/httparse_split", |b| {
+        b.iter(|| httparse_split(black_box(RELAYED_M)));
+    });
+    group.bench_function("relayed_m/parse", |b| {
+        b.iter(|| match sipc::parse(black_box(RELAYED_M)) {
+            Ok(Status::Complete((msg, n))) => n + msg.headers.len(),
+            _ => 0,
+        });
+    });
+    let msg = match sipc::parse(RELAYED_M) {
+        Ok(Status::Complete((msg, _))) => Some(msg),
+        _ => None,
+    };
+    let mut out = Vec::with_capacity(RELAYED_M.len());
+    group.bench_function("relayed_m/encode", |b| {
+        b.iter(|| {
+            out.clear();
+            if let Some(m) = &msg {
+                m.encode(&mut out);
+            }
+            out.len()
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, msgr, sipc);
 criterion_main!(benches);

@@ -134,30 +134,39 @@ pub fn parse_with<'a>(buf: &'a [u8], limits: &Limits) -> crate::Result<(Message<
         }
         other => Ok(other),
     };
-    let Some(line) = scan::line(buf, 0, limits.allow_bare_lf)? else {
+    // A structural error is reported unless a UTF-8 error comes before it, so that the first
+    // offending byte wins however the input is cut.
+    let first = |e: Error| scan::utf8(buf, 0, e.offset()).err().unwrap_or(e);
+    let Some(line) = scan::line(buf, 0, limits.allow_bare_lf).map_err(first)? else {
         return head_limit(Status::Incomplete(Needed::Unknown));
     };
     if line.next > limits.max_head {
         return Err(Error::new(ErrorKind::LimitExceeded, limits.max_head));
     }
-    let start = parse_start_line(buf, line.end)?;
+    let start = parse_start_line(buf, line.end).map_err(first)?;
     let block = BlockLimits {
         max_headers: limits.max_headers,
         allow_bare_lf: limits.allow_bare_lf,
         allow_no_space: limits.allow_no_space,
     };
-    let (headers, head_end) = match crate::header::parse_block(buf, line.next, &block)? {
-        Status::Complete(v) => v,
-        Status::Incomplete(n) => return head_limit(Status::Incomplete(n)),
-    };
+    let mut spans = crate::header::Spans::default();
+    let (blank, head_end) =
+        match crate::header::scan_block(buf, line.next, &block, &mut spans).map_err(first)? {
+            Status::Complete(v) => v,
+            Status::Incomplete(n) => return head_limit(Status::Incomplete(n)),
+        };
     if head_end > limits.max_head {
         return Err(Error::new(ErrorKind::LimitExceeded, limits.max_head));
     }
+    // One UTF-8 validation for the start line and every header.
+    let text = scan::utf8(buf, 0, blank)?;
+    let headers = crate::header::build(text, 0, &spans);
     let body_len = body_length(buf, &headers, limits)?;
     let end = head_end.saturating_add(body_len);
     let Some(body) = buf.get(head_end..end) else {
         return Ok(Status::Incomplete(Needed::bytes(end - buf.len())));
     };
+    let start = start.build(text);
     Ok(Status::Complete((
         Message {
             start,
@@ -498,7 +507,48 @@ impl Version {
     }
 }
 
-fn parse_start_line(buf: &[u8], end: usize) -> Result<StartLine<'_>, Error> {
+/// A start line checked for structure, with its text as byte ranges (validated as UTF-8
+/// later, together with the header block, in one pass).
+enum StartSpans {
+    Request {
+        method: usize,
+        target: (usize, usize),
+        version: Version,
+    },
+    Response {
+        version: Version,
+        status: u16,
+        reason: (usize, usize),
+    },
+}
+
+impl StartSpans {
+    fn build(self, text: &str) -> StartLine<'_> {
+        let span = |(a, b): (usize, usize)| Cow::Borrowed(text.get(a..b).unwrap_or_default());
+        match self {
+            Self::Request {
+                method,
+                target,
+                version,
+            } => StartLine::Request {
+                method: Method(span((0, method))),
+                target: span(target),
+                version,
+            },
+            Self::Response {
+                version,
+                status,
+                reason,
+            } => StartLine::Response {
+                version,
+                status,
+                reason: span(reason),
+            },
+        }
+    }
+}
+
+fn parse_start_line(buf: &[u8], end: usize) -> Result<StartSpans, Error> {
     let line = buf.get(..end).unwrap_or_default();
     if line.starts_with(b"SIP-C/") {
         // status-line = version SP 3DIGIT SP reason
@@ -519,11 +569,10 @@ fn parse_start_line(buf: &[u8], end: usize) -> Result<StartLine<'_>, Error> {
             Some(_) => return Err(Error::new(ErrorKind::BadStatus, code_start + 3)),
             None => return Err(Error::new(ErrorKind::BadStartLine, end)),
         }
-        let reason = scan::utf8(buf, code_start + 4, end)?;
-        return Ok(StartLine::Response {
+        return Ok(StartSpans::Response {
             version,
             status,
-            reason: Cow::Borrowed(reason),
+            reason: (code_start + 4, end),
         });
     }
     // request-line = method SP target SP version
@@ -552,11 +601,9 @@ fn parse_start_line(buf: &[u8], end: usize) -> Result<StartLine<'_>, Error> {
             version_start + version.as_str().len(),
         ));
     }
-    let method = scan::utf8(buf, 0, method.len())?;
-    let target = scan::utf8(buf, target_start, target_start + target.len())?;
-    Ok(StartLine::Request {
-        method: Method(Cow::Borrowed(method)),
-        target: Cow::Borrowed(target),
+    Ok(StartSpans::Request {
+        method: method.len(),
+        target: (target_start, target_start + target.len()),
         version,
     })
 }
@@ -760,7 +807,7 @@ mod tests {
         sipc_header_without_colon,
         b"M 1 SIP-C/2.0\r\nF 1\r\n\r\n",
         BadHeader,
-        15
+        16
     );
     reject!(
         sipc_bare_lf,
