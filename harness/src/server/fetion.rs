@@ -672,6 +672,11 @@ impl Hub {
             return self.reply(conn, msg, 404, "Not Found");
         }
         let date = rfc1123(now_ms / 1000);
+        let relay_date = if self.mutant(Mutant::FetionRelayDMismatch) {
+            rfc1123(now_ms / 1000 + 1)
+        } else {
+            date.clone()
+        };
         let xi = self.rng.hex(16);
         let relay_xi = if self.mutant(Mutant::FetionRelayXiMismatch) {
             self.rng.hex(16)
@@ -695,8 +700,10 @@ impl Hub {
                 .unwrap_or_default();
             let mut m = Message::request(sipc::Method::MESSAGE, rsid, version)
                 .with_header("I", call)
-                .with_header("Q", format!("{cseq} M"))
-                .with_header("F", uri(&sender));
+                .with_header("Q", format!("{cseq} M"));
+            if !self.mutant(Mutant::FetionRelayNoF) {
+                m.headers.push("F", uri(&sender));
+            }
             if let Some(ct) = msg.header("C") {
                 m.headers.push("C", ct.to_owned());
             }
@@ -704,7 +711,7 @@ impl Hub {
                 m.headers.push("K", k.to_owned());
             }
             m.headers.push("L", "0");
-            m.headers.push("D", date.clone());
+            m.headers.push("D", relay_date.clone());
             if !self.mutant(Mutant::FetionRelayNoXi) {
                 m.headers.push("XI", relay_xi.clone());
             }

@@ -30,6 +30,10 @@ pub enum Mutant {
     FetionNoEchoQ,
     /// No `BN` Conversation/UserEntered when both parties are on the chat server.
     FetionNoUserEntered,
+    /// Relayed `M` carries a `D:` one second later than the one in the sender's `200 OK`.
+    FetionRelayDMismatch,
+    /// Relayed `M` carries no `F:`.
+    FetionRelayNoF,
     /// Relayed `M` carries no `XI:`.
     FetionRelayNoXi,
     /// Relayed `M` carries an `XI:` different from the one in the sender's `200 OK`.
@@ -90,6 +94,8 @@ impl Mutant {
         Self::FetionNoEchoI,
         Self::FetionNoEchoQ,
         Self::FetionNoUserEntered,
+        Self::FetionRelayDMismatch,
+        Self::FetionRelayNoF,
         Self::FetionRelayNoXi,
         Self::FetionRelayXiMismatch,
         Self::FetionUserEnteredOneParty,
@@ -132,6 +138,8 @@ impl Mutant {
             Self::FetionNoEchoI => "fetion-no-echo-i",
             Self::FetionNoEchoQ => "fetion-no-echo-q",
             Self::FetionNoUserEntered => "fetion-no-userentered",
+            Self::FetionRelayDMismatch => "fetion-relay-d-mismatch",
+            Self::FetionRelayNoF => "fetion-relay-no-f",
             Self::FetionRelayNoXi => "fetion-relay-no-xi",
             Self::FetionRelayXiMismatch => "fetion-relay-xi-mismatch",
             Self::FetionUserEnteredOneParty => "fetion-userentered-one-party",
@@ -174,6 +182,8 @@ impl Mutant {
             Self::FetionNoEchoI => "responses do not echo the request's I:",
             Self::FetionNoEchoQ => "responses do not echo the request's Q:",
             Self::FetionNoUserEntered => "no BN Conversation UserEntered when both parties joined",
+            Self::FetionRelayDMismatch => "relayed M's D: differs from the sender's 200 OK D:",
+            Self::FetionRelayNoF => "relayed M has no F:",
             Self::FetionRelayNoXi => "relayed M has no XI:",
             Self::FetionRelayXiMismatch => "relayed M's XI: differs from the sender's 200 OK XI:",
             Self::FetionUserEnteredOneParty => {
