@@ -12,3 +12,7 @@ mod scenarios;
 
 // Report snapshots (routed to the top-level snapshots/harness/).
 mod report;
+
+// The MSNP HTTP gateway: the endpoint over loopback, MSNP and gateway cases through the gateway
+// transport in memory, the transport against a scripted gateway.
+mod gateway;
