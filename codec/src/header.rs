@@ -1,5 +1,5 @@
 //! The order-preserving `Name: value` header block shared by SIP-C, MSNP payloads (outer and
-//! layered blocks) and, later, SIP and MSRP.
+//! layered blocks), SIP and MSRP.
 //!
 //! ```text
 //! block  = *( header CRLF ) CRLF
@@ -8,6 +8,10 @@
 //!
 //! Headers keep wire order and repeats (`K:` in SIP-C), and values are kept raw, trailing
 //! white space included, so that re-encoding a valid block is byte-exact.
+//!
+//! [`Forms`] switches on, per protocol, what the others must refuse: RFC 3261 §7.3.1's white
+//! space before the colon and folded continuation lines (SIP), and a block that ends at an
+//! end-line instead of a blank line (MSRP, RFC 4975 §7.1).
 
 use std::borrow::Cow;
 
@@ -37,6 +41,33 @@ pub struct BlockLimits {
     pub allow_bare_lf: bool,
     /// Accept `Name:value` with no space after the colon (re-encoded with the space).
     pub allow_no_space: bool,
+}
+
+/// Header-line forms beyond `Name: value` that only some protocols have; all off in
+/// [`Forms::NONE`], which is what [`parse_block`] uses.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Forms {
+    /// Accept SP or HTAB between the name and the colon (`Subject : lunch`, RFC 3261
+    /// `HCOLON = *( SP / HTAB ) ":" SWS`). The name is kept without them and re-encoded as
+    /// `Subject: lunch`.
+    pub allow_space_before_colon: bool,
+    /// Accept continuation lines that start with SP or HTAB (RFC 3261 §7.3.1: "the line break
+    /// and the white space at the beginning of the next line are treated as a single SP").
+    /// A folded value is unfolded that way (so it owns its text) and re-encoded on one line.
+    pub allow_folding: bool,
+    /// A line that starts with this byte ends the block without being consumed and without a
+    /// blank line (MSRP's end-line, `-------`): the block's blank-line start and end are then
+    /// both that line's first byte.
+    pub end_line: Option<u8>,
+}
+
+impl Forms {
+    /// No extra forms: `Name: value` lines ended by a blank line.
+    pub const NONE: Self = Self {
+        allow_space_before_colon: false,
+        allow_folding: false,
+        end_line: None,
+    };
 }
 
 impl<'a> Header<'a> {
@@ -183,13 +214,24 @@ pub fn parse_block<'a>(
     start: usize,
     limits: &BlockLimits,
 ) -> crate::Result<(Headers<'a>, usize)> {
+    parse_block_with(buf, start, limits, &Forms::NONE)
+}
+
+/// [`parse_block`] with the extra line [`Forms`] of SIP or MSRP. When `forms.end_line` ends
+/// the block, the offset returned is that of the end-line, which is not consumed.
+pub fn parse_block_with<'a>(
+    buf: &'a [u8],
+    start: usize,
+    limits: &BlockLimits,
+    forms: &Forms,
+) -> crate::Result<(Headers<'a>, usize)> {
     // One structural pass records each line's name and value as spans (on the stack for the
     // usual handful of headers); then one UTF-8 validation covers the whole block, because a
     // `from_utf8` per name and per value cost a third of the time. An error depends only on
     // the bytes before it (a UTF-8 error earlier than a structural one wins), so a stream cut
     // anywhere reports what the whole stream does (law 3).
     let mut spans = Spans::default();
-    let (blank, end) = match scan_block(buf, start, limits, &mut spans) {
+    let (blank, end) = match scan_block_with(buf, start, limits, forms, &mut spans) {
         Ok(Status::Complete(v)) => v,
         Ok(Status::Incomplete(n)) => return Ok(Status::Incomplete(n)),
         Err(e) => return Err(scan::utf8(buf, start, e.offset()).err().unwrap_or(e)),
@@ -201,18 +243,47 @@ pub fn parse_block<'a>(
 /// The headers whose `spans` (offsets into the buffer that `text` starts at `base` of) were
 /// recorded by [`scan_block`].
 pub(crate) fn build<'a>(text: &'a str, base: usize, spans: &Spans) -> Headers<'a> {
-    let span = |from: usize, to: usize| {
-        Cow::Borrowed(text.get(from - base..to - base).unwrap_or_default())
-    };
+    let span = |from: usize, to: usize| text.get(from - base..to - base).unwrap_or_default();
     Headers(
         spans
             .iter()
             .map(|[n0, n1, v0, v1]| Header {
-                name: span(n0, n1),
-                value: span(v0, v1),
+                name: Cow::Borrowed(span(n0, n1)),
+                value: if spans.folded {
+                    unfold(span(v0, v1))
+                } else {
+                    Cow::Borrowed(span(v0, v1))
+                },
             })
             .collect(),
     )
+}
+
+/// A value with its folds (`*WSP line-break 1*WSP`) replaced by one SP; borrowed when it has
+/// none. A fold right after the colon leaves no space (it is the colon's white space).
+fn unfold(value: &str) -> Cow<'_, str> {
+    if !value.contains('\n') {
+        return Cow::Borrowed(value);
+    }
+    let mut out = String::with_capacity(value.len());
+    let mut lines = value.split('\n').enumerate().peekable();
+    while let Some((i, line)) = lines.next() {
+        let line = if i == 0 {
+            line
+        } else {
+            line.trim_start_matches([' ', '\t'])
+        };
+        let line = if lines.peek().is_some() {
+            line.trim_end_matches([' ', '\t', '\r'])
+        } else {
+            line
+        };
+        if i > 0 && !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(line);
+    }
+    Cow::Owned(out)
 }
 
 /// How many header lines' spans live on the stack before [`Spans`] spills to the heap.
@@ -224,6 +295,8 @@ pub(crate) struct Spans {
     inline: [[usize; 4]; INLINE_SPANS],
     len: usize,
     spill: Vec<[usize; 4]>,
+    /// Whether a value was folded over several lines (then [`build`] unfolds values).
+    folded: bool,
 }
 
 impl Spans {
@@ -233,6 +306,19 @@ impl Spans {
             None => self.spill.push(span),
         }
         self.len += 1;
+    }
+
+    /// Moves the value end of the last span (a folded continuation line).
+    fn extend_last(&mut self, value_end: usize) {
+        let last = match self.len.checked_sub(1) {
+            Some(i) if i < INLINE_SPANS => self.inline.get_mut(i),
+            Some(_) => self.spill.last_mut(),
+            None => None,
+        };
+        if let Some(span) = last {
+            span[3] = value_end;
+            self.folded = true;
+        }
     }
 
     fn iter(&self) -> impl Iterator<Item = [usize; 4]> + '_ {
@@ -252,9 +338,40 @@ pub(crate) fn scan_block(
     limits: &BlockLimits,
     spans: &mut Spans,
 ) -> crate::Result<(usize, usize)> {
+    scan_block_with(buf, start, limits, &Forms::NONE, spans)
+}
+
+/// [`scan_block`] with extra line [`Forms`].
+pub(crate) fn scan_block_with(
+    buf: &[u8],
+    start: usize,
+    limits: &BlockLimits,
+    forms: &Forms,
+    spans: &mut Spans,
+) -> crate::Result<(usize, usize)> {
     let mut pos = start;
     loop {
         let name_start = pos;
+        let first = buf.get(pos).copied();
+        if first.is_some() && first == forms.end_line {
+            return Ok(Status::Complete((pos, pos)));
+        }
+        if forms.allow_folding && matches!(first, Some(b' ' | b'\t')) && spans.len > 0 {
+            // A continuation of the previous value: its line joins that value's span.
+            let rest = buf.get(pos..).unwrap_or_default();
+            let Some(rel) = scan::find_line_break(rest) else {
+                return Ok(Status::Incomplete(Needed::Unknown));
+            };
+            let value_end = pos + rel;
+            pos = match (rest.get(rel), rest.get(rel + 1)) {
+                (Some(b'\r'), Some(b'\n')) => value_end + 2,
+                (Some(b'\r'), None) => return Ok(Status::Incomplete(Needed::Unknown)),
+                (Some(b'\n'), _) if limits.allow_bare_lf => value_end + 1,
+                _ => return Err(Error::new(ErrorKind::BadLineEnding, value_end)),
+            };
+            spans.extend_last(value_end);
+            continue;
+        }
         let mut i = pos;
         while buf.get(i).is_some_and(|&b| scan::is_token(b)) {
             i += 1;
@@ -273,13 +390,21 @@ pub(crate) fn scan_block(
             };
             return Ok(Status::Complete((pos, end)));
         }
-        if stop != b':' {
+        let name_end = i;
+        if forms.allow_space_before_colon {
+            while matches!(buf.get(i), Some(b' ' | b'\t')) {
+                i += 1;
+            }
+            if buf.get(i).is_none() {
+                return Ok(Status::Incomplete(Needed::Unknown));
+            }
+        }
+        if buf.get(i) != Some(&b':') {
             return Err(Error::new(ErrorKind::BadHeader, i));
         }
         if spans.len >= limits.max_headers {
             return Err(Error::new(ErrorKind::LimitExceeded, pos));
         }
-        let name_end = i;
         let mut value_start = i + 1;
         match buf.get(value_start) {
             Some(b' ') => value_start += 1,
@@ -378,6 +503,73 @@ mod tests {
         let (h, _) = complete(parse_block(b"F:1\nT: 2\n\n", 0, &lenient));
         assert_eq!(h.get("F"), Some("1"));
         assert_eq!(h.get("T"), Some("2"));
+    }
+
+    #[test]
+    fn sip_forms_are_opt_in() {
+        const SIP: Forms = Forms {
+            allow_space_before_colon: true,
+            allow_folding: true,
+            end_line: None,
+        };
+        let wire =
+            b"Subject : I know\r\n  you're there\r\nTo:\r\n\t<sip:a@b>\r\nX: a \r\n \r\n\r\n";
+        let (h, end) = complete(parse_block_with(wire, 0, &STRICT, &SIP));
+        assert_eq!(end, wire.len());
+        assert_eq!(h.get("subject"), Some("I know you're there"));
+        assert_eq!(h.get("to"), Some("<sip:a@b>"));
+        assert_eq!(h.get("x"), Some("a "));
+        // Without the forms the same block is refused where each form starts.
+        assert_eq!(
+            parse_block(wire, 0, &STRICT).unwrap_err(),
+            Error::new(ErrorKind::BadHeader, 7)
+        );
+        assert_eq!(
+            parse_block(b"A: 1\r\n 2\r\n\r\n", 0, &STRICT).unwrap_err(),
+            Error::new(ErrorKind::BadHeader, 6)
+        );
+        // A block cannot start with a continuation line.
+        assert_eq!(
+            parse_block_with(b" A: 1\r\n\r\n", 0, &STRICT, &SIP).unwrap_err(),
+            Error::new(ErrorKind::BadHeader, 0)
+        );
+        // Until the next line's first byte arrives, a line may still be continued.
+        assert!(
+            !parse_block_with(b"A: 1\r\n", 0, &STRICT, &SIP)
+                .unwrap()
+                .is_complete()
+        );
+        assert!(
+            !parse_block_with(b"A  ", 0, &STRICT, &SIP)
+                .unwrap()
+                .is_complete()
+        );
+    }
+
+    #[test]
+    fn end_line_ends_a_block_without_a_blank_line() {
+        let msrp = Forms {
+            end_line: Some(b'-'),
+            ..Forms::NONE
+        };
+        let wire = b"To-Path: x\r\n-------abcd$\r\n";
+        let (h, end) = complete(parse_block_with(wire, 0, &STRICT, &msrp));
+        assert_eq!((h.len(), end), (1, 12));
+        let (h, end) = complete(parse_block_with(b"\r\nrest", 0, &STRICT, &msrp));
+        assert_eq!((h.len(), end), (0, 2));
+        // Without the form, the end-line reads as a header name without a colon.
+        assert_eq!(
+            parse_block(wire, 0, &STRICT).unwrap_err(),
+            Error::new(ErrorKind::BadHeader, 24)
+        );
+    }
+
+    #[test]
+    fn unfold_joins_lines_with_one_space() {
+        assert_eq!(unfold("a"), "a");
+        assert_eq!(unfold("a \t\r\n\t b"), "a b");
+        assert_eq!(unfold("\r\n b\r\n c "), "b c ");
+        assert_eq!(unfold(" a\n b"), " a b");
     }
 
     #[test]
