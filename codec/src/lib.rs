@@ -5,6 +5,9 @@
 //!   the `<args>`, `<events>` and INVITE session bodies.
 //! * [`msnp`]: MSNP 21–24 commands (`VERB TrID TARGET LEN` + payload), layered `SDG`/`NFY`
 //!   payloads and the `MSGR\…` XML documents ([`msnp::msgr`]).
+//! * [`sip`]: SIP requests and responses over TCP (RFC 3261: `Content-Length` framing,
+//!   compact header names, list headers, typed values) and RFC 3842 message-summary bodies
+//!   ([`sip::message_summary`]).
 //!
 //! Every frame decoder has the same shape: `parse(buf)` returns
 //! `Ok(Status::Complete((frame, consumed)))`, `Ok(Status::Incomplete(needed))` when `buf`
@@ -41,6 +44,7 @@ pub mod header;
 pub mod msnp;
 mod scan;
 mod ser;
+pub mod sip;
 pub mod sipc;
 mod status;
 #[cfg(any(test, feature = "testing"))]
