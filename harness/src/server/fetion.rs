@@ -625,7 +625,8 @@ impl Hub {
             self.next_invite_call -= 1;
             let cseq = self.next_invite_cseq;
             self.next_invite_cseq += 1;
-            let version = self.conns.get(&main).map_or(Version::V2, |c| c.version);
+            let version =
+                self.push_version(self.conns.get(&main).map_or(Version::V2, |c| c.version));
             let mut m = Message::request(sipc::Method::INVITE, sid.clone(), version)
                 .with_header("F", uri(&inviter))
                 .with_header(
@@ -698,6 +699,7 @@ impl Hub {
                 .as_ref()
                 .map(|(_, call)| call.clone())
                 .unwrap_or_default();
+            let version = self.push_version(version);
             let mut m = Message::request(sipc::Method::MESSAGE, rsid, version)
                 .with_header("I", call)
                 .with_header("Q", format!("{cseq} M"));
@@ -811,7 +813,8 @@ impl Hub {
             body.push_str(&format!("<member uri=\"{}\"/>", uri(m)));
         }
         body.push_str("</event></events>");
-        let mut m = Message::request(sipc::Method::BENOTIFY, sid, c.version)
+        let version = c.version;
+        let mut m = Message::request(sipc::Method::BENOTIFY, sid, self.push_version(version))
             .with_header("I", call)
             .with_header("Q", format!("{cseq} BN"))
             .with_header("N", "Conversation");
@@ -871,6 +874,16 @@ impl Hub {
 
     fn mutant(&self, m: Mutant) -> bool {
         self.config.mutant == Some(m)
+    }
+
+    /// The version token of a server-originated request to a connection registered with
+    /// `registered`.
+    fn push_version(&self, registered: Version) -> Version {
+        match registered {
+            Version::V2 if self.mutant(Mutant::FetionPushVersionMismatch) => Version::V4,
+            Version::V4 if self.mutant(Mutant::FetionPushVersionMismatch) => Version::V2,
+            v => v,
+        }
     }
 
     /// A response to `req`: same version, `I:` and `Q:` echoed byte for byte.

@@ -30,6 +30,8 @@ pub enum Mutant {
     FetionNoEchoQ,
     /// No `BN` Conversation/UserEntered when both parties are on the chat server.
     FetionNoUserEntered,
+    /// Server-originated requests (`I`, `BN`, relayed `M`) carry the other version token than the one the receiving connection registered with.
+    FetionPushVersionMismatch,
     /// Relayed `M` carries a `D:` one second later than the one in the sender's `200 OK`.
     FetionRelayDMismatch,
     /// Relayed `M` carries no `F:`.
@@ -94,6 +96,7 @@ impl Mutant {
         Self::FetionNoEchoI,
         Self::FetionNoEchoQ,
         Self::FetionNoUserEntered,
+        Self::FetionPushVersionMismatch,
         Self::FetionRelayDMismatch,
         Self::FetionRelayNoF,
         Self::FetionRelayNoXi,
@@ -138,6 +141,7 @@ impl Mutant {
             Self::FetionNoEchoI => "fetion-no-echo-i",
             Self::FetionNoEchoQ => "fetion-no-echo-q",
             Self::FetionNoUserEntered => "fetion-no-userentered",
+            Self::FetionPushVersionMismatch => "fetion-push-version-mismatch",
             Self::FetionRelayDMismatch => "fetion-relay-d-mismatch",
             Self::FetionRelayNoF => "fetion-relay-no-f",
             Self::FetionRelayNoXi => "fetion-relay-no-xi",
@@ -182,6 +186,9 @@ impl Mutant {
             Self::FetionNoEchoI => "responses do not echo the request's I:",
             Self::FetionNoEchoQ => "responses do not echo the request's Q:",
             Self::FetionNoUserEntered => "no BN Conversation UserEntered when both parties joined",
+            Self::FetionPushVersionMismatch => {
+                "server requests (I, BN, relayed M) use the other version token than the connection"
+            }
             Self::FetionRelayDMismatch => "relayed M's D: differs from the sender's 200 OK D:",
             Self::FetionRelayNoF => "relayed M has no F:",
             Self::FetionRelayNoXi => "relayed M has no XI:",
