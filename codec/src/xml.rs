@@ -153,6 +153,21 @@ impl<'a> Reader<'a> {
     /// processing instructions between children are skipped; other text is
     /// [`ErrorKind::Unexpected`]. Call this only while `parent` is the innermost open element.
     pub fn next_child(&mut self, parent: &Element<'a>) -> Result<Option<Element<'a>>, Error> {
+        self.child(parent, false)
+    }
+
+    /// Like [`next_child`](Self::next_child), but text, CDATA and references among the
+    /// children are passed over instead of being errors: for generic walkers over mixed
+    /// content (the harness's `xml:` paths).
+    pub fn next_element(&mut self, parent: &Element<'a>) -> Result<Option<Element<'a>>, Error> {
+        self.child(parent, true)
+    }
+
+    fn child(
+        &mut self,
+        parent: &Element<'a>,
+        skip_text: bool,
+    ) -> Result<Option<Element<'a>>, Error> {
         if parent.empty {
             self.closed_at = parent.offset;
             return Ok(None);
@@ -169,6 +184,7 @@ impl<'a> Reader<'a> {
                 Event::PI(_) | Event::Comment(_) => {}
                 Event::Text(t) if is_blank(&t) => {}
                 Event::Eof => return Err(self.unclosed()),
+                Event::Text(_) | Event::CData(_) | Event::GeneralRef(_) if skip_text => {}
                 Event::Text(_)
                 | Event::CData(_)
                 | Event::GeneralRef(_)

@@ -57,7 +57,7 @@ fn walk<'a>(
             r.skip(el)
         }
         Some((seg, tail)) => {
-            while let Some(child) = r.next_child(el)? {
+            while let Some(child) = r.next_element(el)? {
                 if matches(seg, child.name()) {
                     walk(r, &child, tail, out)?;
                 } else {
