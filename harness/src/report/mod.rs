@@ -1,4 +1,4 @@
-//! Reports: they consume [`CaseResult`](crate::runner::CaseResult)s only.
+//! Reports: they consume [`crate::runner::CaseResult`] values only.
 //!
 //! * [`human`]: console progress, failure details with the differing part marked, summary;
 //! * [`json`]: one object per case (`id`, `verdict`, `duration_ms`, failure fields, `wire`);

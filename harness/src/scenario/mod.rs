@@ -1,4 +1,4 @@
-//! Scenario scripts: the model ([`model`]) and the YAML loader ([`load`]). No tokio here.
+//! Scenario scripts: the model ([`model`]) and the YAML loader ([`load`](mod@load)). No tokio here.
 
 pub mod load;
 pub mod model;
