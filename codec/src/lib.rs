@@ -8,6 +8,8 @@
 //! * [`sip`]: SIP requests and responses over TCP (RFC 3261: `Content-Length` framing,
 //!   compact header names, list headers, typed values) and RFC 3842 message-summary bodies
 //!   ([`sip::message_summary`]).
+//! * [`msrp`]: MSRP chunks (RFC 4975: transaction ids, end-line framing with `$`/`+`/`#`,
+//!   typed `Byte-Range`, `Status`, report and path headers).
 //!
 //! Every frame decoder has the same shape: `parse(buf)` returns
 //! `Ok(Status::Complete((frame, consumed)))`, `Ok(Status::Incomplete(needed))` when `buf`
@@ -42,6 +44,7 @@ mod arbitrary;
 mod error;
 pub mod header;
 pub mod msnp;
+pub mod msrp;
 mod scan;
 mod ser;
 pub mod sip;

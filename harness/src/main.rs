@@ -53,6 +53,13 @@ enum Command {
         /// Input file, or `-` for stdin (the default).
         file: Option<PathBuf>,
     },
+    /// Fuzz a server over the network: replay scenarios with one message mutated per round.
+    ///
+    /// Watches for crashes (refused connections), unresponsiveness (a liveness scenario
+    /// between rounds), hangs and frames the codec rejects, and writes each finding as a
+    /// scenario under --out that `imspec run` replays. Loopback targets only. Exit codes: 0
+    /// nothing found, 1 findings, 2 a usage or scenario error, 3 a target cannot be reached.
+    Fuzz(FuzzArgs),
     /// Run the reference server until SIGTERM/SIGINT.
     Serve(server::ServeArgs),
     /// Run the suite against the clean reference server and every mutant; print the matrix.
@@ -117,6 +124,38 @@ struct RunArgs {
     verbose: bool,
 }
 
+#[derive(clap::Args)]
+struct FuzzArgs {
+    /// Scenario files or directories to replay (default: scenarios/).
+    scenarios: Vec<PathBuf>,
+    /// A target service on a loopback address: NAME=HOST:PORT (names: fetion, fetion-chat,
+    /// msnp). Repeatable. Without any, an embedded reference server is fuzzed.
+    #[arg(long = "target", value_name = "NAME=HOST:PORT")]
+    targets: Vec<String>,
+    /// Start the embedded server with this mutant (the `selftest` ones, or the fuzz-only
+    /// fetion-crash-on-long-call-id).
+    #[arg(long, value_name = "NAME")]
+    mutant: Option<server::Mutant>,
+    /// Most rounds.
+    #[arg(long, default_value_t = 500, value_name = "N")]
+    rounds: u64,
+    /// Most seconds.
+    #[arg(long, default_value_t = 60.0, value_name = "S")]
+    seconds: f64,
+    /// Seed of every random choice (default: from the clock; printed either way).
+    #[arg(long, value_name = "X")]
+    seed: Option<u64>,
+    /// Write findings here.
+    #[arg(long, default_value = "fuzz-findings", value_name = "DIR")]
+    out: PathBuf,
+    /// Step timeout, and how long a request may go unanswered before it is a hang.
+    #[arg(long, default_value_t = 1000, value_name = "MS")]
+    timeout_ms: u64,
+    /// Stop after this many findings.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    max_findings: usize,
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum DecodeProtocol {
     Fetion,
@@ -130,6 +169,7 @@ fn main() -> ExitCode {
         Command::List { paths } => exit(list(&paths)),
         Command::Decode { protocol, file } => exit(decode(protocol, file.as_deref())),
         Command::Run(args) => exit(run(args)),
+        Command::Fuzz(args) => exit(fuzz(args)),
         Command::Serve(args) => {
             let rt = match tokio::runtime::Runtime::new() {
                 Ok(rt) => rt,
@@ -182,6 +222,87 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+fn fuzz(args: FuzzArgs) -> anyhow::Result<u8> {
+    if !(args.seconds > 0.0 && args.seconds.is_finite()) {
+        anyhow::bail!("--seconds must be a positive number");
+    }
+    let mut targets = std::collections::BTreeMap::new();
+    for t in &args.targets {
+        let (name, addr) = t
+            .split_once('=')
+            .with_context(|| format!("--target `{t}`: expected NAME=HOST:PORT"))?;
+        if server::Service::from_name(name).is_none() {
+            anyhow::bail!("--target `{t}`: unknown service `{name}`");
+        }
+        let sa: SocketAddr = addr
+            .to_socket_addrs()
+            .with_context(|| format!("--target `{t}`: cannot resolve `{addr}`"))?
+            .next()
+            .with_context(|| format!("--target `{t}`: no address for `{addr}`"))?;
+        targets.insert(name.to_owned(), sa);
+    }
+    let seed = args.seed.unwrap_or_else(server::driver::now_ms);
+    let opts = imspec::fuzz::Options {
+        targets,
+        mutant: args.mutant,
+        scenarios: if args.scenarios.is_empty() {
+            vec![default_scenarios()]
+        } else {
+            args.scenarios
+        },
+        rounds: args.rounds,
+        duration: Duration::from_secs_f64(args.seconds),
+        seed,
+        out: args.out,
+        timeout: Duration::from_millis(args.timeout_ms.max(1)),
+        max_findings: args.max_findings,
+    };
+    eprintln!("imspec fuzz: seed {seed}");
+    let rt = tokio::runtime::Runtime::new()?;
+    let report = match rt.block_on(imspec::fuzz::fuzz(&opts, |line| eprintln!("{line}"))) {
+        Ok(r) => r,
+        Err(imspec::fuzz::net::Error::Unreachable(m)) => {
+            eprintln!("imspec fuzz: {m}");
+            return Ok(3);
+        }
+        Err(e) => {
+            eprintln!("imspec fuzz: {e}");
+            return Ok(2);
+        }
+    };
+    println!(
+        "{} rounds in {:.1} s ({}), {} finding(s), {} duplicate(s) not written",
+        report.rounds,
+        report.elapsed.as_secs_f64(),
+        report.stopped,
+        report.findings.len(),
+        report.duplicates
+    );
+    // The reproductions run against the server that showed the problem.
+    let against = match (opts.targets.is_empty(), opts.mutant) {
+        (false, _) => " --target NAME=HOST:PORT …".to_owned(),
+        (true, None) => String::new(),
+        (true, Some(m)) => format!(" --target … (against `imspec serve --mutant {m}`)"),
+    };
+    for f in &report.findings {
+        println!(
+            "  {} {} (round {}): {}\n    {}\n    reproduce: imspec run{against} {}{}",
+            f.kind.name(),
+            f.case,
+            f.round,
+            f.mutation,
+            f.detail,
+            f.path.display(),
+            match f.reproduced {
+                Some(true) => " (checked: fails as found)",
+                Some(false) => " (checked: did NOT reproduce)",
+                None => " (not checked: the target is down)",
+            }
+        );
+    }
+    Ok(u8::from(!report.findings.is_empty()))
 }
 
 fn exit(r: anyhow::Result<u8>) -> ExitCode {
