@@ -45,6 +45,22 @@ pub struct Msnp;
 #[derive(Debug)]
 pub struct MsnpLenient;
 
+/// SIP with the default limits.
+#[derive(Debug)]
+pub struct Sip;
+
+/// SIP with every leniency on.
+#[derive(Debug)]
+pub struct SipLenient;
+
+/// MSRP with the default limits.
+#[derive(Debug)]
+pub struct Msrp;
+
+/// MSRP with every leniency on.
+#[derive(Debug)]
+pub struct MsrpLenient;
+
 macro_rules! codec {
     ($name:ident, $module:ident, $frame:ident, $limits:expr) => {
         impl Codec for $name {
@@ -69,6 +85,10 @@ codec!(Sipc, sipc, Message, crate::sipc::Limits::default());
 codec!(SipcLenient, sipc, Message, crate::sipc::Limits::lenient());
 codec!(Msnp, msnp, Command, crate::msnp::Limits::default());
 codec!(MsnpLenient, msnp, Command, crate::msnp::Limits::lenient());
+codec!(Sip, sip, Message, crate::sip::Limits::default());
+codec!(SipLenient, sip, Message, crate::sip::Limits::lenient());
+codec!(Msrp, msrp, Chunk, crate::msrp::Limits::default());
+codec!(MsrpLenient, msrp, Chunk, crate::msrp::Limits::lenient());
 
 /// Law 1 for a value `v` that is valid (its length fields agree with its contents).
 pub fn value_round_trip<C: Codec>(v: &C::Frame<'_>) -> Result<(), String> {
