@@ -5,3 +5,6 @@ mod corpus;
 
 // Property tests of the round-trip laws for every frame type.
 mod roundtrip;
+
+// Property tests of the round-trip laws for SIP, message-summary bodies and MSRP.
+mod roundtrip_sip;

@@ -158,9 +158,9 @@ pub fn parse_with<'a>(buf: &'a [u8], limits: &Limits) -> crate::Result<(Chunk<'a
     // The first offending byte wins however the input is cut: a UTF-8 error before a
     // structural one is reported instead.
     let first = |e: Error| scan::utf8(buf, 0, e.offset()).err().unwrap_or(e);
+    // A start line that does not begin with `MSRP ` need not wait for its end.
+    check_prefix(buf)?;
     let Some(line) = scan::line(buf, 0, limits.allow_bare_lf).map_err(first)? else {
-        // A start line that is already wrong need not wait for its end.
-        check_prefix(buf).map_err(first)?;
         return head_limit(Status::Incomplete(Needed::Unknown));
     };
     if line.next > limits.max_head {
@@ -545,11 +545,13 @@ impl StartSpans {
 const PREFIX: &[u8] = b"MSRP ";
 
 /// Rejects a start line early when its first bytes are not `MSRP ` (a reader need not
-/// wait for a line ending to know that).
+/// wait for a line ending to know that). A CR or LF where the prefix differs is left to the
+/// line scan, which decides between a short line and a bad line ending; any other
+/// difference is the first offending byte, since every byte before it is part of `MSRP `.
 fn check_prefix(buf: &[u8]) -> Result<(), Error> {
     match buf.iter().zip(PREFIX).position(|(a, b)| a != b) {
-        Some(i) => Err(prefix_error(i)),
-        None => Ok(()),
+        Some(i) if !matches!(buf.get(i), Some(b'\r' | b'\n')) => Err(prefix_error(i)),
+        _ => Ok(()),
     }
 }
 
@@ -968,6 +970,20 @@ mod tests {
                 String::from_utf8_lossy(input)
             );
         }
+    }
+
+    // Found by proptest (msrp_near_valid_bytes_keep_the_laws): a CR in place of the `M`
+    // was a bad version when it arrived alone and a bad line ending in the whole input.
+    #[test]
+    fn msrp_cr_in_the_prefix_is_judged_by_the_line_scan() {
+        let wire = b"\rSRP abcd SEND\r\n";
+        let whole = parse(wire).map(|s| s.is_complete());
+        assert_eq!(whole, Err(Error::new(ErrorKind::BadLineEnding, 0)));
+        assert_eq!(parse(&wire[..1]), Ok(Status::Incomplete(Needed::Unknown)));
+        assert_eq!(
+            parse(b"MSR\r\n").map(|s| s.is_complete()),
+            Err(Error::new(ErrorKind::BadStartLine, 3))
+        );
     }
 
     reject!(
