@@ -300,6 +300,17 @@ impl Hub {
                 })
             })
         };
+        let huge_l = line("L").is_some_and(|l| {
+            let l = l.trim();
+            !l.is_empty() && l.bytes().all(|b| b.is_ascii_digit()) && l.parse::<usize>().is_err()
+        });
+        if huge_l && self.mutant(Mutant::FetionHugeLCrashes) {
+            let all: Vec<ConnId> = self.conns.keys().copied().collect();
+            for c in all {
+                self.close(c);
+            }
+            return Resync::Close;
+        }
         let version = if head.lines().next().is_some_and(|l| l.contains("SIP-C/4.0")) {
             Version::V4
         } else {

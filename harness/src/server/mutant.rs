@@ -18,6 +18,8 @@ pub enum Mutant {
     /// Planted bug, fuzz-only (not in [`Mutant::ALL`]): a message whose `I:` is longer than
     /// 32 bytes makes the Fetion hub panic, which leaves the Fetion services unresponsive.
     FetionCrashOnLongCallId,
+    /// A request whose `L:` is all digits but too big for a number crashes the server: every connection closes (the classic `parse().unwrap()` panic).
+    FetionHugeLCrashes,
     /// InviteBuddy naming only offline buddies is answered `200` (and no `I` goes anywhere).
     FetionInviteOfflineOk,
     /// Server-sent bodies carry `L:` one more than their length.
@@ -90,6 +92,7 @@ impl Mutant {
         Self::FetionAcceptBadCredential,
         Self::FetionAcceptBadPassword,
         Self::FetionChatRegisterNoX,
+        Self::FetionHugeLCrashes,
         Self::FetionInviteOfflineOk,
         Self::FetionLOffByOne,
         Self::FetionMalformedIgnored,
@@ -135,6 +138,7 @@ impl Mutant {
             Self::FetionAcceptBadPassword => "fetion-accept-bad-password",
             Self::FetionChatRegisterNoX => "fetion-chat-register-no-x",
             Self::FetionCrashOnLongCallId => "fetion-crash-on-long-call-id",
+            Self::FetionHugeLCrashes => "fetion-huge-l-crashes",
             Self::FetionInviteOfflineOk => "fetion-invite-offline-ok",
             Self::FetionLOffByOne => "fetion-l-off-by-one",
             Self::FetionMalformedIgnored => "fetion-malformed-ignored",
@@ -179,6 +183,9 @@ impl Mutant {
             Self::FetionChatRegisterNoX => "chat-server R 200 carries no X:",
             Self::FetionCrashOnLongCallId => {
                 "an I: longer than 32 bytes crashes the Fetion hub (fuzz-only)"
+            }
+            Self::FetionHugeLCrashes => {
+                "an L: too big for a number crashes the server: every connection closes"
             }
             Self::FetionInviteOfflineOk => "InviteBuddy for an offline invitee is answered 200",
             Self::FetionLOffByOne => "server-sent L: is one more than the body length",
