@@ -16,3 +16,7 @@ mod report;
 // The MSNP HTTP gateway: the endpoint over loopback, MSNP and gateway cases through the gateway
 // transport in memory, the transport against a scripted gateway.
 mod gateway;
+
+// imspec fuzz: crash files of the harness-side targets, the planted mutant found and
+// reproduced, hangs and protocol errors of a scripted server.
+mod fuzz;

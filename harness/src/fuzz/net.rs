@@ -266,10 +266,15 @@ pub async fn fuzz(opts: &Options, mut progress: impl FnMut(&str)) -> Result<Repo
                 report.duplicates += 1;
                 continue;
             }
+            let slug: String = played
+                .id
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+                .collect();
             let path = opts.out.join(format!(
                 "{}-{}-r{round}.yaml",
                 kind.name(),
-                played.id.replace('/', "-")
+                slug.trim_matches('-')
             ));
             let text = repro::scenario(&repro::Draft {
                 kind,

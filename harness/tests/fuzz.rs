@@ -1,0 +1,223 @@
+//! Fuzzing on stable `cargo test`: the harness-side targets' crash files replay, `imspec fuzz`
+//! finds the planted mutant and writes a reproduction that fails against it and passes
+//! against the clean server, and its hang and protocol-error oracles fire on a scripted server.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use imspec::fuzz::{self, Kind, Options, targets};
+use imspec::runner::{self, RunOptions, Verdict};
+use imspec::scenario;
+use imspec::server::{Mutant, Server, ServerConfig};
+use imspec::transport::tcp::Tcp;
+use imspec_codec::{Status, msnp};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn replay(file: &str) {
+    let path = root().join("corpus").join(file);
+    let data = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    let target = name.rsplit_once('-').map(|(t, _)| t).unwrap_or_default();
+    let run = targets::by_name(target).unwrap_or_else(|| panic!("{name}: no harness target"));
+    run(&data).unwrap_or_else(|e| panic!("{name}: {e}"));
+}
+
+// Why: YAML breaks lines at a lone CR; the target counted lines with `str::lines`.
+#[test]
+fn fuzz_scenario_load_d67d4422() {
+    replay("scenario/regressions/scenario_load-d67d4422");
+}
+
+// Why: an error at the end of a one-line input sits on line 2.
+#[test]
+fn fuzz_scenario_load_b858cb28() {
+    replay("scenario/regressions/scenario_load-b858cb28");
+}
+
+/// Every `corpus/*/regressions/<target>-<sha8>` names a fuzz target of `fuzz/Cargo.toml`, and
+/// those of harness-side targets replay cleanly (the codec's corpus test replays the rest).
+#[test]
+fn fuzz_regressions_name_their_target_and_replay() {
+    let manifest = std::fs::read_to_string(root().join("fuzz/Cargo.toml")).unwrap();
+    let known: Vec<&str> = manifest
+        .lines()
+        .filter_map(|l| l.strip_prefix("name = \""))
+        .filter_map(|l| l.strip_suffix('"'))
+        .collect();
+    assert!(known.contains(&"server_fetion"), "{known:?}");
+    let mut replayed = 0;
+    for proto in std::fs::read_dir(root().join("corpus")).unwrap() {
+        let dir = proto.unwrap().path().join("regressions");
+        let Ok(files) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for f in files {
+            let path = f.unwrap().path();
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default()
+                .to_owned();
+            if name.starts_with('.') {
+                continue;
+            }
+            let (target, sha) = name.rsplit_once('-').unwrap_or_default();
+            assert!(
+                known.contains(&target)
+                    && sha.len() == 8
+                    && sha.bytes().all(|b| b.is_ascii_hexdigit()),
+                "{}: expected <fuzz target>-<sha8>",
+                path.display()
+            );
+            if let Some(run) = targets::by_name(target) {
+                let data = std::fs::read(&path).unwrap();
+                run(&data).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                replayed += 1;
+            }
+        }
+    }
+    assert!(
+        replayed >= 2,
+        "the scenario_load regressions were not found"
+    );
+}
+
+/// The planted bug (an `I:` over 32 bytes kills the Fetion hub) is found by mutating one
+/// header of a normal scenario; the written scenario fails against the mutant and passes
+/// against the clean server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fuzz_finds_the_planted_crash_and_writes_a_reproduction() {
+    let out = tempfile::tempdir().unwrap();
+    let opts = Options {
+        mutant: Some(Mutant::FetionCrashOnLongCallId),
+        scenarios: vec![root().join("scenarios/fetion/002-response-echoes-i-q.yaml")],
+        rounds: 300,
+        duration: Duration::from_secs(120),
+        seed: 3,
+        out: out.path().to_path_buf(),
+        timeout: Duration::from_millis(400),
+        max_findings: 1,
+        ..Options::default()
+    };
+    let report = fuzz::fuzz(&opts, |_| {}).await.unwrap();
+    let f = report
+        .findings
+        .first()
+        .unwrap_or_else(|| panic!("nothing found in {} rounds", report.rounds));
+    assert_eq!(f.kind, Kind::Unresponsive, "{f:?}");
+    assert!(f.mutation.contains("header `I` value replaced"), "{f:?}");
+    assert_eq!(f.reproduced, Some(true), "{f:?}");
+
+    let case = scenario::load(&f.path).unwrap();
+    for (mutant, expected) in [
+        (Some(Mutant::FetionCrashOnLongCallId), Verdict::Fail),
+        (None, Verdict::Pass),
+    ] {
+        let server = Server::start(ServerConfig {
+            mutant,
+            ..ServerConfig::local()
+        })
+        .await
+        .unwrap();
+        let services = server
+            .addrs()
+            .into_iter()
+            .map(|(s, a)| (s.name().to_owned(), a))
+            .collect();
+        let opts = RunOptions {
+            timeout_scale: 0.5,
+            ..RunOptions::default()
+        };
+        let r = runner::run(&case, &opts, &Tcp::new(services)).await;
+        server.shutdown().await;
+        assert_eq!(r.verdict, expected, "{mutant:?}: {:?}", r.failure);
+    }
+}
+
+/// A scripted MSNP server: answers `CNT`, an empty `PNG` and the scenario's `PNG` with body
+/// `hello`; answers a command whose target is not `CON` with a frame the codec rejects; says
+/// nothing to anything else.
+async fn scripted_server() -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                loop {
+                    loop {
+                        let (reply, n) = match msnp::parse(&buf) {
+                            Ok(Status::Complete((cmd, n))) => {
+                                let trid = cmd.trid.unwrap_or(0);
+                                let reply = if cmd.target.as_deref() != Some("CON") {
+                                    Some(b"pNG 1 CON 0\r\n".to_vec())
+                                } else if cmd.verb == "CNT"
+                                    || cmd.payload.is_empty()
+                                    || &cmd.payload[..] == b"\r\nhello"
+                                {
+                                    Some(format!("{} {trid} CON 0\r\n", cmd.verb).into_bytes())
+                                } else {
+                                    None
+                                };
+                                (reply, n)
+                            }
+                            Ok(Status::Incomplete(_)) => break,
+                            Err(_) => return,
+                        };
+                        buf.drain(..n);
+                        if let Some(r) = reply
+                            && s.write_all(&r).await.is_err()
+                        {
+                            return;
+                        }
+                    }
+                    match s.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fuzz_reports_hangs_and_protocol_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let case = dir.path().join("png.yaml");
+    std::fs::write(
+        &case,
+        "title: a PNG with a body\nprotocol: msnp\nactors:\n  a: msnp\nsteps:\n  - connect: a\n  - send: a\n    verb: PNG\n    target: CON\n    body: hello\n  - expect: a\n",
+    )
+    .unwrap();
+    let addr = scripted_server().await;
+    let opts = Options {
+        targets: BTreeMap::from([("msnp".to_owned(), addr)]),
+        scenarios: vec![case],
+        rounds: 40,
+        duration: Duration::from_secs(120),
+        seed: 4,
+        out: dir.path().join("findings"),
+        timeout: Duration::from_millis(200),
+        max_findings: 8,
+        ..Options::default()
+    };
+    let report = fuzz::fuzz(&opts, |_| {}).await.unwrap();
+    let kinds: Vec<Kind> = report.findings.iter().map(|f| f.kind).collect();
+    assert!(kinds.contains(&Kind::Hang), "{report:#?}");
+    assert!(kinds.contains(&Kind::ProtocolError), "{report:#?}");
+    for f in &report.findings {
+        assert_eq!(f.reproduced, Some(true), "{f:?}");
+    }
+}
