@@ -478,12 +478,13 @@ impl Hub {
                 let chat = self.new_chat();
                 let cred = self.issue_ticket(now_ms, &sid, chat);
                 let mut r = self.response_to(msg, 200, "OK");
+                let address = match self.config.chat_address.rsplit_once(':') {
+                    Some((host, _)) if self.mutant(Mutant::FetionStartchatNoPort) => host,
+                    _ => self.config.chat_address.as_str(),
+                };
                 r.headers.push(
                     "A",
-                    format!(
-                        "CS address=\"{}\",credential=\"{cred}\"",
-                        self.config.chat_address
-                    ),
+                    format!("CS address=\"{address}\",credential=\"{cred}\""),
                 );
                 self.send(conn, &r);
             }
@@ -625,6 +626,9 @@ impl Hub {
                 .unwrap_or_default();
             if !members.contains(&sid) {
                 members.push(sid.clone());
+            }
+            if self.mutant(Mutant::FetionInviteOmitsInviter) {
+                members.retain(|m| *m == sid);
             }
             let mut body = String::from("s=session\r\nm=message\r\n");
             for m in &members {

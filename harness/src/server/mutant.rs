@@ -22,6 +22,8 @@ pub enum Mutant {
     FetionHugeLCrashes,
     /// InviteBuddy naming only offline buddies is answered `200` (and no `I` goes anywhere).
     FetionInviteOfflineOk,
+    /// The invitee's `I` lists only the invitee in its `a=user:` lines, not the inviter.
+    FetionInviteOmitsInviter,
     /// Server-sent bodies carry `L:` one more than their length.
     FetionLOffByOne,
     /// A malformed request whose head can be delimited is skipped without a `400`.
@@ -42,6 +44,8 @@ pub enum Mutant {
     FetionRelayNoXi,
     /// Relayed `M` carries an `XI:` different from the one in the sender's `200 OK`.
     FetionRelayXiMismatch,
+    /// The StartChat `200` names the chat server's host without its port in `A: CS address=`.
+    FetionStartchatNoPort,
     /// Only the member who joins last gets `BN` Conversation/UserEntered; the others hear nothing.
     FetionUserEnteredOneParty,
     /// Responses always carry `SIP-C/2.0`, whatever the request's version token.
@@ -94,6 +98,7 @@ impl Mutant {
         Self::FetionChatRegisterNoX,
         Self::FetionHugeLCrashes,
         Self::FetionInviteOfflineOk,
+        Self::FetionInviteOmitsInviter,
         Self::FetionLOffByOne,
         Self::FetionMalformedIgnored,
         Self::FetionNoEchoI,
@@ -104,6 +109,7 @@ impl Mutant {
         Self::FetionRelayNoF,
         Self::FetionRelayNoXi,
         Self::FetionRelayXiMismatch,
+        Self::FetionStartchatNoPort,
         Self::FetionUserEnteredOneParty,
         Self::FetionVersionNotEchoed,
         Self::GatewayConcurrentLosesOutput,
@@ -140,6 +146,7 @@ impl Mutant {
             Self::FetionCrashOnLongCallId => "fetion-crash-on-long-call-id",
             Self::FetionHugeLCrashes => "fetion-huge-l-crashes",
             Self::FetionInviteOfflineOk => "fetion-invite-offline-ok",
+            Self::FetionInviteOmitsInviter => "fetion-invite-omits-inviter",
             Self::FetionLOffByOne => "fetion-l-off-by-one",
             Self::FetionMalformedIgnored => "fetion-malformed-ignored",
             Self::FetionNoEchoI => "fetion-no-echo-i",
@@ -150,6 +157,7 @@ impl Mutant {
             Self::FetionRelayNoF => "fetion-relay-no-f",
             Self::FetionRelayNoXi => "fetion-relay-no-xi",
             Self::FetionRelayXiMismatch => "fetion-relay-xi-mismatch",
+            Self::FetionStartchatNoPort => "fetion-startchat-no-port",
             Self::FetionUserEnteredOneParty => "fetion-userentered-one-party",
             Self::FetionVersionNotEchoed => "fetion-version-not-echoed",
             Self::GatewayConcurrentLosesOutput => "gateway-concurrent-loses-output",
@@ -188,6 +196,9 @@ impl Mutant {
                 "an L: too big for a number crashes the server: every connection closes"
             }
             Self::FetionInviteOfflineOk => "InviteBuddy for an offline invitee is answered 200",
+            Self::FetionInviteOmitsInviter => {
+                "the invitee's I body has no a=user: line for the inviter"
+            }
             Self::FetionLOffByOne => "server-sent L: is one more than the body length",
             Self::FetionMalformedIgnored => "a malformed request is skipped silently, no 400",
             Self::FetionNoEchoI => "responses do not echo the request's I:",
@@ -200,6 +211,7 @@ impl Mutant {
             Self::FetionRelayNoF => "relayed M has no F:",
             Self::FetionRelayNoXi => "relayed M has no XI:",
             Self::FetionRelayXiMismatch => "relayed M's XI: differs from the sender's 200 OK XI:",
+            Self::FetionStartchatNoPort => "StartChat 200 gives the chat address without its port",
             Self::FetionUserEnteredOneParty => {
                 "BN UserEntered goes to the newcomer only, not to the members already there"
             }
