@@ -25,8 +25,12 @@ use std::path::{Path, PathBuf};
 
 use imspec_codec::msnp::msgr::{self, Document};
 use imspec_codec::msnp::payload::{Layered, Payload};
-use imspec_codec::testing::{self, Codec, Msnp, MsnpLenient, Sipc, SipcLenient, StreamEnd};
-use imspec_codec::{Error, ErrorKind, Status, msnp, sipc};
+use imspec_codec::sip::message_summary::{self, MessageSummary};
+use imspec_codec::testing::{
+    self, Codec, Msnp, MsnpLenient, Msrp, MsrpLenient, Sip, SipLenient, Sipc, SipcLenient,
+    StreamEnd,
+};
+use imspec_codec::{Error, ErrorKind, Status, msnp, msrp, sip, sipc};
 use serde::Serialize;
 
 // ---------------------------------------------------------------------------------------
@@ -237,6 +241,276 @@ fn msgr_law(doc: &Document<'_>) {
             kind_at(e),
             String::from_utf8_lossy(&out)
         ),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// SIP (RFC 3261) with RFC 3842 message-summary bodies
+
+#[test]
+fn sip_valid() {
+    glob_corpus("sip/valid", |input| {
+        let frames: Vec<_> = valid_frames::<Sip>(input)
+            .into_iter()
+            .map(|(offset, length)| {
+                let frame = sip_frame(&input[offset..], &sip::Limits::default());
+                (offset, length, frame)
+            })
+            .collect();
+        // The typed view borrows the frame, so the frames are collected first.
+        let entries: Vec<_> = frames
+            .iter()
+            .map(|(offset, length, frame)| Entry {
+                offset: *offset,
+                length: *length,
+                frame,
+                payload: Some(sip_typed(frame)),
+            })
+            .collect();
+        insta::assert_yaml_snapshot!(entries);
+    });
+}
+
+#[test]
+fn sip_lenient() {
+    glob_corpus("sip/lenient", |input| {
+        let (strict, frames) = lenient_frames::<Sip, SipLenient>(input);
+        let frames: Vec<_> = frames
+            .into_iter()
+            .map(|(offset, length)| Entry {
+                offset,
+                length,
+                frame: sip_frame(&input[offset..], &sip::Limits::lenient()),
+                payload: None::<()>,
+            })
+            .collect();
+        insta::assert_yaml_snapshot!(Lenient { strict, frames });
+    });
+}
+
+#[test]
+fn sip_invalid() {
+    invalid_corpus("sip", stream_error::<Sip>, stream_error::<SipLenient>);
+}
+
+#[test]
+fn sip_regressions() {
+    glob_corpus("sip/regressions", |input| {
+        regression_laws::<Sip>(input);
+        regression_laws::<SipLenient>(input);
+    });
+}
+
+fn sip_frame<'a>(buf: &'a [u8], limits: &sip::Limits) -> sip::Message<'a> {
+    match sip::parse_with(buf, limits) {
+        Ok(Status::Complete((msg, _))) => msg,
+        other => panic!("the laws accepted a frame here, the parser now says {other:?}"),
+    }
+}
+
+/// What the typed accessors read from a SIP message (each a value, or `kind @ offset` within
+/// the header value), and its message-summary body. A typed value whose canonical form
+/// differs from the raw text is shown with its `canonical` text.
+#[derive(Serialize)]
+struct SipTyped<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    call_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cseq: Option<Typed<sip::header::CSeq<'a>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    from: Option<Typed<sip::header::NameAddr<'a>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    to: Option<Typed<sip::header::NameAddr<'a>>>,
+    vias: Typed<Vec<sip::header::Via<'a>>>,
+    #[serde(skip_serializing_if = "is_empty_list")]
+    contacts: Typed<Vec<sip::header::NameAddr<'a>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    event: Option<Typed<sip::header::Value<'a>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subscription_state: Option<Typed<sip::header::Value<'a>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires: Option<Typed<u32>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content_type: Option<Typed<sip::header::ContentType<'a>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message_summary: Option<SummaryView<'a>>,
+}
+
+/// A typed header value, or where its text is wrong.
+#[derive(Serialize)]
+#[serde(rename_all = "snake_case")]
+enum Typed<T> {
+    Value(T),
+    Error(String),
+}
+
+/// A message-summary body: the value, whether re-encoding it gives the body back byte for
+/// byte, and whether its status line agrees with its counts.
+#[derive(Serialize)]
+#[serde(rename_all = "snake_case")]
+enum SummaryView<'a> {
+    Summary {
+        summary: MessageSummary<'a>,
+        canonical: bool,
+        consistent: bool,
+    },
+    Error(String),
+}
+
+fn typed<T>(r: Result<T, Error>) -> Typed<T> {
+    r.map_or_else(|e| Typed::Error(kind_at(e)), Typed::Value)
+}
+
+fn is_empty_list<T>(t: &Typed<Vec<T>>) -> bool {
+    matches!(t, Typed::Value(v) if v.is_empty())
+}
+
+fn sip_typed<'a>(msg: &'a sip::Message<'a>) -> SipTyped<'a> {
+    let is_summary = msg
+        .content_type()
+        .is_some_and(|ct| ct.is_ok_and(|ct| ct.is("application", "simple-message-summary")));
+    SipTyped {
+        call_id: msg.call_id(),
+        cseq: msg.cseq().map(typed),
+        from: msg.from().map(typed),
+        to: msg.to().map(typed),
+        vias: typed(msg.vias()),
+        contacts: typed(msg.contacts()),
+        event: msg.event().map(typed),
+        subscription_state: msg.subscription_state().map(typed),
+        expires: msg.expires().map(typed),
+        content_type: msg.content_type().map(typed),
+        message_summary: is_summary.then(|| summary_view(&msg.body)),
+    }
+}
+
+/// Law 1 for message-summary bodies (value → bytes → value), checked on every corpus body.
+fn summary_view(body: &[u8]) -> SummaryView<'_> {
+    match message_summary::parse(body) {
+        Ok(summary) => {
+            let bytes = summary.to_bytes();
+            assert_eq!(summary.encoded_len(), bytes.len());
+            assert_eq!(
+                message_summary::parse(&bytes).map(MessageSummary::into_owned),
+                Ok(summary.clone().into_owned()),
+                "the canonical encoding decodes differently"
+            );
+            SummaryView::Summary {
+                canonical: bytes == body,
+                consistent: summary.is_consistent(),
+                summary,
+            }
+        }
+        Err(e) => SummaryView::Error(kind_at(e)),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// MSRP (RFC 4975)
+
+#[test]
+fn msrp_valid() {
+    glob_corpus("msrp/valid", |input| {
+        let frames: Vec<_> = valid_frames::<Msrp>(input)
+            .into_iter()
+            .map(|(offset, length)| {
+                let frame = msrp_frame(&input[offset..], &msrp::Limits::default());
+                (offset, length, frame)
+            })
+            .collect();
+        // The typed view borrows the frame, so the frames are collected first.
+        let entries: Vec<_> = frames
+            .iter()
+            .map(|(offset, length, frame)| Entry {
+                offset: *offset,
+                length: *length,
+                frame,
+                payload: Some(msrp_typed(frame)),
+            })
+            .collect();
+        insta::assert_yaml_snapshot!(entries);
+    });
+}
+
+#[test]
+fn msrp_lenient() {
+    glob_corpus("msrp/lenient", |input| {
+        let (strict, frames) = lenient_frames::<Msrp, MsrpLenient>(input);
+        let frames: Vec<_> = frames
+            .into_iter()
+            .map(|(offset, length)| Entry {
+                offset,
+                length,
+                frame: msrp_frame(&input[offset..], &msrp::Limits::lenient()),
+                payload: None::<()>,
+            })
+            .collect();
+        insta::assert_yaml_snapshot!(Lenient { strict, frames });
+    });
+}
+
+#[test]
+fn msrp_invalid() {
+    invalid_corpus("msrp", stream_error::<Msrp>, stream_error::<MsrpLenient>);
+}
+
+#[test]
+fn msrp_regressions() {
+    glob_corpus("msrp/regressions", |input| {
+        regression_laws::<Msrp>(input);
+        regression_laws::<MsrpLenient>(input);
+    });
+}
+
+fn msrp_frame<'a>(buf: &'a [u8], limits: &msrp::Limits) -> msrp::Chunk<'a> {
+    match msrp::parse_with(buf, limits) {
+        Ok(Status::Complete((chunk, _))) => chunk,
+        other => panic!("the laws accepted a frame here, the parser now says {other:?}"),
+    }
+}
+
+/// What the typed accessors read from an MSRP chunk, and whether its Byte-Range fits its
+/// body (PROTOCOLS.md §5.4 invariant 3).
+#[derive(Serialize)]
+struct MsrpTyped<'a> {
+    to_path: Option<Typed<msrp::header::Path<'a>>>,
+    from_path: Option<Typed<msrp::header::Path<'a>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message_id: Option<Typed<&'a str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    byte_range: Option<Typed<msrp::header::ByteRange>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    byte_range_fits_body: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<Typed<msrp::header::Status<'a>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    success_report: Option<Typed<msrp::header::Report>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    failure_report: Option<Typed<msrp::header::Report>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content_type: Option<Typed<msrp::header::ContentType<'a>>>,
+}
+
+fn msrp_typed<'a>(chunk: &'a msrp::Chunk<'a>) -> MsrpTyped<'a> {
+    let fits = match (chunk.byte_range(), &chunk.body) {
+        (Some(Ok(range)), Some(body)) if chunk.flag != msrp::Flag::Aborted => {
+            Some(range.fits(body.len() as u64))
+        }
+        (Some(Ok(range)), None) if chunk.method() == Some(&msrp::Method::SEND) => {
+            Some(range.fits(0))
+        }
+        _ => None,
+    };
+    MsrpTyped {
+        to_path: chunk.to_path().map(typed),
+        from_path: chunk.from_path().map(typed),
+        message_id: chunk.message_id().map(typed),
+        byte_range: chunk.byte_range().map(typed),
+        byte_range_fits_body: fits,
+        status: chunk.status_header().map(typed),
+        success_report: chunk.success_report().map(typed),
+        failure_report: chunk.failure_report().map(typed),
+        content_type: chunk.content_type().map(typed),
     }
 }
 
