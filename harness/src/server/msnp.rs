@@ -203,7 +203,7 @@ impl Hub {
 
     fn on_command(&mut self, now_ms: u64, conn: ConnId, cmd: &Command<'_>) {
         let trid = cmd.trid.unwrap_or(0);
-        let scope = cmd.scope().unwrap_or("CON").to_owned();
+        let scope = self.reply_target(cmd);
         let target = cmd
             .target
             .as_deref()
@@ -264,7 +264,10 @@ impl Hub {
         else {
             return Ok(());
         };
-        if cmd.payload.is_empty() || matches!(cmd.verb.as_ref(), "OUT" | "PNG" | "CNT") {
+        if cmd.payload.is_empty()
+            || matches!(cmd.verb.as_ref(), "OUT" | "PNG" | "CNT")
+            || self.mutant(Mutant::MsnpRegistrationNotEnforced)
+        {
             return Ok(());
         }
         let given = Payload::parse(&cmd.payload)
@@ -605,6 +608,16 @@ impl Hub {
         self.config.mutant == Some(m)
     }
 
+    /// The target a reply or error carries: the request's scope (`MSGR` for
+    /// `MSGR\RECENTCONVERSATIONS`), `CON` when it has none.
+    fn reply_target(&self, cmd: &Command<'_>) -> String {
+        let full = cmd
+            .target
+            .as_deref()
+            .filter(|_| self.mutant(Mutant::MsnpReplyFullTarget));
+        full.or(cmd.scope()).unwrap_or("CON").to_owned()
+    }
+
     fn trid(&self, trid: u32) -> u32 {
         if self.mutant(Mutant::MsnpTridMismatch) {
             trid.wrapping_add(1)
@@ -621,7 +634,7 @@ impl Hub {
         }
         payload.extend_from_slice(b"\r\n");
         payload.extend_from_slice(body);
-        let scope = cmd.scope().unwrap_or("CON").to_owned();
+        let scope = self.reply_target(cmd);
         let trid = self.trid(cmd.trid.unwrap_or(0));
         self.send_line(conn, &cmd.verb, trid, &scope, &payload);
     }
@@ -630,6 +643,10 @@ impl Hub {
         let payload =
             format!("\r\n<error><code>{code}</code><description>{text}</description></error>");
         let trid = self.trid(trid);
+        if self.mutant(Mutant::MsnpErrorsTwoTokens) {
+            self.send_raw(conn, format!("{code} {trid}\r\n").into_bytes());
+            return;
+        }
         self.send_line(conn, &code.to_string(), trid, scope, payload.as_bytes());
     }
 
@@ -640,6 +657,14 @@ impl Hub {
         let len = payload.len() + usize::from(self.mutant(Mutant::MsnpLenOffByOne));
         let mut bytes = format!("{verb} {trid} {target} {len}\r\n").into_bytes();
         bytes.extend_from_slice(payload);
+        self.send_raw(conn, bytes);
+    }
+
+    /// Queues `bytes` for `conn`, coalesced with a send already queued for it.
+    fn send_raw(&mut self, conn: ConnId, bytes: Vec<u8>) {
+        if !self.conns.contains_key(&conn) {
+            return;
+        }
         if let Some(Output::Send {
             conn: c,
             bytes: queued,

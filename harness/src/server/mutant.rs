@@ -72,6 +72,8 @@ pub enum Mutant {
     GatewayUnknownSessionAccepted,
     /// A message of a history page appears again on the next page.
     MsnpDuplicateAcrossPages,
+    /// Errors use the MSNP18 two-token form `911 3` with no length and no payload.
+    MsnpErrorsTwoTokens,
     /// `hasmore` is always `False`, even when older messages remain.
     MsnpHasmoreAlwaysFalse,
     /// `MESSAGESBYCONVERSATION` pages are oldest first.
@@ -84,6 +86,10 @@ pub enum Mutant {
     MsnpNonmemberReadsHistory,
     /// `RECENTCONVERSATIONS` returns every message of each conversation, not the newest only.
     MsnpRecentAllMessages,
+    /// After `BND`, payload commands without the current `Registration` are accepted.
+    MsnpRegistrationNotEnforced,
+    /// Replies and errors carry the request's full target (`GET 12 MSGR\\RECENTCONVERSATIONS`), not its scope.
+    MsnpReplyFullTarget,
     /// The `messagessyncstate` cursor is ignored: every request returns the first page again.
     MsnpSyncstateRestarts,
     /// Replies carry a TrID different from the request's.
@@ -122,12 +128,15 @@ impl Mutant {
         Self::GatewayStaleSessionId,
         Self::GatewayUnknownSessionAccepted,
         Self::MsnpDuplicateAcrossPages,
+        Self::MsnpErrorsTwoTokens,
         Self::MsnpHasmoreAlwaysFalse,
         Self::MsnpHistoryOldestFirst,
         Self::MsnpLenOffByOne,
         Self::MsnpNoSetRegistration,
         Self::MsnpNonmemberReadsHistory,
         Self::MsnpRecentAllMessages,
+        Self::MsnpRegistrationNotEnforced,
+        Self::MsnpReplyFullTarget,
         Self::MsnpSyncstateRestarts,
         Self::MsnpTridMismatch,
     ];
@@ -170,12 +179,15 @@ impl Mutant {
             Self::GatewayStaleSessionId => "gateway-stale-session-id",
             Self::GatewayUnknownSessionAccepted => "gateway-unknown-session-accepted",
             Self::MsnpDuplicateAcrossPages => "msnp-duplicate-across-pages",
+            Self::MsnpErrorsTwoTokens => "msnp-errors-two-tokens",
             Self::MsnpHasmoreAlwaysFalse => "msnp-hasmore-always-false",
             Self::MsnpHistoryOldestFirst => "msnp-history-oldest-first",
             Self::MsnpLenOffByOne => "msnp-len-off-by-one",
             Self::MsnpNoSetRegistration => "msnp-no-set-registration",
             Self::MsnpNonmemberReadsHistory => "msnp-nonmember-reads-history",
             Self::MsnpRecentAllMessages => "msnp-recent-all-messages",
+            Self::MsnpRegistrationNotEnforced => "msnp-registration-not-enforced",
+            Self::MsnpReplyFullTarget => "msnp-reply-full-target",
             Self::MsnpSyncstateRestarts => "msnp-syncstate-restarts",
             Self::MsnpTridMismatch => "msnp-trid-mismatch",
         }
@@ -242,6 +254,7 @@ impl Mutant {
             Self::MsnpDuplicateAcrossPages => {
                 "history pages repeat the last message of the previous page"
             }
+            Self::MsnpErrorsTwoTokens => "errors are NNN TrID with no target, length or payload",
             Self::MsnpHasmoreAlwaysFalse => "hasmore is always False",
             Self::MsnpHistoryOldestFirst => "history pages are oldest first",
             Self::MsnpLenOffByOne => "command-line payload length is one more than the payload",
@@ -250,6 +263,8 @@ impl Mutant {
             Self::MsnpRecentAllMessages => {
                 "recentconversations returns every message per conversation"
             }
+            Self::MsnpRegistrationNotEnforced => "Registration is not checked after BND",
+            Self::MsnpReplyFullTarget => "replies carry the full target, not the bare scope",
             Self::MsnpSyncstateRestarts => {
                 "messagessyncstate is ignored; paging restarts at the newest page"
             }
