@@ -475,6 +475,10 @@ impl Hub {
         let mut push = b"\r\n".to_vec();
         let mut inner = layered.clone();
         inner.outer = None;
+        if self.mutant(Mutant::MsnpLayeredLengthOffByOne) {
+            let wrong = inner.body.len() + 1;
+            inner.service.set("Content-Length", wrong.to_string());
+        }
         inner.encode(&mut push);
         let targets: Vec<ConnId> = self
             .conns
@@ -482,7 +486,10 @@ impl Hub {
             .filter(|(id, c)| {
                 **id != conn
                     && c.registration.is_some()
-                    && c.mri.as_ref().is_some_and(|m| recipients.contains(m))
+                    && c.mri.as_ref().is_some_and(|m| {
+                        recipients.contains(m)
+                            && (*m == me || !self.mutant(Mutant::MsnpSdgNotDelivered))
+                    })
             })
             .map(|(id, _)| *id)
             .collect();
@@ -561,14 +568,18 @@ impl Hub {
             }
             None => None,
         };
-        let per_conversation = if self.mutant(Mutant::MsnpRecentAllMessages) {
+        let oldest = self.mutant(Mutant::MsnpRecentOldestMessage);
+        let per_conversation = if oldest || self.mutant(Mutant::MsnpRecentAllMessages) {
             MAX_PAGE_SIZE as usize
         } else {
             1
         };
         let mut all: Vec<(String, Vec<Stored>)> = Vec::new();
         for (name, key) in self.store.conversations(&me)? {
-            let msgs = self.store.page(&key, None, req.start, per_conversation)?;
+            let mut msgs = self.store.page(&key, None, req.start, per_conversation)?;
+            if oldest {
+                msgs = msgs.pop().into_iter().collect();
+            }
             if msgs
                 .first()
                 .is_some_and(|m| cursor.is_none_or(|c| m.id < c))

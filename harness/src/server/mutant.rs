@@ -78,6 +78,8 @@ pub enum Mutant {
     MsnpHasmoreAlwaysFalse,
     /// `MESSAGESBYCONVERSATION` pages are oldest first.
     MsnpHistoryOldestFirst,
+    /// A delivered `SDG`'s layered `Content-Length` is one more than its body.
+    MsnpLayeredLengthOffByOne,
     /// Payload lengths on the command line are one more than the payload.
     MsnpLenOffByOne,
     /// `BND` reply has no `Set-Registration` header.
@@ -86,10 +88,14 @@ pub enum Mutant {
     MsnpNonmemberReadsHistory,
     /// `RECENTCONVERSATIONS` returns every message of each conversation, not the newest only.
     MsnpRecentAllMessages,
+    /// `RECENTCONVERSATIONS` gives each conversation its oldest message instead of its newest.
+    MsnpRecentOldestMessage,
     /// After `BND`, payload commands without the current `Registration` are accepted.
     MsnpRegistrationNotEnforced,
     /// Replies and errors carry the request's full target (`GET 12 MSGR\\RECENTCONVERSATIONS`), not its scope.
     MsnpReplyFullTarget,
+    /// `SDG` is stored and acknowledged but not pushed to the online recipient.
+    MsnpSdgNotDelivered,
     /// The `messagessyncstate` cursor is ignored: every request returns the first page again.
     MsnpSyncstateRestarts,
     /// Replies carry a TrID different from the request's.
@@ -131,12 +137,15 @@ impl Mutant {
         Self::MsnpErrorsTwoTokens,
         Self::MsnpHasmoreAlwaysFalse,
         Self::MsnpHistoryOldestFirst,
+        Self::MsnpLayeredLengthOffByOne,
         Self::MsnpLenOffByOne,
         Self::MsnpNoSetRegistration,
         Self::MsnpNonmemberReadsHistory,
         Self::MsnpRecentAllMessages,
+        Self::MsnpRecentOldestMessage,
         Self::MsnpRegistrationNotEnforced,
         Self::MsnpReplyFullTarget,
+        Self::MsnpSdgNotDelivered,
         Self::MsnpSyncstateRestarts,
         Self::MsnpTridMismatch,
     ];
@@ -182,12 +191,15 @@ impl Mutant {
             Self::MsnpErrorsTwoTokens => "msnp-errors-two-tokens",
             Self::MsnpHasmoreAlwaysFalse => "msnp-hasmore-always-false",
             Self::MsnpHistoryOldestFirst => "msnp-history-oldest-first",
+            Self::MsnpLayeredLengthOffByOne => "msnp-layered-length-off-by-one",
             Self::MsnpLenOffByOne => "msnp-len-off-by-one",
             Self::MsnpNoSetRegistration => "msnp-no-set-registration",
             Self::MsnpNonmemberReadsHistory => "msnp-nonmember-reads-history",
             Self::MsnpRecentAllMessages => "msnp-recent-all-messages",
+            Self::MsnpRecentOldestMessage => "msnp-recent-oldest-message",
             Self::MsnpRegistrationNotEnforced => "msnp-registration-not-enforced",
             Self::MsnpReplyFullTarget => "msnp-reply-full-target",
+            Self::MsnpSdgNotDelivered => "msnp-sdg-not-delivered",
             Self::MsnpSyncstateRestarts => "msnp-syncstate-restarts",
             Self::MsnpTridMismatch => "msnp-trid-mismatch",
         }
@@ -257,14 +269,21 @@ impl Mutant {
             Self::MsnpErrorsTwoTokens => "errors are NNN TrID with no target, length or payload",
             Self::MsnpHasmoreAlwaysFalse => "hasmore is always False",
             Self::MsnpHistoryOldestFirst => "history pages are oldest first",
+            Self::MsnpLayeredLengthOffByOne => {
+                "delivered SDG's layered Content-Length is one more than the body"
+            }
             Self::MsnpLenOffByOne => "command-line payload length is one more than the payload",
             Self::MsnpNoSetRegistration => "BND reply carries no Set-Registration",
             Self::MsnpNonmemberReadsHistory => "a non-member may read a conversation's history",
             Self::MsnpRecentAllMessages => {
                 "recentconversations returns every message per conversation"
             }
+            Self::MsnpRecentOldestMessage => {
+                "recentconversations returns the oldest message per conversation"
+            }
             Self::MsnpRegistrationNotEnforced => "Registration is not checked after BND",
             Self::MsnpReplyFullTarget => "replies carry the full target, not the bare scope",
+            Self::MsnpSdgNotDelivered => "SDG is not pushed to the online recipient",
             Self::MsnpSyncstateRestarts => {
                 "messagessyncstate is ignored; paging restarts at the newest page"
             }
