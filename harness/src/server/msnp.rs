@@ -224,12 +224,12 @@ impl Hub {
             ("ATH", _) => self.ath(conn, cmd),
             ("BND", _) => self.bnd(conn, cmd),
             ("PNG", _) => {
-                self.reply(
-                    conn,
-                    cmd,
-                    &[],
-                    format!("<wait>{PING_WAIT}</wait>").as_bytes(),
-                );
+                let body = if self.mutant(Mutant::MsnpPngNoWait) {
+                    String::new()
+                } else {
+                    format!("<wait>{PING_WAIT}</wait>")
+                };
+                self.reply(conn, cmd, &[], body.as_bytes());
                 Ok(())
             }
             ("OUT", _) => {
@@ -549,6 +549,7 @@ impl Hub {
         };
         let mut xml = Vec::new();
         resp.encode(&mut xml);
+        let xml = self.get_reply_xml(xml);
         self.reply(conn, cmd, &[], &xml);
         Ok(())
     }
@@ -611,6 +612,7 @@ impl Hub {
         };
         let mut xml = Vec::new();
         resp.encode(&mut xml);
+        let xml = self.get_reply_xml(xml);
         self.reply(conn, cmd, &[], &xml);
         Ok(())
     }
@@ -627,6 +629,17 @@ impl Hub {
             .as_deref()
             .filter(|_| self.mutant(Mutant::MsnpReplyFullTarget));
         full.or(cmd.scope()).unwrap_or("CON").to_owned()
+    }
+
+    /// A `GET` reply document as sent (the mutant drops the root's `-response` suffix).
+    fn get_reply_xml(&self, xml: Vec<u8>) -> Vec<u8> {
+        if self.mutant(Mutant::MsnpGetReplyWrongRoot) {
+            String::from_utf8_lossy(&xml)
+                .replace("-response>", ">")
+                .into_bytes()
+        } else {
+            xml
+        }
     }
 
     fn trid(&self, trid: u32) -> u32 {

@@ -74,6 +74,8 @@ pub enum Mutant {
     MsnpDuplicateAcrossPages,
     /// Errors use the MSNP18 two-token form `911 3` with no length and no payload.
     MsnpErrorsTwoTokens,
+    /// `GET` replies reuse the request's root element (`<recentconversations>`) instead of `<…-response>`.
+    MsnpGetReplyWrongRoot,
     /// `hasmore` is always `False`, even when older messages remain.
     MsnpHasmoreAlwaysFalse,
     /// `MESSAGESBYCONVERSATION` pages are oldest first.
@@ -86,6 +88,8 @@ pub enum Mutant {
     MsnpNoSetRegistration,
     /// A non-member may read a conversation's history.
     MsnpNonmemberReadsHistory,
+    /// The `PNG` reply has an empty body: no `<wait>`.
+    MsnpPngNoWait,
     /// `RECENTCONVERSATIONS` returns every message of each conversation, not the newest only.
     MsnpRecentAllMessages,
     /// `RECENTCONVERSATIONS` gives each conversation its oldest message instead of its newest.
@@ -135,12 +139,14 @@ impl Mutant {
         Self::GatewayUnknownSessionAccepted,
         Self::MsnpDuplicateAcrossPages,
         Self::MsnpErrorsTwoTokens,
+        Self::MsnpGetReplyWrongRoot,
         Self::MsnpHasmoreAlwaysFalse,
         Self::MsnpHistoryOldestFirst,
         Self::MsnpLayeredLengthOffByOne,
         Self::MsnpLenOffByOne,
         Self::MsnpNoSetRegistration,
         Self::MsnpNonmemberReadsHistory,
+        Self::MsnpPngNoWait,
         Self::MsnpRecentAllMessages,
         Self::MsnpRecentOldestMessage,
         Self::MsnpRegistrationNotEnforced,
@@ -189,12 +195,14 @@ impl Mutant {
             Self::GatewayUnknownSessionAccepted => "gateway-unknown-session-accepted",
             Self::MsnpDuplicateAcrossPages => "msnp-duplicate-across-pages",
             Self::MsnpErrorsTwoTokens => "msnp-errors-two-tokens",
+            Self::MsnpGetReplyWrongRoot => "msnp-get-reply-wrong-root",
             Self::MsnpHasmoreAlwaysFalse => "msnp-hasmore-always-false",
             Self::MsnpHistoryOldestFirst => "msnp-history-oldest-first",
             Self::MsnpLayeredLengthOffByOne => "msnp-layered-length-off-by-one",
             Self::MsnpLenOffByOne => "msnp-len-off-by-one",
             Self::MsnpNoSetRegistration => "msnp-no-set-registration",
             Self::MsnpNonmemberReadsHistory => "msnp-nonmember-reads-history",
+            Self::MsnpPngNoWait => "msnp-png-no-wait",
             Self::MsnpRecentAllMessages => "msnp-recent-all-messages",
             Self::MsnpRecentOldestMessage => "msnp-recent-oldest-message",
             Self::MsnpRegistrationNotEnforced => "msnp-registration-not-enforced",
@@ -267,6 +275,7 @@ impl Mutant {
                 "history pages repeat the last message of the previous page"
             }
             Self::MsnpErrorsTwoTokens => "errors are NNN TrID with no target, length or payload",
+            Self::MsnpGetReplyWrongRoot => "GET reply root element lacks the -response suffix",
             Self::MsnpHasmoreAlwaysFalse => "hasmore is always False",
             Self::MsnpHistoryOldestFirst => "history pages are oldest first",
             Self::MsnpLayeredLengthOffByOne => {
@@ -275,6 +284,7 @@ impl Mutant {
             Self::MsnpLenOffByOne => "command-line payload length is one more than the payload",
             Self::MsnpNoSetRegistration => "BND reply carries no Set-Registration",
             Self::MsnpNonmemberReadsHistory => "a non-member may read a conversation's history",
+            Self::MsnpPngNoWait => "PNG reply carries no <wait>",
             Self::MsnpRecentAllMessages => {
                 "recentconversations returns every message per conversation"
             }
