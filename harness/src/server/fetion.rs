@@ -305,8 +305,9 @@ impl Hub {
             !l.is_empty() && l.bytes().all(|b| b.is_ascii_digit()) && l.parse::<usize>().is_err()
         });
         if huge_l && self.mutant(Mutant::FetionHugeLCrashes) {
-            let all: Vec<ConnId> = self.conns.keys().copied().collect();
-            for c in all {
+            // Every other connection here; `conn` itself is closed by the caller.
+            let others: Vec<ConnId> = self.conns.keys().copied().filter(|c| *c != conn).collect();
+            for c in others {
                 self.close(c);
             }
             return Resync::Close;
@@ -1595,6 +1596,120 @@ mod tests {
         p.feed(4, chat_r(B, 4, 4, &cred).as_bytes());
         assert_eq!(p.take(4).len(), 1);
         assert!(p.take(3).is_empty());
+    }
+
+    /// The second group of mutants (issues 3 and 4: rules no mutant broke before).
+    #[test]
+    fn fetion_rule_mutants_break_their_rule() {
+        let with = |m: Mutant| {
+            Pair::new(Config {
+                mutant: Some(m),
+                ..config()
+            })
+        };
+        // A logged in with a chat connection (1 main, 3 chat), B logged in (2); A invites B.
+        let invite = |m: Mutant| {
+            let mut p = with(m);
+            p.login(1, A);
+            p.login(2, B);
+            p.start_chat(1, 3, A);
+            let ok = p.take_one(3);
+            let body = format!(
+                "<args><contacts><contact uri=\"sip:{B}@fetion.com.cn\"/></contacts></args>"
+            );
+            p.feed(3, format!("S fetion.com.cn SIP-C/2.0\r\nF: {A}\r\nI: 2\r\nQ: 0 S\r\nN: InviteBuddy\r\nL: {}\r\n\r\n{body}", body.len()).as_bytes());
+            assert_eq!(p.take_one(3).status(), Some(200));
+            let inv = p.take_one(2);
+            (p, ok, inv)
+        };
+
+        let (_, ok, _) = invite(Mutant::FetionChatRegisterNoX);
+        assert_eq!((ok.status(), ok.header("X")), (Some(200), None));
+        let (_, _, inv) = invite(Mutant::FetionInviteOmitsInviter);
+        let body = inv.body_text().unwrap();
+        assert!(body.contains(&uri(B)) && !body.contains(&uri(A)), "{body}");
+        let (_, _, inv) = invite(Mutant::FetionPushVersionMismatch);
+        assert_eq!(inv.version(), Version::V4);
+
+        let (mut p, _, inv) = invite(Mutant::FetionUserEnteredOneParty);
+        let cred = param(&auth_params(inv.header("A").unwrap()).1, "credential")
+            .unwrap()
+            .to_owned();
+        p.connect(4, Service::FetionChat);
+        p.feed(4, chat_r(B, 4, 4, &cred).as_bytes());
+        assert_eq!(p.take(4).len(), 2, "B: 200 and UserEntered");
+        assert!(p.take(3).is_empty(), "A hears nothing");
+
+        let relay = |m: Mutant| {
+            let mut p = with(m);
+            seed_004_setup(&mut p);
+            p.feed(
+                3,
+                format!("M fetion.com.cn SIP-C/2.0\r\nF: {A}\r\nI: 3\r\nQ: 0 M\r\nL: 2\r\n\r\nhi")
+                    .as_bytes(),
+            );
+            let relayed = p.take_one(4);
+            p.feed(4, b"SIP-C/2.0 200 OK\r\nI: 4\r\nQ: 3 M\r\n\r\n");
+            (relayed, p.take_one(3))
+        };
+        let (r, _) = relay(Mutant::FetionRelayNoF);
+        assert!(r.header("F").is_none());
+        let (r, ok) = relay(Mutant::FetionRelayDMismatch);
+        assert!(r.header("D").is_some() && ok.header("D").is_some());
+        assert_ne!(r.header("D"), ok.header("D"));
+
+        let mut p = with(Mutant::FetionVersionNotEchoed);
+        p.connect(1, Service::Fetion);
+        p.feed(
+            1,
+            b"R fetion.com.cn SIP-C/4.0\r\nF: 1\r\nI: 1\r\nQ: 1 R\r\n\r\n",
+        );
+        assert_eq!(p.take_one(1).version(), Version::V2);
+
+        let mut p = with(Mutant::FetionInviteOfflineOk);
+        p.login(1, A);
+        p.start_chat(1, 3, A);
+        p.take(3);
+        let body =
+            format!("<args><contacts><contact uri=\"sip:{B}@fetion.com.cn\"/></contacts></args>");
+        p.feed(3, format!("S fetion.com.cn SIP-C/2.0\r\nF: {A}\r\nI: 2\r\nQ: 0 S\r\nN: InviteBuddy\r\nL: {}\r\n\r\n{body}", body.len()).as_bytes());
+        assert_eq!(p.take_one(3).status(), Some(200));
+
+        let mut p = with(Mutant::FetionMalformedIgnored);
+        p.connect(1, Service::Fetion);
+        p.feed(1, b"S fetion.com.cn SIP-C/2.0\r\nI: 5\r\nQ: 1 S\r\nL: five\r\n\r\nS fetion.com.cn SIP-C/2.0\r\nI: 6\r\nQ: 2 S\r\nN: KeepAlive\r\n\r\n");
+        assert_eq!(
+            p.take(1),
+            ["SIP-C/2.0 401 Unauthorized\r\nI: 6\r\nQ: 2 S\r\n\r\n"]
+        );
+
+        let mut p = with(Mutant::FetionHugeLCrashes);
+        p.login(1, A);
+        p.connect(2, Service::Fetion);
+        p.feed(
+            2,
+            b"S fetion.com.cn SIP-C/2.0\r\nI: 5\r\nQ: 1 S\r\nL: five\r\n\r\n",
+        );
+        assert_eq!(p.take_one(2).status(), Some(400), "only a huge L crashes");
+        p.feed(
+            2,
+            b"M fetion.com.cn SIP-C/2.0\r\nI: 2\r\nQ: 1 M\r\nL: 99999999999999999999\r\n\r\nx",
+        );
+        p.closed.sort_unstable();
+        assert_eq!(p.closed, [1, 2]);
+        assert_eq!(p.hub.connections(), 0);
+
+        let mut p = with(Mutant::FetionStartchatNoPort);
+        p.login(1, A);
+        p.feed(
+            1,
+            format!(
+                "S fetion.com.cn SIP-C/2.0\r\nF: {A}\r\nI: 19\r\nQ: 1 S\r\nN: StartChat\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        let a = p.take_one(1).header("A").unwrap().to_owned();
+        assert_eq!(param(&auth_params(&a).1, "address"), Some("127.0.0.1"));
     }
 
     #[test]
