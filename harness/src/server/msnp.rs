@@ -1249,6 +1249,66 @@ mod tests {
         assert!(p.take_one(1).headers.is_empty());
     }
 
+    /// The second group of mutants (issues 3 and 4: rules no mutant broke before).
+    #[test]
+    fn msnp_rule_mutants_break_their_rule() {
+        let recent = |p: &mut Pair| {
+            let body = "<recentconversations><start>0</start><pagesize>10</pagesize></recentconversations>";
+            p.send(NOW, 1, "GET", "MSGR\\RECENTCONVERSATIONS", body);
+            p.take_one(1)
+        };
+
+        let mut p = seeded(Some(Mutant::MsnpRecentOldestMessage), 3);
+        let doc = RecentConversationsResponse::parse(&recent(&mut p).body)
+            .unwrap()
+            .into_owned();
+        assert_eq!(doc.conversations[0].messages[0].content, "m0");
+
+        let mut p = Pair::new(Some(Mutant::MsnpReplyFullTarget));
+        p.hub.handle(NOW, 1, Event::Connected(Service::Msnp));
+        p.send(NOW, 1, "GET", "MSGR\\RECENTCONVERSATIONS", "<x/>");
+        let r = p.take_one(1);
+        assert_eq!(
+            (r.verb.as_str(), r.target.as_str()),
+            ("911", "MSGR\\RECENTCONVERSATIONS")
+        );
+        let mut p = seeded(Some(Mutant::MsnpGetReplyWrongRoot), 1);
+        let r = recent(&mut p);
+        assert!(r.body.starts_with("<recentconversations>"), "{}", r.body);
+
+        // Delivery: the push is missing, or its layered Content-Length is one too many.
+        let mut p = seeded(Some(Mutant::MsnpSdgNotDelivered), 0);
+        p.sdg(NOW, 1, "8:alice", "8:bob", "hi");
+        assert!(p.take(2).is_empty());
+        let mut p = seeded(Some(Mutant::MsnpLayeredLengthOffByOne), 0);
+        p.sdg(NOW, 1, "8:alice", "8:bob", "hi");
+        let push = p.take_one(2);
+        assert!(
+            push.body.contains("Content-Length: 3\r\n\r\nhi"),
+            "{push:?}"
+        );
+        assert!(Layered::parse(format!("\r\n{}", push.body).as_bytes()).is_err());
+
+        let mut p = Pair::new(Some(Mutant::MsnpRegistrationNotEnforced));
+        p.login(1, "alice");
+        p.reg.insert(1, "wrong".into());
+        p.send(NOW, 1, "PUT", "MSGR\\PRESENCE", "<user/>");
+        assert_eq!(p.take_one(1).verb, "PUT");
+
+        let mut p = Pair::new(Some(Mutant::MsnpPngNoWait));
+        p.hub.handle(NOW, 1, Event::Connected(Service::Msnp));
+        p.send(NOW, 1, "PNG", "CON", "");
+        assert_eq!(p.take_one(1).body, "");
+
+        let mut p = Pair::new(Some(Mutant::MsnpErrorsTwoTokens));
+        p.hub.handle(NOW, 1, Event::Connected(Service::Msnp));
+        let t = p.send(NOW, 1, "SDG", "MSGR", "x");
+        assert_eq!(
+            p.inbox.remove(&1).unwrap(),
+            format!("911 {t}\r\n").as_bytes()
+        );
+    }
+
     #[test]
     fn msnp_cursor_round_trips_and_rejects_foreign_keys() {
         let c = encode_cursor("8:a|8:b", 42, 7);
