@@ -1,7 +1,7 @@
 //! Structural mutations of one message a scenario sends, for the network fuzzer.
 //!
 //! A message (one `send:` step's bytes) that the protocol's codec decodes is split into
-//! [`Parts`]: the first line's tokens, header lines in blocks (SIP-C: one block; MSNP: the
+//! `Parts`: the first line's tokens, header lines in blocks (SIP-C: one block; MSNP: the
 //! outer headers and the layered blocks) and the body. A mutation edits the parts (a length
 //! field off by one or huge, a header dropped, duplicated or garbled, the XML body cut or
 //! unbalanced, a first-line token replaced) and the parts are written back with every length
