@@ -1,5 +1,5 @@
 //! Law 1 for generated SIP-C messages: every valid `sipc::Message` encodes to bytes that decode
-//! to it, strictly and leniently, and the proper prefixes of those bytes are incomplete (sampled at every line break).
+//! to it, strictly and leniently, and sampled proper prefixes of those bytes are incomplete.
 #![no_main]
 
 use imspec_codec::sipc::Message;
