@@ -86,6 +86,22 @@ impl Protocol for Fetion {
         (frame.get("kind") == Some("request")).then(|| key(frame))
     }
 
+    fn request_key_of(&self, bytes: &[u8]) -> Option<String> {
+        match sipc::parse(bytes) {
+            Ok(Status::Complete((msg, n))) if n == bytes.len() && msg.is_request() => {
+                // As `key`: the first header spelled exactly `I` / `Q`, as the frame names them.
+                let first = |name: &str| {
+                    msg.headers
+                        .iter()
+                        .find(|h| h.name == name)
+                        .map_or("", |h| h.value.as_ref())
+                };
+                Some(format!("I: {} | Q: {}", first("I"), first("Q")))
+            }
+            _ => None,
+        }
+    }
+
     fn pairing(&self, frame: &Frame) -> Pairing {
         if frame.get("kind") == Some("response") {
             Pairing::Key(key(frame))

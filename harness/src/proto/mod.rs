@@ -115,6 +115,16 @@ pub trait Protocol: Send + Sync {
     /// (a Fetion response to a server request).
     fn request_key(&self, frame: &Frame) -> Option<String>;
 
+    /// The key of a request given as its encoded bytes: [`request_key`](Self::request_key)
+    /// of the one frame `bytes` holds, `None` when they are not exactly one frame. Modules
+    /// override it to skip building a [`Frame`] the runner does not keep.
+    fn request_key_of(&self, bytes: &[u8]) -> Option<String> {
+        match self.parse(bytes) {
+            Ok(Status::Complete((frame, n))) if n == bytes.len() => self.request_key(&frame),
+            _ => None,
+        }
+    }
+
     /// How an incoming frame pairs.
     fn pairing(&self, frame: &Frame) -> Pairing;
 
@@ -143,22 +153,35 @@ pub fn first_line(bytes: &[u8]) -> String {
     escape(bytes.get(..end).unwrap_or_default())
 }
 
-/// Bytes as text with CR, LF, tab, backslash and non-UTF-8 bytes escaped.
+/// Bytes as text with CR, LF, tab, backslash, other control characters and non-UTF-8
+/// bytes escaped.
 pub fn escape(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len());
+    use std::fmt::Write as _;
+    // Every logged frame passes through here: copy runs of plain text in one go.
+    let mut out = String::with_capacity(bytes.len() + bytes.len() / 16 + 8);
     for chunk in bytes.utf8_chunks() {
-        for c in chunk.valid().chars() {
-            match c {
-                '\r' => out.push_str("\\r"),
-                '\n' => out.push_str("\\n"),
-                '\t' => out.push_str("\\t"),
-                '\\' => out.push_str("\\\\"),
-                c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
-                c => out.push(c),
+        let valid = chunk.valid();
+        let mut plain = 0;
+        for (i, c) in valid.char_indices() {
+            let short = match c {
+                '\r' => "\\r",
+                '\n' => "\\n",
+                '\t' => "\\t",
+                '\\' => "\\\\",
+                c if c.is_control() => "",
+                _ => continue,
+            };
+            out.push_str(valid.get(plain..i).unwrap_or_default());
+            if short.is_empty() {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            } else {
+                out.push_str(short);
             }
+            plain = i + c.len_utf8();
         }
+        out.push_str(valid.get(plain..).unwrap_or_default());
         for b in chunk.invalid() {
-            out.push_str(&format!("\\x{b:02x}"));
+            let _ = write!(out, "\\x{b:02x}");
         }
     }
     out
@@ -195,4 +218,57 @@ pub fn unescape(s: &str) -> Result<Vec<u8>, String> {
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_keeps_text_and_escapes_controls_backslash_and_bad_utf8() {
+        assert_eq!(escape(b""), "");
+        assert_eq!(escape(b"PNG 1 CON 0"), "PNG 1 CON 0");
+        assert_eq!(
+            escape(b"PNG 1 CON 0\r\n\tx\\y"),
+            "PNG 1 CON 0\\r\\n\\tx\\\\y"
+        );
+        assert_eq!(escape("宋体\u{7f}\u{85}é".as_bytes()), "宋体\\x7f\\x85é");
+        assert_eq!(escape(b"a\xffb\xc3"), "a\\xffb\\xc3");
+        assert_eq!(escape(b"\x00\r"), "\\x00\\r");
+    }
+
+    #[test]
+    fn request_key_of_matches_request_key_of_the_parsed_frame() {
+        let cases: [(&dyn Protocol, &[u8]); 5] = [
+            (&msnp::Msnp, b"PNG 7 CON 0\r\n"),
+            (&msnp::Msnp, b"PNG 7 CON 0\r\nPNG 8 CON 0\r\n"),
+            (
+                &fetion::Fetion,
+                b"S fetion.com.cn SIP-C/2.0\r\nF: 1\r\nI: 4\r\nQ: 2 S\r\nN: KeepAlive\r\n\r\n",
+            ),
+            (
+                &fetion::Fetion,
+                b"SIP-C/2.0 200 OK\r\nI: 4\r\nQ: 2 S\r\n\r\n",
+            ),
+            (
+                &fetion::Fetion,
+                b"R fetion.com.cn SIP-C/2.0\r\ni: 1\r\n\r\n",
+            ),
+        ];
+        for (proto, bytes) in cases {
+            let via_frame = match proto.parse(bytes) {
+                Ok(Status::Complete((f, n))) if n == bytes.len() => proto.request_key(&f),
+                _ => None,
+            };
+            assert_eq!(proto.request_key_of(bytes), via_frame, "{}", escape(bytes));
+        }
+        assert_eq!(
+            msnp::Msnp.request_key_of(b"PNG 7 CON 0\r\n").as_deref(),
+            Some("7 PNG")
+        );
+        assert_eq!(
+            msnp::Msnp.request_key_of(b"PNG 7 CON 0\r\nPNG 8 CON 0\r\n"),
+            None
+        );
+    }
 }

@@ -56,6 +56,15 @@ impl Protocol for Msnp {
         Some(format!("{} {}", frame.get("trid")?, frame.get("verb")?))
     }
 
+    fn request_key_of(&self, bytes: &[u8]) -> Option<String> {
+        match msnp::parse(bytes) {
+            Ok(Status::Complete((cmd, n))) if n == bytes.len() => {
+                Some(format!("{} {}", cmd.trid?, cmd.verb))
+            }
+            _ => None,
+        }
+    }
+
     fn pairing(&self, frame: &Frame) -> Pairing {
         let (Some(verb), Some(trid)) = (frame.get("verb"), frame.get("trid")) else {
             return Pairing::Push;
