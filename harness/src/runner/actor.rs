@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use imspec_codec::Status;
-use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -120,6 +121,23 @@ impl Wire {
         }
         out
     }
+
+    /// As [`entries`](Self::entries), moving them out (the log is empty afterwards): for the
+    /// end of a case, where copying thousands of frames would be waste.
+    pub fn take(&self) -> Vec<WireEntry> {
+        let mut g = lock(&self.entries);
+        let dropped = std::mem::take(&mut g.1);
+        let mut out = std::mem::take(&mut g.0);
+        if dropped > 0 {
+            out.push(WireEntry {
+                t_ms: 0.0,
+                actor: String::new(),
+                dir: Direction::Event,
+                text: format!("{dropped} more entries not kept"),
+            });
+        }
+        out
+    }
 }
 
 impl Default for Wire {
@@ -137,7 +155,7 @@ pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 pub struct Actor {
     /// Shared with the read loop.
     pub inbox: Arc<Mutex<Inbox>>,
-    writer: Option<WriteHalf<BoxStream>>,
+    writer: Option<Writer>,
     reader: Option<JoinHandle<()>>,
     /// Next transaction number for built frames.
     pub counter: u64,
@@ -160,7 +178,7 @@ impl Actor {
         wire: Arc<Wire>,
         notify: Arc<watch::Sender<u64>>,
     ) -> Self {
-        let (rd, wr) = tokio::io::split(stream);
+        let (rd, wr) = split(stream);
         let inbox = Arc::new(Mutex::new(Inbox::default()));
         let reader = tokio::spawn(read_loop(
             name.to_owned(),
@@ -260,6 +278,26 @@ impl Drop for Actor {
     }
 }
 
+type Reader = Box<dyn AsyncRead + Send + Unpin>;
+type Writer = Box<dyn AsyncWrite + Send + Unpin>;
+
+/// Splits a connection for the read loop and the step runner. `tokio::io::split` halves share
+/// a lock, so the read loop's `recv` waits for the runner's `send`, and on loopback a `send`
+/// also runs the peer's receive path: the read loop often blocked on it. A TCP stream splits
+/// into owned halves without a lock; other streams (in memory) use `tokio::io::split`.
+fn split(stream: BoxStream) -> (Reader, Writer) {
+    if (&*stream as &dyn std::any::Any).is::<TcpStream>() {
+        let any: Box<dyn std::any::Any + Send> = stream;
+        let Ok(tcp) = any.downcast::<TcpStream>() else {
+            unreachable!("checked by is::<TcpStream>() just above");
+        };
+        let (r, w) = tcp.into_split();
+        return (Box::new(r), Box::new(w));
+    }
+    let (r, w) = tokio::io::split(stream);
+    (Box::new(r), Box::new(w))
+}
+
 /// xorshift64: deterministic write sizes for `--chop`.
 pub fn next_rand(state: &mut u64) -> u64 {
     let mut x = if *state == 0 {
@@ -278,7 +316,7 @@ pub fn next_rand(state: &mut u64) -> u64 {
 /// Err: the connection is failed with the absolute byte offset and the offending bytes.
 async fn read_loop(
     actor: String,
-    mut rd: ReadHalf<BoxStream>,
+    mut rd: Reader,
     proto: &'static dyn Protocol,
     inbox: Arc<Mutex<Inbox>>,
     wire: Arc<Wire>,

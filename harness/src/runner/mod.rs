@@ -116,7 +116,7 @@ pub async fn run(s: &Scenario, opts: &RunOptions, connector: &dyn Connector) -> 
     }
     result.unreachable = case.unreachable;
     result.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    result.wire = wire.entries();
+    result.wire = wire.take();
     let baseline = opts.profile.in_baseline(&s.id);
     result.verdict = match (&outcome, baseline) {
         (Ok(()), false) => Verdict::Pass,
@@ -222,14 +222,15 @@ impl<'a> Case<'a> {
     {
         Box::pin(async move {
             for (i, step) in steps.iter().enumerate() {
-                let path = format!("{prefix}{}", i + 1);
+                // Built only when needed: a passing step never shows its path.
+                let path = || format!("{prefix}{}", i + 1);
                 let outcome = if let StepKind::Repeat(r) = &step.kind {
-                    self.repeat(step, r, &path).await
+                    self.repeat(step, r, &path()).await
                 } else {
                     self.exec(step).await.map_err(|f| Failure {
                         step: match iteration {
-                            Some(n) => format!("{path} (iteration {n})"),
-                            None => path.clone(),
+                            Some(n) => format!("{} (iteration {n})", path()),
+                            None => path(),
                         },
                         location: step.span.to_string(),
                         action: action(&step.kind),
@@ -623,11 +624,8 @@ impl<'a> Case<'a> {
                 bytes
             }
         };
-        let frame = match self.proto.parse(&bytes) {
-            Ok(imspec_codec::Status::Complete((frame, n))) if n == bytes.len() => Some(frame),
-            _ => None,
-        };
-        let key = frame.as_ref().and_then(|fr| self.proto.request_key(fr));
+        // The sent frame is decoded only when a step names it (`as:`); the key needs less.
+        let key = self.proto.request_key_of(&bytes);
         let actor = self
             .actors
             .get_mut(name)
@@ -648,10 +646,11 @@ impl<'a> Case<'a> {
         }
         self.wire.log(name, Direction::Send, proto::escape(&bytes));
         if let Some(n) = as_name {
-            self.vars.frames.insert(
-                n.to_owned(),
-                frame.unwrap_or_else(|| Frame::opaque(bytes.clone())),
-            );
+            let frame = match self.proto.parse(&bytes) {
+                Ok(imspec_codec::Status::Complete((frame, used))) if used == bytes.len() => frame,
+                _ => Frame::opaque(bytes.clone()),
+            };
+            self.vars.frames.insert(n.to_owned(), frame);
         }
         if self.opts.chop {
             actor.out_buf.extend_from_slice(&bytes);
