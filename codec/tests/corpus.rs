@@ -298,6 +298,20 @@ fn sip_regressions() {
     glob_corpus("sip/regressions", |input| {
         regression_laws::<Sip>(input);
         regression_laws::<SipLenient>(input);
+        // The sip_parse target also decodes every accepted body as a message summary.
+        for limits in [sip::Limits::default(), sip::Limits::lenient()] {
+            if let Ok(Status::Complete((msg, _))) = sip::parse_with(input, &limits) {
+                for summary_limits in [
+                    message_summary::Limits::default(),
+                    message_summary::Limits::lenient(),
+                ] {
+                    if let Ok(summary) = message_summary::parse_with(&msg.body, &summary_limits) {
+                        let bytes = summary.to_bytes();
+                        assert_eq!(message_summary::parse(&bytes), Ok(summary));
+                    }
+                }
+            }
+        }
     });
 }
 

@@ -143,7 +143,14 @@ pub fn parse_with<'a>(body: &'a [u8], limits: &Limits) -> Result<MessageSummary<
         }
         let (start, end, next) = match scan::line(body, pos, limits.allow_bare_lf)? {
             Some(l) => (l.start, l.end, l.next),
-            None if limits.allow_unterminated => (pos, body.len(), body.len()),
+            // A CR is the only line break `line` leaves in an unterminated rest (as its last
+            // byte, waiting for an LF): kept in the value it would re-encode as a bare CR.
+            None if limits.allow_unterminated => {
+                match memchr::memchr(b'\r', body.get(pos..).unwrap_or_default()) {
+                    Some(cr) => return Err(Error::new(ErrorKind::BadLineEnding, pos + cr)),
+                    None => (pos, body.len(), body.len()),
+                }
+            }
             None => return Err(Error::new(ErrorKind::BadLineEnding, body.len())),
         };
         let line = text.get(start..end).unwrap_or_default();
@@ -622,6 +629,19 @@ mod tests {
             b"Messages-Waiting: yes\r\nMessage-Account: sip:offline@sylk.example.com\r\nText-Message: 3/0\r\n"
         );
         assert_eq!(s.encoded_len(), s.to_bytes().len());
+    }
+
+    // Found by fuzzing (sip_parse, crash 47762f66): with `allow_unterminated` a last line
+    // ending in a lone CR kept the CR in its value, which then re-encoded as a bare CR.
+    #[test]
+    fn fuzz_sip_parse_47762f66() {
+        let body = b"Messages-Waiting: no\r\n\r\nX: y\r";
+        assert_eq!(
+            parse_with(body, &Limits::lenient()),
+            Err(Error::new(ErrorKind::BadLineEnding, 28))
+        );
+        let s = parse_with(b"Messages-Waiting: no\r\n\r\nX: y", &Limits::lenient()).unwrap();
+        assert_eq!(parse(&s.to_bytes()), Ok(s));
     }
 
     reject!(summary_empty, b"", Missing, 0);
