@@ -8,6 +8,8 @@
 //!   `raw_reader_task`, is the bare client rebuilt in the runner's shape (a reader task per
 //!   connection handing frames to the stepping task), to split the runner's cost into what
 //!   that design costs and what the runner's own per-step work costs.
+//!   The group runs twice: wall time, and process CPU time as `runner_step_cpu` (see
+//!   `support`: on a shared machine its ratios are the steadier ones).
 //! * `runner_concurrent`: [`CONCURRENT`] instances of one case run with `jobs` =
 //!   [`CONCURRENT`] (as `imspec run --jobs 1000`); every instance must pass, and the peak
 //!   number of simultaneously open connections is printed. `hold` keeps each instance
@@ -31,17 +33,20 @@ use imspec::server::{Server, ServerConfig};
 use imspec::transport::tcp::Tcp;
 use imspec::transport::{BoxFuture, BoxStream, Connector, Endpoint, TransportError};
 use imspec_codec::{Status, msnp};
+use support::{Clock, CpuTime};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::runtime::Runtime;
 use tokio::sync::watch;
+
+mod support;
 
 /// Round trips per measured iteration.
 const ROUND_TRIPS: u64 = 500;
 /// Scenario instances run at once.
 const CONCURRENT: usize = 1000;
 
-fn runner_step(c: &mut Criterion) {
+fn runner_step<M: Clock>(c: &mut Criterion<M>) {
     let rt = runtime();
     let server = rt
         .block_on(Server::start(ServerConfig::local()))
@@ -51,53 +56,41 @@ fn runner_step(c: &mut Criterion) {
     let connector = Arc::new(Tcp::new(services));
     let case = Arc::new(png_case(ROUND_TRIPS));
     let opts = RunOptions::default();
+    let clock = M::new();
+    // `iters` batches of ROUND_TRIPS, run in a task as `imspec run` runs cases.
+    let measure = |iters: u64, batch: &(dyn Fn() -> BoxFuture<'static, ()> + Sync)| {
+        let started = clock.start();
+        for _ in 0..iters {
+            rt.block_on(rt.spawn(batch()))
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        clock.end(started)
+    };
 
-    let mut group = c.benchmark_group("runner_step");
+    let mut group = c.benchmark_group(format!("runner_step{}", M::SUFFIX));
     group.throughput(Throughput::Elements(ROUND_TRIPS));
     group.bench_function("png_round_trip/raw_tokio", |b| {
         b.iter_custom(|iters| {
-            rt.block_on(async move {
-                tokio::spawn(async move {
-                    let started = Instant::now();
-                    for _ in 0..iters {
-                        raw_png_round_trips(msnp_addr, ROUND_TRIPS).await;
-                    }
-                    started.elapsed()
-                })
-                .await
-                .unwrap_or_else(|e| panic!("{e}"))
+            measure(iters, &|| {
+                Box::pin(raw_png_round_trips(msnp_addr, ROUND_TRIPS))
             })
         });
     });
     group.bench_function("png_round_trip/raw_reader_task", |b| {
         b.iter_custom(|iters| {
-            rt.block_on(async move {
-                tokio::spawn(async move {
-                    let started = Instant::now();
-                    for _ in 0..iters {
-                        raw_reader_task_round_trips(msnp_addr, ROUND_TRIPS).await;
-                    }
-                    started.elapsed()
-                })
-                .await
-                .unwrap_or_else(|e| panic!("{e}"))
+            measure(iters, &|| {
+                Box::pin(raw_reader_task_round_trips(msnp_addr, ROUND_TRIPS))
             })
         });
     });
     group.bench_function("png_round_trip/runner", |b| {
         b.iter_custom(|iters| {
-            let (case, opts, connector) = (case.clone(), opts.clone(), connector.clone());
-            rt.block_on(async move {
-                tokio::spawn(async move {
-                    let started = Instant::now();
-                    for _ in 0..iters {
-                        let r = runner::run(&case, &opts, connector.as_ref()).await;
-                        assert_eq!(r.verdict, Verdict::Pass, "{:?}", r.failure);
-                    }
-                    started.elapsed()
+            measure(iters, &|| {
+                let (case, opts, connector) = (case.clone(), opts.clone(), connector.clone());
+                Box::pin(async move {
+                    let r = runner::run(&case, &opts, connector.as_ref()).await;
+                    assert_eq!(r.verdict, Verdict::Pass, "{:?}", r.failure);
                 })
-                .await
-                .unwrap_or_else(|e| panic!("{e}"))
             })
         });
     });
@@ -184,8 +177,13 @@ fn runner_concurrent(c: &mut Criterion) {
     rt.block_on(server.shutdown());
 }
 
-criterion_group!(benches, runner_step, runner_concurrent);
-criterion_main!(benches);
+criterion_group!(wall, runner_step, runner_concurrent);
+criterion_group! {
+    name = cpu;
+    config = Criterion::default().with_measurement(CpuTime);
+    targets = runner_step
+}
+criterion_main!(wall, cpu);
 
 /// The runtime `imspec run` uses (multi-threaded, one worker per core).
 fn runtime() -> Runtime {
