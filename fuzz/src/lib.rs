@@ -106,3 +106,25 @@ pub fn prefixes_incomplete<C: imspec_codec::testing::Codec>(frame: &[u8]) -> Res
     }
     Ok(())
 }
+
+/// Laws 1–2 for raw input, strict and lenient, parsing as little as possible: the strict
+/// fixpoint; then, where the strict decoder accepted `data`, the lenient decoder must decode
+/// exactly the same frame (leniency only widens what is accepted, so on strictly valid
+/// input it changes nothing), and where the strict decoder refused, the lenient fixpoint.
+/// This is the work of two fixpoints without the lenient re-encoding and copies, which
+/// dominate the cost of accepted inputs.
+pub fn parse_laws<S, L>(data: &[u8]) -> Result<(), String>
+where
+    S: imspec_codec::testing::Codec,
+    L: for<'a> imspec_codec::testing::Codec<Frame<'a> = S::Frame<'a>>,
+{
+    match imspec_codec::testing::fixpoint::<S>(data)? {
+        Some(_) => match (S::parse(data), L::parse(data)) {
+            (Ok(strict), Ok(lenient)) if strict == lenient => Ok(()),
+            (strict, lenient) => Err(format!(
+                "leniency changed a strictly valid frame\n strict:  {strict:?}\n lenient: {lenient:?}"
+            )),
+        },
+        None => imspec_codec::testing::fixpoint::<L>(data).map(|_| ()),
+    }
+}
