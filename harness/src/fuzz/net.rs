@@ -929,6 +929,26 @@ mod tests {
     }
 
     #[test]
+    fn reordering_swaps_two_adjacent_sends() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../scenarios/fetion/013-server-survives-malformed-input.yaml");
+        let case = scenario::load(&path).unwrap();
+        let (swapped, what) = swap_adjacent_sends(&case, 1).unwrap();
+        assert!(what.starts_with("steps "), "{what}");
+        let moved: Vec<usize> = (0..case.steps.len())
+            .filter(|&i| case.steps[i] != swapped.steps[i])
+            .collect();
+        assert_eq!(moved.len(), 2, "{what}");
+        assert_eq!(moved[0] + 1, moved[1]);
+        assert!(matches!(swapped.steps[moved[0]].kind, StepKind::Send(_)));
+        let liveness = liveness_case(Protocol::Fetion);
+        assert!(
+            swap_adjacent_sends(&liveness, 0).is_none(),
+            "no two sends are adjacent"
+        );
+    }
+
+    #[test]
     fn signatures_ignore_numbers() {
         assert_eq!(
             signature("message 3 on alice: header `I` value replaced by 40 repeated bytes"),
