@@ -1,7 +1,7 @@
 //! `arbitrary::Arbitrary` for the owned frame types, for the structure-aware `*_roundtrip`
 //! fuzz targets: [`sipc::Message`], [`msnp::Command`] and [`Layered`].
 //!
-//! Every generated value is valid by construction, so law 1 of [`crate::testing`] must hold
+//! Every generated value is valid by construction, so law 1 of `imspec_codec::testing` must hold
 //! for it: length fields agree with what they count (`L:`, the MSNP payload length,
 //! `Content-Length`), header names are tokens, values have no CR or LF, a message has at
 //! most one `L` and a service block at most one `Content-Length`, and the MSNP21/MSNP24 forms
