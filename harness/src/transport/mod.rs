@@ -3,11 +3,13 @@
 //!
 //! * [`tcp`]: tokio TCP to `host:port` (the target services given with `--target`);
 //! * [`mem`]: an in-memory duplex handed to an in-process server (no sockets);
-//! * [`gateway`]: MSNP over the HTTP gateway (hyper), wrapping either of the above.
+//! * [`gateway`]: MSNP over the HTTP gateway (hyper), wrapping either of the above;
+//! * [`ws`]: the WebSocket client of LeanCloud realtime, run over either of the first two.
 
 pub mod gateway;
 pub mod mem;
 pub mod tcp;
+pub mod ws;
 
 use std::future::Future;
 use std::pin::Pin;
