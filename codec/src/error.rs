@@ -17,6 +17,8 @@ pub struct Error {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
+    /// A text frame that must carry base64 (LeanCloud `proto2base64`) is not standard base64.
+    Base64,
     /// A header line is not `Name: value`, or its name has a forbidden byte.
     BadHeader,
     /// A header's value does not have the form its name requires (`I: x`, `Q: 1`).
@@ -48,6 +50,9 @@ pub enum ErrorKind {
     LimitExceeded,
     /// A required element, attribute, header or line is missing.
     Missing,
+    /// Protobuf wire format is malformed: a bad key, wire type or varint, or a wire type the
+    /// schema field does not allow.
+    Protobuf,
     /// Bytes follow the end of a document that must stand alone.
     TrailingData,
     /// An element, attribute or line is not the one expected here.
@@ -89,6 +94,7 @@ impl ErrorKind {
     /// A lower-case description that names what was expected.
     pub const fn describe(self) -> &'static str {
         match self {
+            Self::Base64 => "expected standard base64",
             Self::BadHeader => "expected a header line `Name: value`",
             Self::BadHeaderValue => "header value does not have the form its name requires",
             Self::BadLength => "expected a decimal length that matches the bytes it counts",
@@ -106,6 +112,7 @@ impl ErrorKind {
             Self::Json => "invalid JSON",
             Self::LimitExceeded => "limit exceeded",
             Self::Missing => "required item missing",
+            Self::Protobuf => "malformed protobuf wire format",
             Self::TrailingData => "unexpected data after the end of the document",
             Self::Unexpected => "unexpected item",
             Self::Utf8 => "invalid UTF-8",

@@ -43,6 +43,7 @@
 mod arbitrary;
 mod error;
 pub mod header;
+pub mod leancloud;
 pub mod msnp;
 pub mod msrp;
 mod scan;
