@@ -85,7 +85,8 @@ enum Command {
 struct RunArgs {
     /// Scenario files or directories (default: scenarios/).
     paths: Vec<PathBuf>,
-    /// A target service: NAME=HOST:PORT (names: fetion, fetion-chat, msnp, msnp-gateway).
+    /// A target service: NAME=HOST:PORT (names: fetion, fetion-chat, msnp, msnp-gateway, sip,
+    /// msrp).
     /// Repeatable. With msnp-gateway, every MSNP case also runs over the HTTP gateway (as
     /// `<id>@gateway`). Without any, an embedded reference server is started and MSNP cases
     /// run over both TCP and the gateway.
@@ -488,7 +489,9 @@ fn run(args: RunArgs) -> anyhow::Result<u8> {
         let (name, addr) = t
             .split_once('=')
             .with_context(|| format!("--target `{t}`: expected NAME=HOST:PORT"))?;
-        if server::Service::from_name(name).is_none() {
+        // `sip` and `msrp` are also client-side names: a real SIP server is a target before
+        // (or without) the reference server serving them.
+        if server::Service::from_name(name).is_none() && !["sip", "msrp"].contains(&name) {
             anyhow::bail!(
                 "--target `{t}`: unknown service `{name}` (expected one of {})",
                 server::cli::service_names().join(", ")

@@ -218,6 +218,8 @@ impl Parts {
         let parts = match protocol {
             Protocol::Fetion => Self::sipc(message)?,
             Protocol::Msnp => Self::msnp(message)?,
+            // SIP frames are not mutated structurally (yet): only the byte-level mutations.
+            Protocol::Sip => return None,
         };
         // Only edit what writes back byte for byte when unchanged.
         (parts.to_bytes() == message).then_some(parts)
@@ -401,7 +403,7 @@ impl Parts {
     /// What the frame length counts: the SIP-C body, or the whole MSNP payload.
     fn payload_len(&self) -> usize {
         match self.protocol {
-            Protocol::Fetion => self.body.len(),
+            Protocol::Fetion | Protocol::Sip => self.body.len(),
             Protocol::Msnp => self.payload().len(),
         }
     }
@@ -430,7 +432,7 @@ impl Parts {
     fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::new();
         match self.protocol {
-            Protocol::Fetion => {
+            Protocol::Fetion | Protocol::Sip => {
                 out.extend_from_slice(&self.first.join(&b' '));
                 out.extend_from_slice(b"\r\n");
                 for l in self.blocks.iter().flatten() {

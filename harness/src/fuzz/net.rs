@@ -478,6 +478,7 @@ fn replayable(case: &Scenario) -> bool {
     let streams: &[&str] = match case.protocol {
         Protocol::Fetion => &["fetion", "fetion-chat"],
         Protocol::Msnp => &["msnp"],
+        Protocol::Sip => &["sip", "msrp"],
     };
     case.actors.values().all(|t| match t {
         ActorTarget::Service(s) => streams.contains(&s.as_str()),

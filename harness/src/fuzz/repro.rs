@@ -210,6 +210,10 @@ fn liveness_steps(protocol: Protocol) -> String {
                 .to_owned(),
             "    verb: PNG\n    target: CON\n".to_owned(),
         ],
+        Protocol::Sip => [
+            "    method: OPTIONS\n    target: sip:imspec-probe@imspec.invalid\n".to_owned(),
+            "    method: OPTIONS\n    target: sip:imspec-probe@imspec.invalid\n".to_owned(),
+        ],
     };
     let mut s = format!("  - connect: {PROBE}\n");
     for r in requests {

@@ -6,6 +6,7 @@
 
 pub mod fetion;
 pub mod msnp;
+pub mod sip;
 pub mod xml;
 
 use imspec_codec::{Error, Status};
@@ -70,6 +71,8 @@ pub enum Pairing {
     KeyPrefix(String),
     /// Not a reply: a push.
     Push,
+    /// Logged, then dropped: neither a reply nor a push (a SIP provisional response).
+    Ignore,
 }
 
 /// A frame to build, with every template already resolved.
@@ -97,8 +100,10 @@ pub struct Spec {
     pub blocks: Vec<Vec<(String, String)>>,
     /// Body text.
     pub body: Option<String>,
-    /// Fetion: the received frame this response answers.
+    /// Fetion, SIP: the received frame this response answers.
     pub reply_to: Option<Frame>,
+    /// The sending connection's local `host:port` (SIP's `Via` sent-by).
+    pub local: Option<String>,
 }
 
 /// A protocol as the runner sees it.
@@ -140,6 +145,7 @@ pub fn for_protocol(p: scenario::Protocol) -> &'static dyn Protocol {
     match p {
         scenario::Protocol::Fetion => &fetion::Fetion,
         scenario::Protocol::Msnp => &msnp::Msnp,
+        scenario::Protocol::Sip => &sip::Sip,
     }
 }
 

@@ -54,6 +54,7 @@ impl Inbox {
             Pairing::Key(k) => self.pending.iter().position(|p| *p == k),
             Pairing::KeyPrefix(prefix) => self.pending.iter().position(|p| p.starts_with(&prefix)),
             Pairing::Push => None,
+            Pairing::Ignore => return,
         };
         match pos {
             Some(i) => {

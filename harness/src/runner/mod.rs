@@ -419,6 +419,14 @@ impl<'a> Case<'a> {
         }
     }
 
+    /// The actor's own address, as `${local:NAME}` gives it.
+    fn local(&self, name: &str) -> Option<String> {
+        self.vars
+            .values
+            .get(&format!("local:{name}"))
+            .map(Value::text)
+    }
+
     fn actor(&self, name: &str) -> Result<&Actor, StepFail> {
         self.actors.get(name).ok_or_else(|| {
             StepFail::new(format!(
@@ -462,6 +470,12 @@ impl<'a> Case<'a> {
         };
         self.wire
             .log(name, Direction::Event, format!("connected to {endpoint}"));
+        // `${local:NAME}`: this connection's own address (a SIP Contact naming the flow).
+        let local = (&*stream as &dyn std::any::Any)
+            .downcast_ref::<tokio::net::TcpStream>()
+            .and_then(|t| t.local_addr().ok())
+            .map_or_else(proto::sip::synthetic_local, |a| a.to_string());
+        self.vars.set(&format!("local:{name}"), local);
         let actor = Actor::start(
             name,
             stream,
@@ -610,6 +624,7 @@ impl<'a> Case<'a> {
                 .collect::<Result<_, _>>()?,
             body: t(&f.body)?,
             reply_to,
+            local: None,
         })
     }
 
@@ -617,7 +632,8 @@ impl<'a> Case<'a> {
         let bytes = match &f.raw {
             Some(raw) => proto::unescape(&self.vars.interpolate(&raw.0)?)?,
             None => {
-                let spec = self.resolve_spec(f)?;
+                let mut spec = self.resolve_spec(f)?;
+                spec.local = self.local(name);
                 let counter = self.actor(name)?.counter;
                 let bytes = self.proto.build(&spec, counter)?;
                 self.actor_mut(name)?.counter += 1;
@@ -757,7 +773,8 @@ impl<'a> Case<'a> {
                 _ => Ok(()),
             };
         }
-        let spec = self.proto.barrier();
+        let mut spec = self.proto.barrier();
+        spec.local = self.local(name);
         let counter = self.actor(name)?.counter;
         let bytes = self.proto.build(&spec, counter)?;
         let key = match self.proto.parse(&bytes) {

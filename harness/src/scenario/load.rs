@@ -39,7 +39,7 @@ pub fn load_str(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
         whole.key_error(
             "protocol",
             format!(
-                "unknown protocol `{}` (expected fetion or msnp)",
+                "unknown protocol `{}` (expected fetion, msnp or sip)",
                 raw.protocol
             ),
         )
@@ -141,7 +141,14 @@ pub fn parse_yaml_file<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T,
     serde_yaml::from_str(&text).map_err(|e| yaml_error(path, &e))
 }
 
-const SERVICES: &[&str] = &["fetion", "fetion-chat", "msnp", "msnp-gateway"];
+const SERVICES: &[&str] = &[
+    "fetion",
+    "fetion-chat",
+    "msnp",
+    "msnp-gateway",
+    "sip",
+    "msrp",
+];
 
 fn walk(dir: &Path, out: &mut BTreeSet<PathBuf>) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
@@ -725,7 +732,9 @@ fn frame_spec(protocol: Protocol, m: &Mapping) -> Result<FrameSpec, String> {
         return Ok(f);
     }
     let (own, foreign): (&[&str], &[&str]) = match protocol {
-        Protocol::Fetion => (&["method", "status"], &["verb", "trid", "length", "blocks"]),
+        Protocol::Fetion | Protocol::Sip => {
+            (&["method", "status"], &["verb", "trid", "length", "blocks"])
+        }
         Protocol::Msnp => (
             &["verb"],
             &["method", "status", "reason", "version", "reply_to"],
@@ -735,7 +744,7 @@ fn frame_spec(protocol: Protocol, m: &Mapping) -> Result<FrameSpec, String> {
         return Err(format!("`{k}` is not a {} frame key", protocol.name()));
     }
     match protocol {
-        Protocol::Fetion if has("method") == has("status") => {
+        Protocol::Fetion | Protocol::Sip if has("method") == has("status") => {
             Err("a Fetion frame needs exactly one of `method:` (request) or `status:` (response), or `raw:`".into())
         }
         Protocol::Msnp if !has("verb") => Err("an MSNP frame needs `verb:` (or `raw:`)".into()),

@@ -41,6 +41,8 @@ pub enum Protocol {
     Fetion,
     /// MSNP 21–24 over TCP.
     Msnp,
+    /// SIP over TCP (RFC 3261), with MSRP actors (RFC 4975).
+    Sip,
 }
 
 impl Protocol {
@@ -49,6 +51,7 @@ impl Protocol {
         match self {
             Self::Fetion => "fetion",
             Self::Msnp => "msnp",
+            Self::Sip => "sip",
         }
     }
 
@@ -57,6 +60,7 @@ impl Protocol {
         match name {
             "fetion" => Some(Self::Fetion),
             "msnp" => Some(Self::Msnp),
+            "sip" => Some(Self::Sip),
             _ => None,
         }
     }
