@@ -180,7 +180,7 @@ for (const framing of FRAMINGS) {
       // client ids stay short (`pb3-03-send-alice`) and unique per framing and test
       const word = name.split(/[^a-z0-9]+/i).find(Boolean).toLowerCase();
       const slug = `${String(count).padStart(2, '0')}-${word}`;
-      test(name, { timeout: 60000 }, async () => {
+      test(name, { timeout: 30000 }, async () => {
         const label = `${framing.name} ${name}`;
         capture.setLabel(label);
         const ctx = new Ctx(framing, server.url, label, slug);
