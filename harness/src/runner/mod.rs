@@ -766,7 +766,8 @@ impl<'a> Case<'a> {
             )));
         }
         if self.opts.profile.barrier == BarrierMode::Quiet {
-            let quiet = Duration::from_secs_f64(QUIET_MS as f64 * self.opts.timeout_scale / 1000.0);
+            let ms = self.opts.profile.quiet_ms.unwrap_or(QUIET_MS);
+            let quiet = Duration::from_secs_f64(ms as f64 * self.opts.timeout_scale / 1000.0);
             tokio::time::sleep(quiet).await;
             return match lock(&self.actor(name)?.inbox).closed.clone() {
                 Some(Closed::Failed(m)) => Err(StepFail::new(m)),

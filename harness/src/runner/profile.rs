@@ -24,6 +24,9 @@ pub struct Profile {
     /// How barriers are made.
     #[serde(default)]
     pub barrier: BarrierMode,
+    /// Length of a `quiet` barrier in milliseconds before `--timeout-scale` (default 300).
+    #[serde(default)]
+    pub quiet_ms: Option<u64>,
     /// Case ids expected to fail (glob patterns allowed).
     #[serde(default)]
     pub baseline: Vec<String>,
@@ -91,6 +94,7 @@ impl Default for Profile {
             capabilities: None,
             params: BTreeMap::new(),
             barrier: BarrierMode::RoundTrip,
+            quiet_ms: None,
             baseline: Vec::new(),
         }
     }
