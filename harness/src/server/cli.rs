@@ -1,11 +1,14 @@
 //! `imspec serve`: run the reference server until SIGTERM or SIGINT.
 //!
 //! ```text
-//! imspec serve [--fetion ADDR] [--msnp ADDR] [--gateway ADDR] [--data DIR] [--mutant NAME]
-//!              [--accounts FILE]
+//! imspec serve [--fetion ADDR] [--msnp ADDR] [--gateway ADDR] [--sip ADDR] [--data DIR]
+//!              [--mutant NAME] [--accounts FILE]
 //! ```
 //!
-//! With none of `--fetion`, `--msnp` and `--gateway`, all three start on `127.0.0.1:0`.
+//! With none of `--fetion`, `--msnp`, `--gateway` and `--sip`, all of them start on
+//! `127.0.0.1:0`. `--sip` also starts the SIP mailbox's MSRP listener on the same host, port 0
+//! (services `sip` and `msrp`; behaviour in [`super::sip`]); its offline store is
+//! `DIR/sip.redb`.
 //! `--fetion` also starts the Fetion chat server on the same host, port 0. `--gateway` starts
 //! the MSNP HTTP gateway (`POST /gateway/gateway.dll`) in front of the same MSNP hub as
 //! `--msnp`. One flushed line per listener goes to stdout: `listening <service> <host:port>`
@@ -42,9 +45,10 @@ pub struct ServeArgs {
     /// LeanCloud realtime server (not implemented yet).
     #[arg(long, value_name = "ADDR", hide = true)]
     pub leancloud: Option<String>,
-    /// SIP/MSRP server (not implemented yet).
-    #[arg(long, value_name = "ADDR", hide = true)]
-    pub sip: Option<String>,
+    /// Start the SIP server (registrar, offline MESSAGE store, MWI) here over TCP; its MSRP
+    /// mailbox listener gets the same host, port 0.
+    #[arg(long, value_name = "ADDR")]
+    pub sip: Option<SocketAddr>,
     /// Start the MSNP HTTP gateway (`/gateway/gateway.dll`) here, in front of the MSNP hub.
     #[arg(long, value_name = "ADDR")]
     pub gateway: Option<SocketAddr>,
@@ -74,24 +78,25 @@ impl ServeError {
 impl ServeArgs {
     /// The server configuration these arguments ask for.
     pub fn config(&self) -> Result<ServerConfig, ServeError> {
-        for (flag, v) in [("--leancloud", &self.leancloud), ("--sip", &self.sip)] {
-            if v.is_some() {
-                return Err(ServeError::Usage(format!("{flag} is not implemented yet")));
-            }
+        if self.leancloud.is_some() {
+            return Err(ServeError::Usage(
+                "--leancloud is not implemented yet".to_owned(),
+            ));
         }
         let accounts = match &self.accounts {
             Some(path) => Accounts::load(path).map_err(|e| ServeError::Usage(e.to_string()))?,
             None => Accounts::open(),
         };
         let local = ServerConfig::local();
-        let (fetion, msnp, gateway) = match (self.fetion, self.msnp, self.gateway) {
-            (None, None, None) => (local.fetion, local.msnp, local.gateway),
+        let (fetion, msnp, gateway, sip) = match (self.fetion, self.msnp, self.gateway, self.sip) {
+            (None, None, None, None) => (local.fetion, local.msnp, local.gateway, local.sip),
             other => other,
         };
         Ok(ServerConfig {
             fetion,
             msnp,
             gateway,
+            sip,
             data: self.data.clone(),
             mutant: self.mutant,
             accounts,
@@ -164,6 +169,7 @@ mod tests {
         assert_eq!(cfg.mutant, Some(Mutant::MsnpTridMismatch));
         let all = Cli::try_parse_from(["x"]).unwrap().serve.config().unwrap();
         assert!(all.fetion.is_some() && all.msnp.is_some() && all.gateway.is_some());
+        assert!(all.sip.is_some());
         let gw = Cli::try_parse_from(["x", "--gateway", "127.0.0.1:0"])
             .unwrap()
             .serve
@@ -171,11 +177,13 @@ mod tests {
             .unwrap();
         assert!(gw.gateway.is_some() && gw.msnp.is_none() && gw.fetion.is_none());
         assert!(Cli::try_parse_from(["x", "--mutant", "nope"]).is_err());
-        let e = Cli::try_parse_from(["x", "--sip", "127.0.0.1:5060"])
+        let sip = Cli::try_parse_from(["x", "--sip", "127.0.0.1:5060"])
             .unwrap()
             .serve
             .config()
-            .unwrap_err();
-        assert_eq!(e.exit_code(), 2);
+            .unwrap();
+        assert_eq!(sip.sip, Some(SocketAddr::from(([127, 0, 0, 1], 5060))));
+        assert!(sip.fetion.is_none() && sip.msnp.is_none() && sip.gateway.is_none());
+        assert!(Cli::try_parse_from(["x", "--sip", "not-an-address"]).is_err());
     }
 }

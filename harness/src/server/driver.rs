@@ -24,7 +24,7 @@ use tokio::task::JoinHandle;
 
 use super::gateway::{self, http as gateway_http};
 use super::store::Store;
-use super::{ConnId, Event, Mutant, Output, Service, fetion, msnp};
+use super::{ConnId, Event, Mutant, Output, Service, fetion, msnp, sip};
 use crate::auth::Accounts;
 
 /// What to start.
@@ -36,6 +36,8 @@ pub struct ServerConfig {
     pub msnp: Option<SocketAddr>,
     /// Address of the MSNP HTTP gateway (`gateway.dll`, in front of the same MSNP hub).
     pub gateway: Option<SocketAddr>,
+    /// Address of the SIP server; its MSRP mailbox listener binds the same host, port 0.
+    pub sip: Option<SocketAddr>,
     /// Directory of the durable store; `None` uses a fresh temporary directory.
     pub data: Option<PathBuf>,
     /// The rule to break, if any.
@@ -59,6 +61,7 @@ impl ServerConfig {
             fetion: Some(any),
             msnp: Some(any),
             gateway: Some(any),
+            sip: Some(any),
             data: None,
             mutant: None,
             accounts: Accounts::open(),
@@ -96,6 +99,9 @@ struct Shared {
     fetion: Option<Mutex<fetion::Hub>>,
     msnp: Option<Mutex<msnp::Hub>>,
     gateway: Option<Arc<gateway_http::Front>>,
+    sip: Option<Mutex<sip::Hub>>,
+    /// Outbound connections a hub asked for, to the connector task.
+    connect_tx: mpsc::UnboundedSender<Outbound>,
     conns: Mutex<HashMap<ConnId, mpsc::UnboundedSender<Output>>>,
     next_conn: AtomicU64,
     open: AtomicUsize,
@@ -164,11 +170,36 @@ impl Server {
             };
             msnp_hub = Some(Mutex::new(msnp::Hub::new(cfg, store)));
         }
+        let mut sip_hub = None;
+        if let Some(addr) = config.sip {
+            let l = TcpListener::bind(addr).await?;
+            let msrp = TcpListener::bind(SocketAddr::new(addr.ip(), 0)).await?;
+            let (sip_addr, msrp_addr) = (l.local_addr()?, msrp.local_addr()?);
+            addrs.insert(Service::Sip, sip_addr);
+            addrs.insert(Service::Msrp, msrp_addr);
+            listeners.push((Service::Sip, l));
+            listeners.push((Service::Msrp, msrp));
+            let mailbox = match &config.data {
+                Some(dir) => sip::Mailbox::open(dir),
+                None => sip::Mailbox::temporary(),
+            }
+            .map_err(io::Error::other)?;
+            let cfg = sip::Config {
+                accounts: config.accounts.clone(),
+                mutant: config.mutant,
+                seed: seed.rotate_left(23),
+                ..sip::Config::new(sip_addr.to_string(), msrp_addr.to_string())
+            };
+            sip_hub = Some(Mutex::new(sip::Hub::new(cfg, mailbox)));
+        }
         let (shutdown, shutdown_rx) = watch::channel(false);
+        let (connect_tx, connect_rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             fetion: fetion_hub,
             msnp: msnp_hub,
             gateway: gateway_front,
+            sip: sip_hub,
+            connect_tx,
             conns: Mutex::new(HashMap::new()),
             next_conn: AtomicU64::new(1),
             open: AtomicUsize::new(0),
@@ -180,8 +211,11 @@ impl Server {
         for (service, listener) in listeners {
             tasks.push(tokio::spawn(accept_loop(shared.clone(), service, listener)));
         }
-        if shared.fetion.is_some() {
+        if shared.fetion.is_some() || shared.sip.is_some() {
             tasks.push(tokio::spawn(timer_loop(shared.clone())));
+        }
+        if shared.sip.is_some() {
+            tasks.push(tokio::spawn(connect_loop(shared.clone(), connect_rx)));
         }
         if let Some(front) = &shared.gateway {
             tasks.push(tokio::spawn(gateway_http::expire_loop(
@@ -215,7 +249,7 @@ impl Server {
     pub fn connect_mem(&self, service: Service) -> Option<DuplexStream> {
         self.addrs.get(&service)?;
         let (client, server) = tokio::io::duplex(64 * 1024);
-        spawn_conn(&self.shared, service, server);
+        spawn_conn(&self.shared, service, server, None);
         Some(client)
     }
 
@@ -238,18 +272,19 @@ pub fn now_ms() -> u64 {
 
 async fn accept_loop(shared: Arc<Shared>, service: Service, listener: TcpListener) {
     loop {
-        let Ok((stream, _)) = listener.accept().await else {
+        let Ok((stream, peer)) = listener.accept().await else {
             // Out of descriptors and the like: back off instead of spinning.
             tokio::time::sleep(Duration::from_millis(50)).await;
             continue;
         };
         let _ = stream.set_nodelay(true);
-        spawn_conn(&shared, service, stream);
+        spawn_conn(&shared, service, stream, Some(peer));
     }
 }
 
-/// Serves a new connection: HTTP for the gateway, the protocol hub for the others.
-fn spawn_conn<S>(shared: &Arc<Shared>, service: Service, stream: S)
+/// Serves a new connection: HTTP for the gateway, the protocol hub for the others. `peer` is
+/// the source address of an accepted TCP connection (`None` in memory).
+fn spawn_conn<S>(shared: &Arc<Shared>, service: Service, stream: S, peer: Option<SocketAddr>)
 where
     S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
@@ -263,7 +298,7 @@ where
             ));
         }
         _ => {
-            tokio::spawn(serve_conn(shared.clone(), service, stream));
+            tokio::spawn(serve_conn(shared.clone(), service, stream, peer));
         }
     }
 }
@@ -284,6 +319,14 @@ async fn timer_loop(shared: Arc<Shared>) {
         if due {
             shared.with_hub(Service::Fetion, |h| h.timeout(now));
         }
+        let due = shared
+            .sip
+            .as_ref()
+            .and_then(|h| h.lock().ok()?.poll_timeout())
+            .is_some_and(|t| t <= now);
+        if due {
+            shared.with_hub(Service::Sip, |h| h.timeout(now));
+        }
     }
 }
 
@@ -292,7 +335,34 @@ trait Hub {
     fn handle(&mut self, now_ms: u64, conn: ConnId, event: Event<'_>);
     fn poll_output(&mut self) -> Option<Output>;
     fn timeout(&mut self, now_ms: u64);
+    /// The source address of an accepted connection.
+    fn set_peer(&mut self, _conn: ConnId, _peer: SocketAddr) {}
+    /// An outbound connection to open (see [`sip::Hub::poll_connect`]).
+    fn poll_connect(&mut self) -> Option<(ConnId, SocketAddr)> {
+        None
+    }
 }
+
+impl Hub for sip::Hub {
+    fn handle(&mut self, now_ms: u64, conn: ConnId, event: Event<'_>) {
+        Self::handle(self, now_ms, conn, event);
+    }
+    fn poll_output(&mut self) -> Option<Output> {
+        Self::poll_output(self)
+    }
+    fn timeout(&mut self, now_ms: u64) {
+        self.handle_timeout(now_ms);
+    }
+    fn set_peer(&mut self, conn: ConnId, peer: SocketAddr) {
+        Self::set_peer(self, conn, peer);
+    }
+    fn poll_connect(&mut self) -> Option<(ConnId, SocketAddr)> {
+        Self::poll_connect(self)
+    }
+}
+
+/// An outbound connection: its id, where to, and the queue of what the hub already sent it.
+type Outbound = (ConnId, SocketAddr, mpsc::UnboundedReceiver<Output>);
 
 impl Hub for fetion::Hub {
     fn handle(&mut self, now_ms: u64, conn: ConnId, event: Event<'_>) {
@@ -322,10 +392,14 @@ impl Shared {
     /// Runs `f` on the hub of `service`, then routes its outputs.
     fn with_hub(&self, service: Service, f: impl FnOnce(&mut dyn Hub)) {
         let mut outputs = Vec::new();
+        let mut connects = Vec::new();
         let run = |hub: &mut dyn Hub| {
             f(hub);
             while let Some(o) = hub.poll_output() {
                 outputs.push(o);
+            }
+            while let Some(c) = hub.poll_connect() {
+                connects.push(c);
             }
         };
         match service {
@@ -338,6 +412,21 @@ impl Shared {
                 if let Some(Ok(mut h)) = self.msnp.as_ref().map(Mutex::lock) {
                     run(&mut *h);
                 }
+            }
+            Service::Sip | Service::Msrp => {
+                if let Some(Ok(mut h)) = self.sip.as_ref().map(Mutex::lock) {
+                    run(&mut *h);
+                }
+            }
+        }
+        // An outbound connection's queue exists before any output for it is routed.
+        if !connects.is_empty()
+            && let Ok(mut conns) = self.conns.lock()
+        {
+            for (conn, addr) in connects {
+                let (tx, rx) = mpsc::unbounded_channel();
+                conns.insert(conn, tx);
+                let _ = self.connect_tx.send((conn, addr, rx));
             }
         }
         if outputs.is_empty() {
@@ -370,7 +459,7 @@ impl gateway_http::Hub for Shared {
     }
 }
 
-async fn serve_conn<S>(shared: Arc<Shared>, service: Service, stream: S)
+async fn serve_conn<S>(shared: Arc<Shared>, service: Service, stream: S, peer: Option<SocketAddr>)
 where
     S: AsyncRead + AsyncWrite + Send + 'static,
 {
@@ -379,13 +468,63 @@ where
         return;
     }
     let id = shared.next_conn.fetch_add(1, Ordering::Relaxed);
-    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (tx, rx) = mpsc::unbounded_channel();
     if let Ok(mut conns) = shared.conns.lock() {
         conns.insert(id, tx);
     }
     shared.with_hub(service, |h| {
         h.handle(now_ms(), id, Event::Connected(service));
+        if let Some(peer) = peer {
+            h.set_peer(id, peer);
+        }
     });
+    run_conn(shared, service, id, rx, stream).await;
+}
+
+/// Opens the outbound connections hubs ask for (SIP requests to a Contact that no open
+/// connection reaches).
+async fn connect_loop(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Outbound>) {
+    while let Some((id, addr, queue)) = rx.recv().await {
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let connect = tokio::net::TcpStream::connect(addr);
+            let stream = match tokio::time::timeout(OUTBOUND_CONNECT_TIMEOUT, connect).await {
+                Ok(Ok(stream)) => stream,
+                _ => {
+                    if let Ok(mut conns) = shared.conns.lock() {
+                        conns.remove(&id);
+                    }
+                    shared.with_hub(Service::Sip, |h| h.handle(now_ms(), id, Event::Closed));
+                    return;
+                }
+            };
+            if shared.open.fetch_add(1, Ordering::SeqCst) >= shared.max_connections {
+                shared.open.fetch_sub(1, Ordering::SeqCst);
+                if let Ok(mut conns) = shared.conns.lock() {
+                    conns.remove(&id);
+                }
+                shared.with_hub(Service::Sip, |h| h.handle(now_ms(), id, Event::Closed));
+                return;
+            }
+            let _ = stream.set_nodelay(true);
+            run_conn(shared, Service::Sip, id, queue, stream).await;
+        });
+    }
+}
+
+/// How long an outbound TCP connect may take before the hub hears `Closed`.
+const OUTBOUND_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Moves bytes between a connection and its hub until either side ends it.
+async fn run_conn<S>(
+    shared: Arc<Shared>,
+    service: Service,
+    id: ConnId,
+    mut rx: mpsc::UnboundedReceiver<Output>,
+    stream: S,
+) where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+{
     let (mut rd, mut wr) = tokio::io::split(stream);
     let mut buf = vec![0u8; 16 * 1024];
     let mut shutdown = shared.shutdown.clone();

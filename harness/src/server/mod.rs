@@ -11,6 +11,7 @@ pub mod gateway;
 pub mod msnp;
 pub mod mutant;
 mod rng;
+pub mod sip;
 pub mod store;
 pub mod time;
 
@@ -32,6 +33,10 @@ pub enum Service {
     Msnp,
     /// The MSNP HTTP gateway (`gateway.dll`) in front of the same MSNP24 hub.
     MsnpGateway,
+    /// SIP over TCP (RFC 3261): registrar, MESSAGE store-and-forward, MWI ([`sip`]).
+    Sip,
+    /// The MSRP listener of the SIP mailbox (the `a=path` of its SDP answers).
+    Msrp,
 }
 
 impl Service {
@@ -41,6 +46,8 @@ impl Service {
         Self::FetionChat,
         Self::Msnp,
         Self::MsnpGateway,
+        Self::Sip,
+        Self::Msrp,
     ];
 
     /// The name printed in `listening <service> <host:port>`.
@@ -50,6 +57,8 @@ impl Service {
             Self::FetionChat => "fetion-chat",
             Self::Msnp => "msnp",
             Self::MsnpGateway => "msnp-gateway",
+            Self::Sip => "sip",
+            Self::Msrp => "msrp",
         }
     }
 

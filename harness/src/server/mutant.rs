@@ -104,6 +104,28 @@ pub enum Mutant {
     MsnpSyncstateRestarts,
     /// Replies carry a TrID different from the request's.
     MsnpTridMismatch,
+    /// A MESSAGE stored for an offline user is answered `200 OK` instead of `202 Accepted`.
+    Sip202As200,
+    /// A stored message is deleted when its dump MESSAGE is sent, not after the user agent's 2xx: a UA that answers non-2xx (or not at all) loses it.
+    SipDeleteBefore2xx,
+    /// Stored messages are dumped on REGISTER newest first.
+    SipDumpOutOfOrder,
+    /// A request missing `Via`/`From`/`To`/`Call-ID`/`CSeq` (or with a bad one) gets no `400`.
+    SipMalformedIgnored,
+    /// Messages the MSRP mailbox SENT and the client answered `200` stay stored (no drain, no `Messages-Waiting: no`).
+    SipMsrpNoDrain,
+    /// message-summary bodies count one more `Text-Message` than are stored.
+    SipMwiWrongCount,
+    /// No NOTIFY goes out when a user's mailbox becomes empty (dump or MSRP).
+    SipNoNotifyOnDrain,
+    /// A PUBLISH with an unknown `SIP-If-Match` is accepted (`200`) instead of `412`.
+    SipPublishUnknownEtagOk,
+    /// A MESSAGE whose relay to a registered contact fails (non-2xx, timeout, lost connection) is answered `480` and not stored.
+    SipRelayDropsOffline,
+    /// REGISTER with `Expires: 0` (or `expires=0`, or `Contact: *`) keeps the binding: the `200` still lists it.
+    SipUnregisterIgnored,
+    /// SUBSCRIBE with `Expires: 0` keeps the subscription; its NOTIFY says `active`, not `terminated`.
+    SipUnsubscribeStillActive,
 }
 
 impl Mutant {
@@ -154,6 +176,17 @@ impl Mutant {
         Self::MsnpSdgNotDelivered,
         Self::MsnpSyncstateRestarts,
         Self::MsnpTridMismatch,
+        Self::Sip202As200,
+        Self::SipDeleteBefore2xx,
+        Self::SipDumpOutOfOrder,
+        Self::SipMalformedIgnored,
+        Self::SipMsrpNoDrain,
+        Self::SipMwiWrongCount,
+        Self::SipNoNotifyOnDrain,
+        Self::SipPublishUnknownEtagOk,
+        Self::SipRelayDropsOffline,
+        Self::SipUnregisterIgnored,
+        Self::SipUnsubscribeStillActive,
     ];
 
     /// Planted bugs that only `imspec fuzz` is meant to find. No conformance scenario targets
@@ -210,6 +243,17 @@ impl Mutant {
             Self::MsnpSdgNotDelivered => "msnp-sdg-not-delivered",
             Self::MsnpSyncstateRestarts => "msnp-syncstate-restarts",
             Self::MsnpTridMismatch => "msnp-trid-mismatch",
+            Self::Sip202As200 => "sip-202-as-200",
+            Self::SipDeleteBefore2xx => "sip-delete-before-2xx",
+            Self::SipDumpOutOfOrder => "sip-dump-out-of-order",
+            Self::SipMalformedIgnored => "sip-malformed-ignored",
+            Self::SipMsrpNoDrain => "sip-msrp-no-drain",
+            Self::SipMwiWrongCount => "sip-mwi-wrong-count",
+            Self::SipNoNotifyOnDrain => "sip-no-notify-on-drain",
+            Self::SipPublishUnknownEtagOk => "sip-publish-unknown-etag-ok",
+            Self::SipRelayDropsOffline => "sip-relay-drops-offline",
+            Self::SipUnregisterIgnored => "sip-unregister-ignored",
+            Self::SipUnsubscribeStillActive => "sip-unsubscribe-still-active",
         }
     }
 
@@ -298,12 +342,39 @@ impl Mutant {
                 "messagessyncstate is ignored; paging restarts at the newest page"
             }
             Self::MsnpTridMismatch => "replies do not echo the request's TrID",
+            Self::Sip202As200 => "a stored MESSAGE is answered 200 instead of 202",
+            Self::SipDeleteBefore2xx => {
+                "stored messages are deleted when dumped, before the UA's 2xx"
+            }
+            Self::SipDumpOutOfOrder => "stored messages are dumped newest first",
+            Self::SipMalformedIgnored => {
+                "a request with a missing or bad mandatory header gets no 400"
+            }
+            Self::SipMsrpNoDrain => "messages fetched over MSRP stay in the mailbox",
+            Self::SipMwiWrongCount => "message-summary Text-Message counts one too many",
+            Self::SipNoNotifyOnDrain => "no NOTIFY when the mailbox drains",
+            Self::SipPublishUnknownEtagOk => {
+                "PUBLISH with an unknown SIP-If-Match gets 200, not 412"
+            }
+            Self::SipRelayDropsOffline => {
+                "a MESSAGE whose relay fails is answered 480 and not stored"
+            }
+            Self::SipUnregisterIgnored => "Expires: 0 does not remove the binding",
+            Self::SipUnsubscribeStillActive => {
+                "SUBSCRIBE Expires: 0 leaves the subscription active"
+            }
         }
     }
 
     /// Whether this mutant breaks a Fetion rule (else an MSNP rule).
     pub fn is_fetion(self) -> bool {
         self.name().starts_with("fetion-")
+    }
+
+    /// Whether this mutant breaks a rule of the SIP server (`sip-*`): only SIP scenarios
+    /// (registrar, MESSAGE store-and-forward, MWI, the MSRP mailbox) can catch it.
+    pub fn is_sip(self) -> bool {
+        self.name().starts_with("sip-")
     }
 
     /// Whether this mutant breaks an MSNP HTTP gateway rule (a subset of the MSNP mutants:
