@@ -8,6 +8,10 @@
 //! 3. every proper prefix of a frame is incomplete ([`prefixes_incomplete`]), and any
 //!    chunking of a stream yields the same frames ([`chunking`]).
 //!
+//! LeanCloud frames are whole WebSocket messages: [`LeanCloud`] and [`LeanCloudBase64`]
+//! implement [`Codec`] by consuming the whole buffer, so laws 1 and 2 apply, while law 3
+//! (prefixes, chunking) does not; [`leancloud_frame`] adds the framing laws of that protocol.
+//!
 //! Each checker returns `Err(description)` instead of panicking, so callers decide how to
 //! fail (assert, `prop_assert`, or a fuzz target's panic).
 
@@ -80,6 +84,37 @@ macro_rules! codec {
         }
     };
 }
+
+/// LeanCloud binary frames (`lc.protobuf2.*`); a frame is the whole buffer.
+#[derive(Debug)]
+pub struct LeanCloud;
+
+/// LeanCloud base64 text frames (`lc.proto2base64.*`); a frame is the whole buffer.
+#[derive(Debug)]
+pub struct LeanCloudBase64;
+
+macro_rules! leancloud_codec {
+    ($name:ident, $format:expr) => {
+        impl Codec for $name {
+            type Frame<'a> = crate::leancloud::GenericCommand;
+            fn parse(buf: &[u8]) -> crate::Result<(Self::Frame<'_>, usize)> {
+                crate::leancloud::decode(buf, $format).map(|cmd| Status::Complete((cmd, buf.len())))
+            }
+            fn encode(frame: &Self::Frame<'_>, out: &mut Vec<u8>) {
+                crate::leancloud::encode(frame, $format, out);
+            }
+            fn encoded_len(frame: &Self::Frame<'_>) -> usize {
+                crate::leancloud::encoded_len(frame, $format)
+            }
+            fn into_owned(frame: Self::Frame<'_>) -> Self::Frame<'static> {
+                frame
+            }
+        }
+    };
+}
+
+leancloud_codec!(LeanCloud, crate::leancloud::Format::Protobuf2);
+leancloud_codec!(LeanCloudBase64, crate::leancloud::Format::Proto2Base64);
 
 codec!(Sipc, sipc, Message, crate::sipc::Limits::default());
 codec!(SipcLenient, sipc, Message, crate::sipc::Limits::lenient());
@@ -235,4 +270,63 @@ pub fn chunking<C: Codec>(stream: &[u8], cuts: &[usize]) -> Result<(), String> {
             "chunking at {cuts:?} changed the result\n whole:   {whole:?}\n chunked: {chunked:?}"
         ))
     }
+}
+
+/// The laws for one LeanCloud frame in `format`. If it decodes: laws 1 and 2 in that format;
+/// the other format carries the same command (a binary frame's bytes base64-encoded, or a
+/// text frame's base64 decoded, decode to the same value); and the readable form (serde
+/// JSON) round-trips. With `exact` (curated valid frames), re-encoding also gives exactly
+/// the input. Returns the command, or `None` when the frame does not decode.
+pub fn leancloud_frame(
+    frame: &[u8],
+    format: crate::leancloud::Format,
+    exact: bool,
+) -> Result<Option<crate::leancloud::GenericCommand>, String> {
+    use crate::leancloud::{self, Format};
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD;
+
+    let Ok(cmd) = leancloud::decode(frame, format) else {
+        return Ok(None);
+    };
+    match format {
+        Format::Protobuf2 => value_round_trip::<LeanCloud>(&cmd)?,
+        Format::Proto2Base64 => value_round_trip::<LeanCloudBase64>(&cmd)?,
+    }
+    let mut out = Vec::new();
+    leancloud::encode(&cmd, format, &mut out);
+    if exact && out != frame {
+        return Err(format!(
+            "re-encoding differs\n input:  {frame:02x?}\n output: {out:02x?}"
+        ));
+    }
+    let other = match format {
+        Format::Protobuf2 => {
+            let text = STANDARD.encode(frame);
+            leancloud::decode(text.as_bytes(), Format::Proto2Base64)
+        }
+        Format::Proto2Base64 => {
+            let bytes = STANDARD
+                .decode(frame)
+                .map_err(|e| format!("decoded, yet not base64: {e}"))?;
+            leancloud::decode(&bytes, Format::Protobuf2)
+        }
+    };
+    match other {
+        Ok(same) if same == cmd => {}
+        other => {
+            return Err(format!(
+                "the other framing decodes to {other:?}, not {cmd:?}"
+            ));
+        }
+    }
+    let json = serde_json::to_string(&cmd).map_err(|e| format!("to JSON: {e}"))?;
+    let back: leancloud::GenericCommand =
+        serde_json::from_str(&json).map_err(|e| format!("from JSON {json}: {e}"))?;
+    if back != cmd {
+        return Err(format!(
+            "JSON round trip differs\n json: {json}\n back: {back:?}"
+        ));
+    }
+    Ok(Some(cmd))
 }

@@ -8,3 +8,6 @@ mod roundtrip;
 
 // Property tests of the round-trip laws for SIP, message-summary bodies and MSRP.
 mod roundtrip_sip;
+
+// LeanCloud: corpus/leancloud snapshots, constructed frames, round-trip properties.
+mod leancloud;
