@@ -236,6 +236,8 @@ pub async fn selftest(opts: &Options) -> Result<Matrix, Error> {
     for (row, m) in mutants.iter().copied().enumerate() {
         let wanted = if m.is_fetion() {
             Protocol::Fetion
+        } else if m.is_leancloud() {
+            Protocol::LeanCloud
         } else {
             Protocol::Msnp
         };

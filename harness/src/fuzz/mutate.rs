@@ -220,6 +220,8 @@ impl Parts {
             Protocol::Msnp => Self::msnp(message)?,
             // SIP frames are not mutated structurally (yet): only the byte-level mutations.
             Protocol::Sip => return None,
+            // LeanCloud frames are WebSocket messages, not replayed by the stream fuzzer.
+            Protocol::LeanCloud => return None,
         };
         // Only edit what writes back byte for byte when unchanged.
         (parts.to_bytes() == message).then_some(parts)
@@ -403,7 +405,8 @@ impl Parts {
     /// What the frame length counts: the SIP-C body, or the whole MSNP payload.
     fn payload_len(&self) -> usize {
         match self.protocol {
-            Protocol::Fetion | Protocol::Sip => self.body.len(),
+            // LeanCloud never gets here: `parse` makes no parts of it.
+            Protocol::Fetion | Protocol::Sip | Protocol::LeanCloud => self.body.len(),
             Protocol::Msnp => self.payload().len(),
         }
     }
@@ -432,7 +435,7 @@ impl Parts {
     fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::new();
         match self.protocol {
-            Protocol::Fetion | Protocol::Sip => {
+            Protocol::Fetion | Protocol::Sip | Protocol::LeanCloud => {
                 out.extend_from_slice(&self.first.join(&b' '));
                 out.extend_from_slice(b"\r\n");
                 for l in self.blocks.iter().flatten() {

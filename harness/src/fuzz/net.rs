@@ -479,6 +479,8 @@ fn replayable(case: &Scenario) -> bool {
         Protocol::Fetion => &["fetion", "fetion-chat"],
         Protocol::Msnp => &["msnp"],
         Protocol::Sip => &["sip", "msrp"],
+        // WebSocket messages, not a byte stream of the protocol's own framing.
+        Protocol::LeanCloud => &[],
     };
     case.actors.values().all(|t| match t {
         ActorTarget::Service(s) => streams.contains(&s.as_str()),

@@ -214,6 +214,11 @@ fn liveness_steps(protocol: Protocol) -> String {
             "    method: OPTIONS\n    target: sip:imspec-probe@imspec.invalid\n".to_owned(),
             "    method: OPTIONS\n    target: sip:imspec-probe@imspec.invalid\n".to_owned(),
         ],
+        // Before session/open every command is answered with error 4105 (§4.6 (2)).
+        Protocol::LeanCloud => [
+            "    command: { cmd: echo }\n".to_owned(),
+            "    command: { cmd: echo }\n".to_owned(),
+        ],
     };
     let mut s = format!("  - connect: {PROBE}\n");
     for r in requests {

@@ -5,6 +5,7 @@
 //! Adding a protocol is adding a module here and a [`crate::scenario::Protocol`] variant.
 
 pub mod fetion;
+pub mod leancloud;
 pub mod msnp;
 pub mod sip;
 pub mod xml;
@@ -104,6 +105,8 @@ pub struct Spec {
     pub reply_to: Option<Frame>,
     /// The sending connection's local `host:port` (SIP's `Via` sent-by).
     pub local: Option<String>,
+    /// LeanCloud: the command in the codec's readable form (JSON), templates resolved.
+    pub command: Option<serde_json::Value>,
 }
 
 /// A protocol as the runner sees it.
@@ -138,12 +141,19 @@ pub trait Protocol: Send + Sync {
 
     /// Field names this protocol understands (for messages about unknown fields).
     fn known_field(&self, name: &str) -> bool;
+
+    /// The bytes to write for a `raw:` send (LeanCloud wraps them into one WebSocket
+    /// message); by default exactly the bytes.
+    fn raw(&self, bytes: Vec<u8>) -> Vec<u8> {
+        bytes
+    }
 }
 
 /// The module for a scenario's protocol.
 pub fn for_protocol(p: scenario::Protocol) -> &'static dyn Protocol {
     match p {
         scenario::Protocol::Fetion => &fetion::Fetion,
+        scenario::Protocol::LeanCloud => &leancloud::LeanCloud,
         scenario::Protocol::Msnp => &msnp::Msnp,
         scenario::Protocol::Sip => &sip::Sip,
     }

@@ -19,9 +19,10 @@ use tokio::time::timeout_at;
 
 use crate::proto::{self, Frame, Protocol, Spec};
 use crate::scenario::{
-    ActorTarget, Expect, ExpectSource, FrameSpec, HttpSend, Scenario, Step, StepKind, Template,
+    self as scenario, ActorTarget, Expect, ExpectSource, FrameSpec, HttpSend, Scenario, Step,
+    StepKind, Template, Tree,
 };
-use crate::transport::{Connector, Endpoint, TransportError, gateway};
+use crate::transport::{Connector, Endpoint, TransportError, first_address, gateway, ws};
 
 pub use profile::{BarrierMode, Profile};
 pub use result::{CaseResult, Direction, Failure, Verdict, WireEntry};
@@ -476,6 +477,33 @@ impl<'a> Case<'a> {
             .and_then(|t| t.local_addr().ok())
             .map_or_else(proto::sip::synthetic_local, |a| a.to_string());
         self.vars.set(&format!("local:{name}"), local);
+        let stream = if self.s.protocol == scenario::Protocol::LeanCloud {
+            let options = ws::Options::of(self.s.actor_options.get(name));
+            let host = match &endpoint {
+                Endpoint::Service(s) => s.clone(),
+                Endpoint::Address(a) => first_address(a)
+                    .map_err(|e| StepFail::new(e.to_string()))?
+                    .to_owned(),
+            };
+            match timeout_at(deadline.into(), ws::upgrade(stream, &host, &options)).await {
+                Err(_) => {
+                    return Err(StepFail::new(format!(
+                        "the WebSocket handshake of `{name}` timed out"
+                    )));
+                }
+                Ok(Err(e)) => return Err(StepFail::new(format!("`{name}`: {e}"))),
+                Ok(Ok(s)) => {
+                    self.wire.log(
+                        name,
+                        Direction::Event,
+                        format!("WebSocket subprotocol {}", options.subprotocol()),
+                    );
+                    s
+                }
+            }
+        } else {
+            stream
+        };
         let actor = Actor::start(
             name,
             stream,
@@ -625,12 +653,34 @@ impl<'a> Case<'a> {
             body: t(&f.body)?,
             reply_to,
             local: None,
+            command: f.command.as_ref().map(|c| self.tree(c)).transpose()?,
+        })
+    }
+
+    /// A written LeanCloud command with its templates resolved, as JSON.
+    fn tree(&self, t: &Tree) -> Result<serde_json::Value, StepFail> {
+        use serde_json::Value as J;
+        Ok(match t {
+            Tree::Null => J::Null,
+            Tree::Bool(b) => J::Bool(*b),
+            Tree::Number(n) => {
+                serde_json::from_str(n).map_err(|e| StepFail::new(format!("number `{n}`: {e}")))?
+            }
+            Tree::Str(s) => J::String(self.vars.interpolate(&s.0)?),
+            Tree::List(l) => J::Array(l.iter().map(|x| self.tree(x)).collect::<Result<_, _>>()?),
+            Tree::Map(m) => J::Object(
+                m.iter()
+                    .map(|(k, v)| Ok((self.vars.interpolate(k)?, self.tree(v)?)))
+                    .collect::<Result<_, StepFail>>()?,
+            ),
         })
     }
 
     async fn send(&mut self, name: &str, as_name: Option<&str>, f: &FrameSpec) -> StepResult {
         let bytes = match &f.raw {
-            Some(raw) => proto::unescape(&self.vars.interpolate(&raw.0)?)?,
+            Some(raw) => self
+                .proto
+                .raw(proto::unescape(&self.vars.interpolate(&raw.0)?)?),
             None => {
                 let mut spec = self.resolve_spec(f)?;
                 spec.local = self.local(name);

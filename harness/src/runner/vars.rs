@@ -139,7 +139,9 @@ impl Vars {
         match self.protocol {
             // Fetion ids are numbers (sids like 815389316).
             Protocol::Fetion => format!("8{:08}", h % 100_000_000),
-            Protocol::Msnp | Protocol::Sip => format!("{role}_{:08x}", h & 0xffff_ffff),
+            Protocol::LeanCloud | Protocol::Msnp | Protocol::Sip => {
+                format!("{role}_{:08x}", h & 0xffff_ffff)
+            }
         }
     }
 

@@ -13,8 +13,8 @@ use serde_yaml::{Mapping, Value};
 
 use super::ScenarioError;
 use super::model::{
-    ActorTarget, Capture, Check, Compare, Expect, ExpectSource, FrameSpec, HttpSend, Level, Order,
-    Protocol, Repeat, Rule, Scenario, Send, Span, Step, StepKind, Template,
+    ActorOptions, ActorTarget, Capture, Check, Compare, Expect, ExpectSource, FrameSpec, HttpSend,
+    Level, Order, Protocol, Repeat, Rule, Scenario, Send, Span, Step, StepKind, Template, Tree,
 };
 
 /// Default per-step timeout.
@@ -39,14 +39,25 @@ pub fn load_str(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
         whole.key_error(
             "protocol",
             format!(
-                "unknown protocol `{}` (expected fetion, msnp or sip)",
+                "unknown protocol `{}` (expected fetion, leancloud, msnp or sip)",
                 raw.protocol
             ),
         )
     })?;
     let mut actors = BTreeMap::new();
+    let mut actor_options = BTreeMap::new();
     for (name, target) in raw.actors {
         let target = match target {
+            RawActor::Options {
+                service,
+                format,
+                version,
+            } => {
+                let options = actor_options_of(protocol, &service, format, version)
+                    .map_err(|m| whole.key_error(&name, format!("actor `{name}`: {m}")))?;
+                actor_options.insert(name.clone(), options);
+                ActorTarget::Service(service)
+            }
             RawActor::Service(s) => {
                 if !SERVICES.contains(&s.as_str()) {
                     return Err(whole.key_error(
@@ -92,6 +103,7 @@ pub fn load_str(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
         actors,
         timeout_ms: raw.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS),
         steps,
+        actor_options,
     })
 }
 
@@ -148,7 +160,34 @@ const SERVICES: &[&str] = &[
     "msnp-gateway",
     "sip",
     "msrp",
+    "leancloud",
 ];
+
+/// The options of an actor written as `{ service: leancloud, format: …, version: … }`.
+fn actor_options_of(
+    protocol: Protocol,
+    service: &str,
+    format: Option<String>,
+    version: Option<String>,
+) -> Result<ActorOptions, String> {
+    if protocol != Protocol::LeanCloud || service != "leancloud" {
+        return Err(format!(
+            "`format`/`version` apply to service `leancloud` in a leancloud case, not `{service}`"
+        ));
+    }
+    if let Some(f) = format
+        .as_deref()
+        .filter(|f| !["protobuf2", "proto2base64"].contains(f))
+    {
+        return Err(format!(
+            "unknown format `{f}` (expected protobuf2 or proto2base64)"
+        ));
+    }
+    if let Some(v) = version.as_deref().filter(|v| !["1", "3"].contains(v)) {
+        return Err(format!("unknown version `{v}` (expected 1 or 3)"));
+    }
+    Ok(ActorOptions { format, version })
+}
 
 fn walk(dir: &Path, out: &mut BTreeSet<PathBuf>) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
@@ -215,10 +254,12 @@ fn must() -> Level {
 }
 
 #[derive(Deserialize)]
-#[serde(untagged)]
+#[serde(untagged, deny_unknown_fields)]
 enum RawActor {
     Service(String),
-    Address { address: String },
+    Address {
+        address: String,
+    },
 }
 
 #[derive(Deserialize)]
@@ -263,6 +304,13 @@ impl Source {
             .enumerate()
             .find_map(|(i, l)| {
                 let t = l.trim_start();
+    Options {
+        service: String,
+        #[serde(default, deserialize_with = "opt_scalar")]
+        format: Option<String>,
+        #[serde(default, deserialize_with = "opt_scalar")]
+        version: Option<String>,
+    },
                 (t.starts_with(&format!("{key}:")) || t.starts_with(&format!("- {key}:")))
                     .then(|| (i, l.len() - t.len()))
             })
@@ -415,7 +463,7 @@ fn convert_step(
     let allowed: &[&str] = match kind {
         "send" => &[
             "as", "raw", "method", "status", "reason", "target", "version", "verb", "trid",
-            "length", "headers", "blocks", "body", "reply_to",
+            "length", "headers", "blocks", "body", "reply_to", "command",
         ],
         "expect" => &["reply", "push", "as", "match", "xml", "capture"],
         "http" => &["as", "method", "target", "headers", "body"],
@@ -737,7 +785,16 @@ fn frame_spec(protocol: Protocol, m: &Mapping) -> Result<FrameSpec, String> {
         }
         Protocol::Msnp => (
             &["verb"],
-            &["method", "status", "reason", "version", "reply_to"],
+            &[
+                "method", "status", "reason", "version", "reply_to", "command",
+            ],
+        ),
+        Protocol::LeanCloud => (
+            &["command"],
+            &[
+                "method", "status", "reason", "target", "version", "verb", "trid", "length",
+                "headers", "blocks", "body", "reply_to",
+            ],
         ),
     };
     if let Some(k) = foreign.iter().find(|k| has(k)) {
@@ -755,6 +812,7 @@ fn frame_spec(protocol: Protocol, m: &Mapping) -> Result<FrameSpec, String> {
     }
 }
 
+        command: m.get("command").map(tree).transpose()?,
 fn headers(v: &Value) -> Result<Vec<(String, Template)>, String> {
     let Value::Mapping(m) = v else {
         return Err(format!(
@@ -794,6 +852,10 @@ fn expect(actor: String, m: &Mapping, span: Span) -> Result<Expect, String> {
     let source = match (m.get("reply"), push) {
         (Some(_), true) => return Err("`reply:` and `push: true` exclude each other".into()),
         (Some(r), false) => ExpectSource::Reply(scalar_text(r)),
+        Protocol::LeanCloud if !has("command") => Err(
+            "a LeanCloud frame needs `command:` (the GenericCommand in readable form) or `raw:`"
+                .into(),
+        ),
         (None, true) => ExpectSource::Push,
         (None, false) => ExpectSource::NextReply,
     };
@@ -801,6 +863,29 @@ fn expect(actor: String, m: &Mapping, span: Span) -> Result<Expect, String> {
         match m.get(k) {
             None => Ok(Vec::new()),
             Some(Value::Mapping(mm)) => checks(mm).map_err(|e| format!("`{k}`: {e}")),
+/// A YAML value as a [`Tree`]: strings become templates, other scalars keep their kind.
+fn tree(v: &Value) -> Result<Tree, String> {
+    Ok(match v {
+        Value::Null => Tree::Null,
+        Value::Bool(b) => Tree::Bool(*b),
+        Value::Number(n) => Tree::Number(n.to_string()),
+        Value::String(s) => Tree::Str(Template(s.clone())),
+        Value::Sequence(seq) => Tree::List(seq.iter().map(tree).collect::<Result<_, _>>()?),
+        Value::Mapping(m) => Tree::Map(
+            m.iter()
+                .map(|(k, v)| Ok((scalar_text(k), tree(v)?)))
+                .collect::<Result<_, String>>()?,
+        ),
+        Value::Tagged(t) => return Err(format!("YAML tag `{}` is not supported here", t.tag)),
+    })
+}
+
+/// A scalar option (`version: 3` or `version: "3"`) as text.
+fn opt_scalar<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let v = Option::<Value>::deserialize(d)?;
+    Ok(v.map(|v| scalar_text(&v)))
+}
+
             Some(v) => Err(format!(
                 "`{k}` must be a map of FIELD: CHECK, found {}",
                 describe(v)

@@ -31,6 +31,17 @@ pub struct Scenario {
     pub timeout_ms: u64,
     /// The steps, fragments already spliced in.
     pub steps: Vec<Step>,
+    /// Connection options of actors that give any (LeanCloud's WebSocket subprotocol).
+    pub actor_options: BTreeMap<String, ActorOptions>,
+}
+
+/// Per-actor connection options: `alice: { service: leancloud, format: proto2base64 }`.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct ActorOptions {
+    /// LeanCloud framing: `protobuf2` (binary frames, the default) or `proto2base64`.
+    pub format: Option<String>,
+    /// LeanCloud subprotocol version: `3` (the default) or `1`.
+    pub version: Option<String>,
 }
 
 /// The protocols imspec drives.
@@ -39,6 +50,8 @@ pub struct Scenario {
 pub enum Protocol {
     /// Fetion SIP-C over TCP.
     Fetion,
+    /// LeanCloud realtime over WebSocket (PROTOCOLS.md §4).
+    LeanCloud,
     /// MSNP 21–24 over TCP.
     Msnp,
     /// SIP over TCP (RFC 3261), with MSRP actors (RFC 4975).
@@ -50,6 +63,7 @@ impl Protocol {
     pub fn name(self) -> &'static str {
         match self {
             Self::Fetion => "fetion",
+            Self::LeanCloud => "leancloud",
             Self::Msnp => "msnp",
             Self::Sip => "sip",
         }
@@ -59,6 +73,7 @@ impl Protocol {
     pub fn from_name(name: &str) -> Option<Self> {
         match name {
             "fetion" => Some(Self::Fetion),
+            "leancloud" => Some(Self::LeanCloud),
             "msnp" => Some(Self::Msnp),
             "sip" => Some(Self::Sip),
             _ => None,
@@ -251,6 +266,25 @@ pub struct FrameSpec {
     pub body: Option<Template>,
     /// Fetion: stored received frame whose `I`, `Q`, `F` this response copies.
     pub reply_to: Option<String>,
+    /// LeanCloud: the command in the codec's readable form.
+    pub command: Option<Tree>,
+}
+
+/// A structured value whose strings may hold `${…}` (a LeanCloud command as written).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Tree {
+    /// `true` / `false`.
+    Bool(bool),
+    /// A sequence.
+    List(Vec<Self>),
+    /// A mapping, in written order.
+    Map(Vec<(String, Self)>),
+    /// `null` / `~`.
+    Null,
+    /// A number as written.
+    Number(String),
+    /// A string.
+    Str(Template),
 }
 
 /// An `expect:` step (also the items of `expect_any_order`).

@@ -9,9 +9,10 @@
 //! record = tag:u8 length:u32be payload
 //! from the server:
 //!   'b'  a command that arrived as a binary message (lc.protobuf2.*): the message bytes
-//!   't'  a command that arrived as a text message (lc.proto2base64.*): the base64-decoded bytes
-//!   'x'  a message the format does not allow (a text message on lc.protobuf2, a binary one or
-//!        bad base64 on lc.proto2base64, a WebSocket protocol error): a description
+//!   't'  a command that arrived as a text message (lc.proto2base64.*): the text as received
+//!        (base64; the protocol module decodes it, so errors point into the text)
+//!   'x'  a message the format does not allow (a text message on lc.protobuf2, a binary one
+//!        on lc.proto2base64) or a WebSocket protocol error: a description
 //!   'c'  a close frame: code:u16be reason
 //! to the server:
 //!   'm'  a command's protobuf bytes: sent as a binary message, or as base64 text
@@ -88,6 +89,21 @@ impl Default for Options {
 }
 
 impl Options {
+    /// The options an actor gives in its scenario (`format:`, `version:`; the loader has
+    /// checked their values), defaults for the rest.
+    pub fn of(given: Option<&crate::scenario::ActorOptions>) -> Self {
+        let mut o = Self::default();
+        if let Some(g) = given {
+            if let Some(f) = g.format.as_deref().and_then(Format::from_name) {
+                o.format = f;
+            }
+            if let Some(v) = &g.version {
+                o.version.clone_from(v);
+            }
+        }
+        o
+    }
+
     /// `lc.<format>.<version>`.
     pub fn subprotocol(&self) -> String {
         format!("lc.{}.{}", self.format.name(), self.version)
@@ -214,12 +230,7 @@ async fn pump(ws: Ws, end: DuplexStream, format: Format) {
 fn incoming(msg: Message, format: Format) -> Option<Vec<u8>> {
     Some(match (msg, format) {
         (Message::Binary(b), Format::Protobuf2) => record(b'b', &b),
-        (Message::Text(t), Format::Proto2Base64) => {
-            match base64::engine::general_purpose::STANDARD.decode(t.as_bytes()) {
-                Ok(bytes) => record(b't', &bytes),
-                Err(e) => refused(&format!("text message is not base64 ({e})"), t.as_bytes()),
-            }
-        }
+        (Message::Text(t), Format::Proto2Base64) => record(b't', t.as_bytes()),
         (Message::Binary(b), Format::Proto2Base64) => {
             refused("binary message on an lc.proto2base64 connection", &b)
         }
@@ -337,7 +348,6 @@ mod tests {
             ws.send(Message::Binary(Bytes::from_static(b"\x08")))
                 .await
                 .unwrap();
-            ws.send(Message::text("not base64!")).await.unwrap();
             let _ = ws.next().await;
         })
         .await;
@@ -347,8 +357,7 @@ mod tests {
         };
         let mut s = upgrade(stream, "127.0.0.1:1", &opts).await.unwrap();
         s.write_all(&record(b'm', b"\x08\x00")).await.unwrap();
-        assert_eq!(read_record(&mut s).await, (b't', b"\x08\x05".to_vec()));
-        assert_eq!(read_record(&mut s).await.0, b'x');
+        assert_eq!(read_record(&mut s).await, (b't', b"CAU=".to_vec()));
         assert_eq!(read_record(&mut s).await.0, b'x');
         s.shutdown().await.unwrap();
         task.await.unwrap();
