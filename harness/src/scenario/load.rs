@@ -256,6 +256,13 @@ fn must() -> Level {
 #[derive(Deserialize)]
 #[serde(untagged, deny_unknown_fields)]
 enum RawActor {
+    Options {
+        service: String,
+        #[serde(default, deserialize_with = "opt_scalar")]
+        format: Option<String>,
+        #[serde(default, deserialize_with = "opt_scalar")]
+        version: Option<String>,
+    },
     Service(String),
     Address {
         address: String,
@@ -304,13 +311,6 @@ impl Source {
             .enumerate()
             .find_map(|(i, l)| {
                 let t = l.trim_start();
-    Options {
-        service: String,
-        #[serde(default, deserialize_with = "opt_scalar")]
-        format: Option<String>,
-        #[serde(default, deserialize_with = "opt_scalar")]
-        version: Option<String>,
-    },
                 (t.starts_with(&format!("{key}:")) || t.starts_with(&format!("- {key}:")))
                     .then(|| (i, l.len() - t.len()))
             })
@@ -757,6 +757,7 @@ fn frame_spec(protocol: Protocol, m: &Mapping) -> Result<FrameSpec, String> {
         length: t("length"),
         body: t("body"),
         reply_to: m.get("reply_to").map(scalar_text),
+        command: m.get("command").map(tree).transpose()?,
         ..FrameSpec::default()
     };
     if let Some(h) = m.get("headers") {
@@ -805,6 +806,10 @@ fn frame_spec(protocol: Protocol, m: &Mapping) -> Result<FrameSpec, String> {
             Err("a Fetion frame needs exactly one of `method:` (request) or `status:` (response), or `raw:`".into())
         }
         Protocol::Msnp if !has("verb") => Err("an MSNP frame needs `verb:` (or `raw:`)".into()),
+        Protocol::LeanCloud if !has("command") => Err(
+            "a LeanCloud frame needs `command:` (the GenericCommand in readable form) or `raw:`"
+                .into(),
+        ),
         _ => {
             let _ = own;
             Ok(f)
@@ -812,7 +817,29 @@ fn frame_spec(protocol: Protocol, m: &Mapping) -> Result<FrameSpec, String> {
     }
 }
 
-        command: m.get("command").map(tree).transpose()?,
+/// A YAML value as a [`Tree`]: strings become templates, other scalars keep their kind.
+fn tree(v: &Value) -> Result<Tree, String> {
+    Ok(match v {
+        Value::Null => Tree::Null,
+        Value::Bool(b) => Tree::Bool(*b),
+        Value::Number(n) => Tree::Number(n.to_string()),
+        Value::String(s) => Tree::Str(Template(s.clone())),
+        Value::Sequence(seq) => Tree::List(seq.iter().map(tree).collect::<Result<_, _>>()?),
+        Value::Mapping(m) => Tree::Map(
+            m.iter()
+                .map(|(k, v)| Ok((scalar_text(k), tree(v)?)))
+                .collect::<Result<_, String>>()?,
+        ),
+        Value::Tagged(t) => return Err(format!("YAML tag `{}` is not supported here", t.tag)),
+    })
+}
+
+/// A scalar option (`version: 3` or `version: "3"`) as text.
+fn opt_scalar<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let v = Option::<Value>::deserialize(d)?;
+    Ok(v.map(|v| scalar_text(&v)))
+}
+
 fn headers(v: &Value) -> Result<Vec<(String, Template)>, String> {
     let Value::Mapping(m) = v else {
         return Err(format!(
@@ -852,10 +879,6 @@ fn expect(actor: String, m: &Mapping, span: Span) -> Result<Expect, String> {
     let source = match (m.get("reply"), push) {
         (Some(_), true) => return Err("`reply:` and `push: true` exclude each other".into()),
         (Some(r), false) => ExpectSource::Reply(scalar_text(r)),
-        Protocol::LeanCloud if !has("command") => Err(
-            "a LeanCloud frame needs `command:` (the GenericCommand in readable form) or `raw:`"
-                .into(),
-        ),
         (None, true) => ExpectSource::Push,
         (None, false) => ExpectSource::NextReply,
     };
@@ -863,29 +886,6 @@ fn expect(actor: String, m: &Mapping, span: Span) -> Result<Expect, String> {
         match m.get(k) {
             None => Ok(Vec::new()),
             Some(Value::Mapping(mm)) => checks(mm).map_err(|e| format!("`{k}`: {e}")),
-/// A YAML value as a [`Tree`]: strings become templates, other scalars keep their kind.
-fn tree(v: &Value) -> Result<Tree, String> {
-    Ok(match v {
-        Value::Null => Tree::Null,
-        Value::Bool(b) => Tree::Bool(*b),
-        Value::Number(n) => Tree::Number(n.to_string()),
-        Value::String(s) => Tree::Str(Template(s.clone())),
-        Value::Sequence(seq) => Tree::List(seq.iter().map(tree).collect::<Result<_, _>>()?),
-        Value::Mapping(m) => Tree::Map(
-            m.iter()
-                .map(|(k, v)| Ok((scalar_text(k), tree(v)?)))
-                .collect::<Result<_, String>>()?,
-        ),
-        Value::Tagged(t) => return Err(format!("YAML tag `{}` is not supported here", t.tag)),
-    })
-}
-
-/// A scalar option (`version: 3` or `version: "3"`) as text.
-fn opt_scalar<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    let v = Option::<Value>::deserialize(d)?;
-    Ok(v.map(|v| scalar_text(&v)))
-}
-
             Some(v) => Err(format!(
                 "`{k}` must be a map of FIELD: CHECK, found {}",
                 describe(v)
