@@ -13,37 +13,33 @@ pub(crate) struct Line {
 
 /// Finds the line that starts at `start`.
 ///
-/// `Ok(None)` when no LF follows yet (incomplete). A line must end in CRLF; a bare LF is accepted
-/// only with `allow_bare_lf` (captures pasted from logs lose their CRs). A CR anywhere else in the
-/// line is an error at that CR.
+/// `Ok(None)` when no line break follows yet (incomplete). A line must end in CRLF; a bare LF is
+/// accepted only with `allow_bare_lf` (captures pasted from logs lose their CRs). A CR not
+/// followed by LF is an error at that CR.
+///
+/// Only the first CR or LF decides, so that the error (kind and offset) is the same however
+/// the input is cut: a later bare LF must not be reported before an earlier bare CR, and a CR
+/// that is the last byte seen so far may still start a CRLF.
 pub(crate) fn line(buf: &[u8], start: usize, allow_bare_lf: bool) -> Result<Option<Line>, Error> {
     let rest = buf.get(start..).unwrap_or_default();
-    let Some(rel) = memchr::memchr(b'\n', rest) else {
-        // A CR that is not the last byte seen so far cannot start a CRLF.
-        if let Some(cr) = memchr::memchr(b'\r', rest)
-            && cr + 1 < rest.len()
-        {
-            return Err(Error::new(ErrorKind::BadLineEnding, start + cr));
-        }
+    let Some(rel) = memchr::memchr2(b'\r', b'\n', rest) else {
         return Ok(None);
     };
-    let lf = start + rel;
-    let (end, has_cr) = if rel > 0 && rest.get(rel - 1) == Some(&b'\r') {
-        (lf - 1, true)
-    } else {
-        (lf, false)
-    };
-    if !has_cr && !allow_bare_lf {
-        return Err(Error::new(ErrorKind::BadLineEnding, lf));
+    let at = start + rel;
+    match (rest.get(rel), rest.get(rel + 1)) {
+        (Some(b'\r'), Some(b'\n')) => Ok(Some(Line {
+            start,
+            end: at,
+            next: at + 2,
+        })),
+        (Some(b'\r'), None) => Ok(None),
+        (Some(b'\n'), _) if allow_bare_lf => Ok(Some(Line {
+            start,
+            end: at,
+            next: at + 1,
+        })),
+        _ => Err(Error::new(ErrorKind::BadLineEnding, at)),
     }
-    if let Some(cr) = memchr::memchr(b'\r', buf.get(start..end).unwrap_or_default()) {
-        return Err(Error::new(ErrorKind::BadLineEnding, start + cr));
-    }
-    Ok(Some(Line {
-        start,
-        end,
-        next: lf + 1,
-    }))
 }
 
 /// Parses an unsigned decimal number of at most `max_digits` digits (no sign, no white space).
@@ -145,6 +141,27 @@ mod tests {
         assert_eq!((l.end, l.next), (2, 3));
         assert_eq!(line(b"a\rb\r\n", 0, true).unwrap_err().offset(), 1);
         assert_eq!(line(b"a\rb", 0, true).unwrap_err().offset(), 1);
+    }
+
+    // Why: a later bare LF was reported before an earlier bare CR once the LF had arrived
+    // (fuzz stream_chunking), so the error depended on how the stream was cut.
+    #[test]
+    fn line_first_break_decides_however_the_input_is_cut() {
+        let stream = b"\rw\xff\xff\n";
+        for lenient in [false, true] {
+            for cut in 2..=stream.len() {
+                let e = line(&stream[..cut], 0, lenient).unwrap_err();
+                assert_eq!(
+                    (e.kind(), e.offset()),
+                    (ErrorKind::BadLineEnding, 0),
+                    "{cut}"
+                );
+            }
+            assert!(line(&stream[..1], 0, lenient).unwrap().is_none());
+        }
+        assert_eq!(line(b"ab\n\r", 0, false).unwrap_err().offset(), 2);
+        assert_eq!(line(b"x\rab\r", 1, false).unwrap_err().offset(), 1);
+        assert!(line(b"x\rab\r", 2, false).unwrap().is_none());
     }
 
     #[test]

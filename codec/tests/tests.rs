@@ -11,3 +11,6 @@ mod roundtrip_sip;
 
 // LeanCloud: corpus/leancloud snapshots, constructed frames, round-trip properties.
 mod leancloud;
+
+// Crash files of the fuzz targets that are not plain frames (stream_chunking's cut points).
+mod fuzz;

@@ -1,8 +1,10 @@
 //! Law 3: any chunking of a byte stream yields the same frames and the same ending, for
-//! both framers. The first bytes choose the cut points; the rest is the stream.
+//! every framer (SIP-C, MSNP, SIP, MSRP). The first byte `n` says how many cut points follow
+//! (`n % 8`, each a little-endian `u16`); the rest is the stream. `codec/tests/fuzz.rs`
+//! replays `corpus/*/regressions/stream_chunking-*` files with the same decoding.
 #![no_main]
 
-use imspec_codec::testing::{self, Msnp, Sipc};
+use imspec_codec::testing::{self, Msnp, Msrp, Sip, Sipc};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -15,10 +17,14 @@ fuzz_target!(|data: &[u8]| {
         .chunks(2)
         .map(|c| usize::from(u16::from_le_bytes([c[0], c[1]])))
         .collect();
-    if let Err(e) = testing::chunking::<Sipc>(stream, &cuts) {
-        panic!("{e}");
-    }
-    if let Err(e) = testing::chunking::<Msnp>(stream, &cuts) {
-        panic!("{e}");
+    for check in [
+        testing::chunking::<Sipc>,
+        testing::chunking::<Msnp>,
+        testing::chunking::<Sip>,
+        testing::chunking::<Msrp>,
+    ] {
+        if let Err(e) = check(stream, &cuts) {
+            panic!("{e}");
+        }
     }
 });
