@@ -43,6 +43,12 @@ fn fuzz_scenario_load_b858cb28() {
     replay("scenario/regressions/scenario_load-b858cb28");
 }
 
+// Why: resynchronisation echoed an `I:` value holding a bare CR into its 400, an invalid frame.
+#[test]
+fn fuzz_server_fetion_755912f0() {
+    replay("fetion/regressions/server_fetion-755912f0");
+}
+
 /// Every `corpus/*/regressions/<target>-<sha8>` names a fuzz target of `fuzz/Cargo.toml`, and
 /// those of harness-side targets replay cleanly (the codec's corpus test replays the rest).
 #[test]

@@ -39,7 +39,8 @@
 //!   `420 Bad Extension`. A request needing a login on a connection without one →
 //!   `401 Unauthorized`.
 //! * Malformed frames: when the head can be delimited (a blank line within
-//!   [`Limits::max_head`]), `400 Bad Request` echoing whatever `I:`/`Q:` lines it has, and
+//!   [`Limits::max_head`]), `400 Bad Request` echoing those of its `I:`/`Q:` values that a
+//!   valid frame can carry (one with a bare CR, say, is left out), and
 //!   the frame (plus an `L:` body if `L` is a number) is skipped; otherwise, or past the
 //!   size bound, that one connection is closed.
 
@@ -318,11 +319,12 @@ impl Hub {
             Version::V2
         };
         let mut reply = Message::response(version, 400, "Bad Request");
-        if let Some(i) = line("I") {
-            reply.headers.push("I", i);
-        }
-        if let Some(q) = line("Q") {
-            reply.headers.push("Q", q);
+        for name in ["I", "Q"] {
+            // The malformed head may hold a bare CR, a leading space or anything else in these
+            // values: echo one only if the 400 carrying it decodes with that same value.
+            if let Some(value) = line(name).filter(|v| echoable(version, name, v)) {
+                reply.headers.push(name, value);
+            }
         }
         if !self.mutant(Mutant::FetionMalformedIgnored) {
             self.send(conn, &reply);
@@ -1068,6 +1070,18 @@ fn param<'a>(params: &[(&str, &'a str)], key: &str) -> Option<&'a str> {
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Whether header `name: value` in a `400` encodes to a frame that decodes (strictly) to the
+/// same value, so that resynchronisation never answers with an invalid frame.
+fn echoable(version: Version, name: &str, value: &str) -> bool {
+    let bytes = Message::response(version, 400, "Bad Request")
+        .with_header(name, value)
+        .to_bytes();
+    matches!(
+        sipc::parse(&bytes),
+        Ok(Status::Complete((m, n))) if n == bytes.len() && m.headers.get(name) == Some(value)
+    )
 }
 
 #[cfg(test)]
