@@ -43,6 +43,15 @@ fn fuzz_scenario_load_b858cb28() {
     replay("scenario/regressions/scenario_load-b858cb28");
 }
 
+// Why: serde_yaml refuses a second document (`---`) without a location; it was reported at 0:0.
+#[test]
+fn fuzz_scenario_load_37df47e0() {
+    replay("scenario/regressions/scenario_load-37df47e0");
+    let e = scenario::load(&root().join("corpus/scenario/regressions/scenario_load-37df47e0"))
+        .unwrap_err();
+    assert_eq!((e.span.line, e.span.column), (4, 1), "{e:?}");
+}
+
 // Why: resynchronisation echoed an `I:` value holding a bare CR into its 400, an invalid frame.
 #[test]
 fn fuzz_server_fetion_755912f0() {

@@ -30,7 +30,7 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
 
 /// Loads a case from its text (`path` names it and locates its fragments).
 pub fn load_str(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
-    let raw: RawScenario = serde_yaml::from_str(text).map_err(|e| yaml_error(path, &e))?;
+    let raw: RawScenario = serde_yaml::from_str(text).map_err(|e| yaml_error(path, text, &e))?;
     let whole = Source {
         file: path.to_path_buf(),
         text: text.to_owned(),
@@ -150,7 +150,7 @@ pub fn case_id(path: &Path) -> String {
 pub fn parse_yaml_file<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ScenarioError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| ScenarioError::at(path, 0, 0, format!("cannot read: {e}")))?;
-    serde_yaml::from_str(&text).map_err(|e| yaml_error(path, &e))
+    serde_yaml::from_str(&text).map_err(|e| yaml_error(path, &text, &e))
 }
 
 const SERVICES: &[&str] = &[
@@ -213,12 +213,58 @@ fn fragments_dir(path: &Path) -> PathBuf {
     }
 }
 
-fn yaml_error(path: &Path, e: &serde_yaml::Error) -> ScenarioError {
-    let (line, col) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
+fn yaml_error(path: &Path, text: &str, e: &serde_yaml::Error) -> ScenarioError {
+    // serde_yaml refuses a second document (after the first one deserialized) without a
+    // location, and a few whole-document errors (merge keys, repetition limit) carry none
+    // either: point at the second document, else at the start of the file.
+    let (line, col) = e
+        .location()
+        .map(|l| (l.line(), l.column()))
+        .or_else(|| second_document(text))
+        .unwrap_or((1, 1));
     let msg = e.to_string();
     // serde_yaml appends " at line N column M"; the span already says it.
     let msg = msg.split(" at line ").next().unwrap_or(&msg).to_owned();
     ScenarioError::at(path, line, col, msg)
+}
+
+/// Where the second YAML document of `text` starts (1-based line and column): its `---`
+/// marker, or, after a `...` end marker, its first content. `None` for a single document.
+///
+/// A document marker is `---` or `...` at column 1 followed by white space or the line's end;
+/// YAML forbids it inside any scalar, so a line scan finds it. Lines break as libyaml counts
+/// them: at CRLF, CR, LF, NEL, LS and PS.
+fn second_document(text: &str) -> Option<(usize, usize)> {
+    let mut started = false;
+    let mut ended = false;
+    let lines = text
+        .split("\r\n")
+        .flat_map(|l| l.split(['\r', '\n', '\u{85}', '\u{2028}', '\u{2029}']));
+    for (i, line) in lines.enumerate() {
+        let marker = |m: &str| {
+            line.strip_prefix(m)
+                .is_some_and(|r| r.is_empty() || r.starts_with([' ', '\t']))
+        };
+        let content = line.trim_start_matches([' ', '\t']);
+        if marker("---") {
+            if started {
+                return Some((i + 1, 1));
+            }
+            started = true;
+        } else if marker("...") {
+            ended = started;
+        } else if content.is_empty()
+            || content.starts_with('#')
+            || (!started && line.starts_with('%'))
+        {
+            // Blank lines, comments and directives make no document.
+        } else if ended {
+            return Some((i + 1, line.len() - content.len() + 1));
+        } else {
+            started = true;
+        }
+    }
+    None
 }
 
 #[derive(Deserialize)]
@@ -694,7 +740,7 @@ fn include(
             path.display()
         ))
     })?;
-    let raw: RawFragment = serde_yaml::from_str(&text).map_err(|e| yaml_error(&path, &e))?;
+    let raw: RawFragment = serde_yaml::from_str(&text).map_err(|e| yaml_error(&path, &text, &e))?;
     let src = Source {
         file: path.clone(),
         text,
@@ -1142,5 +1188,38 @@ fn describe(v: &Value) -> String {
         Value::Sequence(_) => "a list".into(),
         Value::Mapping(_) => "a map".into(),
         Value::Tagged(_) => "a tagged value".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn second_document_is_found_at_its_marker_or_first_content() {
+        let cases: &[(&str, Option<(usize, usize)>)] = &[
+            ("title: a\n", None),
+            ("---\ntitle: a\n", None),
+            ("%YAML 1.2\n# c\n---\ntitle: a\n...\n# c\n", None),
+            ("title: a\n---\ntitle: b\n", Some((2, 1))),
+            ("---\ntitle: a\n--- \n", Some((3, 1))),
+            ("# c\ntitle: a\n...\n\n  x: 1\n", Some((5, 3))),
+            ("title: a\n...\n---\n", Some((3, 1))),
+            ("title: a\r---\r", Some((2, 1))),
+            ("title: a\r\n\r\n---\r\n", Some((3, 1))),
+            ("title: a\u{85}---", Some((2, 1))),
+            ("title: |\n ---\n----\n", None),
+        ];
+        for (text, want) in cases {
+            assert_eq!(second_document(text), *want, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn a_second_document_is_reported_at_its_line() {
+        let text = "title: a\nprotocol: fetion\nsteps: []\n\n---\ntitle: b\n";
+        let e = load_str(Path::new("x.yaml"), text).unwrap_err();
+        assert_eq!((e.span.line, e.span.column), (5, 1), "{e:?}");
+        assert!(e.message.contains("more than one document"), "{e:?}");
     }
 }
