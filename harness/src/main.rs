@@ -50,6 +50,10 @@ enum Command {
         /// How to read the input.
         #[arg(long, value_enum)]
         protocol: DecodeProtocol,
+        /// LeanCloud only: `binary` (the whole input is one `lc.protobuf2` frame) or `base64`
+        /// (each non-empty line is one `lc.proto2base64` text frame).
+        #[arg(long, value_enum, default_value = "binary")]
+        framing: LeanCloudFraming,
         /// Input file, or `-` for stdin (the default).
         file: Option<PathBuf>,
     },
@@ -162,13 +166,24 @@ enum DecodeProtocol {
     Fetion,
     Msnp,
     Msgr,
+    Leancloud,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LeanCloudFraming {
+    Binary,
+    Base64,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::List { paths } => exit(list(&paths)),
-        Command::Decode { protocol, file } => exit(decode(protocol, file.as_deref())),
+        Command::Decode {
+            protocol,
+            framing,
+            file,
+        } => exit(decode(protocol, framing, file.as_deref())),
         Command::Run(args) => exit(run(args)),
         Command::Fuzz(args) => exit(fuzz(args)),
         Command::Serve(args) => {
@@ -369,7 +384,11 @@ fn list(paths: &[PathBuf]) -> anyhow::Result<u8> {
     Ok(0)
 }
 
-fn decode(protocol: DecodeProtocol, file: Option<&Path>) -> anyhow::Result<u8> {
+fn decode(
+    protocol: DecodeProtocol,
+    framing: LeanCloudFraming,
+    file: Option<&Path>,
+) -> anyhow::Result<u8> {
     let mut input = Vec::new();
     match file {
         None => std::io::stdin().read_to_end(&mut input)?,
@@ -393,6 +412,9 @@ fn decode(protocol: DecodeProtocol, file: Option<&Path>) -> anyhow::Result<u8> {
             }
         };
     }
+    if let DecodeProtocol::Leancloud = protocol {
+        return decode_leancloud(&input, framing, &mut out);
+    }
     let mut at = 0;
     while at < input.len() {
         let rest = &input[at..];
@@ -414,6 +436,46 @@ fn decode(protocol: DecodeProtocol, file: Option<&Path>) -> anyhow::Result<u8> {
                     input.len()
                 );
                 return Ok(1);
+            }
+            Err(e) => {
+                eprintln!("error at byte {}: {}", at + e.offset(), e.kind());
+                return Ok(1);
+            }
+        }
+    }
+    Ok(0)
+}
+
+/// LeanCloud frames are whole WebSocket messages: a binary capture is one frame, a base64
+/// capture one text frame per line. Prints `{offset, length, frame}` per frame, the frame in
+/// its readable form (imspec_codec::leancloud::message).
+fn decode_leancloud(
+    input: &[u8],
+    framing: LeanCloudFraming,
+    out: &mut impl Write,
+) -> anyhow::Result<u8> {
+    use imspec_codec::leancloud::{self, Format};
+    let frames: Vec<(usize, &[u8], Format)> = match framing {
+        LeanCloudFraming::Binary => vec![(0, input, Format::Protobuf2)],
+        LeanCloudFraming::Base64 => {
+            let mut frames = Vec::new();
+            let mut at = 0;
+            for line in input.split_inclusive(|&b| b == b'\n') {
+                let text = line.strip_suffix(b"\n").unwrap_or(line);
+                let text = text.strip_suffix(b"\r").unwrap_or(text);
+                if !text.is_empty() {
+                    frames.push((at, text, Format::Proto2Base64));
+                }
+                at += line.len();
+            }
+            frames
+        }
+    };
+    for (at, frame, format) in frames {
+        match leancloud::decode(frame, format) {
+            Ok(cmd) => {
+                let v = serde_json::json!({ "offset": at, "length": frame.len(), "frame": cmd });
+                writeln!(out, "{v}")?;
             }
             Err(e) => {
                 eprintln!("error at byte {}: {}", at + e.offset(), e.kind());
