@@ -36,7 +36,9 @@ pub enum ErrorKind {
     BadStatus,
     /// A request target or MSNP `scope\resource` target is malformed.
     BadTarget,
-    /// An MSNP transaction id is not a decimal number that fits in 32 bits.
+    /// A transaction id is malformed: an MSNP TrID that is not a decimal number fitting in 32
+    /// bits, an MSRP `transact-id` that is not an alphanumeric-led `ident` of 4–32 characters
+    /// (RFC 4975), or an MSRP end-line whose id differs from the start line's.
     BadTransactionId,
     /// An MSNP verb is neither three upper-case letters nor a three-digit error code.
     BadVerb,
@@ -103,7 +105,9 @@ impl ErrorKind {
             Self::BadStartLine => "malformed start line",
             Self::BadStatus => "expected a three-digit status code",
             Self::BadTarget => "malformed target",
-            Self::BadTransactionId => "expected a decimal transaction id",
+            Self::BadTransactionId => {
+                "expected a transaction id (MSNP: decimal; MSRP: 4-32 alphanumeric ident characters, the same on the end-line)"
+            }
             Self::BadVerb => {
                 "expected a verb of three upper-case letters or a three-digit error code"
             }
