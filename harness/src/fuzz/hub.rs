@@ -736,7 +736,8 @@ impl Model for MsnpModel {
     const STEPS_MS: &'static [u64] = &[1, 1000, 60_000];
 
     fn start() -> Result<(Self, Self::Hub), String> {
-        let store = Store::temporary().map_err(|e| format!("store: {e}"))?;
+        // In memory: a redb file per input (create, fsync per commit) made this target slow.
+        let store = Store::in_memory().map_err(|e| format!("store: {e}"))?;
         let hub = server::msnp::Hub::new(server::msnp::Config::default(), store);
         Ok((Self::default(), hub))
     }

@@ -92,6 +92,15 @@ impl Store {
         Self::init(db, Some(temp))
     }
 
+    /// A fresh store held in memory (redb's `InMemoryBackend`): nothing touches the disk, so
+    /// nothing survives a restart. For fuzzing and tests that create a store per input.
+    pub fn in_memory() -> Result<Self, StoreError> {
+        let db = Database::builder()
+            .create_with_backend(redb::backends::InMemoryBackend::new())
+            .map_err(err)?;
+        Self::init(db, None)
+    }
+
     fn init(db: Database, temp: Option<tempfile::TempDir>) -> Result<Self, StoreError> {
         let txn = db.begin_write().map_err(err)?;
         let last_id = {
@@ -327,6 +336,24 @@ mod tests {
         );
         let c = s.append("8:alice|8:bob", &[], msg("three"), 5).unwrap();
         assert_eq!(c.id, 1002, "ids never go back, even when the clock does");
+    }
+
+    #[test]
+    fn store_in_memory_keeps_ids_pages_and_threads() {
+        let mut s = Store::in_memory().unwrap();
+        assert_eq!(s.last_id(), 0);
+        let a = s.append("k", &[], msg("one"), 500).unwrap();
+        let b = s.append("k", &[], msg("two"), 400).unwrap();
+        assert_eq!((a.id, b.id), (500, 501));
+        s.set_thread("19:t@thread.skype", &["8:alice".to_owned()])
+            .unwrap();
+        let ids: Vec<u64> = s.page("k", None, 0, 5).unwrap().iter().map(|m| m.id).collect();
+        assert_eq!(ids, [501, 500]);
+        assert_eq!(
+            s.thread("19:t@thread.skype").unwrap(),
+            Some(vec!["8:alice".to_owned()])
+        );
+        assert_eq!(s.last_id(), 501);
     }
 
     #[test]
