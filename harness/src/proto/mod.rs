@@ -7,6 +7,7 @@
 pub mod fetion;
 pub mod leancloud;
 pub mod msnp;
+pub mod msrp;
 pub mod sip;
 pub mod xml;
 

@@ -96,6 +96,7 @@ pub async fn run(s: &Scenario, opts: &RunOptions, connector: &dyn Connector) -> 
         opts,
         connector,
         proto: proto::for_protocol(s.protocol),
+        protos: HashMap::new(),
         vars,
         actors: HashMap::new(),
         wire: Arc::clone(&wire),
@@ -202,6 +203,8 @@ struct Case<'a> {
     opts: &'a RunOptions,
     connector: &'a dyn Connector,
     proto: &'static dyn Protocol,
+    /// Actors whose protocol is not the case's (MSRP actors of a SIP case).
+    protos: HashMap<String, &'static dyn Protocol>,
     vars: Vars,
     actors: HashMap<String, Actor>,
     wire: Arc<Wire>,
@@ -420,6 +423,11 @@ impl<'a> Case<'a> {
         }
     }
 
+    /// The protocol an actor speaks: the case's, or MSRP for an MSRP actor of a SIP case.
+    fn proto_of(&self, name: &str) -> &'static dyn Protocol {
+        self.protos.get(name).copied().unwrap_or(self.proto)
+    }
+
     /// The actor's own address, as `${local:NAME}` gives it.
     fn local(&self, name: &str) -> Option<String> {
         self.vars
@@ -453,6 +461,15 @@ impl<'a> Case<'a> {
         if let Some(mut old) = self.actors.remove(name) {
             old.close().await;
         }
+        let (endpoint, proto) = match endpoint {
+            Endpoint::Service(s) if s == "msrp" => (Endpoint::Service(s), proto::msrp::module()),
+            Endpoint::Address(a) => match proto::msrp::address_of(&a) {
+                Some(hp) => (Endpoint::Address(hp), proto::msrp::module()),
+                None => (Endpoint::Address(a), self.proto),
+            },
+            other => (other, self.proto),
+        };
+        self.protos.insert(name.to_owned(), proto);
         let stream = match timeout_at(deadline.into(), self.connector.connect(&endpoint)).await {
             Err(_) => {
                 self.unreachable = matches!(endpoint, Endpoint::Service(_));
@@ -507,7 +524,7 @@ impl<'a> Case<'a> {
         let actor = Actor::start(
             name,
             stream,
-            self.proto,
+            proto,
             Arc::clone(&self.wire),
             Arc::clone(&self.notify),
         );
@@ -521,7 +538,7 @@ impl<'a> Case<'a> {
         if self.actors.get(actor).is_some_and(Actor::is_http) {
             expect::check_fields(&gateway::known_field, frame, &e.checks, &e.xml, &self.vars)
         } else {
-            check_frame(self.proto, frame, &e.checks, &e.xml, &self.vars)
+            check_frame(self.proto_of(actor), frame, &e.checks, &e.xml, &self.vars)
         }
     }
 
@@ -677,21 +694,20 @@ impl<'a> Case<'a> {
     }
 
     async fn send(&mut self, name: &str, as_name: Option<&str>, f: &FrameSpec) -> StepResult {
+        let proto = self.proto_of(name);
         let bytes = match &f.raw {
-            Some(raw) => self
-                .proto
-                .raw(proto::unescape(&self.vars.interpolate(&raw.0)?)?),
+            Some(raw) => proto.raw(proto::unescape(&self.vars.interpolate(&raw.0)?)?),
             None => {
                 let mut spec = self.resolve_spec(f)?;
                 spec.local = self.local(name);
                 let counter = self.actor(name)?.counter;
-                let bytes = self.proto.build(&spec, counter)?;
+                let bytes = proto.build(&spec, counter)?;
                 self.actor_mut(name)?.counter += 1;
                 bytes
             }
         };
         // The sent frame is decoded only when a step names it (`as:`); the key needs less.
-        let key = self.proto.request_key_of(&bytes);
+        let key = proto.request_key_of(&bytes);
         let actor = self
             .actors
             .get_mut(name)
@@ -712,7 +728,7 @@ impl<'a> Case<'a> {
         }
         self.wire.log(name, Direction::Send, proto::escape(&bytes));
         if let Some(n) = as_name {
-            let frame = match self.proto.parse(&bytes) {
+            let frame = match proto.parse(&bytes) {
                 Ok(imspec_codec::Status::Complete((frame, used))) if used == bytes.len() => frame,
                 _ => Frame::opaque(bytes.clone()),
             };
@@ -824,12 +840,13 @@ impl<'a> Case<'a> {
                 _ => Ok(()),
             };
         }
-        let mut spec = self.proto.barrier();
+        let proto = self.proto_of(name);
+        let mut spec = proto.barrier();
         spec.local = self.local(name);
         let counter = self.actor(name)?.counter;
-        let bytes = self.proto.build(&spec, counter)?;
-        let key = match self.proto.parse(&bytes) {
-            Ok(imspec_codec::Status::Complete((fr, _))) => self.proto.request_key(&fr),
+        let bytes = proto.build(&spec, counter)?;
+        let key = match proto.parse(&bytes) {
+            Ok(imspec_codec::Status::Complete((fr, _))) => proto.request_key(&fr),
             _ => None,
         }
         .ok_or_else(|| StepFail::new("internal: the barrier request has no reply key"))?;
