@@ -59,11 +59,12 @@
 //!   (other classes than Text-Message); `yes` when messages are stored or a publication says
 //!   yes. A NOTIFY follows whenever that body changes (message stored, dump or MSRP delivery
 //!   finished, expiry, PUBLISH), at most one per change, after all in-flight deliveries of the
-//!   user settled. A refresh (in-dialog SUBSCRIBE) gets `200` + NOTIFY; `Expires: 0` gets `200`
-//!   + a final NOTIFY `terminated;reason=timeout`; an unknown dialog `481`. A NOTIFY answered
+//!   user settled. A refresh (in-dialog SUBSCRIBE) gets `200` and a NOTIFY; `Expires: 0` gets
+//!   `200` and a final NOTIFY `terminated;reason=timeout` (also for an initial SUBSCRIBE: a
+//!   fetch); an unknown dialog `481`; an expired subscription a final NOTIFY. A NOTIFY answered
 //!   `481` ends the subscription.
-//! * **PUBLISH** `Event: message-summary` (RFC 3903): a body (`application/simple-message-
-//!   summary`, else `415`; unparsable `400`) creates state → `200 OK` + `SIP-ETag` + `Expires`
+//! * **PUBLISH** `Event: message-summary` (RFC 3903): a body
+//!   (`application/simple-message-summary`, else `415`; unparsable `400`) creates state → `200 OK` + `SIP-ETag` + `Expires`
 //!   (default [`PUBLISH_EXPIRES`]); `SIP-If-Match` refreshes (no body) or modifies (body) and
 //!   gets a new ETag; an unknown ETag → `412 Conditional Request Failed`; `Expires: 0` removes.
 //!   Subscribers are NOTIFYed as above.
@@ -108,6 +109,9 @@ mod sdp;
 pub mod store;
 
 pub use store::{Mailbox, Offline, StoreError};
+
+#[cfg(test)]
+mod tests;
 
 /// The user part of the mailbox URI (`Message-Account: sip:offline@<host:port>`).
 pub const MAILBOX_USER: &str = "offline";
