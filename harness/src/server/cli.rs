@@ -1,14 +1,15 @@
 //! `imspec serve`: run the reference server until SIGTERM or SIGINT.
 //!
 //! ```text
-//! imspec serve [--fetion ADDR] [--msnp ADDR] [--gateway ADDR] [--sip ADDR] [--data DIR]
-//!              [--mutant NAME] [--accounts FILE]
+//! imspec serve [--fetion ADDR] [--msnp ADDR] [--gateway ADDR] [--sip ADDR] [--leancloud ADDR]
+//!              [--data DIR] [--mutant NAME] [--accounts FILE]
 //! ```
 //!
-//! With none of `--fetion`, `--msnp`, `--gateway` and `--sip`, all of them start on
+//! With none of `--fetion`, `--msnp`, `--gateway`, `--sip` and `--leancloud`, all of them start on
 //! `127.0.0.1:0`. `--sip` also starts the SIP mailbox's MSRP listener on the same host, port 0
 //! (services `sip` and `msrp`; behaviour in [`super::sip`]); its offline store is
-//! `DIR/sip.redb`.
+//! `DIR/sip.redb`. `--leancloud` serves LeanCloud realtime over WebSocket (`ws://ADDR/`, service
+//! `leancloud`; behaviour in [`super::leancloud`]); its store is `DIR/leancloud.redb`.
 //! `--fetion` also starts the Fetion chat server on the same host, port 0. `--gateway` starts
 //! the MSNP HTTP gateway (`POST /gateway/gateway.dll`) in front of the same MSNP hub as
 //! `--msnp`. One flushed line per listener goes to stdout: `listening <service> <host:port>`
@@ -42,9 +43,10 @@ pub struct ServeArgs {
     /// password `imspec`.
     #[arg(long, value_name = "FILE")]
     pub accounts: Option<PathBuf>,
-    /// LeanCloud realtime server (not implemented yet).
-    #[arg(long, value_name = "ADDR", hide = true)]
-    pub leancloud: Option<String>,
+    /// Start the LeanCloud realtime WebSocket server here (subprotocols `lc.protobuf2.3`,
+    /// `lc.proto2base64.3` and their version `1`; also answers `GET /v1/route`).
+    #[arg(long, value_name = "ADDR")]
+    pub leancloud: Option<SocketAddr>,
     /// Start the SIP server (registrar, offline MESSAGE store, MWI) here over TCP; its MSRP
     /// mailbox listener gets the same host, port 0.
     #[arg(long, value_name = "ADDR")]
@@ -78,25 +80,39 @@ impl ServeError {
 impl ServeArgs {
     /// The server configuration these arguments ask for.
     pub fn config(&self) -> Result<ServerConfig, ServeError> {
-        if self.leancloud.is_some() {
-            return Err(ServeError::Usage(
-                "--leancloud is not implemented yet".to_owned(),
-            ));
-        }
         let accounts = match &self.accounts {
             Some(path) => Accounts::load(path).map_err(|e| ServeError::Usage(e.to_string()))?,
             None => Accounts::open(),
         };
         let local = ServerConfig::local();
-        let (fetion, msnp, gateway, sip) = match (self.fetion, self.msnp, self.gateway, self.sip) {
-            (None, None, None, None) => (local.fetion, local.msnp, local.gateway, local.sip),
-            other => other,
+        let none = self.fetion.is_none()
+            && self.msnp.is_none()
+            && self.gateway.is_none()
+            && self.sip.is_none()
+            && self.leancloud.is_none();
+        let (fetion, msnp, gateway, sip, leancloud) = if none {
+            (
+                local.fetion,
+                local.msnp,
+                local.gateway,
+                local.sip,
+                local.leancloud,
+            )
+        } else {
+            (
+                self.fetion,
+                self.msnp,
+                self.gateway,
+                self.sip,
+                self.leancloud,
+            )
         };
         Ok(ServerConfig {
             fetion,
             msnp,
             gateway,
             sip,
+            leancloud,
             data: self.data.clone(),
             mutant: self.mutant,
             accounts,
@@ -169,6 +185,14 @@ mod tests {
         assert_eq!(cfg.mutant, Some(Mutant::MsnpTridMismatch));
         let all = Cli::try_parse_from(["x"]).unwrap().serve.config().unwrap();
         assert!(all.fetion.is_some() && all.msnp.is_some() && all.gateway.is_some());
+        assert!(all.leancloud.is_some());
+        let lc = Cli::try_parse_from(["x", "--leancloud", "127.0.0.1:0"])
+            .unwrap()
+            .serve
+            .config()
+            .unwrap();
+        assert!(lc.leancloud.is_some() && lc.msnp.is_none() && lc.sip.is_none());
+        assert!(Cli::try_parse_from(["x", "--leancloud", "nowhere"]).is_err());
         assert!(all.sip.is_some());
         let gw = Cli::try_parse_from(["x", "--gateway", "127.0.0.1:0"])
             .unwrap()

@@ -23,6 +23,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use super::gateway::{self, http as gateway_http};
+use super::leancloud;
 use super::store::Store;
 use super::{ConnId, Event, Mutant, Output, Service, fetion, msnp, sip};
 use crate::auth::Accounts;
@@ -36,6 +37,8 @@ pub struct ServerConfig {
     pub msnp: Option<SocketAddr>,
     /// Address of the MSNP HTTP gateway (`gateway.dll`, in front of the same MSNP hub).
     pub gateway: Option<SocketAddr>,
+    /// Address of the LeanCloud realtime WebSocket server.
+    pub leancloud: Option<SocketAddr>,
     /// Address of the SIP server; its MSRP mailbox listener binds the same host, port 0.
     pub sip: Option<SocketAddr>,
     /// Directory of the durable store; `None` uses a fresh temporary directory.
@@ -61,6 +64,7 @@ impl ServerConfig {
             fetion: Some(any),
             msnp: Some(any),
             gateway: Some(any),
+            leancloud: Some(any),
             sip: Some(any),
             data: None,
             mutant: None,
@@ -99,6 +103,7 @@ struct Shared {
     fetion: Option<Mutex<fetion::Hub>>,
     msnp: Option<Mutex<msnp::Hub>>,
     gateway: Option<Arc<gateway_http::Front>>,
+    leancloud: Option<Mutex<leancloud::Hub>>,
     sip: Option<Mutex<sip::Hub>>,
     /// Outbound connections a hub asked for, to the connector task.
     connect_tx: mpsc::UnboundedSender<Outbound>,
@@ -192,12 +197,30 @@ impl Server {
             };
             sip_hub = Some(Mutex::new(sip::Hub::new(cfg, mailbox)));
         }
+        let mut leancloud_hub = None;
+        if let Some(addr) = config.leancloud {
+            let l = TcpListener::bind(addr).await?;
+            addrs.insert(Service::LeanCloud, l.local_addr()?);
+            listeners.push((Service::LeanCloud, l));
+            let store = match &config.data {
+                Some(dir) => leancloud::Store::open(dir),
+                None => leancloud::Store::temporary(),
+            }
+            .map_err(io::Error::other)?;
+            let cfg = leancloud::Config {
+                mutant: config.mutant,
+                seed: seed.rotate_left(29),
+                limits: Default::default(),
+            };
+            leancloud_hub = Some(Mutex::new(leancloud::Hub::new(cfg, store)));
+        }
         let (shutdown, shutdown_rx) = watch::channel(false);
         let (connect_tx, connect_rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             fetion: fetion_hub,
             msnp: msnp_hub,
             gateway: gateway_front,
+            leancloud: leancloud_hub,
             sip: sip_hub,
             connect_tx,
             conns: Mutex::new(HashMap::new()),
@@ -296,6 +319,9 @@ where
                 stream,
                 shared.shutdown.clone(),
             ));
+        }
+        (Service::LeanCloud, _) => {
+            tokio::spawn(leancloud::ws::serve(shared.clone(), stream, now_ms));
         }
         _ => {
             tokio::spawn(serve_conn(shared.clone(), service, stream, peer));
@@ -408,6 +434,8 @@ impl Shared {
                     run(&mut *h);
                 }
             }
+            // The LeanCloud hub takes whole WebSocket messages: see `leancloud::ws::Host`.
+            Service::LeanCloud => {}
             Service::Msnp | Service::MsnpGateway => {
                 if let Some(Ok(mut h)) = self.msnp.as_ref().map(Mutex::lock) {
                     run(&mut *h);
@@ -456,6 +484,58 @@ impl Shared {
 impl gateway_http::Hub for Shared {
     fn msnp(&self, conn: ConnId, event: Event<'_>) {
         self.with_hub(Service::Msnp, |h| h.handle(now_ms(), conn, event));
+    }
+}
+
+impl leancloud::ws::Host for Shared {
+    fn with_hub(&self, f: &mut dyn FnMut(&mut leancloud::Hub)) {
+        let mut outputs = Vec::new();
+        if let Some(Ok(mut h)) = self.leancloud.as_ref().map(Mutex::lock) {
+            f(&mut h);
+            while let Some(o) = h.poll_output() {
+                outputs.push(o);
+            }
+        }
+        if outputs.is_empty() {
+            return;
+        }
+        let Ok(conns) = self.conns.lock() else { return };
+        for o in outputs {
+            let conn = match &o {
+                Output::Send { conn, .. } | Output::Close { conn } => *conn,
+            };
+            if let Some(tx) = conns.get(&conn) {
+                let _ = tx.send(o);
+            }
+        }
+    }
+
+    fn register(&self) -> Option<(ConnId, mpsc::UnboundedReceiver<Output>)> {
+        if self.open.fetch_add(1, Ordering::SeqCst) >= self.max_connections {
+            self.open.fetch_sub(1, Ordering::SeqCst);
+            return None;
+        }
+        let id = self.next_conn.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = mpsc::unbounded_channel();
+        if let Ok(mut conns) = self.conns.lock() {
+            conns.insert(id, tx);
+        }
+        Some((id, rx))
+    }
+
+    fn unregister(&self, id: ConnId) {
+        if let Ok(mut conns) = self.conns.lock() {
+            conns.remove(&id);
+        }
+        self.open.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    fn idle_timeout(&self) -> Duration {
+        self.idle_timeout
+    }
+
+    fn shutdown(&self) -> watch::Receiver<bool> {
+        self.shutdown.clone()
     }
 }
 

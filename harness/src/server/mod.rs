@@ -8,6 +8,7 @@ pub mod cli;
 pub mod driver;
 pub mod fetion;
 pub mod gateway;
+pub mod leancloud;
 pub mod msnp;
 pub mod mutant;
 mod rng;
@@ -29,6 +30,8 @@ pub enum Service {
     Fetion,
     /// Fetion SIP-C chat server (the address `A: CS address=…` names).
     FetionChat,
+    /// LeanCloud realtime over WebSocket ([`leancloud`]; `lc.protobuf2.*`, `lc.proto2base64.*`).
+    LeanCloud,
     /// MSNP24 notification server.
     Msnp,
     /// The MSNP HTTP gateway (`gateway.dll`) in front of the same MSNP24 hub.
@@ -44,6 +47,7 @@ impl Service {
     pub const ALL: &'static [Self] = &[
         Self::Fetion,
         Self::FetionChat,
+        Self::LeanCloud,
         Self::Msnp,
         Self::MsnpGateway,
         Self::Sip,
@@ -55,6 +59,7 @@ impl Service {
         match self {
             Self::Fetion => "fetion",
             Self::FetionChat => "fetion-chat",
+            Self::LeanCloud => "leancloud",
             Self::Msnp => "msnp",
             Self::MsnpGateway => "msnp-gateway",
             Self::Sip => "sip",

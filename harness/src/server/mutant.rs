@@ -70,6 +70,40 @@ pub enum Mutant {
     GatewayStaleSessionId,
     /// An unknown `SessionID` silently opens a new session and runs the commands.
     GatewayUnknownSessionAccepted,
+    /// Commands other than `session/open` and `echo` are served before `session/open` (as the session named by `peerId`) instead of being refused with error 4105 `SESSION_REQUIRED`.
+    LcAcceptBeforeOpen,
+    /// The `ack` answering a `direct` carries the timestamp `t` but no `uid` (message id).
+    LcAckWithoutUid,
+    /// `logs` in the default direction (`OLD`) returns the oldest messages of the conversation (before `t`) instead of the newest ones.
+    LcLogsOldestFirst,
+    /// A second `session/open` with the same `<peerId, tag>` leaves the older session logged in: no `session/closed` with code 4111.
+    LcNoConflictClose,
+    /// A `direct` repeating a client message id (`dt`) already acknowledged is stored, delivered and acknowledged again with a new `uid` instead of the first one.
+    LcNoDedup,
+    /// Messages pushed to a device and not acknowledged are not pushed again when the device reconnects (`r=true` with its session token).
+    LcNoRedelivery,
+    /// A message is pushed to the other members but not to the sender's other devices (sessions).
+    LcNoSelfFanout,
+    /// Version 1 (`lc.*.1`) pushes every unacknowledged message of a conversation at login instead of at most 20.
+    LcOfflinePushUnbounded,
+    /// `patch/modify` of someone else's message succeeds (and is pushed) instead of error 4403 `MESSAGE_OWNERSHIP_REQUIRED`.
+    LcPatchByAnyone,
+    /// Delivery and read receipts (`rcp`) are also sent in conversations of more than 2 members.
+    LcReceiptInGroup,
+    /// A recalled message keeps its content: the `patch` push and later `logs` still carry its `data`.
+    LcRecallKeepsContent,
+    /// A reconnect (`r=true`) that conflicts on `<peerId, tag>` logs the older session out (`session/closed` 4111) instead of being refused with error 4111.
+    LcReconnectKicksOld,
+    /// Replies carry the request's `i` plus one.
+    LcReplyWrongI,
+    /// Transient messages are stored: they show up in `logs` (and count as unread).
+    LcTransientStored,
+    /// The `unread` push at login ignores `lastUnreadNotifTime`: conversations without news since then are listed again.
+    LcUnreadIgnoresLastNotif,
+    /// Unread tuples say `mentioned: false` even when an unread message mentions the member (`mentionPids` or `mentionAll`).
+    LcUnreadNoMentioned,
+    /// The will message is also sent when its user logs out with `session/close`, not only on an unexpected disconnect.
+    LcWillOnLogout,
     /// A message of a history page appears again on the next page.
     MsnpDuplicateAcrossPages,
     /// Errors use the MSNP18 two-token form `911 3` with no length and no payload.
@@ -159,6 +193,23 @@ impl Mutant {
         Self::GatewaySplitCommands,
         Self::GatewayStaleSessionId,
         Self::GatewayUnknownSessionAccepted,
+        Self::LcAcceptBeforeOpen,
+        Self::LcAckWithoutUid,
+        Self::LcLogsOldestFirst,
+        Self::LcNoConflictClose,
+        Self::LcNoDedup,
+        Self::LcNoRedelivery,
+        Self::LcNoSelfFanout,
+        Self::LcOfflinePushUnbounded,
+        Self::LcPatchByAnyone,
+        Self::LcReceiptInGroup,
+        Self::LcRecallKeepsContent,
+        Self::LcReconnectKicksOld,
+        Self::LcReplyWrongI,
+        Self::LcTransientStored,
+        Self::LcUnreadIgnoresLastNotif,
+        Self::LcUnreadNoMentioned,
+        Self::LcWillOnLogout,
         Self::MsnpDuplicateAcrossPages,
         Self::MsnpErrorsTwoTokens,
         Self::MsnpGetReplyWrongRoot,
@@ -226,6 +277,23 @@ impl Mutant {
             Self::GatewaySplitCommands => "gateway-split-commands",
             Self::GatewayStaleSessionId => "gateway-stale-session-id",
             Self::GatewayUnknownSessionAccepted => "gateway-unknown-session-accepted",
+            Self::LcAcceptBeforeOpen => "lc-accept-before-open",
+            Self::LcAckWithoutUid => "lc-ack-without-uid",
+            Self::LcLogsOldestFirst => "lc-logs-oldest-first",
+            Self::LcNoConflictClose => "lc-no-conflict-close",
+            Self::LcNoDedup => "lc-no-dedup",
+            Self::LcNoRedelivery => "lc-no-redelivery",
+            Self::LcNoSelfFanout => "lc-no-self-fanout",
+            Self::LcOfflinePushUnbounded => "lc-offline-push-unbounded",
+            Self::LcPatchByAnyone => "lc-patch-by-anyone",
+            Self::LcReceiptInGroup => "lc-receipt-in-group",
+            Self::LcRecallKeepsContent => "lc-recall-keeps-content",
+            Self::LcReconnectKicksOld => "lc-reconnect-kicks-old",
+            Self::LcReplyWrongI => "lc-reply-wrong-i",
+            Self::LcTransientStored => "lc-transient-stored",
+            Self::LcUnreadIgnoresLastNotif => "lc-unread-ignores-last-notif",
+            Self::LcUnreadNoMentioned => "lc-unread-no-mentioned",
+            Self::LcWillOnLogout => "lc-will-on-logout",
             Self::MsnpDuplicateAcrossPages => "msnp-duplicate-across-pages",
             Self::MsnpErrorsTwoTokens => "msnp-errors-two-tokens",
             Self::MsnpGetReplyWrongRoot => "msnp-get-reply-wrong-root",
@@ -315,6 +383,45 @@ impl Mutant {
             Self::GatewayUnknownSessionAccepted => {
                 "an unknown SessionID opens a new session instead of being refused"
             }
+            Self::LcAcceptBeforeOpen => {
+                "commands before session/open are served instead of refused with 4105"
+            }
+            Self::LcAckWithoutUid => "the direct ack carries t but no uid (message id)",
+            Self::LcLogsOldestFirst => {
+                "logs with direction OLD return the oldest messages, not the newest"
+            }
+            Self::LcNoConflictClose => {
+                "a second login with the same peerId and tag leaves the older session open, no session/closed 4111"
+            }
+            Self::LcNoDedup => {
+                "a direct repeating a dt is stored and delivered again with a new uid"
+            }
+            Self::LcNoRedelivery => {
+                "messages pushed and not acked are not pushed again when the device reconnects"
+            }
+            Self::LcNoSelfFanout => "a message is not pushed to the sender's other devices",
+            Self::LcOfflinePushUnbounded => {
+                "version 1 pushes every offline message of a conversation, not at most 20"
+            }
+            Self::LcPatchByAnyone => "any member may modify or recall anyone's message (no 4403)",
+            Self::LcReceiptInGroup => {
+                "delivery and read receipts are also sent in conversations of 3 or more members"
+            }
+            Self::LcRecallKeepsContent => {
+                "a recalled message keeps its content in the patch push and in logs"
+            }
+            Self::LcReconnectKicksOld => {
+                "a conflicting reconnect (r=true) logs the older session out instead of being refused"
+            }
+            Self::LcReplyWrongI => "replies carry i + 1 instead of the request's i",
+            Self::LcTransientStored => "transient messages are stored and show up in logs",
+            Self::LcUnreadIgnoresLastNotif => {
+                "unread notifications repeat conversations older than lastUnreadNotifTime"
+            }
+            Self::LcUnreadNoMentioned => {
+                "unread tuples never set mentioned, even when a message mentions the member"
+            }
+            Self::LcWillOnLogout => "the will message is also sent on an explicit session/close",
             Self::MsnpDuplicateAcrossPages => {
                 "history pages repeat the last message of the previous page"
             }
@@ -375,6 +482,12 @@ impl Mutant {
     /// (registrar, MESSAGE store-and-forward, MWI, the MSRP mailbox) can catch it.
     pub fn is_sip(self) -> bool {
         self.name().starts_with("sip-")
+    }
+
+    /// Whether this mutant breaks a rule of the LeanCloud server (`lc-*`): only LeanCloud
+    /// scenarios can catch it.
+    pub fn is_leancloud(self) -> bool {
+        self.name().starts_with("lc-")
     }
 
     /// Whether this mutant breaks an MSNP HTTP gateway rule (a subset of the MSNP mutants:
