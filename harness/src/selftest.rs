@@ -238,6 +238,8 @@ pub async fn selftest(opts: &Options) -> Result<Matrix, Error> {
             Protocol::Fetion
         } else if m.is_leancloud() {
             Protocol::LeanCloud
+        } else if m.is_sip() {
+            Protocol::Sip
         } else {
             Protocol::Msnp
         };
