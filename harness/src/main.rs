@@ -90,7 +90,7 @@ struct RunArgs {
     /// Scenario files or directories (default: scenarios/).
     paths: Vec<PathBuf>,
     /// A target service: NAME=HOST:PORT (names: fetion, fetion-chat, msnp, msnp-gateway, sip,
-    /// msrp).
+    /// msrp, leancloud — WebSocket, `ws://HOST:PORT/`).
     /// Repeatable. With msnp-gateway, every MSNP case also runs over the HTTP gateway (as
     /// `<id>@gateway`). Without any, an embedded reference server is started and MSNP cases
     /// run over both TCP and the gateway.
