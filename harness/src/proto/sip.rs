@@ -5,7 +5,8 @@
 //! by branch and CSeq method). Provisional responses (`1xx`) are logged and otherwise ignored:
 //! a transaction's reply is its final response. Every request from the server (a relayed or
 //! dumped `MESSAGE`, a `NOTIFY`) is a push, which a case answers with `status:` and
-//! `reply_to:`. Barrier: `OPTIONS`, answered by any final response (an error included).
+//! `reply_to:`. An `ACK` waits for no reply. Barrier: `OPTIONS`, answered by any final
+//! response (an error included).
 //!
 //! Built requests get what a user agent computes: `Via: SIP/2.0/TCP <local address>;
 //! branch=z9hG4bK…` (unique per request), `Max-Forwards: 70`, a `From` tag, `To` = the
@@ -169,12 +170,18 @@ impl Protocol for Sip {
     }
 
     fn request_key(&self, frame: &Frame) -> Option<String> {
-        (frame.get("kind") == Some("request")).then(|| key(frame))
+        // ACK is the one request without a response (RFC 3261 §17.1.1.3).
+        (frame.get("kind") == Some("request") && frame.get("method") != Some("ACK"))
+            .then(|| key(frame))
     }
 
     fn request_key_of(&self, bytes: &[u8]) -> Option<String> {
         match sip::parse_with(bytes, &LIMITS) {
-            Ok(Status::Complete((msg, n))) if n == bytes.len() && msg.is_request() => {
+            Ok(Status::Complete((msg, n)))
+                if n == bytes.len()
+                    && msg.is_request()
+                    && msg.method().is_some_and(|m| m.as_str() != "ACK") =>
+            {
                 Some(key_of(&msg))
             }
             _ => None,
