@@ -158,7 +158,8 @@ pub enum Mutant {
     SipRelayDropsOffline,
     /// REGISTER with `Expires: 0` (or `expires=0`, or `Contact: *`) keeps the binding: the `200` still lists it.
     SipUnregisterIgnored,
-    /// SUBSCRIBE with `Expires: 0` keeps the subscription; its NOTIFY says `active`, not `terminated`.
+    /// SUBSCRIBE with `Expires: 0` is taken as a refresh for the default hour: the subscription
+    /// stays and its NOTIFY says `active`, never `terminated`.
     SipUnsubscribeStillActive,
 }
 

@@ -831,6 +831,11 @@ impl Hub {
                 return;
             }
         };
+        let expires = if expires == 0 && self.mutant(Mutant::SipUnsubscribeStillActive) {
+            SUBSCRIBE_EXPIRES
+        } else {
+            expires
+        };
         let expires_ms = now_ms + u64::from(expires) * 1000;
         let contact_hdr = [("Contact", self.contact())];
         if let Some(tag) = req.to.tag() {
@@ -896,7 +901,7 @@ impl Hub {
 
     /// The NOTIFY that follows every accepted SUBSCRIBE.
     fn finish_subscribe(&mut self, now_ms: u64, id: u64, expires: u32) {
-        if expires == 0 && !self.mutant(Mutant::SipUnsubscribeStillActive) {
+        if expires == 0 {
             self.notify(now_ms, id, true);
             self.subs.remove(&id);
         } else {

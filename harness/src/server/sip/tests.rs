@@ -531,7 +531,7 @@ fn sip_mwi_mutants() {
     let out = p.sip(CAROL);
     assert_eq!(
         out[1].header("Subscription-State"),
-        Some("active;expires=0")
+        Some("active;expires=3600")
     );
 }
 
