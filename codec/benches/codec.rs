@@ -114,5 +114,44 @@ fn sipc(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, msgr, sipc);
+/// A direct message as leancloud-realtime 4.3.1 sends it in lc.protobuf2.3 (receipt wanted).
+const LC_DIRECT: &[u8] = include_bytes!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../corpus/leancloud/valid/sdk-bin-08-c2s-direct.bin"
+));
+
+/// The same frame in lc.proto2base64.3.
+const LC_DIRECT_B64: &[u8] = include_bytes!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../corpus/leancloud/valid/sdk-b64-06-c2s-direct.b64"
+));
+
+/// LeanCloud decode (wire pre-scan + prost) against prost alone as the baseline, both on the
+/// SDK's direct message; base64 decode; encode.
+fn leancloud(c: &mut Criterion) {
+    use imspec_codec::leancloud::{self, Format, GenericCommand, Message as _};
+    let mut group = c.benchmark_group("leancloud");
+    group.throughput(Throughput::Bytes(LC_DIRECT.len() as u64));
+    group.bench_function("direct/prost_decode", |b| {
+        b.iter(|| GenericCommand::decode(black_box(LC_DIRECT)).map(|c| c.i));
+    });
+    group.bench_function("direct/decode", |b| {
+        b.iter(|| leancloud::decode(black_box(LC_DIRECT), Format::Protobuf2).map(|c| c.i));
+    });
+    group.bench_function("direct/decode_base64", |b| {
+        b.iter(|| leancloud::decode(black_box(LC_DIRECT_B64), Format::Proto2Base64).map(|c| c.i));
+    });
+    let cmd = leancloud::decode(LC_DIRECT, Format::Protobuf2).unwrap_or_default();
+    let mut out = Vec::with_capacity(LC_DIRECT.len());
+    group.bench_function("direct/encode", |b| {
+        b.iter(|| {
+            out.clear();
+            leancloud::encode(black_box(&cmd), Format::Protobuf2, &mut out);
+            out.len()
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, msgr, sipc, leancloud);
 criterion_main!(benches);

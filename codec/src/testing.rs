@@ -301,6 +301,13 @@ pub fn leancloud_frame(
         ));
     }
     let other = match format {
+        // Over the frame limit as base64 text: the binary frame alone is the law's subject.
+        Format::Protobuf2
+            if leancloud::encoded_len(&cmd, Format::Proto2Base64)
+                > leancloud::Limits::default().max_frame =>
+        {
+            Ok(cmd.clone())
+        }
         Format::Protobuf2 => {
             let text = STANDARD.encode(frame);
             leancloud::decode(text.as_bytes(), Format::Proto2Base64)

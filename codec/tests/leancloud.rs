@@ -146,17 +146,19 @@ fn leancloud_regressions() {
     });
 }
 
-/// The pre-scan accepts exactly what prost accepts.
+/// The wire scan accepts exactly what prost accepts, and `decode` reports the scan's error.
 fn scan_agrees_with_prost(input: &[u8]) {
-    let ours = leancloud::decode(input, Format::Protobuf2);
+    let scan = leancloud::check(input);
     let prost = <GenericCommand as prost::Message>::decode(input);
     assert_eq!(
-        ours.is_ok(),
+        scan.is_ok(),
         prost.is_ok(),
-        "scan says {ours:?}, prost says {prost:?}"
+        "scan says {scan:?}, prost says {prost:?}"
     );
-    if let (Ok(a), Ok(b)) = (ours, prost) {
-        assert_eq!(a, b);
+    match (scan, leancloud::decode(input, Format::Protobuf2)) {
+        (Ok(()), Ok(cmd)) => assert_eq!(Ok(cmd), prost),
+        (Err(e), Err(d)) => assert_eq!(e, d),
+        (scan, decoded) => panic!("scan {scan:?}, decode {decoded:?}"),
     }
 }
 

@@ -29,8 +29,8 @@
 //! length of a length-delimited field that runs past the end of its message, or at a
 //! fixed-width value cut off; [`ErrorKind::Utf8`] at the first bad byte of a `string`;
 //! [`ErrorKind::LimitExceeded`] for a frame over [`Limits::max_frame`] (at that offset) or
-//! nesting past prost's recursion limit. Decoding first scans the wire format with the
-//! schema (accepting exactly what prost accepts) to find that byte, then lets prost decode.
+//! nesting past prost's recursion limit. When prost refuses a frame, [`check`] scans its
+//! wire format with the schema (it accepts exactly what prost accepts) to find that byte.
 //!
 //! Deviations from the SDK's protobufjs 5: proto2 `required` fields are `Option` and a frame
 //! without them is accepted (protobufjs refuses to decode it); unknown fields are skipped
@@ -57,7 +57,6 @@ use core::str::FromStr;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use prost::Message as _;
 
 use crate::{Error, ErrorKind};
 
@@ -71,6 +70,10 @@ pub use message::{
     RcpCommand, ReadCommand, ReadTuple, ReportCommand, RoomCommand, SessionCommand, StatusType,
     UnreadCommand, UnreadTuple,
 };
+
+/// prost's message trait, for the raw protobuf API of the commands (`encode_to_vec`,
+/// `decode` without the pre-scan and its offsets) without depending on prost directly.
+pub use prost::Message;
 
 /// The schema as proto2 text (`message.proto`); the structs of [`message`] agree with it.
 pub const PROTO: &str = include_str!("message.proto");
@@ -276,6 +279,13 @@ pub fn encoded_len(cmd: &GenericCommand, format: Format) -> usize {
     }
 }
 
+/// Checks a binary frame's wire format against the schema without building a value: the
+/// first error with its offset (the kinds are listed in the module docs), or `Ok` exactly
+/// when prost decodes the frame. [`decode`] runs it only on frames prost refuses.
+pub fn check(frame: &[u8]) -> Result<(), Error> {
+    wire::scan::<GenericCommand>(frame, 0, wire::RECURSION_LIMIT)
+}
+
 impl GenericCommand {
     /// `cmd` as a [`CommandType`], if present and named by the schema.
     pub fn command_type(&self) -> Option<CommandType> {
@@ -294,10 +304,15 @@ impl GenericCommand {
 }
 
 fn decode_protobuf(bytes: &[u8]) -> Result<GenericCommand, Error> {
-    wire::scan::<GenericCommand>(bytes, 0, wire::RECURSION_LIMIT)?;
-    // The scan accepts exactly what prost accepts; should they ever disagree, the error is
-    // reported at the start of the frame rather than hidden.
-    GenericCommand::decode(bytes).map_err(|_| Error::new(ErrorKind::Protobuf, 0))
+    // prost first: the scan costs about as much as prost itself, so only a refused frame
+    // pays for finding its offset. Should the two ever disagree (the tests and the
+    // `leancloud_parse` fuzz target check they do not), the error is reported at byte 0
+    // rather than hidden.
+    GenericCommand::decode(bytes).map_err(|_| {
+        check(bytes)
+            .err()
+            .unwrap_or(Error::new(ErrorKind::Protobuf, 0))
+    })
 }
 
 fn base64_error(frame: &[u8], e: base64::DecodeError) -> Error {

@@ -117,6 +117,7 @@ macro_rules! reject {
             let got = decode($frame, $format);
             assert_eq!(got, Err(Error::new(ErrorKind::$kind, $offset)));
             if $format == Format::Protobuf2 {
+                assert_eq!(check($frame), got.map(|_| ()));
                 // The scan and prost agree that the frame is bad.
                 assert!(
                     <GenericCommand as prost::Message>::decode(&$frame[..]).is_err(),

@@ -1,11 +1,11 @@
-//! A pre-scan of the protobuf wire format that finds the byte where decoding fails.
+//! A scan of the protobuf wire format that finds the byte where decoding fails.
 //!
-//! prost's `DecodeError` says what went wrong but not where. Before handing a frame to
-//! prost, [`scan`] walks it with the schema: keys, varints, lengths, UTF-8 of `string`
-//! fields, nested messages, and unknown fields (skipped as prost skips them, groups
-//! included). It follows prost's rules, so it accepts exactly the frames prost accepts
-//! (the `leancloud_parse` fuzz target and the tests check this), and its first error is at
-//! the first offending byte:
+//! prost's `DecodeError` says what went wrong but not where. When prost refuses a frame,
+//! [`scan`] walks it with the schema: keys, varints, lengths, UTF-8 of `string` fields,
+//! nested messages, and unknown fields (skipped as prost skips them, groups included). It
+//! follows prost's rules, so it accepts exactly the frames prost accepts (the tests and the
+//! `leancloud_parse` fuzz target check this), and its first error is at the first offending
+//! byte:
 //!
 //! * [`ErrorKind::Protobuf`] at the key of a field whose wire type is invalid (6, 7, a stray
 //!   end-group, a group end with another number), whose number is 0, or whose wire type is
