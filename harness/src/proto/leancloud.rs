@@ -147,6 +147,17 @@ impl Protocol for LeanCloud {
     fn raw(&self, bytes: Vec<u8>) -> Vec<u8> {
         ws::record(b'B', &bytes)
     }
+
+    /// The readable form (`binary {"cmd":"ack",…}`) instead of escaped protobuf bytes.
+    fn log_text(&self, bytes: &[u8]) -> String {
+        match self.parse(bytes) {
+            Ok(Status::Complete((f, _))) => match f.get("ws") {
+                Some(kind @ ("binary" | "text")) => format!("{kind} {}", f.summary),
+                _ => f.summary,
+            },
+            _ => super::escape(bytes),
+        }
+    }
 }
 
 /// The fields of `GenericCommand` (PROTOCOLS.md §4.2), the first step of every field path.

@@ -148,6 +148,11 @@ pub trait Protocol: Send + Sync {
     fn raw(&self, bytes: Vec<u8>) -> Vec<u8> {
         bytes
     }
+
+    /// How the wire log shows one frame's bytes (sent or received); by default [`escape`]d.
+    fn log_text(&self, bytes: &[u8]) -> String {
+        escape(bytes)
+    }
 }
 
 /// The module for a scenario's protocol.

@@ -339,7 +339,7 @@ async fn read_loop(
         loop {
             match proto.parse(&buf) {
                 Ok(Status::Complete((frame, n))) => {
-                    wire.log(&actor, Direction::Recv, proto::escape(&buf[..n]));
+                    wire.log(&actor, Direction::Recv, proto.log_text(&buf[..n]));
                     lock(&inbox).deliver(proto, frame);
                     buf.drain(..n);
                     base += n as u64;

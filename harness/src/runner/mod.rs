@@ -726,7 +726,7 @@ impl<'a> Case<'a> {
                 .outstanding
                 .push_back((as_name.map(str::to_owned), k.clone()));
         }
-        self.wire.log(name, Direction::Send, proto::escape(&bytes));
+        self.wire.log(name, Direction::Send, proto.log_text(&bytes));
         if let Some(n) = as_name {
             let frame = match proto.parse(&bytes) {
                 Ok(imspec_codec::Status::Complete((frame, used))) if used == bytes.len() => frame,
@@ -853,7 +853,7 @@ impl<'a> Case<'a> {
         let actor = self.actor_mut(name)?;
         actor.counter += 1;
         lock(&actor.inbox).pending.push(key.clone());
-        self.wire.log(name, Direction::Send, proto::escape(&bytes));
+        self.wire.log(name, Direction::Send, proto.log_text(&bytes));
         let rng = if self.opts.chop {
             Some(&mut self.rng)
         } else {
