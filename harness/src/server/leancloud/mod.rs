@@ -66,8 +66,13 @@
 //! * `patch/modify {patches}` → `patch/modified {lastPatchTime}`: only the sender may modify
 //!   or recall (others: error 4403, unknown message: 4404). The patched message goes to every
 //!   other session of the members as `patch {patches: [{cid, mid, timestamp, recall, data|
-//!   binaryMsg, patchTimestamp, from, mentionPids, mentionAll}]}`; a recalled message has no
-//!   content from then on (pushes, history, unread).
+//!   binaryMsg, patchTimestamp, from, mentionPids, mentionAll}]}`. A recalled message loses its
+//!   content for good: from then on (the recall push, history, unread) its `data` is the
+//!   recalled-message marker [`RECALLED`] (`{"_lctype":-127}`), never the original text or
+//!   bytes. PROTOCOLS.md §4.6 says "no data"; the SDK turns a recall into a `RecalledMessage`
+//!   only with the marker, and its own tests against the real service expect one
+//!   (interop/leancloud/FINDINGS.md §3).
+//! * `mentionAll` is repeated as sent (`false` included) in pushes and history.
 //! * `logs {cid, t, tIncluded, tt, ttIncluded, l|limit, direction, lctype}` → `logs {logs}`:
 //!   direction `OLD` (default) selects the newest `l` messages before `t` (and after `tt`),
 //!   `NEW` the oldest `l` after `t` (and before `tt`); either way the items are listed
@@ -101,6 +106,8 @@ pub use store::{Store, StoreError};
 
 use store::{Conv, Cursor, Message};
 
+/// The content of a recalled message: the SDK's `RecalledMessage` type (-127), nothing else.
+pub const RECALLED: &str = "{\"_lctype\":-127}";
 /// Session token lifetime announced in `stTtl` (seconds; LeanCloud's is two days).
 pub const SESSION_TTL_S: i32 = 17_280;
 /// Most unread tuples in one `unread` push (seed 002).
@@ -1053,7 +1060,7 @@ impl Hub {
                 ack_at: m.ack_at.map(to_i64),
                 read_at: m.read_at.map(to_i64),
                 patch_timestamp: m.patch_ts.map(to_i64),
-                mention_all: Some(m.mention_all).filter(|a| *a),
+                mention_all: Some(m.mention_all),
                 mention_pids: m.mention_pids.clone(),
                 bin: content_binary(m).map(|_| true),
                 conv_type: None,
@@ -1106,7 +1113,7 @@ impl Hub {
             if item.recall == Some(true) {
                 m.recalled = true;
                 if !self.mutant(Mutant::LcRecallKeepsContent) {
-                    m.data = None;
+                    m.data = Some(RECALLED.to_owned());
                     m.binary = None;
                 }
             } else {
@@ -1606,7 +1613,7 @@ fn deliver(m: &Message, offline: bool) -> GenericCommand {
         offline: Some(true).filter(|_| offline),
         patch_timestamp: m.patch_ts.map(to_i64),
         mention_pids: m.mention_pids.clone(),
-        mention_all: Some(true).filter(|_| m.mention_all),
+        mention_all: Some(m.mention_all),
         ..DirectCommand::default()
     });
     push
