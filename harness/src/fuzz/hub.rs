@@ -49,6 +49,13 @@ pub fn msnp(data: &[u8]) -> Result<(), String> {
     run::<MsnpModel>(data)
 }
 
+/// Runs the LeanCloud hub over the program in `data`. Its hub takes whole WebSocket messages
+/// rather than a byte stream, so it has its own driver and program format:
+/// [`crate::server::leancloud::fuzz`].
+pub fn leancloud(data: &[u8]) -> Result<(), String> {
+    crate::server::leancloud::fuzz::run(data)
+}
+
 /// Most operations decoded from one input.
 pub const MAX_OPS: usize = 256;
 /// Most connections one input opens.

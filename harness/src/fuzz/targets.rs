@@ -16,6 +16,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("scenario_load", scenario_load),
     ("server_fetion", hub::fetion),
     ("server_msnp", hub::msnp),
+    ("server_leancloud", hub::leancloud),
 ];
 
 /// The target called `name`.

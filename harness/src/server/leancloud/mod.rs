@@ -98,6 +98,7 @@ use super::rng::Rng;
 use super::time::iso8601_ms;
 use super::{ConnId, Mutant, Output};
 
+pub mod fuzz;
 pub mod store;
 pub mod ws;
 
