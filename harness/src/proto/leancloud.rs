@@ -464,3 +464,49 @@ mod tests {
         assert!(!LeanCloud.known_field("headers.I"));
     }
 }
+
+#[cfg(test)]
+mod load_tests {
+    use std::path::Path;
+
+    use crate::scenario::{FrameSpec, StepKind, Tree, load_str};
+
+    const CASE: &str = "title: t\nprotocol: leancloud\nactors:\n  a: { service: leancloud, format: proto2base64, version: 1 }\n  b: leancloud\nsteps:\n  - connect: a\n  - send: a\n    command: { cmd: direct, i: null, directMessage: { cid: \"${c}\", r: true, l: 3 } }\n";
+
+    #[test]
+    fn leancloud_cases_load_actor_options_and_commands() {
+        let s = load_str(Path::new("scenarios/leancloud/x.yaml"), CASE).unwrap();
+        let a = &s.actor_options["a"];
+        assert_eq!(
+            (a.format.as_deref(), a.version.as_deref()),
+            (Some("proto2base64"), Some("1"))
+        );
+        assert!(!s.actor_options.contains_key("b"));
+        let StepKind::Send(send) = &s.steps[1].kind else {
+            panic!("not a send");
+        };
+        let Some(Tree::Map(m)) = &send.frame.command else {
+            panic!("no command");
+        };
+        assert_eq!(m[1], ("i".into(), Tree::Null));
+        assert_ne!(send.frame, FrameSpec::default());
+    }
+
+    #[test]
+    fn leancloud_loader_refuses_bad_options_and_foreign_keys() {
+        for (from, bad, why) in [
+            ("format: proto2base64", "format: json", "unknown format"),
+            ("version: 1", "version: 2", "unknown version"),
+            ("version: 1", "color: red", "did not match"),
+        ] {
+            let text = CASE.replace(from, bad);
+            let e = load_str(Path::new("scenarios/leancloud/x.yaml"), &text).unwrap_err();
+            assert!(e.to_string().contains(why), "{bad}: {e}");
+        }
+        let text = CASE.replace("    command:", "    verb: PNG\n    command:");
+        let e = load_str(Path::new("scenarios/leancloud/x.yaml"), &text).unwrap_err();
+        assert!(e.to_string().contains("`verb`"), "{e}");
+        let text = CASE.replace("    command: {", "    body: x\n    xcommand: {");
+        assert!(load_str(Path::new("scenarios/leancloud/x.yaml"), &text).is_err());
+    }
+}
