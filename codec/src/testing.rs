@@ -8,8 +8,8 @@
 //! 3. every proper prefix of a frame is incomplete ([`prefixes_incomplete`]), and any
 //!    chunking of a stream yields the same frames ([`chunking`]).
 //!
-//! LeanCloud frames are whole WebSocket messages: [`LeanCloud`] and [`LeanCloudBase64`]
-//! implement [`Codec`] by consuming the whole buffer, so laws 1 and 2 apply, while law 3
+//! LeanCloud frames are whole WebSocket messages: [`LeanCloud`], [`LeanCloudBase64`] and
+//! their lenient twins implement [`Codec`] by consuming the whole buffer, so laws 1 and 2 apply, while law 3
 //! (prefixes, chunking) does not; [`leancloud_frame`] adds the framing laws of that protocol.
 //!
 //! Each checker returns `Err(description)` instead of panicking, so callers decide how to
@@ -93,12 +93,22 @@ pub struct LeanCloud;
 #[derive(Debug)]
 pub struct LeanCloudBase64;
 
+/// LeanCloud binary frames with every leniency on (proto2 `required` fields may be absent,
+/// as in generated values).
+#[derive(Debug)]
+pub struct LeanCloudLenient;
+
+/// LeanCloud base64 text frames with every leniency on.
+#[derive(Debug)]
+pub struct LeanCloudBase64Lenient;
+
 macro_rules! leancloud_codec {
-    ($name:ident, $format:expr) => {
+    ($name:ident, $format:expr, $limits:expr) => {
         impl Codec for $name {
             type Frame<'a> = crate::leancloud::GenericCommand;
             fn parse(buf: &[u8]) -> crate::Result<(Self::Frame<'_>, usize)> {
-                crate::leancloud::decode(buf, $format).map(|cmd| Status::Complete((cmd, buf.len())))
+                crate::leancloud::decode_with(buf, $format, &$limits)
+                    .map(|cmd| Status::Complete((cmd, buf.len())))
             }
             fn encode(frame: &Self::Frame<'_>, out: &mut Vec<u8>) {
                 crate::leancloud::encode(frame, $format, out);
@@ -113,8 +123,26 @@ macro_rules! leancloud_codec {
     };
 }
 
-leancloud_codec!(LeanCloud, crate::leancloud::Format::Protobuf2);
-leancloud_codec!(LeanCloudBase64, crate::leancloud::Format::Proto2Base64);
+leancloud_codec!(
+    LeanCloud,
+    crate::leancloud::Format::Protobuf2,
+    crate::leancloud::Limits::default()
+);
+leancloud_codec!(
+    LeanCloudBase64,
+    crate::leancloud::Format::Proto2Base64,
+    crate::leancloud::Limits::default()
+);
+leancloud_codec!(
+    LeanCloudLenient,
+    crate::leancloud::Format::Protobuf2,
+    crate::leancloud::Limits::lenient()
+);
+leancloud_codec!(
+    LeanCloudBase64Lenient,
+    crate::leancloud::Format::Proto2Base64,
+    crate::leancloud::Limits::lenient()
+);
 
 codec!(Sipc, sipc, Message, crate::sipc::Limits::default());
 codec!(SipcLenient, sipc, Message, crate::sipc::Limits::lenient());
@@ -272,26 +300,38 @@ pub fn chunking<C: Codec>(stream: &[u8], cuts: &[usize]) -> Result<(), String> {
     }
 }
 
-/// The laws for one LeanCloud frame in `format`. If it decodes: laws 1 and 2 in that format;
-/// the other format carries the same command (a binary frame's bytes base64-encoded, or a
-/// text frame's base64 decoded, decode to the same value); and the readable form (serde
-/// JSON) round-trips. With `exact` (curated valid frames), re-encoding also gives exactly
-/// the input. Returns the command, or `None` when the frame does not decode.
+/// The laws for one LeanCloud frame in `format`. If it decodes leniently: laws 1 and 2 in
+/// that format; the default decoder gives the same command, or refuses it for a missing
+/// proto2 `required` field only (leniency changes nothing else); the other format carries
+/// the same command (a binary frame's bytes base64-encoded, or a text frame's base64
+/// decoded, decode to the same value); and the readable form (serde JSON) round-trips. With
+/// `exact` (curated valid frames), re-encoding also gives exactly the input. Returns the
+/// command, or `None` when the frame does not decode even leniently.
 pub fn leancloud_frame(
     frame: &[u8],
     format: crate::leancloud::Format,
     exact: bool,
 ) -> Result<Option<crate::leancloud::GenericCommand>, String> {
-    use crate::leancloud::{self, Format};
+    use crate::leancloud::{self, Format, Limits};
     use base64::Engine as _;
     use base64::engine::general_purpose::STANDARD;
 
-    let Ok(cmd) = leancloud::decode(frame, format) else {
+    let lenient = Limits::lenient();
+    let Ok(cmd) = leancloud::decode_with(frame, format, &lenient) else {
         return Ok(None);
     };
+    match leancloud::decode(frame, format) {
+        Ok(strict) if strict == cmd => {}
+        Err(e) if e.kind() == crate::ErrorKind::Missing => {}
+        other => {
+            return Err(format!(
+                "leniency changed more than required fields: default {other:?}, lenient {cmd:?}"
+            ));
+        }
+    }
     match format {
-        Format::Protobuf2 => value_round_trip::<LeanCloud>(&cmd)?,
-        Format::Proto2Base64 => value_round_trip::<LeanCloudBase64>(&cmd)?,
+        Format::Protobuf2 => value_round_trip::<LeanCloudLenient>(&cmd)?,
+        Format::Proto2Base64 => value_round_trip::<LeanCloudBase64Lenient>(&cmd)?,
     }
     let mut out = Vec::new();
     leancloud::encode(&cmd, format, &mut out);
@@ -310,13 +350,13 @@ pub fn leancloud_frame(
         }
         Format::Protobuf2 => {
             let text = STANDARD.encode(frame);
-            leancloud::decode(text.as_bytes(), Format::Proto2Base64)
+            leancloud::decode_with(text.as_bytes(), Format::Proto2Base64, &lenient)
         }
         Format::Proto2Base64 => {
             let bytes = STANDARD
                 .decode(frame)
                 .map_err(|e| format!("decoded, yet not base64: {e}"))?;
-            leancloud::decode(&bytes, Format::Protobuf2)
+            leancloud::decode_with(&bytes, Format::Protobuf2, &lenient)
         }
     };
     match other {

@@ -7,8 +7,9 @@
 //!   [`testing::leancloud_frame`] (laws 1 and 2, the other framing, the JSON round trip); the
 //!   readable form is snapshotted with the frame as the description (hex for binary).
 //!   Files named in `constructed.json` must be exactly the encoding of their command there.
-//! * `lenient/*`: decodes, but does not re-encode to the same bytes (unknown fields,
-//!   non-minimal varints, fields out of order); the fixpoint law holds; snapshotted.
+//! * `lenient/*`: decodes with `Limits::lenient()` and obeys the laws, but is refused by
+//!   default (a missing proto2 `required` field) or does not re-encode to the same bytes
+//!   (unknown fields, non-minimal varints, fields out of order); snapshotted.
 //! * `invalid/*`: refused with the kind and offset `invalid.tsv` records; snapshotted.
 //! * `regressions/*`: the laws hold, whatever the decoder says; no snapshot.
 //!
@@ -19,8 +20,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use imspec_codec::leancloud::{self, Format, GenericCommand};
-use imspec_codec::testing::{self, LeanCloud, LeanCloudBase64};
+use imspec_codec::leancloud::{self, Format, GenericCommand, Limits};
+use imspec_codec::testing::{self, LeanCloud, LeanCloudBase64Lenient, LeanCloudLenient};
 use imspec_codec::{Error, ErrorKind, Status};
 use proptest::prelude::*;
 
@@ -36,6 +37,11 @@ fn leancloud_valid() {
                     leancloud::decode(input, format).err()
                 )
             });
+        assert_eq!(
+            leancloud::decode(input, format).as_ref(),
+            Ok(&cmd),
+            "{name}"
+        );
         insta::assert_json_snapshot!(cmd);
     });
 }
@@ -69,16 +75,31 @@ fn leancloud_lenient() {
         let format = format_of(name);
         let cmd = testing::leancloud_frame(input, format, false)
             .unwrap_or_else(|e| panic!("{name}: {e}"))
-            .unwrap_or_else(|| panic!("{name}: refused"));
+            .unwrap_or_else(|| panic!("{name}: refused even leniently"));
         let mut again = Vec::new();
         leancloud::encode(&cmd, format, &mut again);
-        assert_ne!(
-            again, input,
-            "{name} re-encodes exactly: it belongs in valid/"
+        let strict = leancloud::decode(input, format);
+        assert!(
+            strict.is_err() || again != input,
+            "{name} is accepted by default and re-encodes exactly: it belongs in valid/"
         );
         let mut view = serde_json::Map::new();
+        view.insert(
+            "default".into(),
+            match strict {
+                Ok(_) => "accepted".into(),
+                Err(e) => format!("{} @ {}", kind_name(e.kind()), e.offset()).into(),
+            },
+        );
         view.insert("decoded".into(), serde_json::to_value(&cmd).unwrap());
-        view.insert("reencoded".into(), hex(&again).into());
+        view.insert(
+            "reencoded".into(),
+            if again == input {
+                "exact".into()
+            } else {
+                hex(&again).into()
+            },
+        );
         insta::assert_json_snapshot!(view);
     });
 }
@@ -121,10 +142,7 @@ fn leancloud_invalid() {
             ));
         }
         if format == Format::Protobuf2 {
-            assert!(
-                <GenericCommand as prost::Message>::decode(input).is_err(),
-                "{name}: prost accepts what the scan refuses"
-            );
+            scan_agrees_with_prost(input);
         }
         insta::assert_snapshot!(format!(
             "{got} @ {}\n{}",
@@ -146,17 +164,24 @@ fn leancloud_regressions() {
     });
 }
 
-/// The wire scan accepts exactly what prost accepts, and `decode` reports the scan's error.
+/// With every leniency on, the wire scan accepts exactly what prost accepts; with the
+/// default limits, `decode` and `check` agree, with the same error.
 fn scan_agrees_with_prost(input: &[u8]) {
-    let scan = leancloud::check(input);
+    let scan = leancloud::check_with(input, &Limits::lenient());
     let prost = <GenericCommand as prost::Message>::decode(input);
     assert_eq!(
         scan.is_ok(),
         prost.is_ok(),
         "scan says {scan:?}, prost says {prost:?}"
     );
-    match (scan, leancloud::decode(input, Format::Protobuf2)) {
-        (Ok(()), Ok(cmd)) => assert_eq!(Ok(cmd), prost),
+    if let Ok(cmd) = leancloud::decode_with(input, Format::Protobuf2, &Limits::lenient()) {
+        assert_eq!(Ok(cmd), prost);
+    }
+    match (
+        leancloud::check(input),
+        leancloud::decode(input, Format::Protobuf2),
+    ) {
+        (Ok(()), Ok(_)) => {}
         (Err(e), Err(d)) => assert_eq!(e, d),
         (scan, decoded) => panic!("scan {scan:?}, decode {decoded:?}"),
     }
@@ -165,8 +190,8 @@ fn scan_agrees_with_prost(input: &[u8]) {
 proptest! {
     #[test]
     fn leancloud_value_round_trip(cmd in command()) {
-        testing::value_round_trip::<LeanCloud>(&cmd).map_err(TestCaseError::fail)?;
-        testing::value_round_trip::<LeanCloudBase64>(&cmd).map_err(TestCaseError::fail)?;
+        testing::value_round_trip::<LeanCloudLenient>(&cmd).map_err(TestCaseError::fail)?;
+        testing::value_round_trip::<LeanCloudBase64Lenient>(&cmd).map_err(TestCaseError::fail)?;
         let mut bytes = Vec::new();
         leancloud::encode(&cmd, Format::Protobuf2, &mut bytes);
         let back = testing::leancloud_frame(&bytes, Format::Protobuf2, true)

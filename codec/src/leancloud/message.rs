@@ -21,6 +21,11 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::wire::{Field, Schema};
 
+/// A message whose proto2 `required` fields, its own and its sub-messages', are present.
+pub(crate) trait Complete {
+    fn is_complete(&self) -> bool;
+}
+
 /// Defines the schema's enums: the Rust enum (a `prost::Enumeration`), its proto names, and a
 /// serde module for the `Option<i32>` fields that hold it.
 macro_rules! enumerations {
@@ -94,6 +99,16 @@ macro_rules! enumerations {
     )*};
 }
 
+/// Whether a field line is marked `required`.
+macro_rules! required {
+    () => {
+        false
+    };
+    (required) => {
+        true
+    };
+}
+
 /// Defines the schema's messages: the prost struct with serde names, and its [`Schema`].
 macro_rules! messages {
     ($(
@@ -101,7 +116,7 @@ macro_rules! messages {
         $name:ident {
             $(
                 $(#[$attr:meta])*
-                $tag:literal $proto:literal $field:ident : $ty:ty = [$($kind:tt)*],
+                $tag:literal $proto:literal $field:ident : $ty:ty = [$($kind:tt)*] $($required:ident)?,
             )*
         }
     )*) => {$(
@@ -127,8 +142,15 @@ macro_rules! messages {
                     name: $proto,
                     kind: stringify!($($kind)*),
                     wire: <$ty as super::wire::Typed>::WIRE,
+                    required: required!($($required)?),
                 },
             )*];
+        }
+
+        impl Complete for $name {
+            fn is_complete(&self) -> bool {
+                true $(&& self.$field.is_complete_field(required!($($required)?)))*
+            }
         }
     )*};
 }
@@ -245,12 +267,12 @@ enumerations! {
 messages! {
     /// A JSON document carried as text (conversation attributes, query conditions and results).
     JsonObjectMessage {
-        1 "data" data: Option<String> = [string, optional],
+        1 "data" data: Option<String> = [string, optional] required,
     }
     /// One conversation's unread count in an `unread` notification (`convs` of [`UnreadCommand`]).
     UnreadTuple {
-        1 "cid" cid: Option<String> = [string, optional],
-        2 "unread" unread: Option<i32> = [int32, optional],
+        1 "cid" cid: Option<String> = [string, optional] required,
+        2 "unread" unread: Option<i32> = [int32, optional] required,
         3 "mid" mid: Option<String> = [string, optional],
         4 "timestamp" timestamp: Option<i64> = [int64, optional],
         5 "from" from: Option<String> = [string, optional],
@@ -310,8 +332,8 @@ messages! {
     }
     /// `errorMessage` (103): a failed command (`code`, `reason`; PROTOCOLS.md §4.4 lists the codes).
     ErrorCommand {
-        1 "code" code: Option<i32> = [int32, optional],
-        2 "reason" reason: Option<String> = [string, optional],
+        1 "code" code: Option<i32> = [int32, optional] required,
+        2 "reason" reason: Option<String> = [string, optional] required,
         3 "appCode" app_code: Option<i32> = [int32, optional],
         4 "detail" detail: Option<String> = [string, optional],
         5 "pids" pids: Vec<String> = [string, repeated],
@@ -436,7 +458,7 @@ messages! {
     }
     /// One conversation read up to a message, in a `read` command.
     ReadTuple {
-        1 "cid" cid: Option<String> = [string, optional],
+        1 "cid" cid: Option<String> = [string, optional] required,
         2 "timestamp" timestamp: Option<i64> = [int64, optional],
         3 "mid" mid: Option<String> = [string, optional],
     }
@@ -620,3 +642,45 @@ impl<T> Absent for Vec<T> {
         self.is_empty()
     }
 }
+
+/// A field's value is complete: present if the field is required, and every sub-message in
+/// it complete.
+trait CompleteField {
+    fn is_complete_field(&self, required: bool) -> bool;
+}
+
+impl<T: CompleteValue> CompleteField for Option<T> {
+    fn is_complete_field(&self, required: bool) -> bool {
+        self.as_ref()
+            .map_or(!required, CompleteValue::is_complete_value)
+    }
+}
+
+impl<T: CompleteValue> CompleteField for Vec<T> {
+    fn is_complete_field(&self, _: bool) -> bool {
+        self.iter().all(CompleteValue::is_complete_value)
+    }
+}
+
+/// A value of a field: scalars always are complete, messages when [`Complete`].
+trait CompleteValue {
+    fn is_complete_value(&self) -> bool;
+}
+
+impl<M: Complete> CompleteValue for M {
+    fn is_complete_value(&self) -> bool {
+        self.is_complete()
+    }
+}
+
+macro_rules! scalar_complete {
+    ($($t:ty),*) => {$(
+        impl Complete for $t {
+            fn is_complete(&self) -> bool {
+                true
+            }
+        }
+    )*};
+}
+
+scalar_complete!(i32, i64, bool, String, Vec<u8>);

@@ -29,12 +29,16 @@
 //! length of a length-delimited field that runs past the end of its message, or at a
 //! fixed-width value cut off; [`ErrorKind::Utf8`] at the first bad byte of a `string`;
 //! [`ErrorKind::LimitExceeded`] for a frame over [`Limits::max_frame`] (at that offset) or
-//! nesting past prost's recursion limit. When prost refuses a frame, [`check`] scans its
-//! wire format with the schema (it accepts exactly what prost accepts) to find that byte.
+//! nesting past prost's recursion limit; [`ErrorKind::Missing`] at the start of a message
+//! body that lacks a proto2 `required` field (unless [`Limits::allow_missing_required`]).
+//! When decoding fails, [`check_with`] scans the wire format with the schema (accepting
+//! exactly what prost accepts, with the same leniency) to find that byte.
 //!
-//! Deviations from the SDK's protobufjs 5: proto2 `required` fields are `Option` and a frame
-//! without them is accepted (protobufjs refuses to decode it); unknown fields are skipped
-//! and not re-encoded, so only frames without them re-encode byte for byte.
+//! Deviations from the SDK's protobufjs 5: proto2 `required` fields are `Option` in Rust,
+//! so that a value can be built field by field and a leniently decoded frame re-encodes as
+//! it came; [`decode`] refuses a frame without them, as protobufjs does, unless
+//! [`Limits::allow_missing_required`]. Unknown fields are skipped and not re-encoded, so
+//! only frames without them re-encode byte for byte.
 //!
 //! ```
 //! use imspec_codec::leancloud::{self, CommandType, Format, GenericCommand, OpType};
@@ -59,6 +63,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
 use crate::{Error, ErrorKind};
+use message::Complete as _;
 
 pub mod message;
 pub(crate) mod wire;
@@ -220,16 +225,34 @@ impl fmt::Display for UnsupportedSubprotocol {
 
 impl std::error::Error for UnsupportedSubprotocol {}
 
-/// Bounds on what [`decode_with`] accepts.
+/// Bounds and leniency of [`decode_with`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
     /// The largest frame, in bytes as received (base64 text counts its characters).
     pub max_frame: usize,
+    /// Accept a message without one of its proto2 `required` fields (`ErrorCommand.code`
+    /// and `reason`, `UnreadTuple.cid` and `unread`, `ReadTuple.cid`,
+    /// `JsonObjectMessage.data`), as prost does. Off by default: the SDK's protobufjs
+    /// refuses to decode such a frame, so a peer that sends one is not interoperable.
+    pub allow_missing_required: bool,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_frame: 1 << 20 }
+        Self {
+            max_frame: 1 << 20,
+            allow_missing_required: false,
+        }
+    }
+}
+
+impl Limits {
+    /// The default bounds with every leniency on.
+    pub fn lenient() -> Self {
+        Self {
+            allow_missing_required: true,
+            ..Self::default()
+        }
     }
 }
 
@@ -245,10 +268,10 @@ pub fn decode_with(frame: &[u8], format: Format, limits: &Limits) -> Result<Gene
         return Err(Error::new(ErrorKind::LimitExceeded, limits.max_frame));
     }
     match format {
-        Format::Protobuf2 => decode_protobuf(frame),
+        Format::Protobuf2 => decode_protobuf(frame, limits),
         Format::Proto2Base64 => {
             let bytes = STANDARD.decode(frame).map_err(|e| base64_error(frame, e))?;
-            decode_protobuf(&bytes)
+            decode_protobuf(&bytes, limits)
                 .map_err(|e| Error::new(e.kind(), e.offset().saturating_mul(4) / 3))
         }
     }
@@ -279,11 +302,19 @@ pub fn encoded_len(cmd: &GenericCommand, format: Format) -> usize {
     }
 }
 
-/// Checks a binary frame's wire format against the schema without building a value: the
-/// first error with its offset (the kinds are listed in the module docs), or `Ok` exactly
-/// when prost decodes the frame. [`decode`] runs it only on frames prost refuses.
+/// Checks a binary frame's wire format against the schema with the default [`Limits`],
+/// without building a value: the first error with its offset (the kinds are listed in the
+/// module docs), or `Ok` exactly when [`decode`] accepts the frame.
 pub fn check(frame: &[u8]) -> Result<(), Error> {
-    wire::scan::<GenericCommand>(frame, 0, wire::RECURSION_LIMIT)
+    check_with(frame, &Limits::default())
+}
+
+/// [`check`] with `limits`. With [`Limits::lenient`] it accepts exactly what prost accepts.
+pub fn check_with(frame: &[u8], limits: &Limits) -> Result<(), Error> {
+    if frame.len() > limits.max_frame {
+        return Err(Error::new(ErrorKind::LimitExceeded, limits.max_frame));
+    }
+    wire::scan::<GenericCommand>(frame, 0, wire::RECURSION_LIMIT, required(limits))
 }
 
 impl GenericCommand {
@@ -303,16 +334,30 @@ impl GenericCommand {
     }
 }
 
-fn decode_protobuf(bytes: &[u8]) -> Result<GenericCommand, Error> {
+fn decode_protobuf(bytes: &[u8], limits: &Limits) -> Result<GenericCommand, Error> {
     // prost first: the scan costs about as much as prost itself, so only a refused frame
     // pays for finding its offset. Should the two ever disagree (the tests and the
     // `leancloud_parse` fuzz target check they do not), the error is reported at byte 0
     // rather than hidden.
-    GenericCommand::decode(bytes).map_err(|_| {
-        check(bytes)
+    let located = |kind| {
+        wire::scan::<GenericCommand>(bytes, 0, wire::RECURSION_LIMIT, required(limits))
             .err()
-            .unwrap_or(Error::new(ErrorKind::Protobuf, 0))
-    })
+            .unwrap_or(Error::new(kind, 0))
+    };
+    let cmd = GenericCommand::decode(bytes).map_err(|_| located(ErrorKind::Protobuf))?;
+    if limits.allow_missing_required || cmd.is_complete() {
+        Ok(cmd)
+    } else {
+        Err(located(ErrorKind::Missing))
+    }
+}
+
+fn required(limits: &Limits) -> wire::Required {
+    if limits.allow_missing_required {
+        wire::Required::Ignore
+    } else {
+        wire::Required::Enforce
+    }
 }
 
 fn base64_error(frame: &[u8], e: base64::DecodeError) -> Error {

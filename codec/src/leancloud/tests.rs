@@ -118,11 +118,13 @@ macro_rules! reject {
             assert_eq!(got, Err(Error::new(ErrorKind::$kind, $offset)));
             if $format == Format::Protobuf2 {
                 assert_eq!(check($frame), got.map(|_| ()));
-                // The scan and prost agree that the frame is bad.
-                assert!(
-                    <GenericCommand as prost::Message>::decode(&$frame[..]).is_err(),
-                    "prost accepts it"
-                );
+                // Leniency aside, the scan and prost agree that the frame is bad.
+                if ErrorKind::$kind != ErrorKind::Missing {
+                    assert!(
+                        <GenericCommand as prost::Message>::decode(&$frame[..]).is_err(),
+                        "prost accepts it"
+                    );
+                }
             }
         }
     };
@@ -217,6 +219,35 @@ reject!(
     2
 );
 
+// errorMessage (103) without `code` (required): at its body, byte 7.
+reject!(
+    leancloud_error_without_code,
+    Format::Protobuf2,
+    b"\x08\x07\x28\x02\xba\x06\x05\x12\x03bad",
+    Missing,
+    7
+);
+// unreadMessage (106) whose second tuple lacks `unread`: at that tuple's body.
+reject!(
+    leancloud_unread_tuple_without_count,
+    Format::Protobuf2,
+    b"\x08\x05\xd2\x06\x0c\x0a\x05\x0a\x01a\x10\x01\x0a\x03\x0a\x01b",
+    Missing,
+    14
+);
+
+#[test]
+fn leancloud_missing_required_is_lenient() {
+    let frame = b"\x08\x07\x28\x02\xba\x06\x05\x12\x03bad";
+    let cmd = decode_with(frame, Format::Protobuf2, &Limits::lenient()).unwrap();
+    let error = cmd.error_message.as_ref().unwrap();
+    assert_eq!((error.code, error.reason.as_deref()), (None, Some("bad")));
+    assert_eq!(check_with(frame, &Limits::lenient()), Ok(()));
+    let mut again = Vec::new();
+    encode(&cmd, Format::Protobuf2, &mut again);
+    assert_eq!(again, frame);
+}
+
 #[test]
 fn leancloud_unknown_fields_are_skipped() {
     // cmd=direct, then field 50 as varint, fixed64, fixed32, bytes and a group, then i=3.
@@ -232,7 +263,10 @@ fn leancloud_unknown_fields_are_skipped() {
 
 #[test]
 fn leancloud_frame_limit() {
-    let limits = Limits { max_frame: 4 };
+    let limits = Limits {
+        max_frame: 4,
+        ..Limits::default()
+    };
     assert_eq!(
         decode_with(b"\x08\x00\x10\x04\x28\x04", Format::Protobuf2, &limits),
         Err(Error::new(ErrorKind::LimitExceeded, 4))
@@ -382,6 +416,10 @@ fn leancloud_structs_match_proto() {
             .map(|f| (f.tag, f.name, f.kind.to_owned()))
             .collect();
         assert_eq!(got, expected, "message {name}");
+        let required: Vec<bool> = fields.iter().map(|f| f.label == "required").collect();
+        let marked: Vec<bool> = schema.iter().map(|f| f.required).collect();
+        assert_eq!(marked, required, "message {name}: required fields");
+        assert!(schema.len() <= 64, "{name}: the scan's field set holds 64");
         // The wire class the scan uses follows from the kind.
         for (f, p) in schema.iter().zip(fields) {
             let ok = match f.wire {

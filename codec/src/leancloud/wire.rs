@@ -14,7 +14,9 @@
 //!   end of its message, or at a fixed-width value cut off;
 //! * [`ErrorKind::Utf8`] at the first byte of a `string` field that is not UTF-8;
 //! * [`ErrorKind::LimitExceeded`] where prost's recursion limit (100 nested messages or
-//!   groups) is reached.
+//!   groups) is reached;
+//! * [`ErrorKind::Missing`], only with [`Required::Enforce`], at the first byte of a message
+//!   body that lacks a proto2 `required` field (its end, for an empty body).
 
 use crate::{Error, ErrorKind};
 
@@ -42,6 +44,17 @@ pub(crate) struct Field {
     pub(crate) kind: &'static str,
     /// What the scan expects on the wire.
     pub(crate) wire: Wire,
+    /// A proto2 `required` field (a `Option` all the same; see [`Required`]).
+    pub(crate) required: bool,
+}
+
+/// Whether the scan refuses a message without its proto2 `required` fields.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Required {
+    /// Refuse, as the SDK's protobufjs does: [`ErrorKind::Missing`] at the message's start.
+    Enforce,
+    /// Accept, as prost does.
+    Ignore,
 }
 
 /// What a field's value looks like on the wire.
@@ -54,7 +67,7 @@ pub(crate) enum Wire {
     /// `bytes`: length-delimited.
     Bytes,
     /// A nested message: length-delimited, scanned with its own schema.
-    Message(fn(&[u8], usize, u32) -> Result<(), Error>),
+    Message(fn(&[u8], usize, u32, Required) -> Result<(), Error>),
 }
 
 /// How a Rust field type travels on the wire.
@@ -99,15 +112,35 @@ pub(crate) const RECURSION_LIMIT: u32 = 100;
 
 /// Scans `buf`, the body of a message `M` that starts at absolute offset `base`, with
 /// `budget` levels of nesting left (prost's recursion counter).
-pub(crate) fn scan<M: Schema>(buf: &[u8], base: usize, budget: u32) -> Result<(), Error> {
+pub(crate) fn scan<M: Schema>(
+    buf: &[u8],
+    base: usize,
+    budget: u32,
+    required: Required,
+) -> Result<(), Error> {
     let mut at = 0;
+    // Which of M::FIELDS were seen (no message has more than 64 fields; the schema test
+    // checks), for the required ones.
+    let mut seen = 0u64;
     while at < buf.len() {
         let (tag, wire, next) = key(buf, at, base)?;
-        let field = M::FIELDS.iter().find(|f| f.tag == tag);
-        at = match field {
-            Some(field) => known(buf, at, next, wire, field.wire, base, budget)?,
+        let field = M::FIELDS.iter().position(|f| f.tag == tag);
+        at = match field.and_then(|i| M::FIELDS.get(i).map(|f| (i, f))) {
+            Some((i, field)) => {
+                seen |= 1u64.checked_shl(i as u32).unwrap_or(0);
+                known(buf, at, next, wire, field.wire, base, budget, required)?
+            }
             None => skip(buf, at, next, wire, tag, base, budget)?,
         };
+    }
+    if required == Required::Enforce {
+        let missing = M::FIELDS
+            .iter()
+            .enumerate()
+            .any(|(i, f)| f.required && seen & 1u64.checked_shl(i as u32).unwrap_or(0) == 0);
+        if missing {
+            return Err(Error::new(ErrorKind::Missing, base));
+        }
     }
     Ok(())
 }
@@ -120,6 +153,10 @@ const END_GROUP: u8 = 4;
 const FIXED32: u8 = 5;
 
 /// A field of the schema: its key at `key_at`, its value at `at`. Returns where it ends.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "a cursor struct would obscure the recursion"
+)]
 fn known(
     buf: &[u8],
     key_at: usize,
@@ -128,6 +165,7 @@ fn known(
     expected: Wire,
     base: usize,
     budget: u32,
+    required: Required,
 ) -> Result<usize, Error> {
     let protobuf = |offset: usize| Error::new(ErrorKind::Protobuf, base + offset);
     match expected {
@@ -150,6 +188,7 @@ fn known(
                 buf.get(start..end).unwrap_or_default(),
                 base + start,
                 budget - 1,
+                required,
             )?;
             Ok(end)
         }
