@@ -186,7 +186,7 @@ impl Server {
             listeners.push((Service::Msrp, msrp));
             let mailbox = match &config.data {
                 Some(dir) => sip::Mailbox::open(dir),
-                None => sip::Mailbox::temporary(),
+                None => sip::Mailbox::in_memory(),
             }
             .map_err(io::Error::other)?;
             let cfg = sip::Config {

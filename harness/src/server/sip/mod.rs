@@ -474,8 +474,11 @@ impl Hub {
         }
     }
 
+    /// Queues bytes for `conn`, unless it is gone (an answer to a sender who left).
     fn send(&mut self, conn: ConnId, bytes: Vec<u8>) {
-        self.out.push_back(Output::Send { conn, bytes });
+        if self.conns.contains_key(&conn) {
+            self.out.push_back(Output::Send { conn, bytes });
+        }
     }
 
     fn send_msg(&mut self, conn: ConnId, msg: &Message<'_>) {
@@ -489,6 +492,10 @@ impl Hub {
     // ---- requests ----
 
     fn on_request(&mut self, now_ms: u64, conn: ConnId, msg: &Message<'_>) {
+        // An ACK is never answered, not even a malformed one (RFC 3261 §17.2.1).
+        if msg.method().is_some_and(|m| m.as_str() == "ACK") {
+            return;
+        }
         let req = match check(msg) {
             Ok(r) => r,
             Err(problem) => {
@@ -507,9 +514,6 @@ impl Hub {
                 return;
             }
         };
-        if req.method == "ACK" {
-            return;
-        }
         match msg.header("Max-Forwards").map(sip::header::delta_seconds) {
             Some(Ok(0)) => {
                 self.reply(conn, msg, 483, "Too Many Hops", None, &[], None);

@@ -1,6 +1,6 @@
-//! The durable offline mailbox of the SIP server: one redb file, `DIR/sip.redb` (a fresh
-//! temporary file when the server has no `--data DIR`), apart from the MSNP history so the
-//! two never share a write lock. Why redb: see [`crate::server::store`].
+//! The durable offline mailbox of the SIP server: one redb file, `DIR/sip.redb` (in memory
+//! when the server has no `--data DIR`), apart from the MSNP history so the two never share a
+//! write lock. Why redb: see [`crate::server::store`].
 //!
 //! A MESSAGE is answered `202 Accepted` only after [`Mailbox::store`] returned, i.e. after
 //! its durable commit; a message leaves the file only through [`Mailbox::remove`] (after the
@@ -95,6 +95,15 @@ impl Mailbox {
             .map_err(|e| StoreError::new(format!("temporary directory: {e}")))?;
         let db = Database::create(temp.path().join("sip.redb")).map_err(err)?;
         Self::init(db, Some(temp))
+    }
+
+    /// A fresh mailbox in memory only (redb's in-memory backend): what the server uses
+    /// without `--data`, and the fuzz target (no file, no fsync per commit).
+    pub fn in_memory() -> Result<Self, StoreError> {
+        let db = Database::builder()
+            .create_with_backend(redb::backends::InMemoryBackend::new())
+            .map_err(err)?;
+        Self::init(db, None)
     }
 
     fn init(db: Database, temp: Option<tempfile::TempDir>) -> Result<Self, StoreError> {
@@ -302,7 +311,7 @@ mod tests {
 
     #[test]
     fn sip_store_expiry_hides_and_purges() {
-        let mut m = Mailbox::temporary().unwrap();
+        let mut m = Mailbox::in_memory().unwrap();
         m.store("bob", msg(b"old", 500), 1).unwrap();
         m.store("bob", msg(b"new", 5000), 2).unwrap();
         m.store("eve", msg(b"e", 400), 3).unwrap();
