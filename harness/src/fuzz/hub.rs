@@ -1,5 +1,6 @@
 //! State-machine fuzzing of the reference server's sans-IO hubs, in process (the bodies of the
-//! `server_fetion` and `server_msnp` fuzz targets, and of their regression tests).
+//! `server_fetion`, `server_msnp` and `server_sip` fuzz targets, and of their regression
+//! tests).
 //!
 //! The fuzz input is a small program: each operation is one byte (its value modulo 8 picks
 //! the operation) followed by its arguments.
@@ -55,6 +56,14 @@ pub fn msnp(data: &[u8]) -> Result<(), String> {
 pub fn leancloud(data: &[u8]) -> Result<(), String> {
     crate::server::leancloud::fuzz::run(data)
 }
+
+/// Runs the SIP hub (SIP and MSRP connections) over the program in `data`; the model is in
+/// [`sip_model`].
+pub fn sip(data: &[u8]) -> Result<(), String> {
+    run::<sip_model::SipModel>(data)
+}
+
+pub mod sip_model;
 
 /// Most operations decoded from one input.
 pub const MAX_OPS: usize = 256;
