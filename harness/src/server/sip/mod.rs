@@ -192,6 +192,8 @@ pub struct Hub {
     publications: HashMap<String, Publication>,
     sessions: HashMap<String, Session>,
     in_flight: HashSet<(String, u64)>,
+    /// MESSAGEs to store, committed together before anything that could observe them.
+    to_store: Vec<ToStore>,
     out: VecDeque<Output>,
     connects: VecDeque<(ConnId, SocketAddr)>,
 }
@@ -254,6 +256,13 @@ struct Subscription {
     last_body: Vec<u8>,
 }
 
+struct ToStore {
+    conn: ConnId,
+    request: Message<'static>,
+    user: String,
+    offline: Offline,
+}
+
 struct Publication {
     user: String,
     body: Vec<u8>,
@@ -300,6 +309,7 @@ impl Hub {
             publications: HashMap::new(),
             sessions: HashMap::new(),
             in_flight: HashSet::new(),
+            to_store: Vec::new(),
             out: VecDeque::new(),
             connects: VecDeque::new(),
         }
@@ -319,6 +329,7 @@ impl Hub {
             Event::Data(bytes) => self.on_data(now_ms, conn, bytes),
             Event::Closed => self.drop_conn(now_ms, conn),
         }
+        self.flush_stores(now_ms);
     }
 
     /// Records the source address of an accepted connection (after `Connected`).
@@ -392,6 +403,7 @@ impl Hub {
                 self.settle(now_ms, &u);
             }
         }
+        self.flush_stores(now_ms);
     }
 
     /// How many connections are open (outbound ones included).
@@ -447,6 +459,10 @@ impl Hub {
                 }
             };
             if msg.is_request() {
+                // Whatever reads the store sees every MESSAGE answered before it.
+                if msg.method() != Some(&sip::Method::MESSAGE) {
+                    self.flush_stores(now_ms);
+                }
                 self.on_request(now_ms, conn, &msg);
             } else {
                 self.on_response(now_ms, &msg);
@@ -760,16 +776,51 @@ impl Hub {
             content_type: msg.header("Content-Type").map(str::to_owned),
             body: msg.body.to_vec(),
         };
-        match self.store.store(user, offline, now_ms) {
-            Ok(_) => {
-                if self.mutant(Mutant::Sip202As200) {
-                    self.reply(conn, msg, 200, "OK", None, &[], None);
-                } else {
-                    self.reply(conn, msg, 202, "Accepted", None, &[], None);
+        self.to_store.push(ToStore {
+            conn,
+            request: msg.clone().into_owned(),
+            user: user.to_owned(),
+            offline,
+        });
+    }
+
+    /// Commits the queued MESSAGEs in one transaction, then answers each: `202` once durable
+    /// (`503` if the commit failed), and NOTIFYs their users' watchers.
+    fn flush_stores(&mut self, now_ms: u64) {
+        if self.to_store.is_empty() {
+            return;
+        }
+        let batch = std::mem::take(&mut self.to_store);
+        let items = batch
+            .iter()
+            .map(|t| (t.user.clone(), t.offline.clone()))
+            .collect();
+        let stored = self.store.store_many(items, now_ms).is_ok();
+        let mut users: Vec<&str> = Vec::new();
+        for t in &batch {
+            match (stored, self.mutant(Mutant::Sip202As200)) {
+                (true, false) => self.reply(t.conn, &t.request, 202, "Accepted", None, &[], None),
+                (true, true) => self.reply(t.conn, &t.request, 200, "OK", None, &[], None),
+                (false, _) => {
+                    self.reply(
+                        t.conn,
+                        &t.request,
+                        503,
+                        "Service Unavailable",
+                        None,
+                        &[],
+                        None,
+                    );
                 }
-                self.settle(now_ms, user);
             }
-            Err(_) => self.reply(conn, msg, 503, "Service Unavailable", None, &[], None),
+            if !users.contains(&t.user.as_str()) {
+                users.push(&t.user);
+            }
+        }
+        if stored {
+            for u in users {
+                self.settle(now_ms, u);
+            }
         }
     }
 

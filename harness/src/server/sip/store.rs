@@ -162,6 +162,44 @@ impl Mailbox {
         Ok(msg)
     }
 
+    /// Stores every `(user, message)` in one durable commit (a group commit: one fsync for a
+    /// burst), ids assigned in order as by [`store`](Self::store).
+    pub fn store_many(
+        &mut self,
+        items: Vec<(String, Offline)>,
+        now_ms: u64,
+    ) -> Result<Vec<Offline>, StoreError> {
+        let mut last = self.last_id;
+        let mut out = Vec::with_capacity(items.len());
+        let txn = self.db.begin_write().map_err(err)?;
+        {
+            let mut table = txn.open_table(OFFLINE).map_err(err)?;
+            for (user, mut msg) in items {
+                last = now_ms.max(last + 1);
+                msg.id = last;
+                let value = encode(&msg)?;
+                table
+                    .insert((user.as_str(), last), value.as_slice())
+                    .map_err(err)?;
+                out.push((user, msg));
+            }
+            let mut meta = txn.open_table(META).map_err(err)?;
+            meta.insert("last_id", last).map_err(err)?;
+        }
+        txn.commit().map_err(err)?;
+        self.last_id = last;
+        Ok(out
+            .into_iter()
+            .map(|(user, msg)| {
+                self.index
+                    .entry(user)
+                    .or_default()
+                    .push((msg.id, msg.expires_ms));
+                msg
+            })
+            .collect())
+    }
+
     /// `user`'s messages not expired at `now_ms`, oldest first.
     pub fn list(&self, user: &str, now_ms: u64) -> Result<Vec<Offline>, StoreError> {
         let txn = self.db.begin_read().map_err(err)?;
@@ -307,6 +345,30 @@ mod tests {
         assert_eq!(m.count("bob", 0), 1);
         assert_eq!(m.count("carol", 0), 1);
         assert_eq!(m.count("nobody", 0), 0);
+    }
+
+    #[test]
+    fn sip_store_many_commits_once_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut m = Mailbox::open(dir.path()).unwrap();
+        m.store("bob", msg(b"a", 10_000), 7).unwrap();
+        let items = vec![
+            ("bob".to_owned(), msg(b"b", 10_000)),
+            ("carol".to_owned(), msg(b"c", 10_000)),
+            ("bob".to_owned(), msg(b"d", 10_000)),
+        ];
+        let stored = m.store_many(items, 5).unwrap();
+        assert_eq!(stored.iter().map(|o| o.id).collect::<Vec<_>>(), [8, 9, 10]);
+        drop(m);
+        let m = Mailbox::open(dir.path()).unwrap();
+        let bodies: Vec<Vec<u8>> = m
+            .list("bob", 0)
+            .unwrap()
+            .into_iter()
+            .map(|o| o.body)
+            .collect();
+        assert_eq!(bodies, [b"a".to_vec(), b"b".to_vec(), b"d".to_vec()]);
+        assert_eq!((m.count("carol", 0), m.last_id()), (1, 10));
     }
 
     #[test]
