@@ -496,9 +496,15 @@ impl<'a> Case<'a> {
         self.vars.set(&format!("local:{name}"), local);
         let stream = if self.s.protocol == scenario::Protocol::LeanCloud {
             let options = ws::Options::of(self.s.actor_options.get(name));
-            let host = match &endpoint {
-                Endpoint::Service(s) => s.clone(),
-                Endpoint::Address(a) => first_address(a)
+            // The Host the server sees: the address dialled (a TCP stream knows it), else the
+            // service name (in memory).
+            let peer = (&*stream as &dyn std::any::Any)
+                .downcast_ref::<tokio::net::TcpStream>()
+                .and_then(|t| t.peer_addr().ok());
+            let host = match (&endpoint, peer) {
+                (_, Some(addr)) => addr.to_string(),
+                (Endpoint::Service(s), None) => s.clone(),
+                (Endpoint::Address(a), None) => first_address(a)
                     .map_err(|e| StepFail::new(e.to_string()))?
                     .to_owned(),
             };
