@@ -402,5 +402,11 @@ mod tests {
             assert_eq!(cut(&r[..n]), None);
         }
         assert_eq!(Options::default().subprotocol(), "lc.protobuf2.3");
+        let given = crate::scenario::ActorOptions {
+            format: Some("proto2base64".into()),
+            version: Some("1".into()),
+        };
+        assert_eq!(Options::of(Some(&given)).subprotocol(), "lc.proto2base64.1");
+        assert_eq!(Options::of(None), Options::default());
     }
 }
