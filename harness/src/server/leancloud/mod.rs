@@ -119,6 +119,8 @@ pub const MAX_OFFLINE_PER_CONV: usize = 20;
 pub const DEFAULT_LOGS: usize = 20;
 /// The largest `logs` page.
 pub const MAX_LOGS: usize = 1000;
+/// Most devices (session tokens) remembered; see [`Hub::forget_devices`].
+const MAX_DEVICES: usize = 100_000;
 /// How many `(sender, cid, dt)` acknowledgements are remembered for de-duplication.
 const DEDUP_CAPACITY: usize = 10_000;
 
@@ -482,6 +484,7 @@ impl Hub {
             Some(st) => st.clone(),
             None => {
                 let st = self.rng.hex(16);
+                self.forget_devices();
                 self.devices.insert(
                     st.clone(),
                     Device {
@@ -669,6 +672,25 @@ impl Hub {
         });
         self.send_to(conn, Some(peer), push);
         Ok(())
+    }
+
+    /// Bounds the device table: past [`MAX_DEVICES`], devices without a live session are
+    /// forgotten (their token then opens a fresh device).
+    fn forget_devices(&mut self) {
+        if self.devices.len() < MAX_DEVICES {
+            return;
+        }
+        let live: BTreeSet<&String> = self.sessions.values().map(|s| &s.st).collect();
+        let idle: Vec<String> = self
+            .devices
+            .keys()
+            .filter(|st| !live.contains(st))
+            .take(self.devices.len() / 2 + 1)
+            .cloned()
+            .collect();
+        for st in idle {
+            self.devices.remove(&st);
+        }
     }
 
     fn close_session(&mut self, now_ms: u64, conn: ConnId, peer: &str, cmd: &GenericCommand) {
