@@ -89,6 +89,11 @@
 //!   codec cannot frame (no `Content-Length`, bad start line, size limits) closes that one
 //!   connection. Nothing stored is lost either way; the hub never panics on peer data.
 //!
+//! * **Durability**: only stored messages survive a restart (`--data DIR` → `DIR/sip.redb`;
+//!   in memory without it); registrations, subscriptions, publications and MSRP sessions live
+//!   in memory, as with PEERS.md's Kamailio (`usrloc db_mode=0`). The MESSAGEs of one read are
+//!   committed together (one fsync) and each is answered `202` only after that commit.
+//!
 //! Mutants ([`Mutant`] `sip-*`) each break exactly one of these rules.
 
 use std::collections::{HashMap, HashSet, VecDeque};
