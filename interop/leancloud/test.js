@@ -1,7 +1,7 @@
 'use strict';
 // Interop suite: the real leancloud-realtime 4.3.1 SDK against `imspec serve --leancloud`.
 //
-//   node --test-reporter=spec test.js --imspec PATH [--frames DIR] [--framing NAME]...
+//   node --test-reporter=spec test.js --imspec PATH [--frames DIR] [--framing NAME]... [--mutant NAME]
 //
 // For each framing (lc.protobuf2.3, lc.proto2base64.3, lc.protobuf2.1) it starts its own server
 // (`imspec serve --leancloud 127.0.0.1:0 --data <tmp>`), runs every feature as a named test with
@@ -32,9 +32,10 @@ function parseArgs(argv) {
     if (a === '--imspec') o.imspec = argv[(k += 1)];
     else if (a === '--frames') o.frames = argv[(k += 1)];
     else if (a === '--framing') o.framings.push(argv[(k += 1)]);
+    else if (a === '--mutant') o.mutant = argv[(k += 1)];
     else throw new Error(`unknown argument ${a}`);
   }
-  if (!o.imspec) throw new Error('usage: test.js --imspec PATH [--frames DIR] [--framing NAME]...');
+  if (!o.imspec) throw new Error('usage: test.js --imspec PATH [--frames DIR] [--framing NAME]... [--mutant NAME]');
   o.imspec = path.resolve(o.imspec);
   return o;
 }
@@ -165,7 +166,7 @@ for (const framing of FRAMINGS) {
   describe(framing.name, () => {
     let server;
     before(async () => {
-      server = await startServer(opts.imspec);
+      server = await startServer(opts.imspec, opts.mutant ? ['--mutant', opts.mutant] : []);
     });
     after(async () => {
       if (server) await server.stop();
@@ -180,7 +181,7 @@ for (const framing of FRAMINGS) {
       // client ids stay short (`pb3-03-send-alice`) and unique per framing and test
       const word = name.split(/[^a-z0-9]+/i).find(Boolean).toLowerCase();
       const slug = `${String(count).padStart(2, '0')}-${word}`;
-      test(name, { timeout: 30000 }, async () => {
+      test(name, { timeout: 30000 }, async (t) => {
         const label = `${framing.name} ${name}`;
         capture.setLabel(label);
         const ctx = new Ctx(framing, server.url, label, slug);
@@ -188,10 +189,12 @@ for (const framing of FRAMINGS) {
           await fn(ctx, label);
         } catch (e) {
           const warn = capture.warnings.filter((w) => w.label === label).map((w) => `  ${w.text}`);
-          e.message +=
-            `\n-- frames of this test (c2s = SDK to server):\n${capture.dump(label)}` +
-            (warn.length ? `\n-- SDK warnings:\n${warn.join('\n')}` : '') +
-            `\n-- server output (tail):\n${server.log().split('\n').slice(-20).join('\n')}`;
+          // (an AssertionError prints its own diff, not a longer message: report beside it)
+          t.diagnostic(
+            `frames of this test (c2s = SDK to server):\n${capture.dump(label)}` +
+              (warn.length ? `\nSDK warnings:\n${warn.join('\n')}` : '') +
+              `\nserver output (tail):\n${server.log().split('\n').slice(-20).join('\n')}`,
+          );
           throw e;
         } finally {
           await ctx.close();
@@ -254,6 +257,21 @@ for (const framing of FRAMINGS) {
       await until(() => msg.status === MessageStatus.DELIVERED, 'message.status delivered');
       assert.ok(ms(msg.deliveredAt) >= ms(msg.timestamp), 'deliveredAt not before the message');
       assert.ok(ms(conv.lastDeliveredAt) >= ms(msg.timestamp), 'lastDeliveredAt covers the message');
+    });
+
+    feature('receipts: none in a 3-member conversation', async (ctx) => {
+      const alice = await ctx.client('alice');
+      const bob = await ctx.client('bob');
+      const carol = await ctx.client('carol');
+      const conv = await alice.createConversation({ members: [bob.id, carol.id] });
+      const gotB = waitEvent(bob, Event.MESSAGE, (m) => m.text === 'group');
+      const gotC = waitEvent(carol, Event.MESSAGE, (m) => m.text === 'group');
+      const deliveries = collect(conv, Event.LAST_DELIVERED_AT_UPDATE);
+      const msg = await conv.send(new TextMessage('group'), { receipt: true });
+      await Promise.all([gotB, gotC]);
+      await sleep(1500); // both receivers have acked by now (acks are sent at once)
+      assert.equal(deliveries.length, 0, 'no delivered receipt');
+      assert.equal(msg.status, MessageStatus.SENT, 'status stays sent');
     });
 
     feature('read: read receipt moves lastReadAt', async (ctx) => {
@@ -345,8 +363,10 @@ for (const framing of FRAMINGS) {
       const bytes = Uint8Array.from([0, 1, 2, 253, 254, 255, 10, 13]);
       const bin = await conv.send(new BinaryMessage(bytes.buffer));
       await until(() => seen.length >= 2, 'two messages at bob');
-      const [[t], [b]] = seen;
-      assert.equal(t.id, typed.id);
+      // (the SDK may dispatch the first pushes of a conversation it is still fetching out of order)
+      const t = seen.map(([m]) => m).find((m) => m.id === typed.id);
+      const b = seen.map(([m]) => m).find((m) => m.id === bin.id);
+      assert.ok(t && b, `bob got both messages: ${seen.map(([m]) => m.id)}`);
       assert.equal(t.text, 'typed');
       assert.deepEqual(t.getAttributes(), attrs);
       assert.equal(b.id, bin.id);
@@ -476,6 +496,21 @@ for (const framing of FRAMINGS) {
       assert.deepEqual(seen.map(([m]) => m.text), ['offline 1', 'offline 2']);
     }, { only: 'v1' });
 
+    feature('offline push is bounded to 20 per conversation (v1)', async (ctx) => {
+      const alice = await ctx.client('alice');
+      const conv = await alice.createConversation({ members: [ctx.id('bob')] });
+      const sent = [];
+      for (let k = 1; k <= 25; k += 1) sent.push(await conv.send(new TextMessage(`n${k}`)));
+      const rt = ctx.realtime();
+      const seen = [];
+      const bob = await ctx.client('bob', {}, rt);
+      bob.on(Event.MESSAGE, (m) => seen.push(m.id));
+      await until(() => seen.length >= 20, `20 offline messages (got ${seen.length})`);
+      await sleep(500);
+      assert.equal(seen.length, 20, 'at most 20 pushed');
+      assert.deepEqual([...seen].sort(), sent.slice(5).map((m) => m.id).sort(), 'the newest 20');
+    }, { only: 'v1' });
+
     feature('CONFLICT: same client id and tag logged in twice', async (ctx) => {
       const first = await ctx.client('dave', { tag: 'mobile' });
       const conflict = waitEvent(first, Event.CONFLICT);
@@ -522,6 +557,13 @@ for (const framing of FRAMINGS) {
       const got2 = waitEvent(two, Event.MESSAGE, (m) => m.text === 'both');
       await conv.send(new TextMessage('both'));
       await Promise.all([got1, got2]);
+      // a device's own message reaches the user's other devices too
+      const oneConv = await one.getConversation(conv.id);
+      const mirrored = waitEvent(two, Event.MESSAGE, (m) => m.text === 'from one');
+      const sent = await oneConv.send(new TextMessage('from one'));
+      const [m] = await mirrored;
+      assert.equal(m.id, sent.id);
+      assert.equal(m.from, one.id);
       assert.equal(conflicts.length + closes.length, 0, 'nobody was logged out');
     });
 
@@ -542,8 +584,3 @@ for (const framing of FRAMINGS) {
     });
   });
 }
-
-// The SDK keeps timers (reconnect schedules) that would hold the process open; exit once done.
-after(() => {
-  setTimeout(() => process.exit(), 200).unref();
-});

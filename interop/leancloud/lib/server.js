@@ -9,12 +9,13 @@ const readline = require('node:readline');
 
 /**
  * @param {string} bin path of the imspec binary
+ * @param {string[]} extra more `imspec serve` arguments (e.g. `--mutant NAME`)
  * @param {number} timeoutMs how long to wait for the `listening leancloud HOST:PORT` line
  * @returns {Promise<{url: string, stop: () => Promise<void>, log: () => string}>}
  */
-function startServer(bin, timeoutMs = 20000) {
+function startServer(bin, extra = [], timeoutMs = 20000) {
   const data = fs.mkdtempSync(path.join(os.tmpdir(), 'imspec-lc-interop-'));
-  const child = spawn(bin, ['serve', '--leancloud', '127.0.0.1:0', '--data', data], {
+  const child = spawn(bin, ['serve', '--leancloud', '127.0.0.1:0', '--data', data, ...extra], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logLines = [];
