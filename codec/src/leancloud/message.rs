@@ -21,9 +21,12 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::wire::{Field, Schema};
 
-/// A message whose proto2 `required` fields, its own and its sub-messages', are present.
-pub(crate) trait Complete {
-    fn is_complete(&self) -> bool;
+/// A value that holds a message with proto2 `required` fields (itself or a sub-message
+/// present in it), so that decoding by default must check them (with the wire scan,
+/// which sees each occurrence of a message field as protobufjs does, where prost merges
+/// them).
+pub(crate) trait HoldsRequired {
+    fn holds_required(&self) -> bool;
 }
 
 /// Defines the schema's enums: the Rust enum (a `prost::Enumeration`), its proto names, and a
@@ -147,9 +150,9 @@ macro_rules! messages {
             )*];
         }
 
-        impl Complete for $name {
-            fn is_complete(&self) -> bool {
-                true $(&& self.$field.is_complete_field(required!($($required)?)))*
+        impl HoldsRequired for $name {
+            fn holds_required(&self) -> bool {
+                false $(|| required!($($required)?))* $(|| self.$field.field_holds_required())*
             }
         }
     )*};
@@ -643,44 +646,31 @@ impl<T> Absent for Vec<T> {
     }
 }
 
-/// A field's value is complete: present if the field is required, and every sub-message in
-/// it complete.
-trait CompleteField {
-    fn is_complete_field(&self, required: bool) -> bool;
+/// A field holds a message with required fields.
+trait FieldHoldsRequired {
+    fn field_holds_required(&self) -> bool;
 }
 
-impl<T: CompleteValue> CompleteField for Option<T> {
-    fn is_complete_field(&self, required: bool) -> bool {
-        self.as_ref()
-            .map_or(!required, CompleteValue::is_complete_value)
+impl<T: HoldsRequired> FieldHoldsRequired for Option<T> {
+    fn field_holds_required(&self) -> bool {
+        self.as_ref().is_some_and(HoldsRequired::holds_required)
     }
 }
 
-impl<T: CompleteValue> CompleteField for Vec<T> {
-    fn is_complete_field(&self, _: bool) -> bool {
-        self.iter().all(CompleteValue::is_complete_value)
+impl<T: HoldsRequired> FieldHoldsRequired for Vec<T> {
+    fn field_holds_required(&self) -> bool {
+        self.iter().any(HoldsRequired::holds_required)
     }
 }
 
-/// A value of a field: scalars always are complete, messages when [`Complete`].
-trait CompleteValue {
-    fn is_complete_value(&self) -> bool;
-}
-
-impl<M: Complete> CompleteValue for M {
-    fn is_complete_value(&self) -> bool {
-        self.is_complete()
-    }
-}
-
-macro_rules! scalar_complete {
+macro_rules! scalar_holds_no_required {
     ($($t:ty),*) => {$(
-        impl Complete for $t {
-            fn is_complete(&self) -> bool {
-                true
+        impl HoldsRequired for $t {
+            fn holds_required(&self) -> bool {
+                false
             }
         }
     )*};
 }
 
-scalar_complete!(i32, i64, bool, String, Vec<u8>);
+scalar_holds_no_required!(i32, i64, bool, String, Vec<u8>);

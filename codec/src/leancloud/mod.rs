@@ -63,7 +63,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
 use crate::{Error, ErrorKind};
-use message::Complete as _;
+use message::HoldsRequired as _;
 
 pub mod message;
 pub(crate) mod wire;
@@ -335,21 +335,18 @@ impl GenericCommand {
 }
 
 fn decode_protobuf(bytes: &[u8], limits: &Limits) -> Result<GenericCommand, Error> {
-    // prost first: the scan costs about as much as prost itself, so only a refused frame
-    // pays for finding its offset. Should the two ever disagree (the tests and the
-    // `leancloud_parse` fuzz target check they do not), the error is reported at byte 0
-    // rather than hidden.
-    let located = |kind| {
-        wire::scan::<GenericCommand>(bytes, 0, wire::RECURSION_LIMIT, required(limits))
-            .err()
-            .unwrap_or(Error::new(kind, 0))
-    };
-    let cmd = GenericCommand::decode(bytes).map_err(|_| located(ErrorKind::Protobuf))?;
-    if limits.allow_missing_required || cmd.is_complete() {
-        Ok(cmd)
-    } else {
-        Err(located(ErrorKind::Missing))
+    // prost first: the scan costs about as much as prost itself, so only a refused frame,
+    // or one holding messages with required fields (errors, unread and read tuples, JSON
+    // objects) when those are checked, pays for it. Should the two ever disagree (the tests
+    // and the `leancloud_parse` fuzz target check they do not), the error is reported at
+    // byte 0 rather than hidden.
+    let scan = || wire::scan::<GenericCommand>(bytes, 0, wire::RECURSION_LIMIT, required(limits));
+    let cmd = GenericCommand::decode(bytes)
+        .map_err(|_| scan().err().unwrap_or(Error::new(ErrorKind::Protobuf, 0)))?;
+    if !limits.allow_missing_required && cmd.holds_required() {
+        scan()?;
     }
+    Ok(cmd)
 }
 
 fn required(limits: &Limits) -> wire::Required {

@@ -236,6 +236,16 @@ reject!(
     14
 );
 
+// fuzz leancloud_parse 5547a887: errorMessage twice, the first without `code`. prost merges
+// the two into a complete message; protobufjs decodes each occurrence and refuses the first.
+reject!(
+    leancloud_error_twice_first_incomplete,
+    Format::Protobuf2,
+    b"\x08\x07\x28\x03\xba\x06\x03\x2a\x01p\xba\x06\x06\x08\xe8\x20\x12\x01x",
+    Missing,
+    7
+);
+
 #[test]
 fn leancloud_missing_required_is_lenient() {
     let frame = b"\x08\x07\x28\x02\xba\x06\x05\x12\x03bad";
