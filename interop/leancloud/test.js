@@ -410,6 +410,28 @@ for (const framing of FRAMINGS) {
       }
     });
 
+    feature('will message: sent on a dropped connection, never on logout', async (ctx) => {
+      const bob = await ctx.client('bob');
+      const alice = await ctx.client('alice');
+      const conv = await alice.createConversation({ members: [bob.id] });
+      await bob.getConversation(conv.id);
+      const seen = collect(bob, Event.MESSAGE);
+      const first = await conv.send(new TextMessage('will, then logout'), { will: true });
+      assert.ok(first.id, 'a will message is acknowledged');
+      await alice.close(); // logout: the will is discarded
+      const rt = ctx.realtime();
+      const alice2 = await ctx.client('alice', {}, rt);
+      const conv2 = await alice2.getConversation(conv.id);
+      await conv2.send(new TextMessage('will, then drop'), { will: true });
+      await sleep(300);
+      assert.deepEqual(seen.map(([m]) => m.text), [], 'a will is not delivered while its sender is online');
+      rt.pause(); // the socket ends without session/close
+      await until(() => seen.length > 0, 'the will at bob');
+      await sleep(500);
+      assert.deepEqual(seen.map(([m]) => m.text), ['will, then drop'], 'only the will of the dropped session');
+      assert.equal(seen[0][0].from, alice.id);
+    });
+
     feature('mention: mentionList and mentionedAll reach the receiver', async (ctx) => {
       const alice = await ctx.client('alice');
       const bob = await ctx.client('bob');
@@ -455,6 +477,33 @@ for (const framing of FRAMINGS) {
       assert.equal(bconv.unreadMessagesCount, 2);
       assert.equal(bconv.unreadMessagesMentioned, true);
       assert.equal(bconv.lastMessage && bconv.lastMessage.text, 'while away 2, @bob');
+      // Dropped again with nothing new: the SDK sends notifTime back as lastUnreadNotifTime and
+      // the conversation is not listed again.
+      const notif = capture.of(label, (f) => f.dir === 's2c' && f.command.cmd === 'unread').pop();
+      const offline2 = waitEvent(rt, Event.DISCONNECT);
+      rt.pause();
+      await offline2;
+      await sleep(300);
+      const back2 = waitEvent(bob, Event.RECONNECT);
+      rt.resume();
+      await back2;
+      const open2 = capture.of(label, (f) => f.dir === 'c2s' && f.command.op === 'open').pop();
+      assert.equal(
+        open2.command.sessionMessage.lastUnreadNotifTime,
+        notif.command.unreadMessage.notifTime,
+        'lastUnreadNotifTime echoes the last notifTime',
+      );
+      await sleep(500);
+      const again = capture.of(
+        label,
+        (f) =>
+          f.seq > open2.seq &&
+          f.dir === 's2c' &&
+          f.command.cmd === 'unread' &&
+          (f.command.unreadMessage.convs || []).some((c) => c.cid === conv.id),
+      );
+      assert.equal(again.length, 0, 'no unread tuple again for a conversation with nothing new');
+      assert.equal(bconv.unreadMessagesCount, 2, 'the count stays');
     }, { only: 'v3' });
 
     feature('unread counts at a fresh login', async (ctx) => {
