@@ -10,6 +10,9 @@
 //!   ([`sip::message_summary`]).
 //! * [`msrp`]: MSRP chunks (RFC 4975: transaction ids, end-line framing with `$`/`+`/`#`,
 //!   typed `Byte-Range`, `Status`, report and path headers).
+//! * [`leancloud`]: LeanCloud realtime commands (one protobuf `GenericCommand` per WebSocket
+//!   message, binary or base64 text), with a readable serde form; whole messages in, so
+//!   `leancloud::decode` returns the command or an error, never `Incomplete`.
 //!
 //! Every frame decoder has the same shape: `parse(buf)` returns
 //! `Ok(Status::Complete((frame, consumed)))`, `Ok(Status::Incomplete(needed))` when `buf`
