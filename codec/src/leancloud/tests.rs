@@ -549,3 +549,33 @@ fn names<E>(all: &[E], f: impl Fn(&E) -> (&'static str, i32)) -> Vec<(String, i3
         })
         .collect()
 }
+
+/// The examples of the readable form in the `message` docs parse as JSON would (YAML flow
+/// maps with quoted keys), and print back the same.
+#[test]
+fn leancloud_readable_examples() {
+    let examples = [
+        r#"{"cmd":"session","op":"open","appId":"test","peerId":"alice","i":1,"sessionMessage":{"ua":"js/4.3.1","r":false,"tag":"Mobile","configBitmap":59}}"#,
+        r#"{"cmd":"direct","i":3,"directMessage":{"msg":"{\"_lctext\":\"hi\",\"_lctype\":-1}","cid":"c1","r":true}}"#,
+        r#"{"cmd":"unread","unreadMessage":{"convs":[{"cid":"c1","unread":2,"mentioned":true}],"notifTime":17}}"#,
+        r#"{"cmd":"direct","directMessage":{"cid":"c1","binaryMsg":"AAEC"}}"#,
+        r#"{"cmd":99,"op":1000}"#,
+    ];
+    for text in examples {
+        let cmd: GenericCommand = serde_json::from_str(text).unwrap();
+        let back = serde_json::to_value(&cmd).unwrap();
+        let given: serde_json::Value = serde_json::from_str(text).unwrap();
+        assert_eq!(back, given);
+        for format in [Format::Protobuf2, Format::Proto2Base64] {
+            let mut frame = Vec::new();
+            encode(&cmd, format, &mut frame);
+            assert_eq!(decode(&frame, format).unwrap(), cmd);
+        }
+    }
+    let cmd: GenericCommand =
+        serde_json::from_str(r#"{"directMessage":{"binaryMsg":"AAEC"}}"#).unwrap();
+    assert_eq!(
+        cmd.direct_message.unwrap().binary_msg.as_deref(),
+        Some(&[0u8, 1, 2][..])
+    );
+}
