@@ -996,9 +996,7 @@ impl Hub {
                 .range(&cid, 0, u64::MAX, 1, true)?
                 .first()
                 .map_or(0, |m| m.ts);
-            let upto = ts
-                .and_then(|t| u64::try_from(t).ok())
-                .map_or(newest, |t| t.min(newest.max(t)));
+            let upto = ts.and_then(|t| u64::try_from(t).ok()).unwrap_or(newest);
             let mut cursor = self.store.cursor(peer, &cid)?;
             let before = cursor.read;
             if upto > cursor.read {
