@@ -129,6 +129,9 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// Page cache of an in-memory store.
+const IN_MEMORY_CACHE: usize = 4 << 20;
+
 fn err(e: impl Into<redb::Error>) -> StoreError {
     StoreError::new(e.into().to_string())
 }
@@ -146,9 +149,12 @@ impl Store {
         Self::init(db, false)
     }
 
-    /// A fresh in-memory store.
+    /// A fresh in-memory store (redb's `InMemoryBackend`; nothing touches the disk). Its page
+    /// cache is kept small: the backend is memory already, and the fuzz target creates one
+    /// store per input.
     pub fn temporary() -> Result<Self, StoreError> {
         let db = Database::builder()
+            .set_cache_size(IN_MEMORY_CACHE)
             .create_with_backend(InMemoryBackend::new())
             .map_err(err)?;
         Self::init(db, true)
