@@ -347,7 +347,12 @@ mod tests {
         assert_eq!((a.id, b.id), (500, 501));
         s.set_thread("19:t@thread.skype", &["8:alice".to_owned()])
             .unwrap();
-        let ids: Vec<u64> = s.page("k", None, 0, 5).unwrap().iter().map(|m| m.id).collect();
+        let ids: Vec<u64> = s
+            .page("k", None, 0, 5)
+            .unwrap()
+            .iter()
+            .map(|m| m.id)
+            .collect();
         assert_eq!(ids, [501, 500]);
         assert_eq!(
             s.thread("19:t@thread.skype").unwrap(),
