@@ -93,9 +93,18 @@ pub fn run(data: &[u8]) -> Result<(), String> {
                 let j = usize::from(next().unwrap_or(0));
                 let n = usize::from(next().unwrap_or(0));
                 let bytes: Vec<u8> = (0..n).map_while(|_| next()).collect();
-                if let Some(id) = d.conn(j).map(|c| c.id) {
+                if let Some(c) = d.conn(j) {
+                    // Raw bytes may well be a command, `i` included: then it awaits its reply.
+                    let i = lc::decode(&bytes, c.proto.format)
+                        .ok()
+                        .and_then(|cmd| cmd.i);
+                    if let Some(i) = i {
+                        c.awaited.insert(i);
+                    }
+                    let id = c.id;
                     d.hub.handle(d.now, id, Event::Frame(&bytes));
                     d.drain()?;
+                    d.answered(id, i, &bytes)?;
                 }
             }
             _ => {
@@ -252,11 +261,16 @@ impl Driver {
         lc::encode(&cmd, format, &mut bytes);
         self.hub.handle(self.now, id, Event::Frame(&bytes));
         self.drain()?;
+        self.answered(id, cmd.i, &bytes)
+    }
+
+    /// The command with `i` just sent on `id` (if still open) got its reply.
+    fn answered(&self, id: ConnId, i: Option<i32>, frame: &[u8]) -> Result<(), String> {
         if let Some(c) = self.conns.iter().find(|c| c.id == id && c.open)
-            && let Some(i) = cmd.i
+            && let Some(i) = i
             && c.awaited.contains(&i)
         {
-            return Err(format!("conn {id}: no reply to i={i} ({cmd:?})"));
+            return Err(format!("conn {id}: no reply to i={i} (frame {frame:02x?})"));
         }
         Ok(())
     }
@@ -372,6 +386,16 @@ mod tests {
             0, 2, 2, 0, 0, 0, 2, // reconnect
         ];
         run(&program).unwrap();
+    }
+
+    // Why: raw bytes that decode as a command with `i=0` were answered (rightly) and the
+    // model, not knowing the frame was a command, took the reply for an unawaited one.
+    #[test]
+    fn fuzz_server_leancloud_23614dc6() {
+        run(include_bytes!(
+            "../../../../corpus/leancloud/regressions/server_leancloud-23614dc6"
+        ))
+        .unwrap();
     }
 
     #[test]
