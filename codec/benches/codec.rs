@@ -126,8 +126,9 @@ const LC_DIRECT_B64: &[u8] = include_bytes!(concat!(
     "/../corpus/leancloud/valid/sdk-b64-06-c2s-direct.b64"
 ));
 
-/// LeanCloud decode (wire pre-scan + prost) against prost alone as the baseline, both on the
-/// SDK's direct message; base64 decode; encode.
+/// LeanCloud decode (prost, then the wire scan only when needed) against prost alone as the
+/// baseline, both on the SDK's direct message; the wire scan alone (`check`, what a refused
+/// frame costs on top); base64 decode; encode.
 fn leancloud(c: &mut Criterion) {
     use imspec_codec::leancloud::{self, Format, GenericCommand, Message as _};
     let mut group = c.benchmark_group("leancloud");
@@ -137,6 +138,9 @@ fn leancloud(c: &mut Criterion) {
     });
     group.bench_function("direct/decode", |b| {
         b.iter(|| leancloud::decode(black_box(LC_DIRECT), Format::Protobuf2).map(|c| c.i));
+    });
+    group.bench_function("direct/check", |b| {
+        b.iter(|| leancloud::check(black_box(LC_DIRECT)));
     });
     group.bench_function("direct/decode_base64", |b| {
         b.iter(|| leancloud::decode(black_box(LC_DIRECT_B64), Format::Proto2Base64).map(|c| c.i));
