@@ -86,7 +86,8 @@ impl Default for Options {
 pub enum Kind {
     /// A new connection is refused after the round.
     Crash,
-    /// A whole request got neither a byte nor a close within the timeout.
+    /// A whole request got neither a byte nor a close within the timeout, and the server
+    /// still answers a new connection after the round (else the finding is the crash).
     Hang,
     /// The server sent bytes the codec rejects.
     ProtocolError,
@@ -252,8 +253,14 @@ pub async fn fuzz(opts: &Options, mut progress: impl FnMut(&str)) -> Result<Repo
         let mutation = log.mutation().unwrap_or(mutation);
         let mut found: Vec<(Kind, String, repro::Tail)> = Vec::new();
         found.extend(fuzzer.protocol_errors(&played, &log));
-        found.extend(fuzzer.hang(&played, &log, &result));
-        let down = match target.liveness(&fuzzer, played.protocol).await {
+        let live = target.liveness(&fuzzer, played.protocol).await;
+        // A server that is down after the round explains an unanswered request: the crash is
+        // the finding, whether the dying connection closed before the runner gave up waiting
+        // (a loaded machine) or after. Only a live server's silence is a hang.
+        if live.is_ok() {
+            found.extend(fuzzer.hang(&played, &log, &result));
+        }
+        let down = match live {
             Ok(()) => None,
             Err((kind, detail)) => {
                 found.push((kind, detail, repro::Tail::Liveness));
