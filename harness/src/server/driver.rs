@@ -369,50 +369,38 @@ trait Hub {
     }
 }
 
-impl Hub for sip::Hub {
-    fn handle(&mut self, now_ms: u64, conn: ConnId, event: Event<'_>) {
-        Self::handle(self, now_ms, conn, event);
-    }
-    fn poll_output(&mut self) -> Option<Output> {
-        Self::poll_output(self)
-    }
-    fn timeout(&mut self, now_ms: u64) {
-        self.handle_timeout(now_ms);
-    }
+/// `impl Hub` for a hub whose inherent `handle`, `poll_output` and `handle_timeout` it
+/// forwards to, plus the optional methods given in braces.
+macro_rules! impl_hub {
+    ($hub:ty { $($optional:tt)* }) => {
+        impl Hub for $hub {
+            fn handle(&mut self, now_ms: u64, conn: ConnId, event: Event<'_>) {
+                Self::handle(self, now_ms, conn, event);
+            }
+            fn poll_output(&mut self) -> Option<Output> {
+                Self::poll_output(self)
+            }
+            fn timeout(&mut self, now_ms: u64) {
+                self.handle_timeout(now_ms);
+            }
+            $($optional)*
+        }
+    };
+}
+
+impl_hub!(sip::Hub {
     fn set_peer(&mut self, conn: ConnId, peer: SocketAddr) {
         Self::set_peer(self, conn, peer);
     }
     fn poll_connect(&mut self) -> Option<(ConnId, SocketAddr)> {
         Self::poll_connect(self)
     }
-}
+});
+impl_hub!(fetion::Hub {});
+impl_hub!(msnp::Hub {});
 
 /// An outbound connection: its id, where to, and the queue of what the hub already sent it.
 type Outbound = (ConnId, SocketAddr, mpsc::UnboundedReceiver<Output>);
-
-impl Hub for fetion::Hub {
-    fn handle(&mut self, now_ms: u64, conn: ConnId, event: Event<'_>) {
-        Self::handle(self, now_ms, conn, event);
-    }
-    fn poll_output(&mut self) -> Option<Output> {
-        Self::poll_output(self)
-    }
-    fn timeout(&mut self, now_ms: u64) {
-        self.handle_timeout(now_ms);
-    }
-}
-
-impl Hub for msnp::Hub {
-    fn handle(&mut self, now_ms: u64, conn: ConnId, event: Event<'_>) {
-        Self::handle(self, now_ms, conn, event);
-    }
-    fn poll_output(&mut self) -> Option<Output> {
-        Self::poll_output(self)
-    }
-    fn timeout(&mut self, now_ms: u64) {
-        self.handle_timeout(now_ms);
-    }
-}
 
 impl Shared {
     /// Runs `f` on the hub of `service`, then routes its outputs.
