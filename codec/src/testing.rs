@@ -300,6 +300,41 @@ pub fn chunking<C: Codec>(stream: &[u8], cuts: &[usize]) -> Result<(), String> {
     }
 }
 
+/// The `stream_chunking` fuzz target's body: `data` read as byte `n`, then `n % 8`
+/// little-endian `u16` cut points (as many as the input holds), then the stream; law 3b
+/// ([`chunking`]) for every stream framer (SIP-C, MSNP, SIP, MSRP) at those cut points, and
+/// with `every_cut` at every cut point as well. Shared by the fuzz target and the test that
+/// replays its crash files.
+pub fn stream_chunking(data: &[u8], every_cut: bool) -> Result<(), String> {
+    let Some((&n, rest)) = data.split_first() else {
+        return Ok(());
+    };
+    let n = usize::from(n % 8).min(rest.len() / 2);
+    let (cut_bytes, stream) = rest.split_at(n * 2);
+    let cuts: Vec<usize> = cut_bytes
+        .chunks_exact(2)
+        .map(|c| match c {
+            [lo, hi] => usize::from(u16::from_le_bytes([*lo, *hi])),
+            _ => 0,
+        })
+        .collect();
+    let mut cut_sets = vec![cuts];
+    if every_cut {
+        cut_sets.push((1..stream.len()).collect());
+    }
+    for cuts in &cut_sets {
+        for check in [
+            chunking::<Sipc>,
+            chunking::<Msnp>,
+            chunking::<Sip>,
+            chunking::<Msrp>,
+        ] {
+            check(stream, cuts)?;
+        }
+    }
+    Ok(())
+}
+
 /// The laws for one LeanCloud frame in `format`. If it decodes leniently: laws 1 and 2 in
 /// that format; the default decoder gives the same command, or refuses it for a missing
 /// proto2 `required` field only (leniency changes nothing else); the other format carries

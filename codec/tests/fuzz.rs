@@ -3,41 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use imspec_codec::testing::{self, Msnp, Msrp, Sip, Sipc};
-
-/// The `stream_chunking` target's body: byte `n`, then `n % 8` little-endian `u16` cut points
-/// (as many as the input holds), then the stream; every framer must decode the stream the
-/// same whole and cut. Mirrors `fuzz/fuzz_targets/stream_chunking.rs`.
-fn stream_chunking(data: &[u8]) -> Result<(), String> {
-    let Some((&n, rest)) = data.split_first() else {
-        return Ok(());
-    };
-    let n = usize::from(n % 8).min(rest.len() / 2);
-    let (cut_bytes, stream) = rest.split_at(n * 2);
-    let cuts: Vec<usize> = cut_bytes
-        .chunks(2)
-        .map(|c| usize::from(u16::from_le_bytes([c[0], c[1]])))
-        .collect();
-    for check in [
-        testing::chunking::<Sipc>,
-        testing::chunking::<Msnp>,
-        testing::chunking::<Sip>,
-        testing::chunking::<Msrp>,
-    ] {
-        check(stream, &cuts)?;
-    }
-    // The target samples cut points; here every chunking must agree too.
-    let every: Vec<usize> = (1..stream.len()).collect();
-    for check in [
-        testing::chunking::<Sipc>,
-        testing::chunking::<Msnp>,
-        testing::chunking::<Sip>,
-        testing::chunking::<Msrp>,
-    ] {
-        check(stream, &every)?;
-    }
-    Ok(())
-}
+use imspec_codec::testing;
 
 fn regressions() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../corpus")
@@ -46,7 +12,7 @@ fn regressions() -> PathBuf {
 fn replay(file: &str) {
     let path = regressions().join(file);
     let data = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    stream_chunking(&data).unwrap_or_else(|e| panic!("{file}: {e}"));
+    testing::stream_chunking(&data, true).unwrap_or_else(|e| panic!("{file}: {e}"));
 }
 
 // Why: a bare LF was reported before an earlier bare CR once both had arrived, so the stream
@@ -69,7 +35,7 @@ fn fuzz_stream_chunking_regressions_replay() {
             let name = path.file_name().unwrap().to_string_lossy().into_owned();
             if name.starts_with("stream_chunking-") {
                 let data = std::fs::read(&path).unwrap();
-                stream_chunking(&data).unwrap_or_else(|e| panic!("{name}: {e}"));
+                testing::stream_chunking(&data, true).unwrap_or_else(|e| panic!("{name}: {e}"));
                 replayed += 1;
             }
         }
