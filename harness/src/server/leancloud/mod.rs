@@ -1161,12 +1161,7 @@ impl Hub {
                 patches: vec![item],
             });
             for member in &conv.members {
-                for (c, _) in self.sessions_of(member) {
-                    if c == conn && member == peer {
-                        continue;
-                    }
-                    self.send_to(c, Some(member), push.clone());
-                }
+                self.push_to(member, &push, conn, peer);
             }
         }
         Ok(())
@@ -1315,12 +1310,7 @@ impl Hub {
             } else {
                 &others
             };
-            for (c, _) in self.sessions_of(member) {
-                if c == conn && member == peer {
-                    continue;
-                }
-                self.send_to(c, Some(member), push.clone());
-            }
+            self.push_to(member, push, conn, peer);
         }
         Ok(())
     }
@@ -1505,12 +1495,7 @@ impl Hub {
             ..ConvCommand::default()
         });
         for member in &conv.members {
-            for (c, _) in self.sessions_of(member) {
-                if c == conn && member == peer {
-                    continue;
-                }
-                self.send_to(c, Some(member), push.clone());
-            }
+            self.push_to(member, &push, conn, peer);
         }
         Ok(())
     }
@@ -1579,6 +1564,17 @@ impl Hub {
         err.error_message = Some(error_body(code, reason));
         let peer = peer.map(str::to_owned).or_else(|| cmd.peer_id.clone());
         self.send_to(conn, peer.as_deref(), err);
+    }
+
+    /// Sends `push` to every live session of `member` but the one it answers: connection
+    /// `conn` of `peer`, which got the reply instead.
+    fn push_to(&mut self, member: &str, push: &GenericCommand, conn: ConnId, peer: &str) {
+        for (c, _) in self.sessions_of(member) {
+            if c == conn && member == peer {
+                continue;
+            }
+            self.send_to(c, Some(member), push.clone());
+        }
     }
 
     fn send_to(&mut self, conn: ConnId, peer: Option<&str>, mut cmd: GenericCommand) {
