@@ -141,8 +141,18 @@ pub fn compact_name(name: &str) -> Option<&'static str> {
 }
 
 /// Whether two header names name the same header (ignoring case, compact = long).
+///
+/// Every header lookup calls this once per header of the message, so it avoids the compact
+/// table unless one name is a single character: compact names are single letters and the
+/// table maps them one-to-one to long names, so names of equal length match exactly when
+/// they are equal, and names of other lengths only through a compact form.
 pub fn same_name(a: &str, b: &str) -> bool {
-    full_name(a).eq_ignore_ascii_case(full_name(b))
+    match (a.len(), b.len()) {
+        (x, y) if x == y => a.eq_ignore_ascii_case(b),
+        (1, _) => full_name(a).eq_ignore_ascii_case(b),
+        (_, 1) => a.eq_ignore_ascii_case(full_name(b)),
+        _ => false,
+    }
 }
 
 /// Splits a list header value at commas outside quoted-strings and angle brackets, and
@@ -717,6 +727,31 @@ mod tests {
         assert!(same_name("v", "VIA"));
         assert!(same_name("Content-Length", "l"));
         assert!(!same_name("t", "f"));
+    }
+
+    #[test]
+    fn same_name_agrees_with_the_full_names() {
+        // The shortcut in `same_name` relies on the table's shape.
+        for (i, (short, long)) in COMPACT.iter().enumerate() {
+            assert_eq!(short.len(), 1);
+            assert!(long.len() > 1);
+            for (other_short, other_long) in &COMPACT[i + 1..] {
+                assert!(!short.eq_ignore_ascii_case(other_short));
+                assert!(!long.eq_ignore_ascii_case(other_long));
+            }
+        }
+        let mut names = vec!["", "g", "Z", "CSeq", "cseq", "X-Custom", "Vi", "Tos"];
+        for (short, long) in COMPACT {
+            names.extend([short, long]);
+        }
+        let upper: Vec<String> = names.iter().map(|n| n.to_ascii_uppercase()).collect();
+        names.extend(upper.iter().map(String::as_str));
+        for a in &names {
+            for b in &names {
+                let expected = full_name(a).eq_ignore_ascii_case(full_name(b));
+                assert_eq!(same_name(a, b), expected, "{a:?} vs {b:?}");
+            }
+        }
     }
 
     #[test]
