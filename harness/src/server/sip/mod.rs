@@ -520,18 +520,7 @@ impl Hub {
         let req = match check(msg) {
             Ok(r) => r,
             Err(problem) => {
-                if !self.mutant(Mutant::SipMalformedIgnored) {
-                    let warning = format!("399 imspec \"{problem}\"");
-                    self.reply(
-                        conn,
-                        msg,
-                        400,
-                        "Bad Request",
-                        None,
-                        &[("Warning", warning)],
-                        None,
-                    );
-                }
+                self.bad_request(conn, msg, problem);
                 return;
             }
         };
@@ -541,16 +530,7 @@ impl Hub {
                 return;
             }
             Some(Err(_)) => {
-                let warning = "399 imspec \"bad Max-Forwards\"".to_owned();
-                self.reply(
-                    conn,
-                    msg,
-                    400,
-                    "Bad Request",
-                    None,
-                    &[("Warning", warning)],
-                    None,
-                );
+                self.reply_bad_request(conn, msg, "bad Max-Forwards");
                 return;
             }
             _ => {}
@@ -1609,6 +1589,11 @@ impl Hub {
         if self.mutant(Mutant::SipMalformedIgnored) {
             return;
         }
+        self.reply_bad_request(conn, msg, problem);
+    }
+
+    /// 400 with `problem` in a `Warning` (code 399), whatever the mutant.
+    fn reply_bad_request(&mut self, conn: ConnId, msg: &Message<'_>, problem: &str) {
         let warning = format!("399 imspec \"{problem}\"");
         self.reply(
             conn,
