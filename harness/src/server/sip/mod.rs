@@ -451,14 +451,13 @@ impl Hub {
             if c.buf.is_empty() {
                 return;
             }
-            let msg = match sip::parse_with(&c.buf, &self.config.limits) {
-                Ok(Status::Complete((msg, n))) => {
-                    let msg = msg.into_owned();
-                    c.buf.drain(..n);
-                    msg
-                }
-                Ok(Status::Incomplete(_)) => return,
-                Err(_) => {
+            let limits = &self.config.limits;
+            let msg = match take_frame(&mut c.buf, |b| {
+                Ok(sip::parse_with(b, limits)?.map(|(m, n)| (m.into_owned(), n)))
+            }) {
+                Ok(Some(msg)) => msg,
+                Ok(None) => return,
+                Err(()) => {
                     self.close(conn);
                     return;
                 }
@@ -1343,14 +1342,12 @@ impl Hub {
             if c.buf.is_empty() {
                 return;
             }
-            let chunk = match msrp::parse(&c.buf) {
-                Ok(Status::Complete((chunk, n))) => {
-                    let chunk = chunk.into_owned();
-                    c.buf.drain(..n);
-                    chunk
-                }
-                Ok(Status::Incomplete(_)) => return,
-                Err(_) => {
+            let chunk = match take_frame(&mut c.buf, |b| {
+                Ok(msrp::parse(b)?.map(|(c, n)| (c.into_owned(), n)))
+            }) {
+                Ok(Some(chunk)) => chunk,
+                Ok(None) => return,
+                Err(()) => {
                     self.close(conn);
                     return;
                 }
@@ -1639,6 +1636,22 @@ impl Hub {
 }
 
 /// The headers every request needs (RFC 3261 §8.1.1), or what is wrong.
+/// The next frame at the front of `buf`, decoded (and owned) by `parse` and drained from
+/// `buf`: `Ok(None)` while it is incomplete, `Err` when the bytes are not a frame.
+fn take_frame<T>(
+    buf: &mut Vec<u8>,
+    parse: impl FnOnce(&[u8]) -> imspec_codec::Result<(T, usize)>,
+) -> Result<Option<T>, ()> {
+    match parse(buf) {
+        Ok(Status::Complete((frame, n))) => {
+            buf.drain(..n);
+            Ok(Some(frame))
+        }
+        Ok(Status::Incomplete(_)) => Ok(None),
+        Err(_) => Err(()),
+    }
+}
+
 fn check<'m>(msg: &'m Message<'_>) -> Result<Req<'m>, &'static str> {
     let method = msg.method().map(sip::Method::as_str).unwrap_or_default();
     match msg.vias() {
