@@ -25,7 +25,9 @@
 //! A conversation key is the thread id for `19:` threads, and `a|b` (the two bare mris in
 //! byte order) for one-to-one conversations.
 
+use std::cell::RefCell;
 use std::path::Path;
+use std::sync::Arc;
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
@@ -62,7 +64,8 @@ fn err(e: impl Into<redb::Error>) -> StoreError {
 
 /// The history database.
 pub struct Store {
-    db: Database,
+    /// Shared only with this thread's [`Store::reused_in_memory`] pool.
+    db: Arc<Database>,
     last_id: u64,
     /// Keeps a temporary directory alive as long as the store uses it.
     _temp: Option<tempfile::TempDir>,
@@ -101,7 +104,62 @@ impl Store {
         Self::init(db, None)
     }
 
+    /// An empty in-memory store like [`Store::in_memory`], but reusing this thread's previous
+    /// one: its tables are emptied (one commit) instead of a new database being created,
+    /// which is most of the cost of a store per fuzz input (redb creates an initial region
+    /// and commits twice per database). A store from an earlier call that is still alive
+    /// keeps its database; this call then creates a fresh one, so two live stores never
+    /// share data. The result is indistinguishable from a fresh store: same tables, same
+    /// (empty) content, `last_id` 0.
+    pub fn reused_in_memory() -> Result<Self, StoreError> {
+        thread_local! {
+            static POOL: RefCell<Option<Arc<Database>>> = const { RefCell::new(None) };
+        }
+        POOL.with(|pool| {
+            let mut pool = pool.borrow_mut();
+            let idle = pool.take().filter(|db| Arc::strong_count(db) == 1);
+            let store = match idle {
+                Some(db) => {
+                    Self::clear(&db)?;
+                    Self {
+                        db,
+                        last_id: 0,
+                        _temp: None,
+                    }
+                }
+                None => Self::init_shared(
+                    Arc::new(
+                        Database::builder()
+                            .create_with_backend(redb::backends::InMemoryBackend::new())
+                            .map_err(err)?,
+                    ),
+                    None,
+                )?,
+            };
+            *pool = Some(Arc::clone(&store.db));
+            Ok(store)
+        })
+    }
+
+    /// Empties every table and creates it again, in one transaction.
+    fn clear(db: &Database) -> Result<(), StoreError> {
+        let txn = db.begin_write().map_err(err)?;
+        txn.delete_table(MESSAGES).map_err(err)?;
+        txn.delete_table(CONVERSATIONS).map_err(err)?;
+        txn.delete_table(THREADS).map_err(err)?;
+        txn.delete_table(META).map_err(err)?;
+        txn.open_table(MESSAGES).map_err(err)?;
+        txn.open_table(CONVERSATIONS).map_err(err)?;
+        txn.open_table(THREADS).map_err(err)?;
+        txn.open_table(META).map_err(err)?;
+        txn.commit().map_err(err)
+    }
+
     fn init(db: Database, temp: Option<tempfile::TempDir>) -> Result<Self, StoreError> {
+        Self::init_shared(Arc::new(db), temp)
+    }
+
+    fn init_shared(db: Arc<Database>, temp: Option<tempfile::TempDir>) -> Result<Self, StoreError> {
         let txn = db.begin_write().map_err(err)?;
         let last_id = {
             txn.open_table(MESSAGES).map_err(err)?;
@@ -359,6 +417,27 @@ mod tests {
             Some(vec!["8:alice".to_owned()])
         );
         assert_eq!(s.last_id(), 501);
+    }
+
+    #[test]
+    fn store_reused_in_memory_starts_empty_and_never_shares_a_live_store() {
+        let mut a = Store::reused_in_memory().unwrap();
+        a.append("k", &[("8:alice", "8:bob")], msg("one"), 500)
+            .unwrap();
+        a.set_thread("19:t@thread.skype", &["8:alice".to_owned()])
+            .unwrap();
+        drop(a);
+        // `a` dropped: its database is reused, emptied.
+        let mut b = Store::reused_in_memory().unwrap();
+        assert_eq!(b.last_id(), 0);
+        assert_eq!(b.page("k", None, 0, 5).unwrap(), []);
+        assert_eq!(b.conversations("8:alice").unwrap(), []);
+        assert_eq!(b.thread("19:t@thread.skype").unwrap(), None);
+        assert_eq!(b.append("k", &[], msg("two"), 400).unwrap().id, 400);
+        // `b` alive: the next store neither sees nor clears its data.
+        let c = Store::reused_in_memory().unwrap();
+        assert_eq!(c.page("k", None, 0, 5).unwrap(), []);
+        assert_eq!(b.page("k", None, 0, 5).unwrap().len(), 1);
     }
 
     #[test]
