@@ -136,11 +136,7 @@ fn key(frame: &Frame) -> String {
 }
 
 fn frame(msg: &Message<'_>, bytes: &[u8]) -> Frame {
-    let mut f = Frame {
-        bytes: bytes.to_vec(),
-        summary: super::first_line(bytes),
-        ..Frame::default()
-    };
+    let mut f = Frame::of(bytes);
     match &msg.start {
         StartLine::Request {
             method,
@@ -166,9 +162,7 @@ fn frame(msg: &Message<'_>, bytes: &[u8]) -> Frame {
     for h in msg.headers.iter() {
         f.push(format!("headers.{}", h.name), h.value.as_ref());
     }
-    f.push("body", String::from_utf8_lossy(&msg.body).into_owned());
-    f.push("size", bytes.len().to_string());
-    f.body = msg.body.to_vec();
+    f.push_body(&msg.body);
     f
 }
 

@@ -31,6 +31,22 @@ pub struct Frame {
 }
 
 impl Frame {
+    /// A frame of `bytes`, summarised by their first line, with no fields yet.
+    pub fn of(bytes: &[u8]) -> Self {
+        Self {
+            bytes: bytes.to_vec(),
+            summary: first_line(bytes),
+            ..Self::default()
+        }
+    }
+
+    /// The `body` (lossy UTF-8) and `size` (of the whole frame) fields, and the body bytes.
+    pub fn push_body(&mut self, body: &[u8]) {
+        self.push("body", String::from_utf8_lossy(body).into_owned());
+        self.push("size", self.bytes.len().to_string());
+        self.body = body.to_vec();
+    }
+
     /// Every value of a field, in order.
     pub fn values<'s>(&'s self, name: &str) -> impl Iterator<Item = &'s str> + 's {
         let name = name.to_owned();

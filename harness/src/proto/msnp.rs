@@ -108,11 +108,7 @@ fn write_block(out: &mut Vec<u8>, headers: &[(String, String)]) {
 }
 
 fn frame(cmd: &msnp::Command<'_>, bytes: &[u8]) -> Frame {
-    let mut f = Frame {
-        bytes: bytes.to_vec(),
-        summary: super::first_line(bytes),
-        ..Frame::default()
-    };
+    let mut f = Frame::of(bytes);
     f.push("verb", cmd.verb.as_ref());
     if let Some(t) = cmd.trid {
         f.push("trid", t.to_string());

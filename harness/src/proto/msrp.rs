@@ -172,11 +172,7 @@ fn transaction(counter: u64) -> String {
 }
 
 fn frame(c: &Chunk<'_>, bytes: &[u8]) -> Frame {
-    let mut f = Frame {
-        bytes: bytes.to_vec(),
-        summary: super::first_line(bytes),
-        ..Frame::default()
-    };
+    let mut f = Frame::of(bytes);
     f.push("transaction", c.transaction.as_ref());
     match &c.start {
         StartLine::Request { method } => {
@@ -209,9 +205,7 @@ fn frame(c: &Chunk<'_>, bytes: &[u8]) -> Frame {
         },
     );
     let body = c.body.as_deref().unwrap_or_default();
-    f.push("body", String::from_utf8_lossy(body).into_owned());
-    f.push("size", bytes.len().to_string());
-    f.body = body.to_vec();
+    f.push_body(body);
     f
 }
 

@@ -293,11 +293,7 @@ fn canonical(name: &str) -> Cow<'_, str> {
 }
 
 fn frame(msg: &Message<'_>, bytes: &[u8]) -> Frame {
-    let mut f = Frame {
-        bytes: bytes.to_vec(),
-        summary: super::first_line(bytes),
-        ..Frame::default()
-    };
+    let mut f = Frame::of(bytes);
     match &msg.start {
         StartLine::Request { method, uri } => {
             f.push("kind", "request");
@@ -368,9 +364,7 @@ fn frame(msg: &Message<'_>, bytes: &[u8]) -> Frame {
     if ctype.as_deref() == Some("application/simple-message-summary") {
         summary_fields(&mut f, &msg.body);
     }
-    f.push("body", String::from_utf8_lossy(&msg.body).into_owned());
-    f.push("size", bytes.len().to_string());
-    f.body = msg.body.to_vec();
+    f.push_body(&msg.body);
     f
 }
 
