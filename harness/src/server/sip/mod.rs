@@ -371,33 +371,18 @@ impl Hub {
     /// Fails requests that got no final response in time, ends expired subscriptions and
     /// publications, drops expired stored messages.
     pub fn handle_timeout(&mut self, now_ms: u64) {
-        let due: Vec<String> = self
-            .txns
-            .iter()
-            .filter(|(_, t)| t.deadline_ms <= now_ms)
-            .map(|(b, _)| b.clone())
-            .collect();
+        let due = keys_where(&self.txns, |t| t.deadline_ms <= now_ms);
         for branch in due {
             if let Some(t) = self.txns.remove(&branch) {
                 self.txn_failed(now_ms, t);
             }
         }
-        let expired: Vec<u64> = self
-            .subs
-            .iter()
-            .filter(|(_, s)| s.expires_ms <= now_ms)
-            .map(|(id, _)| *id)
-            .collect();
+        let expired = keys_where(&self.subs, |s| s.expires_ms <= now_ms);
         for id in expired {
             self.notify(now_ms, id, true);
             self.subs.remove(&id);
         }
-        let stale: Vec<String> = self
-            .publications
-            .iter()
-            .filter(|(_, p)| p.expires_ms <= now_ms)
-            .map(|(e, _)| e.clone())
-            .collect();
+        let stale = keys_where(&self.publications, |p| p.expires_ms <= now_ms);
         for etag in stale {
             if let Some(p) = self.publications.remove(&etag) {
                 self.settle(now_ms, &p.user);
@@ -1636,6 +1621,17 @@ impl Hub {
 }
 
 /// The headers every request needs (RFC 3261 §8.1.1), or what is wrong.
+/// The keys of the entries of `map` whose value is `due` (to remove them after).
+fn keys_where<'m, K: Clone + 'm, V: 'm>(
+    map: impl IntoIterator<Item = (&'m K, &'m V)>,
+    due: impl Fn(&V) -> bool,
+) -> Vec<K> {
+    map.into_iter()
+        .filter(|(_, v)| due(v))
+        .map(|(k, _)| k.clone())
+        .collect()
+}
+
 /// The next frame at the front of `buf`, decoded (and owned) by `parse` and drained from
 /// `buf`: `Ok(None)` while it is incomplete, `Err` when the bytes are not a frame.
 fn take_frame<T>(
