@@ -599,7 +599,12 @@ impl Hub {
         }
         tuples.sort_by_key(|t| std::cmp::Reverse(t.0));
         tuples.truncate(MAX_UNREAD_CONVS);
-        let notif = now_ms.max(self.last_notif.saturating_add(1));
+        // Not before any timestamp already handed out: message timestamps run ahead of the
+        // clock when several arrive within one millisecond, and a notifTime older than a
+        // message it covers would list that conversation again at the next login.
+        let notif = now_ms
+            .max(self.last_notif.saturating_add(1))
+            .max(self.store.last_ts());
         self.last_notif = notif;
         let mut push = command(CommandType::Unread, None);
         push.unread_message = Some(UnreadCommand {

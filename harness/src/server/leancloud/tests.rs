@@ -782,6 +782,33 @@ fn leancloud_logs_filter_by_lctype_and_carry_binary_and_mentions() {
     assert_eq!(logs[2]["data"], "AAEC/w==");
 }
 
+/// CI found this (scenario leancloud/014): messages arriving faster than the clock get
+/// timestamps ahead of it, and a `notifTime` taken from the clock alone was older than a
+/// message it listed, so the next login with that `lastUnreadNotifTime` listed it again.
+#[test]
+fn leancloud_notif_time_covers_timestamps_ahead_of_the_clock() {
+    let mut p = Pair::new(None);
+    p.login(1, "tom");
+    let a = p.start(1, &["jerry"]);
+    let stopped = p.now;
+    let mut newest = 0;
+    for text in ["a1", "a2", "a3"] {
+        p.now = stopped - 50;
+        newest = p.direct(1, &a, text, json!({})).1;
+    }
+    p.now = stopped - 50;
+    p.login(2, "jerry");
+    let u = p.take_one(2);
+    let notif = u["unreadMessage"]["notifTime"].as_i64().unwrap();
+    assert!(
+        notif >= newest,
+        "notifTime {notif} before listed message {newest}"
+    );
+    p.connect(3, "lc.protobuf2.3");
+    p.open(3, "jerry", json!({"lastUnreadNotifTime": notif}));
+    assert!(p.take(3).is_empty(), "nothing newer than notifTime");
+}
+
 #[test]
 fn leancloud_unread_at_login_with_mentions_and_notif_time() {
     for mutant in [
