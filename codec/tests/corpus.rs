@@ -650,27 +650,7 @@ fn invalid_corpus(
     decode_leniently: impl Fn(&[u8]) -> Option<Error>,
 ) {
     let manifest = manifest(proto);
-    let files: Vec<String> = std::fs::read_dir(corpus_dir().join(proto).join("invalid"))
-        .unwrap_or_else(|e| panic!("corpus/{proto}/invalid: {e}"))
-        .filter_map(|entry| {
-            entry
-                .ok()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-        })
-        .filter(|name| !name.starts_with('.'))
-        .collect();
-    for name in &files {
-        assert!(
-            manifest.contains_key(name),
-            "corpus/{proto}/invalid/{name} has no row in invalid.tsv"
-        );
-    }
-    for name in manifest.keys() {
-        assert!(
-            files.contains(name),
-            "invalid.tsv names {name}, which is not in corpus/{proto}/invalid/"
-        );
-    }
+    invalid_files_match_manifest(proto, &manifest);
     // Every file is checked and snapshotted before the mismatches are reported together.
     let mut mismatches = Vec::new();
     glob_corpus(&format!("{proto}/invalid"), |input| {
@@ -710,8 +690,36 @@ fn invalid_corpus(
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
 }
 
+/// Every file of `corpus/<proto>/invalid/` has a row in `invalid.tsv`, and every row a file.
+pub(super) fn invalid_files_match_manifest(
+    proto: &str,
+    manifest: &BTreeMap<String, (String, usize)>,
+) {
+    let files: Vec<String> = std::fs::read_dir(corpus_dir().join(proto).join("invalid"))
+        .unwrap_or_else(|e| panic!("corpus/{proto}/invalid: {e}"))
+        .filter_map(|entry| {
+            entry
+                .ok()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+        })
+        .filter(|name| !name.starts_with('.'))
+        .collect();
+    for name in &files {
+        assert!(
+            manifest.contains_key(name),
+            "corpus/{proto}/invalid/{name} has no row in invalid.tsv"
+        );
+    }
+    for name in manifest.keys() {
+        assert!(
+            files.contains(name),
+            "invalid.tsv names {name}, which is not in corpus/{proto}/invalid/"
+        );
+    }
+}
+
 /// `corpus/<proto>/invalid.tsv`: file → (kind, offset).
-fn manifest(proto: &str) -> BTreeMap<String, (String, usize)> {
+pub(super) fn manifest(proto: &str) -> BTreeMap<String, (String, usize)> {
     let path = corpus_dir().join(proto).join("invalid.tsv");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut rows = BTreeMap::new();

@@ -26,6 +26,8 @@ use imspec_codec::testing::{self, LeanCloud, LeanCloudBase64Lenient, LeanCloudLe
 use imspec_codec::{Error, ErrorKind, Status};
 use proptest::prelude::*;
 
+use super::corpus;
+
 #[test]
 fn leancloud_valid() {
     glob("valid", |name, input| {
@@ -107,24 +109,8 @@ fn leancloud_lenient() {
 
 #[test]
 fn leancloud_invalid() {
-    let manifest = manifest();
-    let files: Vec<String> = std::fs::read_dir(corpus_dir().join("invalid"))
-        .unwrap()
-        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
-        .filter(|n| !n.starts_with('.'))
-        .collect();
-    for name in &files {
-        assert!(
-            manifest.contains_key(name),
-            "invalid/{name} has no row in invalid.tsv"
-        );
-    }
-    for name in manifest.keys() {
-        assert!(
-            files.contains(name),
-            "invalid.tsv names {name}, not in invalid/"
-        );
-    }
+    let manifest = corpus::manifest("leancloud");
+    corpus::invalid_files_match_manifest("leancloud", &manifest);
     let mut mismatches = Vec::new();
     glob("invalid", |name, input| {
         let format = format_of(name);
@@ -462,28 +448,6 @@ fn caret(input: &[u8], format: Format, e: Error) -> String {
             " ".repeat(e.offset())
         ),
     }
-}
-
-/// `corpus/leancloud/invalid.tsv`: file → (kind, offset).
-fn manifest() -> BTreeMap<String, (String, usize)> {
-    let path = corpus_dir().join("invalid.tsv");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut rows = BTreeMap::new();
-    for line in text.lines().skip(1).filter(|l| !l.trim().is_empty()) {
-        let cols: Vec<&str> = line.split('\t').collect();
-        let [file, kind, offset, _why] = cols.as_slice() else {
-            panic!("invalid.tsv: expected file, kind, offset, why: {line:?}");
-        };
-        let offset = offset
-            .parse()
-            .unwrap_or_else(|e| panic!("invalid.tsv: {offset}: {e}"));
-        assert!(
-            rows.insert((*file).to_owned(), ((*kind).to_owned(), offset))
-                .is_none(),
-            "invalid.tsv: {file} twice"
-        );
-    }
-    rows
 }
 
 fn kind_name(kind: ErrorKind) -> String {
