@@ -1217,6 +1217,24 @@ mod tests {
         }
     }
 
+    /// Under mutant `m`: seed 004's set-up, A says "hi", B answers 200. Returns (the M relayed
+    /// to B, the 200 relayed back to A).
+    fn relay_with(m: Mutant) -> (Message<'static>, Message<'static>) {
+        let mut p = Pair::new(Config {
+            mutant: Some(m),
+            ..config()
+        });
+        seed_004_setup(&mut p);
+        p.feed(
+            3,
+            format!("M fetion.com.cn SIP-C/2.0\r\nF: {A}\r\nI: 3\r\nQ: 0 M\r\nL: 2\r\n\r\nhi")
+                .as_bytes(),
+        );
+        let relayed = p.take_one(4);
+        p.feed(4, b"SIP-C/2.0 200 OK\r\nI: 4\r\nQ: 3 M\r\n\r\n");
+        (relayed, p.take_one(3))
+    }
+
     /// Runs seed 004 up to both parties registered on the chat server; returns the XI.
     /// Connections: 1 A main, 2 B main, 3 A chat, 4 B chat.
     fn seed_004_setup(p: &mut Pair) -> String {
@@ -1507,24 +1525,9 @@ mod tests {
 
     #[test]
     fn fetion_mutants_break_their_rule() {
-        let relay = |m: Mutant| {
-            let mut p = Pair::new(Config {
-                mutant: Some(m),
-                ..config()
-            });
-            seed_004_setup(&mut p);
-            p.feed(
-                3,
-                format!("M fetion.com.cn SIP-C/2.0\r\nF: {A}\r\nI: 3\r\nQ: 0 M\r\nL: 2\r\n\r\nhi")
-                    .as_bytes(),
-            );
-            let relayed = p.take_one(4);
-            p.feed(4, b"SIP-C/2.0 200 OK\r\nI: 4\r\nQ: 3 M\r\n\r\n");
-            (relayed, p.take_one(3))
-        };
-        let (r, ok) = relay(Mutant::FetionRelayNoXi);
+        let (r, ok) = relay_with(Mutant::FetionRelayNoXi);
         assert!(r.header("XI").is_none() && ok.header("XI").is_some());
-        let (r, ok) = relay(Mutant::FetionRelayXiMismatch);
+        let (r, ok) = relay_with(Mutant::FetionRelayXiMismatch);
         assert_ne!(r.header("XI"), ok.header("XI"));
 
         let mut p = Pair::new(Config {
@@ -1654,21 +1657,9 @@ mod tests {
         assert_eq!(p.take(4).len(), 2, "B: 200 and UserEntered");
         assert!(p.take(3).is_empty(), "A hears nothing");
 
-        let relay = |m: Mutant| {
-            let mut p = with(m);
-            seed_004_setup(&mut p);
-            p.feed(
-                3,
-                format!("M fetion.com.cn SIP-C/2.0\r\nF: {A}\r\nI: 3\r\nQ: 0 M\r\nL: 2\r\n\r\nhi")
-                    .as_bytes(),
-            );
-            let relayed = p.take_one(4);
-            p.feed(4, b"SIP-C/2.0 200 OK\r\nI: 4\r\nQ: 3 M\r\n\r\n");
-            (relayed, p.take_one(3))
-        };
-        let (r, _) = relay(Mutant::FetionRelayNoF);
+        let (r, _) = relay_with(Mutant::FetionRelayNoF);
         assert!(r.header("F").is_none());
-        let (r, ok) = relay(Mutant::FetionRelayDMismatch);
+        let (r, ok) = relay_with(Mutant::FetionRelayDMismatch);
         assert!(r.header("D").is_some() && ok.header("D").is_some());
         assert_ne!(r.header("D"), ok.header("D"));
 
