@@ -1,7 +1,10 @@
-//! Scenario scripts: the model ([`model`]) and the YAML loader ([`load`](mod@load)). No tokio here.
+//! Scenario scripts: the model ([`model`]) and the YAML loader ([`load`](mod@load)), the
+//! rule catalog ([`rules`]) and the check of rule sources ([`cite`]). No tokio here.
 
+pub mod cite;
 pub mod load;
 pub mod model;
+pub mod rules;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
