@@ -41,9 +41,18 @@ enum Command {
     /// be reached. Scenario language: scenarios/README.md.
     Run(RunArgs),
     /// List case ids with the rules they check.
+    ///
+    /// With --rules: every rule id with level, evidence, text, source and the cases that
+    /// check it (docs/rules.md is `imspec list --rules --format markdown`).
     List {
         /// Scenario files or directories (default: scenarios/).
         paths: Vec<PathBuf>,
+        /// List rules instead of cases.
+        #[arg(long)]
+        rules: bool,
+        /// Output format of --rules.
+        #[arg(long, value_enum, default_value = "text", requires = "rules")]
+        format: ListFormat,
     },
     /// Decode every frame of a capture and print one JSON object per frame.
     Decode {
@@ -170,6 +179,12 @@ enum DecodeProtocol {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum ListFormat {
+    Text,
+    Markdown,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum LeanCloudFraming {
     Binary,
     Base64,
@@ -178,7 +193,12 @@ enum LeanCloudFraming {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::List { paths } => exit(list(&paths)),
+        Command::List {
+            paths,
+            rules: true,
+            format,
+        } => exit(list_rules(&paths, format)),
+        Command::List { paths, .. } => exit(list(&paths)),
         Command::Decode {
             protocol,
             framing,
@@ -353,7 +373,17 @@ fn load_cases(paths: &[PathBuf]) -> Result<Vec<Scenario>, u8> {
             }
         }
     }
-    if errors > 0 { Err(2) } else { Ok(cases) }
+    if errors > 0 {
+        return Err(2);
+    }
+    // A rule listed by several cases must be stated the same way in each.
+    if let Err(conflicts) = scenario::rules::catalog(&cases) {
+        for e in conflicts {
+            eprintln!("{e}");
+        }
+        return Err(2);
+    }
+    Ok(cases)
 }
 
 fn default_scenarios() -> PathBuf {
@@ -381,6 +411,22 @@ fn list(paths: &[PathBuf]) -> anyhow::Result<u8> {
             )?;
         }
     }
+    Ok(0)
+}
+
+fn list_rules(paths: &[PathBuf], format: ListFormat) -> anyhow::Result<u8> {
+    let cases = match load_cases(paths) {
+        Ok(c) => c,
+        Err(code) => return Ok(code),
+    };
+    // load_cases already refused conflicting copies of a rule.
+    let entries = scenario::rules::catalog(&cases)
+        .map_err(|e| anyhow::anyhow!("{} conflicting rule(s)", e.len()))?;
+    let text = match format {
+        ListFormat::Text => scenario::rules::text(&entries),
+        ListFormat::Markdown => scenario::rules::markdown(&entries),
+    };
+    std::io::stdout().lock().write_all(text.as_bytes())?;
     Ok(0)
 }
 
