@@ -10,6 +10,9 @@ mod runner;
 // Every scenario against the embedded reference server in memory, with and without --chop.
 mod scenarios;
 
+// Rule sources cite what exists; rules agree across cases; docs/rules.md is current.
+mod rules;
+
 // Report snapshots (routed to the top-level snapshots/harness/).
 mod report;
 
