@@ -484,7 +484,7 @@ fn msrp_frame<'a>(buf: &'a [u8], limits: &msrp::Limits) -> msrp::Chunk<'a> {
 }
 
 /// What the typed accessors read from an MSRP chunk, and whether its Byte-Range fits its
-/// body (PROTOCOLS.md §5.4 invariant 3).
+/// body (docs/protocols/sip.md §6.3).
 #[derive(Serialize)]
 struct MsrpTyped<'a> {
     to_path: Option<Typed<msrp::header::Path<'a>>>,

@@ -204,7 +204,7 @@ fn server_services(server: &Server) -> BTreeMap<String, std::net::SocketAddr> {
         .collect()
 }
 
-/// `n` `PNG` round trips on one connection (PNG needs no login, PROTOCOLS.md §1.2).
+/// `n` `PNG` round trips on one connection (PNG needs no login, docs/protocols/msnp.md §9.2).
 fn png_case(n: u64) -> Scenario {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/scenarios/msnp/png.yaml");
     let text = format!(

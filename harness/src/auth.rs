@@ -1,7 +1,7 @@
 //! Credentials and digests shared by the runner (`${fetion_digest(...)}`) and the reference
 //! server.
 //!
-//! * Fetion SIP-C/2.0 login uses the MD5 digest PyFetion computes (PROTOCOLS.md §3.5, PYF
+//! * Fetion SIP-C/2.0 login uses the MD5 digest PyFetion computes (docs/protocols/fetion.md §7.1, PYF
 //!   `__get_response_md5`): key = MD5(`sid:domain:password`) as 16 raw bytes;
 //!   H1 = MD5_HEX_UPPER(key ++ `:nonce:cnonce`); H2 = MD5_HEX_UPPER(`REGISTER:sid`);
 //!   response = MD5_HEX_UPPER(`H1:nonce:H2`). See [`fetion_digest`].
@@ -33,7 +33,7 @@ pub const MSNP_TICKET: &str = "t=imspec";
 /// The SIP-C domain used in the digest key and in `sip:<sid>@<domain>` URIs.
 pub const FETION_DOMAIN: &str = "fetion.com.cn";
 
-/// The SIP-C/2.0 MD5 digest `response` for a `REGISTER` (PROTOCOLS.md §3.5), upper-case hex.
+/// The SIP-C/2.0 MD5 digest `response` for a `REGISTER` (docs/protocols/fetion.md §7.1), upper-case hex.
 ///
 /// ```
 /// let r = imspec::auth::fetion_digest("815389316", "fetion.com.cn", "imspec", "N1", "C1");

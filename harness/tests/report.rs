@@ -21,7 +21,7 @@ fn failed() -> CaseResult {
         rules: vec![Rule {
             id: "sipc.response-echoes-i-q".into(),
             text: "A response's I and Q equal the request's, byte for byte.".into(),
-            source: "PROTOCOLS.md §3.7 (1); seed 004".into(),
+            source: "docs/protocols/fetion.md §9.1; seed 004".into(),
             evidence: Evidence::High,
             level: Level::Must,
         }],

@@ -345,7 +345,7 @@ messages! {
         18 "lastPatchTime" last_patch_time: Option<i64> = [int64, optional],
         19 "configBitmap" config_bitmap: Option<i64> = [int64, optional],
     }
-    /// `errorMessage` (103): a failed command (`code`, `reason`; PROTOCOLS.md §4.4 lists the codes).
+    /// `errorMessage` (103): a failed command (`code`, `reason`; docs/protocols/leancloud.md §5 lists the codes).
     ErrorCommand {
         1 "code" code: Option<i32> = [int32, optional] required,
         2 "reason" reason: Option<String> = [string, optional] required,

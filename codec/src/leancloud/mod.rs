@@ -1,5 +1,5 @@
 //! LeanCloud realtime ("LeanMessage") commands: one protobuf `GenericCommand` per
-//! WebSocket frame (PROTOCOLS.md §4).
+//! WebSocket frame (docs/protocols/leancloud.md).
 //!
 //! Reference: the schema `push_server.messages2` of the JavaScript SDK `leancloud-realtime`
 //! 4.3.1 (`proto/message.proto`, kept as [`PROTO`] beside this module), its subprotocol
@@ -169,7 +169,7 @@ impl Subprotocol {
         },
     ];
 
-    /// Subprotocols older clients offer (LCOC; PROTOCOLS.md §4.1): known, not spoken here.
+    /// Subprotocols older clients offer (LCOC; docs/protocols/leancloud.md §2.2): known, not spoken here.
     pub const LEGACY: [&'static str; 6] = [
         "lc.json.1",
         "lc.msgpack.1",

@@ -5,7 +5,7 @@ use super::wire::{Field, Schema, Wire};
 use super::*;
 use crate::{Error, ErrorKind};
 
-/// session/open as leancloud-realtime 4.3.1 sends it in lc.proto2base64.3 (PEERS.md §3.3).
+/// session/open as leancloud-realtime 4.3.1 sends it in lc.proto2base64.3 (docs/protocols/peers.md §4.3).
 const SDK_OPEN_B64: &str = "CAAQARoEdGVzdCIFYWxpY2UoAbIGPSIIanMvNC4zLjEoADokNDJiZDMwNjAtZTYzNS00YjM4LWEzOGItNjUxMWFmZjdkOTA3kAHChOCGoDSYATs=";
 
 #[test]

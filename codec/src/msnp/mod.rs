@@ -3,7 +3,7 @@
 //!
 //! Sources: the msndevs protocol wiki (seeds 000, 001), Miranda NG's MSNP24 plugin and
 //! JavaSkype (MSNP24 clients), MSNPSharp's MSNP21 notes, Escargot and ReLiveWP (servers); see
-//! `PROTOCOLS.md` §1.
+//! `docs/protocols/msnp.md`.
 //!
 //! ```text
 //! command  = verb SP [trid SP] [target SP] paylen CRLF payload

@@ -3,7 +3,7 @@
 //!
 //! Sources: the wiki page "Synchronizing" of `msndevs/protocol-docs` (seed 000), the page
 //! "Webclient connections" (seed 001), Miranda NG's MSNP24 plugin (MIR,
-//! `protocols/MSN/src/msn_commands.cpp`, `msn_misc.cpp`) and `PROTOCOLS.md` §1.3 and §1.5,
+//! `protocols/MSN/src/msn_commands.cpp`, `msn_misc.cpp`) and `docs/protocols/msnp.md` §3 and §5,
 //! which collects them. Each parser below quotes the grammar it implements.
 //!
 //! Every document type has `parse(text)` and `parse_with(text, &Limits)`, returning the value
@@ -39,7 +39,7 @@
 //!   [`Limits::allow_markup_in_content`] accepts that and keeps the child markup verbatim as
 //!   the content string. Encoding always escapes.
 //! * The three `;`-separated `consumptionhorizon` fields are kept as one text
-//!   ([`ConsumptionHorizon`]); their meaning is an open question (`PROTOCOLS.md` §1.8).
+//!   ([`ConsumptionHorizon`]); their meaning is an open question (`docs/protocols/msnp.md` §8).
 //! * `<clientmessageid>` is kept as text: it is chosen by the sending client and nothing
 //!   requires it to be a number.
 //! * The shape of `<roleupdate>` is inferred (see [`RoleUpdate`]).
@@ -380,7 +380,7 @@ pub struct Conversation<'a> {
     pub version: u64,
     /// `<properties><consumptionhorizon>`.
     pub consumption_horizon: Option<ConsumptionHorizon<'a>>,
-    /// `<messages>`: only the newest message of the conversation (`PROTOCOLS.md` §1.7.7).
+    /// `<messages>`: only the newest message of the conversation (`docs/protocols/msnp.md` §7.7).
     pub messages: Vec<Message<'a>>,
     /// `<thread>`, for group threads.
     pub thread: Option<Thread<'a>>,
@@ -849,7 +849,7 @@ pub struct TopicUpdate<'a> {
 /// No seed shows a `<roleupdate>` body. The shape written is the one Miranda NG's SkypeWeb
 /// plugin documents and parses (`protocols/SkypeWeb/src/skype_chatrooms.cpp`:
 /// `<target><id>8:user1</id><role>admin</role></target>`). The member shape of
-/// `PUT MSGR\THREAD` (`PROTOCOLS.md` §1.3, `<member><mri>…</mri><role>…</role></member>`)
+/// `PUT MSGR\THREAD` (`docs/protocols/msnp.md` §3.4, `<member><mri>…</mri><role>…</role></member>`)
 /// suggested `<mri>` instead; that is inferred only, and accepted as a synonym of `<id>` when
 /// decoding.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -1119,7 +1119,7 @@ impl<'a> User<'a> {
 ///             [ "<proc>" t "</proc>" ] [ "<lcid>" t "</lcid>" ] "</agent>" ] "</connect>"
 /// ```
 ///
-/// As MIR sends it (`PROTOCOLS.md` §1.3:
+/// As MIR sends it (`docs/protocols/msnp.md` §3.1:
 /// `<connect><ver>2</ver><agent><os>winnt</os><osVer>5.2</osVer><proc>x86</proc><lcid>en-us</lcid></agent></connect>`).
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
@@ -1377,7 +1377,7 @@ mod tests {
 
     // Seed 000 with the wiki's rendering undone: `<content>` escaped again, and the group
     // thread id that the page's e-mail obfuscation turned into `[email protected]` restored
-    // from the `<messagessyncstate>` hex (PROTOCOLS.md §1.1).
+    // from the `<messagessyncstate>` hex (docs/protocols/msnp.md §5.5).
     const THREAD: &str = "19:9880c19ed19b4c0f91904f6979eba0b5@thread.skype";
 
     const RECENT_REQUEST: &str = "<recentconversations><start>1428249688000</start><pagesize>100</pagesize></recentconversations>";
@@ -1513,7 +1513,7 @@ mod tests {
 
     // Seed 001 (the uic is elided in the seed itself).
     const USER_WEB: &str = "<user><uic>AAAAABnpOEW...vLV7w==</uic><web-compact-ticket /></user>";
-    // PROTOCOLS.md §1.3, MIR's shape.
+    // docs/protocols/msnp.md §3.2, MIR's shape.
     const USER_MIR: &str = "<user><ssl-compact-ticket>t=EwC4Aq1DBAAU&amp;p=</ssl-compact-ticket><uic>AAAA</uic><id>live:user1</id><alias>user1</alias></user>";
     const CONNECT: &str = "<connect><ver>2</ver><agent><os>winnt</os><osVer>5.2</osVer><proc>x86</proc><lcid>en-us</lcid></agent></connect>";
 

@@ -147,7 +147,7 @@ impl ByteRange {
 
     /// Whether the range is consistent with a chunk of `body_len` bytes: the start is at
     /// least 1, a known end is `start + body_len - 1`, and a known total is at least the end
-    /// (PROTOCOLS.md §5.4 invariant 3).
+    /// (docs/protocols/sip.md §6.3).
     pub fn fits(&self, body_len: u64) -> bool {
         let end_ok = self.end.is_none_or(|_| self.len() == Some(body_len));
         let last = self.start.saturating_add(body_len).saturating_sub(1);

@@ -794,7 +794,7 @@ fn opt_bytes<S: serde::Serializer>(body: &Option<Cow<'_, [u8]>>, s: S) -> Result
 mod tests {
     use super::*;
 
-    /// The shape of RFC 4975's first example (PROTOCOLS.md §5.2).
+    /// The shape of RFC 4975's first example (docs/protocols/sip.md §5.2).
     const SEND: &[u8] = b"MSRP a786hjs2 SEND\r\nTo-Path: msrp://bob.example.com:12763/kjhd37s2s20w2a;tcp\r\nFrom-Path: msrp://alice.example.com:7654/jshA7weztas;tcp\r\nMessage-ID: 87652491\r\nByte-Range: 1-25/25\r\nContent-Type: text/plain\r\n\r\nHey Bob, are you there?\r\n-------a786hjs2$\r\n";
     const OK: &[u8] = b"MSRP a786hjs2 200 OK\r\nTo-Path: msrp://alice.example.com:7654/jshA7weztas;tcp\r\nFrom-Path: msrp://bob.example.com:12763/kjhd37s2s20w2a;tcp\r\n-------a786hjs2$\r\n";
 

@@ -251,8 +251,8 @@ impl<'a> MessageSummary<'a> {
     }
 
     /// Whether the status line agrees with the counts: `Messages-Waiting: no` with new
-    /// messages counted is a contradiction a conformance check should flag (PROTOCOLS.md
-    /// §5.4 invariant 1). `yes` without summary lines is consistent (RFC 3842 allows the
+    /// messages counted is a contradiction a conformance check should flag (docs/protocols/sip.md
+    /// §6.1). `yes` without summary lines is consistent (RFC 3842 allows the
     /// status line alone).
     pub fn is_consistent(&self) -> bool {
         self.waiting || self.new_messages() == 0

@@ -759,7 +759,7 @@ const TOKEN: [bool; 256] = {
 mod tests {
     use super::*;
 
-    /// A MESSAGE as SIPp sent it to Kamailio over TCP (PEERS.md §2.3, re-captured).
+    /// A MESSAGE as SIPp sent it to Kamailio over TCP (docs/protocols/peers.md §2.2, re-captured).
     const MESSAGE: &[u8] = b"MESSAGE sip:bob@127.0.0.1:15080 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:15071;branch=z9hG4bK-9820-1-0\r\nMax-Forwards: 70\r\nFrom: \"alice\" <sip:alice@127.0.0.1:15080>;tag=9820SIPpTag001\r\nTo: <sip:bob@127.0.0.1:15080>\r\nCall-ID: 1-9820@127.0.0.1\r\nCSeq: 1 MESSAGE\r\nContent-Type: text/plain\r\nContent-Length:    42\r\n\r\nhello bob, stored while you were offline\r\n";
 
     fn ok(buf: &[u8]) -> (Message<'_>, usize) {

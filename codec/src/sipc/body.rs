@@ -1,4 +1,4 @@
-//! Typed SIP-C bodies (PROTOCOLS.md §3.5): the `<args>` of S and R requests, the `<events>`
+//! Typed SIP-C bodies (docs/protocols/fetion.md §6): the `<args>` of S and R requests, the `<events>`
 //! of BN notifications, the session lines of an INVITE and the `<is-composing>` of IN.
 //!
 //! Each decoder takes the body bytes a [`Message`](super::Message) carries, borrows from
@@ -108,7 +108,7 @@ pub struct Basic<'a> {
 ///        / "AddBuddyApplication" / "Support" / any other text
 /// ```
 ///
-/// Seed 004 (restored per PROTOCOLS.md §3.7):
+/// Seed 004 (restored per docs/protocols/fetion.md §8.6):
 /// `<events><event type="UserEntered"><member uri="sip:818632893@fetion.com.cn;p=196"/></event></events>`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, serde::Serialize)]
 pub struct Events<'a> {
@@ -146,7 +146,7 @@ pub struct Member<'a> {
     pub attributes: Vec<Attribute<'a>>,
 }
 
-/// The `type` of an `<event>` (openfetion, PROTOCOLS.md §3.5). Unknown types are kept as text.
+/// The `type` of an `<event>` (openfetion, docs/protocols/fetion.md §6.2). Unknown types are kept as text.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum EventType<'a> {
     /// `AddBuddyApplication`.
@@ -445,7 +445,7 @@ impl Presence<'_> {
 
 impl<'a> Events<'a> {
     /// One event of `kind` naming one member: `UserEntered` with the other party is what each
-    /// side of a new conversation receives (PROTOCOLS.md §3.7 invariant 6).
+    /// side of a new conversation receives (docs/protocols/fetion.md §9.6).
     pub fn single(kind: EventType<'a>, member_uri: impl Into<Cow<'a, str>>) -> Self {
         let member = Member {
             uri: member_uri.into(),
@@ -1270,15 +1270,15 @@ mod tests {
 
     use super::*;
 
-    /// Seed 004's first BN body, spaces restored (PROTOCOLS.md §3.7): `L: 100`.
+    /// Seed 004's first BN body, spaces restored (docs/protocols/fetion.md §8.6): `L: 100`.
     const SEED_BN_A: &str = r#"<events><event type="UserEntered"><member uri="sip:818632893@fetion.com.cn;p=196"/></event></events>"#;
     /// Seed 004's second BN body: `L: 99`.
     const SEED_BN_B: &str = r#"<events><event type="UserEntered"><member uri="sip:815389716@fetion.com.cn;p=72"/></event></events>"#;
-    /// Seed 004's InviteBuddy body with `" />"`, which `L: 85` counts (PROTOCOLS.md §3.8).
+    /// Seed 004's InviteBuddy body with `" />"`, which `L: 85` counts (docs/protocols/fetion.md §8.6).
     const SEED_INVITE_BUDDY: &str =
         r#"<args><contacts><contact uri="sip:818332893@fetion.com.cn;p=196" /></contacts></args>"#;
     const SET_PRESENCE: &str = r#"<args><presence><basic value="400" /></presence></args>"#;
-    /// PyFetion 2.0's login R body (PROTOCOLS.md §3.5), caps list written out.
+    /// PyFetion 2.0's login R body (docs/protocols/fetion.md §6.3), caps list written out.
     const LOGIN: &str = concat!(
         r#"<args><device type="PC" version="1" client-version="3.5.2540" />"#,
         r#"<caps value="simple-im;im-session;temp-group;personal-group" />"#,

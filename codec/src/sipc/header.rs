@@ -1,4 +1,4 @@
-//! Typed values of the compact SIP-C headers (PROTOCOLS.md §3.3).
+//! Typed values of the compact SIP-C headers (docs/protocols/fetion.md §4).
 //!
 //! The framing keeps every header value as raw text, so a message re-encodes byte for byte
 //! whatever its values say; the types here read one value each, on demand:
@@ -44,7 +44,7 @@ use crate::{Error, ErrorKind, scan};
 pub struct CallId(pub i64);
 
 /// `Q:` CSeq: a sequence number and the method of the request it belongs to. A response
-/// echoes its request's `Q:` (PROTOCOLS.md §3.7 invariant 1).
+/// echoes its request's `Q:` (docs/protocols/fetion.md §9.1).
 ///
 /// ```text
 /// cseq   = 1*DIGIT SP method       ; "1 S", "200002 I", "2 BN"; the number fits in a u64
@@ -78,7 +78,7 @@ pub struct Length(pub u64);
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Expires(pub u64);
 
-/// `N:` event name (`StartChat`, `InviteBuddy`, `Conversation`, …; PROTOCOLS.md §3.5).
+/// `N:` event name (`StartChat`, `InviteBuddy`, `Conversation`, …; docs/protocols/fetion.md §6.1).
 ///
 /// ```text
 /// event = 1*token-char
@@ -145,7 +145,7 @@ pub struct ContentType<'a> {
 ///
 /// `user`, `host`, `pname` and `pvalue` use the RFC 3261 unreserved and escaped characters
 /// (host also `:` for a port); no white space: the seed's `sip: 815389316@…` is a
-/// transcription slip (PROTOCOLS.md §3.8) and is rejected.
+/// transcription slip (docs/protocols/fetion.md §8.6) and is rejected.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Address<'a> {
@@ -177,7 +177,7 @@ pub struct UriParam<'a> {
     pub value: Option<Cow<'a, str>>,
 }
 
-/// `A:` authorization or credential, in all the forms the sources show (PROTOCOLS.md §3.3).
+/// `A:` authorization or credential, in all the forms the sources show (docs/protocols/fetion.md §4).
 ///
 /// ```text
 /// auth     = scheme [ SP params ]

@@ -1,7 +1,7 @@
 //! Fetion SIP-C messages (`SIP-C/2.0`, also `SIP-C/4.0`): framing, compact headers, bodies.
 //!
 //! Sources: the seed 004 capture (Fetion 3.5, 2009), maplefetion's `SipcHeader`/`SipcMethod`/
-//! `SipcStatus`, pidgin-openfetion `fx_sip.c`, PyFetion; see `PROTOCOLS.md` §3.
+//! `SipcStatus`, pidgin-openfetion `fx_sip.c`, PyFetion; see `docs/protocols/fetion.md`.
 //!
 //! ```text
 //! message      = start-line *(header CRLF) CRLF [body]

@@ -1,7 +1,7 @@
 // Fake LeanCloud RTM server for capturing the frames leancloud-realtime 4.3.1 sends.
 // Saves every WebSocket message, both directions, as a corpus file: binary frames as
 // <n>-<dir>-<cmd>[-<op>].bin, text frames (base64) as .b64 holding the exact text.
-// Answers just enough for client.js (PEERS.md §3.2 is the starting point), and pushes a few
+// Answers just enough for client.js (docs/protocols/peers.md §4 is the starting point), and pushes a few
 // server-to-client commands (receipt, a message from bob, a patch, unread counts) encoded by
 // the SDK's own protobufjs. env: PORT, OUT (directory).
 const http = require('http');

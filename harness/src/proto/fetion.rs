@@ -1,7 +1,7 @@
 //! Fetion SIP-C (`imspec_codec::sipc`).
 //!
 //! Pairing: a response is the reply to the pending request whose `I` and `Q` it carries
-//! (PROTOCOLS.md §3.7 invariant 1); every request from the server (`I`, `BN`, relayed `M`) is
+//! (docs/protocols/fetion.md §9.1); every request from the server (`I`, `BN`, relayed `M`) is
 //! a push. Barrier: `S` with `N: KeepAlive`, answered by any response.
 
 use std::borrow::Cow;
@@ -166,7 +166,7 @@ fn frame(msg: &Message<'_>, bytes: &[u8]) -> Frame {
     f
 }
 
-/// Standard reason phrases (PROTOCOLS.md §3.4).
+/// Standard reason phrases (docs/protocols/fetion.md §5).
 fn reason(status: u16) -> &'static str {
     match status {
         100 => "Trying",

@@ -1,4 +1,4 @@
-//! LeanCloud realtime (`imspec_codec::leancloud`, PROTOCOLS.md §4).
+//! LeanCloud realtime (`imspec_codec::leancloud`, docs/protocols/leancloud.md).
 //!
 //! A frame is one WebSocket message holding one `GenericCommand`. The WebSocket client
 //! ([`crate::transport::ws`]) hands the runner one *record* per message; this module cuts
@@ -160,7 +160,7 @@ impl Protocol for LeanCloud {
     }
 }
 
-/// The fields of `GenericCommand` (PROTOCOLS.md §4.2), the first step of every field path.
+/// The fields of `GenericCommand` (docs/protocols/leancloud.md §3.1), the first step of every field path.
 const TOP_FIELDS: &[&str] = &[
     "cmd",
     "op",

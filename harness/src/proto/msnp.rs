@@ -1,7 +1,7 @@
 //! MSNP 21–24 (`imspec_codec::msnp`).
 //!
 //! Pairing: a frame is the reply to the pending request with its TrID when its verb is the
-//! request's verb or a three-digit error code (PROTOCOLS.md §1.7 invariant 1); `NFY`, server
+//! request's verb or a three-digit error code (docs/protocols/msnp.md §7.1); `NFY`, server
 //! `SDG` and anything else unsolicited are pushes. Barrier: `PNG` → `PNG`.
 
 use imspec_codec::msnp::{self, payload};

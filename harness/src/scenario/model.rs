@@ -50,7 +50,7 @@ pub struct ActorOptions {
 pub enum Protocol {
     /// Fetion SIP-C over TCP.
     Fetion,
-    /// LeanCloud realtime over WebSocket (PROTOCOLS.md §4).
+    /// LeanCloud realtime over WebSocket (docs/protocols/leancloud.md).
     LeanCloud,
     /// MSNP 21–24 over TCP.
     Msnp,
@@ -88,7 +88,8 @@ pub struct Rule {
     pub id: String,
     /// What the rule says.
     pub text: String,
-    /// Where it comes from: a seed file or a PROTOCOLS.md section / source tag.
+    /// Where it comes from: a `docs/protocols/` section, a seed or an RFC
+    /// ([`cite`](super::cite) states the grammar).
     pub source: String,
     /// How sure the sources are.
     pub evidence: Evidence,

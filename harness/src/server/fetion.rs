@@ -1,5 +1,5 @@
 //! The Fetion SIP-C reference server, sans-IO: one [`Hub`] owns the state of the main server
-//! and the chat server (PROTOCOLS.md §3; exchange of seed 004, §3.6).
+//! and the chat server (docs/protocols/fetion.md; exchange of seed 004, §8).
 //!
 //! The driver feeds it [`Event`]s (`Connected`, `Data`, `Closed`) with the current time and
 //! polls [`Output`]s (bytes to send, connections to close). There is no socket, clock or
@@ -1300,7 +1300,7 @@ mod tests {
         xi
     }
 
-    /// Seed 004 (PROTOCOLS.md §3.6) end to end, byte for byte modulo server-assigned values.
+    /// Seed 004 (docs/protocols/fetion.md §8) end to end, byte for byte modulo server-assigned values.
     #[test]
     fn fetion_seed_004_exchange() {
         let mut p = Pair::new(config());

@@ -1,4 +1,4 @@
-//! The MSNP HTTP gateway (`gateway.dll`, PROTOCOLS.md §2) in front of the MSNP24 hub.
+//! The MSNP HTTP gateway (`gateway.dll`, docs/protocols/gateway.md) in front of the MSNP24 hub.
 //!
 //! [`Table`] is sans-IO (quinn-proto style): it takes requests and hub outputs with the current
 //! time and answers with [`Begin`] decisions and [`Response`]s; it owns no socket and reads no
@@ -28,18 +28,18 @@
 //!   flight cannot know which of two answers is newer.
 //! * Output: the hub's output for a session is queued as the hub wrote it (whole commands).
 //!   While a poll waits, everything queued is handed to that poll at once, which answers it
-//!   (the early return of PROTOCOLS.md §2.3 (4)). Otherwise a send or open answer carries
+//!   (the early return of docs/protocols/gateway.md §3.4). Otherwise a send or open answer carries
 //!   what is queued (the answer to its commands, NINA), at most [`MAX_RESPONSE_BODY`] bytes
 //!   of whole commands; a send answered while a poll waits has an empty body because its
-//!   output went to the poll. A response never splits a command (§2.3 (2)).
+//!   output went to the poll. A response never splits a command (docs/protocols/gateway.md §3.2).
 //! * A poll waits until output is handed to it or until `Lifespan` seconds (capped at
 //!   [`MAX_LIFESPAN_S`], RLWP) pass, then answers with an empty body. Without `Lifespan` it
 //!   answers at once.
 //! * A second poll while one waits is answered 400 (HYPO) with the session's headers and an
-//!   empty body; the waiting poll keeps its place and no output is taken (§2.3 (5)).
+//!   empty body; the waiting poll keeps its place and no output is taken (docs/protocols/gateway.md §3.5).
 //! * An unknown or expired SessionID is answered 200 with
 //!   `X-MSN-Messenger: SessionID=<sid>; Session=close` and an empty body (RLWP; PURPLE then
-//!   drops the session); PROTOCOLS.md §2.3 (6) also allows ESC's 400.
+//!   drops the session); docs/protocols/gateway.md §3.6 also allows ESC's 400.
 //! * A session with no request in flight for `X-MSN-SessionTimeout` seconds expires (ESC
 //!   closes idle sessions too): the hub sees the connection close.
 //! * When the hub closes the connection (`OUT`, a bad command line) the response that carries

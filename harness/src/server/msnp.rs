@@ -1,4 +1,4 @@
-//! The MSNP24 notification server, sans-IO (PROTOCOLS.md §1): login (`CNT`, `ATH`, `BND`),
+//! The MSNP24 notification server, sans-IO (docs/protocols/msnp.md): login (`CNT`, `ATH`, `BND`),
 //! `PUT`, `SDG` delivery with durable history, `ACK`, `PNG`, `OUT`, and the MSGR history sync
 //! `GET MSGR\RECENTCONVERSATIONS` / `GET MSGR\MESSAGESBYCONVERSATION`.
 //!

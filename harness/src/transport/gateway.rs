@@ -1,4 +1,4 @@
-//! MSNP over the HTTP gateway (`gateway.dll`, PROTOCOLS.md §2, seed 001), with hyper.
+//! MSNP over the HTTP gateway (`gateway.dll`, docs/protocols/gateway.md, seed 001), with hyper.
 //!
 //! [`Gateway`] wraps another connector. `connect` to the service [`SERVICE`] returns a byte
 //! stream that carries MSNP like a TCP connection, so any MSNP scenario runs over it
@@ -14,7 +14,7 @@
 //! * follows the newest `SessionID` and `GW-IP` of every response's `X-MSN-Messenger` (later
 //!   requests go to `GW-IP`, or to `X-MSN-Host` when that names a port and `GW-IP` does not;
 //!   PURPLE, seed 001) and honours `Session=close` (the stream ends after that body, PURPLE);
-//! * checks with the codec that each body holds only whole commands (PROTOCOLS.md §2.3 (2))
+//! * checks with the codec that each body holds only whole commands (docs/protocols/gateway.md §3.2)
 //!   and fails the stream with a read error otherwise; a status other than 200 or a response
 //!   without `X-MSN-Messenger` fails it too;
 //! * when the runner closes the stream, sends what is left, then `Action=close` (RLWP), so

@@ -1,4 +1,4 @@
-//! WebSocket client (tokio-tungstenite) for LeanCloud realtime (PROTOCOLS.md §4.1).
+//! WebSocket client (tokio-tungstenite) for LeanCloud realtime (docs/protocols/leancloud.md §2.1).
 //!
 //! [`upgrade`] runs the client handshake over an already connected stream (TCP or in memory),
 //! offering exactly one subprotocol `lc.<format>.<version>`, and fails unless the server picks
@@ -75,7 +75,7 @@ impl Format {
 pub struct Options {
     /// Binary or base64 text messages.
     pub format: Format,
-    /// `3` normally; `1` selects push mode for offline messages (PROTOCOLS.md §4.1).
+    /// `3` normally; `1` selects push mode for offline messages (docs/protocols/leancloud.md §2.1).
     pub version: String,
 }
 

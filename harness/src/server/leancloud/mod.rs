@@ -1,4 +1,4 @@
-//! The LeanCloud realtime ("LeanMessage") server, sans-IO (PROTOCOLS.md §4, seed 002).
+//! The LeanCloud realtime ("LeanMessage") server, sans-IO (docs/protocols/leancloud.md, seed 002).
 //!
 //! A [`Hub`] takes [`Event`]s — a WebSocket connection opened with a negotiated
 //! [`Subprotocol`], one whole WebSocket message, the connection's end — with the current
@@ -69,7 +69,7 @@
 //!   binaryMsg, patchTimestamp, from, mentionPids, mentionAll}]}`. A recalled message loses its
 //!   content for good: from then on (the recall push, history, unread) its `data` is the
 //!   recalled-message marker [`RECALLED`] (`{"_lctype":-127}`), never the original text or
-//!   bytes. PROTOCOLS.md §4.6 says "no data"; the SDK turns a recall into a `RecalledMessage`
+//!   bytes. docs/protocols/leancloud.md §6.10 says "no content"; the SDK turns a recall into a `RecalledMessage`
 //!   only with the marker, and its own tests against the real service expect one
 //!   (interop/leancloud/FINDINGS.md §3).
 //! * `mentionAll` is repeated as sent (`false` included) in pushes and history.

@@ -7,7 +7,7 @@
 //!   `Sec-WebSocket-Protocol` (the first one offered that we speak is chosen). Anything else
 //!   is answered `400` (legacy `lc.json.*` and friends, or no subprotocol) and closed.
 //! * A plain `GET /v1/route` answers the RTM router's JSON (`{"server": "ws://HOST", …}`,
-//!   PEERS.md §3.4) so the SDK's `server` option can point here; other plain requests get
+//!   docs/protocols/peers.md §4.4) so the SDK's `server` option can point here; other plain requests get
 //!   `404`.
 //! * `protobuf2` connections exchange binary messages, `proto2base64` ones text messages;
 //!   the hub gets the payload either way and refuses what it cannot decode. Pings are

@@ -1,4 +1,4 @@
-//! The SIP reference server, sans-IO (issue 7, PROTOCOLS.md §5, seed 003): registrar, MESSAGE
+//! The SIP reference server, sans-IO (issue 7, docs/protocols/sip.md, seed 003): registrar, MESSAGE
 //! relay, msilo-style offline store, RFC 3842 `message-summary` state agent, and the seed's
 //! "approach 2" mailbox that hands stored messages over MSRP (RFC 4975).
 //!
@@ -16,11 +16,11 @@
 //!   keep-alive is answered with CRLF (RFC 5626).
 //! * **Domain**: a Request-URI (and a REGISTER's `To`) is ours when its host is the SIP
 //!   listener's host (`127.0.0.1`), `localhost` or [`DOMAIN`] (`imspec.test`); the port is not
-//!   compared. Anything else → `403 Relay Forbidden` (the Kamailio config of PEERS.md §2.1).
+//!   compared. Anything else → `403 Relay Forbidden` (the Kamailio config of docs/protocols/peers.md §2.1).
 //!   A `sips:`/`tel:` Request-URI → `416 Unsupported URI Scheme`.
 //! * **Accounts**: the same policy as Fetion and MSNP (`--accounts FILE`; by default every
 //!   user name exists). A user that does not exist → `404 Not Found` (REGISTER, MESSAGE,
-//!   SUBSCRIBE, PUBLISH). No digest authentication (PEERS.md's Kamailio has none either).
+//!   SUBSCRIBE, PUBLISH). No digest authentication (the Kamailio peer has none either).
 //!   The user [`MAILBOX_USER`] (`offline`) is reserved for the mailbox.
 //! * **REGISTER**: bindings per user (the `To` user); expiry from the Contact's `expires`
 //!   parameter, else the `Expires` header, else [`REGISTER_EXPIRES`] s; `expires=0` removes
@@ -41,7 +41,7 @@
 //!   sent); the first 2xx goes back to the sender (our `Via` removed). When no binding is
 //!   reachable, or every branch answers non-2xx, times out after [`RELAY_TIMEOUT_MS`] or loses
 //!   its connection: the message is stored durably and the sender gets `202 Accepted` (msilo +
-//!   the `failure_route` of PEERS.md; `503` if the store fails). No binding at all → stored,
+//!   the `failure_route` of docs/protocols/peers.md §2.1; `503` if the store fails). No binding at all → stored,
 //!   `202`. Provisional responses are not forwarded.
 //! * **Dump**: each stored message (not expired, not already in flight) goes, in storage
 //!   order, as a new MESSAGE: new `Call-ID`, `CSeq: 1 MESSAGE`, `From` = the original sender
@@ -91,7 +91,7 @@
 //!
 //! * **Durability**: only stored messages survive a restart (`--data DIR` → `DIR/sip.redb`;
 //!   in memory without it); registrations, subscriptions, publications and MSRP sessions live
-//!   in memory, as with PEERS.md's Kamailio (`usrloc db_mode=0`). The MESSAGEs of one read are
+//!   in memory, as with the Kamailio peer (`usrloc db_mode=0`). The MESSAGEs of one read are
 //!   committed together (one fsync) and each is answered `202` only after that commit.
 //!
 //! Mutants ([`Mutant`] `sip-*`) each break exactly one of these rules.
@@ -125,7 +125,7 @@ pub const DOMAIN: &str = "imspec.test";
 /// How long a stored message waits for delivery (msilo's `expire_time` is 3 days).
 pub const EXPIRY_MS: u64 = 7 * 24 * 3600 * 1000;
 /// How long a relayed MESSAGE, a dump or a NOTIFY waits for a final response (the `fr_timer`
-/// of PEERS.md's Kamailio).
+/// of the Kamailio peer).
 pub const RELAY_TIMEOUT_MS: u64 = 5_000;
 /// Registration expiry when the REGISTER names none (RFC 3261 §10.2.1.1).
 pub const REGISTER_EXPIRES: u32 = 3600;
