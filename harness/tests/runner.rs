@@ -404,7 +404,7 @@ async fn non_strict_skip_and_baseline_verdicts() {
     );
     let needs = case(
         "fetion",
-        &format!("requires: [x.y]\n{FETION_ACTOR}steps: []\n"),
+        &format!("requires: [fetion.chat]\n{FETION_ACTOR}steps: []\n"),
     );
     let profile = runner::Profile {
         capabilities: Some(vec![]),

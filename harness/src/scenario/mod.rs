@@ -1,12 +1,15 @@
-//! Scenario scripts: the model ([`model`]) and the YAML loader ([`load`](mod@load)). No tokio here.
+//! Scenario scripts: the model ([`model`]), the YAML loader ([`load`](mod@load)), where
+//! fragments come from ([`fragment`]) and the capability registry ([`capability`]). No tokio here.
 
+pub mod capability;
+pub mod fragment;
 pub mod load;
 pub mod model;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-pub use load::{discover, load, load_str};
+pub use load::{discover, load, load_str, load_str_with, load_with};
 pub use model::*;
 
 /// A scenario or profile that cannot be used, with the place to fix it.
