@@ -27,7 +27,11 @@ impl Serve {
         let mut out = BufReader::new(child.stdout.take().expect("piped stdout"));
         let mut listening = String::new();
         for _ in 0..lines {
-            assert_ne!(out.read_line(&mut listening).unwrap(), 0, "serve exited early");
+            assert_ne!(
+                out.read_line(&mut listening).unwrap(),
+                0,
+                "serve exited early"
+            );
         }
         Self { child, listening }
     }
@@ -87,7 +91,11 @@ fn summary(o: &Output) -> String {
 
 #[test]
 fn example_profiles_load() {
-    for p in ["reference.yaml", "kamailio.yaml", "fetion-open-login/profile.yaml"] {
+    for p in [
+        "reference.yaml",
+        "kamailio.yaml",
+        "fetion-open-login/profile.yaml",
+    ] {
         let profile = Profile::load(&root().join("profiles").join(p)).unwrap();
         assert!(!profile.targets.is_empty(), "{p} names its targets");
     }
@@ -125,9 +133,8 @@ fn open_login_profile_replaces_the_login_fragment() {
     ]);
     assert_eq!(with.status.code(), Some(0), "{}", text(&with));
     assert!(
-        summary(&with).contains(
-            "1 skipped (1 the target does not claim capability `fetion.digest-login`)"
-        ),
+        summary(&with)
+            .contains("1 skipped (1 the target does not claim capability `fetion.digest-login`)"),
         "{}",
         summary(&with)
     );
@@ -174,7 +181,10 @@ fn untargeted_services_are_skipped() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let s = summary(&o);
     for service in ["leancloud", "msnp", "msnp-gateway", "sip"] {
-        assert!(s.contains(&format!("no target for service {service}")), "{s}");
+        assert!(
+            s.contains(&format!("no target for service {service}")),
+            "{s}"
+        );
     }
     assert!(s.contains("14 passed"), "{s}");
 }
@@ -192,12 +202,27 @@ fn usage_errors_exit_2() {
         assert_eq!(o.status.code(), Some(2), "{}", text(&o));
         text(&o)
     };
-    let e = bad("caps.yaml", "password: x\ncapabilities: [fetion.chat, fetion.nope]\n");
-    assert!(e.contains("caps.yaml:2:1: unknown capability `fetion.nope`"), "{e}");
-    let e = bad("target.yaml", "targets:\n  fetion: 127.0.0.1:1\n  pop3: 127.0.0.1:2\n");
-    assert!(e.contains("target.yaml:3:3: targets: unknown service `pop3`"), "{e}");
+    let e = bad(
+        "caps.yaml",
+        "password: x\ncapabilities: [fetion.chat, fetion.nope]\n",
+    );
+    assert!(
+        e.contains("caps.yaml:2:1: unknown capability `fetion.nope`"),
+        "{e}"
+    );
+    let e = bad(
+        "target.yaml",
+        "targets:\n  fetion: 127.0.0.1:1\n  pop3: 127.0.0.1:2\n",
+    );
+    assert!(
+        e.contains("target.yaml:3:3: targets: unknown service `pop3`"),
+        "{e}"
+    );
     let e = bad("nofrag.yaml", "fragments:\n  fetion/logon: x.yaml\n");
-    assert!(e.contains("nofrag.yaml:2:3: fragments: no built-in fragment `fetion/logon`"), "{e}");
+    assert!(
+        e.contains("nofrag.yaml:2:3: fragments: no built-in fragment `fetion/logon`"),
+        "{e}"
+    );
     // A replacement that forgets what the built-in login provides is refused at its line.
     std::fs::write(
         dir.path().join("short.yaml"),
@@ -210,7 +235,9 @@ fn usage_errors_exit_2() {
     );
     assert!(
         e.contains("short-login.yaml:3:3: fragments:")
-            && e.contains("does not provide what built-in `fetion/login` does: state `${actor} logged in`"),
+            && e.contains(
+                "does not provide what built-in `fetion/login` does: state `${actor} logged in`"
+            ),
         "{e}"
     );
     let o = imspec(&["run", "--targets-from", "README.md"]);
@@ -233,7 +260,8 @@ fn fragments_resolve_outside_the_suite() {
         "title: t\nprotocol: fetion\nactors: { alice: fetion }\nsteps:\n  - connect: alice\n  - include: login\n  - include: hello\n",
     )
     .unwrap();
-    let fragment = |step: &str| format!("provides: {{ states: [said hello] }}\nsteps:\n  - {step}\n");
+    let fragment =
+        |step: &str| format!("provides: {{ states: [said hello] }}\nsteps:\n  - {step}\n");
     let load = |dirs: Vec<PathBuf>| {
         scenario::load_with(
             &case,
@@ -273,7 +301,10 @@ fn fragments_resolve_outside_the_suite() {
     )
     .unwrap();
     let e = load(vec![]).unwrap_err().to_string();
-    assert!(e.contains("hello.yaml:1:1: `provides:` declares var `greeting`"), "{e}");
+    assert!(
+        e.contains("hello.yaml:1:1: `provides:` declares var `greeting`"),
+        "{e}"
+    );
 }
 
 /// The README's "Testing a server" commands, as written, in a fresh folder with `imspec` on
@@ -317,7 +348,72 @@ fn readme_walkthrough_runs_verbatim() {
     let out = text(&o);
     assert_eq!(o.status.code(), Some(0), "{script}\n{out}");
     assert!(out.contains("imspec run: exit status 1"), "{out}");
-    assert!(out.contains("FAIL fetion/007-chat-register-reply-has-x"), "{out}");
-    let last = out.lines().rfind(|l| l.contains(" cases: ")).unwrap_or_default();
-    assert!(last.contains(" 0 failed") && last.contains(" 2 xfail"), "{last}");
+    assert!(
+        out.contains("FAIL fetion/007-chat-register-reply-has-x"),
+        "{out}"
+    );
+    let last = out
+        .lines()
+        .rfind(|l| l.contains(" cases: "))
+        .unwrap_or_default();
+    assert!(
+        last.contains(" 0 failed") && last.contains(" 2 xfail"),
+        "{last}"
+    );
+}
+
+/// Issue 14 item 6: `imspec fuzz --profile F` takes the profile's targets; `--target`
+/// overrides one.
+#[test]
+fn fuzz_takes_targets_from_the_profile() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("p.yaml");
+    // Port 1 on loopback: nothing listens there.
+    std::fs::write(&profile, "targets:\n  fetion: 127.0.0.1:1\n").unwrap();
+    let out = dir.path().join("findings");
+    let fuzz = |extra: &[&str]| {
+        let mut args = vec![
+            "fuzz",
+            "scenarios/fetion/001-seed004-exchange.yaml",
+            "--profile",
+            profile.to_str().unwrap(),
+            "--rounds",
+            "2",
+            "--seed",
+            "1",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        imspec(&args)
+    };
+    let o = fuzz(&[]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(
+        text(&o).contains("127.0.0.1:1 cannot be reached"),
+        "{}",
+        text(&o)
+    );
+    let serve = Serve::start(&["--fetion", "127.0.0.1:0"], 2);
+    let o = fuzz(&["--target", &format!("fetion={}", serve.addr("fetion"))]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+}
+
+#[test]
+fn list_capabilities_prints_meanings_and_cases() {
+    let o = imspec(&["list", "--capabilities"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    for c in imspec::scenario::capability::ALL {
+        assert!(
+            out.contains(&format!("{}  {}\n", c.name, c.meaning)),
+            "{}",
+            c.name
+        );
+    }
+    assert!(out.contains("fetion.digest-login  the main server challenges R"));
+    assert!(
+        out.contains("\n    fetion/011-wrong-password-refused\n"),
+        "{out}"
+    );
 }

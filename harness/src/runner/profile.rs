@@ -228,3 +228,26 @@ impl Profile {
             .any(|p| globset::Glob::new(p).is_ok_and(|g| g.compile_matcher().is_match(id)))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listening_lines_become_targets() {
+        let t = targets_from_listening(
+            "listening fetion 127.0.0.1:1\nnoise\nlistening sip [::1]:5060\n",
+        )
+        .unwrap();
+        assert_eq!(
+            t,
+            [
+                ("fetion".into(), "127.0.0.1:1".into()),
+                ("sip".into(), "[::1]:5060".into())
+            ]
+        );
+        assert!(targets_from_listening("nothing\n").is_err());
+        assert!(targets_from_listening("listening pop3 127.0.0.1:1\n").is_err());
+        assert!(targets_from_listening("listening sip 127.0.0.1\n").is_err());
+    }
+}
