@@ -100,9 +100,10 @@ struct RunArgs {
     paths: Vec<PathBuf>,
     /// A target service: NAME=HOST:PORT (names: fetion, fetion-chat, msnp, msnp-gateway, sip,
     /// msrp, leancloud — WebSocket, `ws://HOST:PORT/`).
-    /// Repeatable. With msnp-gateway, every MSNP case also runs over the HTTP gateway (as
-    /// `<id>@gateway`). Without any, an embedded reference server is started and MSNP cases
-    /// run over both TCP and the gateway.
+    /// Repeatable; overrides the profile's `targets:`. Every MSNP case runs over TCP and, as
+    /// `<id>@gateway`, over the HTTP gateway. With any target (here, in the profile or from
+    /// --targets-from), a case needing a service without one is skipped; without any, an
+    /// embedded reference server is started.
     #[arg(long = "target", value_name = "NAME=HOST:PORT")]
     targets: Vec<String>,
     /// Target profile (targets, accounts, capabilities, params, fragments, baseline).

@@ -189,10 +189,8 @@ fn collect_written(v: &Value, out: &mut BTreeSet<String>) {
     match v {
         Value::Mapping(m) => {
             for (k, x) in m {
-                if matches!(k.as_str(), Some("capture" | "set")) {
-                    if let Value::Mapping(vars) = x {
-                        out.extend(vars.keys().filter_map(|n| n.as_str().map(str::to_owned)));
-                    }
+                if let (Some("capture" | "set"), Value::Mapping(vars)) = (k.as_str(), x) {
+                    out.extend(vars.keys().filter_map(|n| n.as_str().map(str::to_owned)));
                 }
                 collect_written(x, out);
             }
