@@ -294,6 +294,27 @@ fn fragments_resolve_outside_the_suite() {
         shared.to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    // A built-in case finds its own (built-in) login before --fragments; a profile's
+    // replacement of `fetion/login` wins over it.
+    std::fs::write(shared.join("login.yaml"), fragment("connect: alice")).unwrap();
+    let builtin_case = root().join("scenarios/fetion/013-server-survives-malformed-input.yaml");
+    let mut sources = Sources {
+        dirs: vec![shared.clone()],
+        ..Sources::default()
+    };
+    let s = scenario::load_with(&builtin_case, &sources).unwrap();
+    assert!(
+        s.steps[1]
+            .span
+            .file
+            .ends_with("scenarios/fetion/fragments/login.yaml")
+    );
+    let replacement = root().join("profiles/fetion-open-login/login.yaml");
+    sources
+        .overrides
+        .insert("fetion/login".into(), replacement.clone());
+    let s = scenario::load_with(&builtin_case, &sources).unwrap();
+    assert_eq!(s.steps[1].span.file, replacement);
     // A declared variable the fragment never writes is refused.
     std::fs::write(
         own.join("hello.yaml"),

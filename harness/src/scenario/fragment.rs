@@ -3,9 +3,9 @@
 //! A case's fragment resolves from, in order: the case's own `fragments/` folder, each
 //! `--fragments DIR` (files `DIR/NAME.yaml`), then the built-in set
 //! (`scenarios/<folder>/fragments/NAME.yaml`, where `<folder>` is the case's folder under
-//! `scenarios/`, or its protocol for a case kept elsewhere). A profile's `fragments:` entry
-//! (`fetion/login: PATH`) replaces a built-in fragment wherever it is included; a built-in
-//! case's own folder is the built-in set, so `--fragments` and the profile reach it too.
+//! `scenarios/`, or its protocol for a case kept elsewhere). A built-in case's own folder is
+//! the built-in set, so `--fragments` serves only what it lacks. A profile's `fragments:` entry
+//! (`fetion/login: PATH`) replaces a built-in fragment wherever the lookup lands on it.
 //!
 //! A fragment declares what later steps may rely on:
 //!
@@ -99,8 +99,10 @@ impl Contract {
 /// Where one case looks for fragments.
 #[derive(Clone, Debug)]
 pub(crate) struct Lookup {
-    /// The case's own `fragments/` folder, unless it is the built-in one.
-    own: Option<PathBuf>,
+    /// The case's own `fragments/` folder.
+    own: PathBuf,
+    /// Whether that folder is the built-in one.
+    own_is_builtin: bool,
     /// The case's folder name under the built-in set (`fetion`, `gateway`, …).
     folder: String,
     sources: Sources,
@@ -119,7 +121,8 @@ impl Lookup {
             .then(|| dir.file_name().map(|n| n.to_string_lossy().into_owned()))
             .flatten();
         Self {
-            own: in_builtin.is_none().then_some(own),
+            own,
+            own_is_builtin: in_builtin.is_some(),
             folder: in_builtin.unwrap_or_else(|| protocol.to_owned()),
             sources: sources.clone(),
         }
@@ -129,14 +132,19 @@ impl Lookup {
     pub(crate) fn resolve(&self, name: &str) -> Result<PathBuf, String> {
         let file = format!("{name}.yaml");
         let key = format!("{}/{name}", self.folder);
-        let mut places: Vec<PathBuf> = self.own.iter().map(|d| d.join(&file)).collect();
+        let own = self.own.join(&file);
+        let mut places = vec![own.clone()];
         places.extend(self.sources.dirs.iter().map(|d| d.join(&file)));
-        places.push(match self.sources.overrides.get(&key) {
-            Some(p) => p.clone(),
-            None => builtin_file(&self.sources.builtin, &key),
-        });
+        let builtin = builtin_file(&self.sources.builtin, &key);
+        if !self.own_is_builtin {
+            places.push(builtin.clone());
+        }
         if let Some(found) = places.iter().find(|p| p.is_file()) {
-            return Ok(found.clone());
+            let is_builtin = *found == builtin || (self.own_is_builtin && *found == own);
+            return Ok(match self.sources.overrides.get(&key) {
+                Some(replacement) if is_builtin => replacement.clone(),
+                _ => found.clone(),
+            });
         }
         Err(format!(
             "fragment `{name}` not found; looked in {}",
