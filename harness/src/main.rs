@@ -4,6 +4,7 @@
 //! or xpassed, 2 a scenario/profile/usage error (`file:line:column: message`), 3 a target could
 //! not be reached.
 
+use std::collections::BTreeMap;
 use std::io::{IsTerminal, Read, Write};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
@@ -15,7 +16,8 @@ use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use imspec::report::{human, json, junit};
 use imspec::runner::{self, Profile, RunOptions, Verdict};
-use imspec::scenario::{self, Scenario};
+use imspec::scenario::fragment::{self, Sources};
+use imspec::scenario::{self, Scenario, capability};
 use imspec::server::{self, Server, ServerConfig};
 use imspec::transport::gateway::{self, Gateway};
 use imspec::transport::{Connector, tcp::Tcp};
@@ -40,19 +42,27 @@ enum Command {
     /// baseline case passed (xpass), 2 a scenario, profile or usage error, 3 a target could not
     /// be reached. Scenario language: scenarios/README.md.
     Run(RunArgs),
-    /// List case ids with the rules they check.
+    /// List case ids with the rules they check, or the rules, or the capabilities.
     ///
     /// With --rules: every rule id with level, evidence, text, source and the cases that
-    /// check it (docs/rules.md is `imspec list --rules --format markdown`).
+    /// check it (docs/rules.md is `imspec list --rules --format markdown`). With
+    /// --capabilities: every capability with its meaning and the cases that require it.
     List {
         /// Scenario files or directories (default: scenarios/).
         paths: Vec<PathBuf>,
         /// List rules instead of cases.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "capabilities")]
         rules: bool,
         /// Output format of --rules.
         #[arg(long, value_enum, default_value = "text", requires = "rules")]
         format: ListFormat,
+        /// Print every capability with its meaning and the cases that require it.
+        #[arg(long)]
+        capabilities: bool,
+        /// Look for fragments here after a case's own fragments/ folder, before the built-in
+        /// ones (repeatable).
+        #[arg(long, value_name = "DIR")]
+        fragments: Vec<PathBuf>,
     },
     /// Decode every frame of a capture and print one JSON object per frame.
     Decode {
@@ -100,15 +110,24 @@ struct RunArgs {
     paths: Vec<PathBuf>,
     /// A target service: NAME=HOST:PORT (names: fetion, fetion-chat, msnp, msnp-gateway, sip,
     /// msrp, leancloud — WebSocket, `ws://HOST:PORT/`).
-    /// Repeatable. With msnp-gateway, every MSNP case also runs over the HTTP gateway (as
-    /// `<id>@gateway`). Without any, an embedded reference server is started and MSNP cases
-    /// run over both TCP and the gateway.
+    /// Repeatable; overrides the profile's `targets:`. Every MSNP case runs over TCP and, as
+    /// `<id>@gateway`, over the HTTP gateway. With any target (here, in the profile or from
+    /// --targets-from), a case needing a service without one is skipped; without any, an
+    /// embedded reference server is started.
     #[arg(long = "target", value_name = "NAME=HOST:PORT")]
     targets: Vec<String>,
-    /// Target profile (accounts, capabilities, params, baseline). Default: the reference
-    /// server's test accounts.
+    /// Target profile (targets, accounts, capabilities, params, fragments, baseline).
+    /// Default: the reference server's test accounts.
     #[arg(long, value_name = "FILE")]
     profile: Option<PathBuf>,
+    /// Read targets from `imspec serve`'s `listening <service> <host:port>` lines (over the
+    /// profile's; `--target` overrides both).
+    #[arg(long, value_name = "FILE")]
+    targets_from: Option<PathBuf>,
+    /// Look for fragments here after a case's own fragments/ folder, before the built-in
+    /// ones (repeatable).
+    #[arg(long, value_name = "DIR")]
+    fragments: Vec<PathBuf>,
     /// Run only cases whose id matches this glob (repeatable).
     #[arg(long, value_name = "GLOB")]
     only: Vec<String>,
@@ -146,6 +165,9 @@ struct FuzzArgs {
     /// msnp). Repeatable. Without any, an embedded reference server is fuzzed.
     #[arg(long = "target", value_name = "NAME=HOST:PORT")]
     targets: Vec<String>,
+    /// Target profile: its `targets:` (overridden by --target) and accounts, as `imspec run`.
+    #[arg(long, value_name = "FILE")]
+    profile: Option<PathBuf>,
     /// Start the embedded server with this mutant (the `selftest` ones, or the fuzz-only
     /// fetion-crash-on-long-call-id).
     #[arg(long, value_name = "NAME")]
@@ -197,8 +219,15 @@ fn main() -> ExitCode {
             paths,
             rules: true,
             format,
-        } => exit(list_rules(&paths, format)),
-        Command::List { paths, .. } => exit(list(&paths)),
+            fragments,
+            ..
+        } => exit(list_rules(&paths, format, fragments)),
+        Command::List {
+            paths,
+            capabilities,
+            fragments,
+            ..
+        } => exit(list(&paths, capabilities, fragments)),
         Command::Decode {
             protocol,
             framing,
@@ -264,21 +293,11 @@ fn fuzz(args: FuzzArgs) -> anyhow::Result<u8> {
     if !(args.seconds > 0.0 && args.seconds.is_finite()) {
         anyhow::bail!("--seconds must be a positive number");
     }
-    let mut targets = std::collections::BTreeMap::new();
-    for t in &args.targets {
-        let (name, addr) = t
-            .split_once('=')
-            .with_context(|| format!("--target `{t}`: expected NAME=HOST:PORT"))?;
-        if server::Service::from_name(name).is_none() {
-            anyhow::bail!("--target `{t}`: unknown service `{name}`");
-        }
-        let sa: SocketAddr = addr
-            .to_socket_addrs()
-            .with_context(|| format!("--target `{t}`: cannot resolve `{addr}`"))?
-            .next()
-            .with_context(|| format!("--target `{t}`: no address for `{addr}`"))?;
-        targets.insert(name.to_owned(), sa);
-    }
+    let profile = match load_profile(args.profile.as_deref()) {
+        Ok(p) => p,
+        Err(code) => return Ok(code),
+    };
+    let (profile, targets) = targets(profile, None, &args.targets)?;
     let seed = args.seed.unwrap_or_else(server::driver::now_ms);
     let opts = imspec::fuzz::Options {
         targets,
@@ -294,6 +313,7 @@ fn fuzz(args: FuzzArgs) -> anyhow::Result<u8> {
         out: args.out,
         timeout: Duration::from_millis(args.timeout_ms.max(1)),
         max_findings: args.max_findings,
+        profile: Arc::new(profile),
     };
     eprintln!("imspec fuzz: seed {seed}");
     let rt = tokio::runtime::Runtime::new()?;
@@ -351,8 +371,9 @@ fn exit(r: anyhow::Result<u8>) -> ExitCode {
     }
 }
 
-/// Loads cases; a scenario error is printed and becomes exit code 2.
-fn load_cases(paths: &[PathBuf]) -> Result<Vec<Scenario>, u8> {
+/// Loads cases (fragments also from `sources`); a scenario error is printed and becomes exit
+/// code 2.
+fn load_cases(paths: &[PathBuf], sources: &Sources) -> Result<Vec<Scenario>, u8> {
     let paths = if paths.is_empty() {
         vec![default_scenarios()]
     } else {
@@ -365,7 +386,7 @@ fn load_cases(paths: &[PathBuf]) -> Result<Vec<Scenario>, u8> {
     let mut cases = Vec::new();
     let mut errors = 0;
     for f in files {
-        match scenario::load(&f) {
+        match scenario::load_with(&f, sources) {
             Ok(s) => cases.push(s),
             Err(e) => {
                 eprintln!("{e}");
@@ -387,20 +408,85 @@ fn load_cases(paths: &[PathBuf]) -> Result<Vec<Scenario>, u8> {
 }
 
 fn default_scenarios() -> PathBuf {
-    let here = PathBuf::from("scenarios");
-    if here.is_dir() {
-        here
-    } else {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios")
+    fragment::builtin_dir()
+}
+
+/// Loads `--profile` (the built-in profile without one); an error is printed, exit code 2.
+fn load_profile(path: Option<&Path>) -> Result<Profile, u8> {
+    match path {
+        Some(p) => Profile::load(p).map_err(|e| {
+            eprintln!("{e}");
+            2
+        }),
+        None => Ok(Profile::default()),
     }
 }
 
-fn list(paths: &[PathBuf]) -> anyhow::Result<u8> {
-    let cases = match load_cases(paths) {
+/// The targets: the profile's, then `--targets-from`'s `listening` lines, then `--target`
+/// flags, each overriding the one before; the profile gets the merged list.
+fn targets(
+    mut profile: Profile,
+    from: Option<&Path>,
+    flags: &[String],
+) -> anyhow::Result<(Profile, BTreeMap<String, SocketAddr>)> {
+    if let Some(f) = from {
+        let text =
+            std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?;
+        let found = runner::profile::targets_from_listening(&text)
+            .map_err(|m| anyhow::anyhow!("--targets-from {}: {m}", f.display()))?;
+        for (name, addr) in found {
+            profile
+                .set_target(&name, &addr)
+                .map_err(|m| anyhow::anyhow!("--targets-from {}: {m}", f.display()))?;
+        }
+    }
+    for t in flags {
+        let (name, addr) = t
+            .split_once('=')
+            .with_context(|| format!("--target `{t}`: expected NAME=HOST:PORT"))?;
+        profile
+            .set_target(name, addr)
+            .map_err(|m| anyhow::anyhow!("--target `{t}`: {m}"))?;
+    }
+    let mut resolved = BTreeMap::new();
+    for (name, addr) in &profile.targets {
+        let sa: SocketAddr = addr
+            .to_socket_addrs()
+            .with_context(|| format!("target {name}: cannot resolve `{addr}`"))?
+            .next()
+            .with_context(|| format!("target {name}: no address for `{addr}`"))?;
+        resolved.insert(name.clone(), sa);
+    }
+    Ok((profile, resolved))
+}
+
+fn list(paths: &[PathBuf], capabilities: bool, dirs: Vec<PathBuf>) -> anyhow::Result<u8> {
+    let sources = Sources {
+        dirs,
+        ..Sources::default()
+    };
+    let cases = match load_cases(paths, &sources) {
         Ok(c) => c,
         Err(code) => return Ok(code),
     };
     let mut out = std::io::stdout().lock();
+    if capabilities {
+        for c in capability::ALL {
+            writeln!(out, "{}  {}", c.name, c.meaning)?;
+            let needing: Vec<&str> = cases
+                .iter()
+                .filter(|s| s.requires.iter().any(|r| r == c.name))
+                .map(|s| s.id.as_str())
+                .collect();
+            if needing.is_empty() {
+                writeln!(out, "    (no case requires it)")?;
+            }
+            for id in needing {
+                writeln!(out, "    {id}")?;
+            }
+        }
+        return Ok(0);
+    }
     for c in &cases {
         writeln!(out, "{}  {}", c.id, c.title)?;
         for r in &c.rules {
@@ -414,8 +500,12 @@ fn list(paths: &[PathBuf]) -> anyhow::Result<u8> {
     Ok(0)
 }
 
-fn list_rules(paths: &[PathBuf], format: ListFormat) -> anyhow::Result<u8> {
-    let cases = match load_cases(paths) {
+fn list_rules(paths: &[PathBuf], format: ListFormat, dirs: Vec<PathBuf>) -> anyhow::Result<u8> {
+    let sources = Sources {
+        dirs,
+        ..Sources::default()
+    };
+    let cases = match load_cases(paths, &sources) {
         Ok(c) => c,
         Err(code) => return Ok(code),
     };
@@ -533,23 +623,23 @@ fn decode_leancloud(
 }
 
 fn run(args: RunArgs) -> anyhow::Result<u8> {
-    let cases = match load_cases(&args.paths) {
+    let profile = match load_profile(args.profile.as_deref()) {
+        Ok(p) => p,
+        Err(code) => return Ok(code),
+    };
+    let sources = Sources {
+        dirs: args.fragments.clone(),
+        overrides: profile.fragments.clone(),
+        ..Sources::default()
+    };
+    let cases = match load_cases(&args.paths, &sources) {
         Ok(c) => c,
         Err(code) => return Ok(code),
     };
-    // MSNP cases run over TCP when `msnp` is a target, over the gateway when `msnp-gateway`
-    // is; both against the embedded server.
-    let named = |n: &str| {
-        args.targets
-            .iter()
-            .any(|t| t.split_once('=').is_some_and(|(k, _)| k == n))
-    };
-    let (over_tcp, over_gateway) = if args.targets.is_empty() {
-        (true, true)
-    } else {
-        (named("msnp"), named(gateway::SERVICE))
-    };
-    let mut cases = gateway::with_twins(cases, over_tcp, over_gateway);
+    let (profile, mut targets) = targets(profile, args.targets_from.as_deref(), &args.targets)?;
+    // Every MSNP case runs over TCP and, as `<id>@gateway`, over the gateway; with targets, a
+    // case whose service has none is skipped.
+    let mut cases = gateway::with_twins(cases, true, true);
     let glob_set = |patterns: &[String]| -> anyhow::Result<Option<globset::GlobSet>> {
         if patterns.is_empty() {
             return Ok(None);
@@ -566,6 +656,9 @@ fn run(args: RunArgs) -> anyhow::Result<u8> {
         only.as_ref().is_none_or(|g| g.is_match(&c.id))
             && !skip.as_ref().is_some_and(|g| g.is_match(&c.id))
     });
+    if cases.is_empty() && (only.is_some() || skip.is_some()) {
+        anyhow::bail!("--only/--skip selected no case");
+    }
     if let Some(p) = &args.partition {
         let (k, n) = p
             .split_once('/')
@@ -581,36 +674,6 @@ fn run(args: RunArgs) -> anyhow::Result<u8> {
     }
     if !(args.timeout_scale > 0.0 && args.timeout_scale.is_finite()) {
         anyhow::bail!("--timeout-scale must be a positive number");
-    }
-    let profile = match &args.profile {
-        Some(p) => match Profile::load(p) {
-            Ok(p) => p,
-            Err(e) => {
-                eprintln!("{e}");
-                return Ok(2);
-            }
-        },
-        None => Profile::default(),
-    };
-    let mut targets = std::collections::BTreeMap::new();
-    for t in &args.targets {
-        let (name, addr) = t
-            .split_once('=')
-            .with_context(|| format!("--target `{t}`: expected NAME=HOST:PORT"))?;
-        // `sip` and `msrp` are also client-side names: a real SIP server is a target before
-        // (or without) the reference server serving them.
-        if server::Service::from_name(name).is_none() && !["sip", "msrp"].contains(&name) {
-            anyhow::bail!(
-                "--target `{t}`: unknown service `{name}` (expected one of {})",
-                server::cli::service_names().join(", ")
-            );
-        }
-        let sa: SocketAddr = addr
-            .to_socket_addrs()
-            .with_context(|| format!("--target `{t}`: cannot resolve `{addr}`"))?
-            .next()
-            .with_context(|| format!("--target `{t}`: no address for `{addr}`"))?;
-        targets.insert(name.to_owned(), sa);
     }
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
@@ -649,12 +712,16 @@ fn run(args: RunArgs) -> anyhow::Result<u8> {
                 .map_or_else(|| "localhost".into(), ToString::to_string),
             ..gateway::Options::default()
         };
+        let services = embedded
+            .is_none()
+            .then(|| Arc::new(targets.keys().cloned().collect()));
         let connector: Arc<dyn Connector> =
             Arc::new(Gateway::new(Arc::new(Tcp::new(targets)), options));
         let opts = RunOptions {
             timeout_scale: args.timeout_scale,
             chop: args.chop,
             profile: Arc::new(profile),
+            services,
         };
         let started = Instant::now();
         let tty = std::io::stderr().is_terminal();

@@ -404,7 +404,7 @@ async fn non_strict_skip_and_baseline_verdicts() {
     );
     let needs = case(
         "fetion",
-        &format!("requires: [x.y]\n{FETION_ACTOR}steps: []\n"),
+        &format!("requires: [fetion.chat]\n{FETION_ACTOR}steps: []\n"),
     );
     let profile = runner::Profile {
         capabilities: Some(vec![]),
@@ -432,4 +432,31 @@ async fn non_strict_skip_and_baseline_verdicts() {
         runner::run(&passes, &opts, &mem).await.verdict,
         Verdict::Xpass
     );
+}
+
+/// A Fetion target that does not claim `fetion.keepalive` gets quiet barriers: a server that
+/// never answers `S KeepAlive` fails a round-trip barrier, not a quiet one.
+#[tokio::test]
+async fn fetion_barrier_is_quiet_without_keepalive() {
+    let s = case(
+        "fetion",
+        &format!(
+            "{FETION_ACTOR}steps:\n  - connect: alice\n  - barrier: alice\n    timeout_ms: 200\n"
+        ),
+    );
+    assert_eq!(run_with(&s, silent, 1.0).await.verdict, Verdict::Fail);
+    let mem = Mem::new(|_, stream| {
+        tokio::spawn(silent(stream));
+        Ok(())
+    });
+    let opts = RunOptions {
+        profile: Arc::new(runner::Profile {
+            capabilities: Some(vec!["fetion.chat".into()]),
+            quiet_ms: Some(10),
+            ..runner::Profile::default()
+        }),
+        ..RunOptions::default()
+    };
+    let r = runner::run(&s, &opts, &mem).await;
+    assert_eq!(r.verdict, Verdict::Pass, "{:?}", r.failure);
 }

@@ -129,3 +129,34 @@ fn repeat_until_without_max_is_refused() {
     let e = load_text(text).unwrap_err();
     assert!(e.message.contains("hard bound `max:`"), "{e}");
 }
+
+/// A `requires:` naming a capability outside the registry is refused at its line.
+#[test]
+fn unknown_capability_is_refused() {
+    let e = load_text("title: t\nprotocol: fetion\nrequires: [fetion.chat, fetion.chatt]\nactors: { a: fetion }\nsteps: []\n")
+        .unwrap_err();
+    assert_eq!((e.span.line, e.span.column), (3, 1), "{e}");
+    assert!(
+        e.message.contains("unknown capability `fetion.chatt`"),
+        "{e}"
+    );
+}
+
+/// Every built-in fragment declares what it provides (`scenario::fragment`).
+#[test]
+fn builtin_fragments_declare_provides() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
+    for proto in std::fs::read_dir(&root).unwrap() {
+        let dir = proto.unwrap().path().join("fragments");
+        for f in std::fs::read_dir(&dir).into_iter().flatten() {
+            let f = f.unwrap().path();
+            let text = std::fs::read_to_string(&f).unwrap();
+            assert!(
+                text.contains("\nprovides:\n"),
+                "{} has no provides:",
+                f.display()
+            );
+            scenario::fragment::load_contract(&f).unwrap();
+        }
+    }
+}

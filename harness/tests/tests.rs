@@ -23,3 +23,7 @@ mod gateway;
 // imspec fuzz: crash files of the harness-side targets, the planted mutant found and
 // reproduced, hangs and protocol errors of a scripted server.
 mod fuzz;
+
+// Target profiles through the binary against `imspec serve`: the example profiles, skips for
+// untargeted services, --targets-from, fragment replacements and lookup, the README walk-through.
+mod profiles;

@@ -63,6 +63,8 @@ pub struct Options {
     pub timeout: Duration,
     /// Stop after this many findings.
     pub max_findings: usize,
+    /// The target's profile (accounts, params) for every replayed case.
+    pub profile: Arc<runner::Profile>,
 }
 
 impl Default for Options {
@@ -75,6 +77,7 @@ impl Default for Options {
             duration: Duration::from_secs(60),
             seed: 0,
             out: PathBuf::from("fuzz-findings"),
+            profile: Arc::default(),
             timeout: Duration::from_millis(1000),
             max_findings: 10,
         }
@@ -389,6 +392,7 @@ impl Fuzzer<'_> {
     fn run_options(&self, case: &Scenario) -> RunOptions {
         RunOptions {
             timeout_scale: self.opts.timeout.as_secs_f64() * 1000.0 / case.timeout_ms.max(1) as f64,
+            profile: Arc::clone(&self.opts.profile),
             ..RunOptions::default()
         }
     }

@@ -103,11 +103,24 @@ pub fn failure_text(r: &CaseResult, color: bool) -> String {
     out
 }
 
-/// The closing summary line.
+/// The closing summary line; skips are counted per reason
+/// (`3 skipped: 2 no target for service sip, 1 the target does not claim capability …`).
 pub fn summary(results: &[CaseResult], elapsed_ms: u128) -> String {
     let s = Summary::of(results);
+    let mut reasons = std::collections::BTreeMap::<&str, usize>::new();
+    for r in results.iter().filter(|r| r.verdict == Verdict::Skip) {
+        *reasons
+            .entry(r.failure.as_ref().map_or("", |f| f.reason.as_str()))
+            .or_default() += 1;
+    }
+    let why = if reasons.is_empty() {
+        String::new()
+    } else {
+        let parts: Vec<String> = reasons.iter().map(|(r, n)| format!("{n} {r}")).collect();
+        format!(" ({})", parts.join("; "))
+    };
     format!(
-        "{} cases: {} passed, {} failed, {} non-strict, {} skipped, {} xfail, {} xpass in {:.2} s",
+        "{} cases: {} passed, {} failed, {} non-strict, {} skipped{why}, {} xfail, {} xpass in {:.2} s",
         results.len(),
         s.pass,
         s.fail,

@@ -40,6 +40,9 @@ pub struct RunOptions {
     pub chop: bool,
     /// The target profile.
     pub profile: Arc<Profile>,
+    /// The services that have a target; a case needing another one is skipped. `None`: all
+    /// (the embedded server).
+    pub services: Option<Arc<std::collections::BTreeSet<String>>>,
 }
 
 impl Default for RunOptions {
@@ -48,6 +51,7 @@ impl Default for RunOptions {
             timeout_scale: 1.0,
             chop: false,
             profile: Arc::new(Profile::default()),
+            services: None,
         }
     }
 }
@@ -71,10 +75,10 @@ pub async fn run(s: &Scenario, opts: &RunOptions, connector: &dyn Connector) -> 
         unreachable: false,
         wire: Vec::new(),
     };
-    if let Some(cap) = s.requires.iter().find(|c| !opts.profile.claims(c)) {
+    if let Some(reason) = skip_reason(s, opts) {
         result.verdict = Verdict::Skip;
         result.failure = Some(Failure {
-            reason: format!("the target does not claim capability `{cap}`"),
+            reason,
             ..Failure::default()
         });
         return result;
@@ -129,6 +133,24 @@ pub async fn run(s: &Scenario, opts: &RunOptions, connector: &dyn Connector) -> 
     };
     result.failure = outcome.err();
     result
+}
+
+/// Why a case is not run: a service it needs has no target, or the target does not claim a
+/// capability it requires.
+pub fn skip_reason(s: &Scenario, opts: &RunOptions) -> Option<String> {
+    if let Some(services) = &opts.services {
+        let missing = s.actors.values().find_map(|a| match a {
+            ActorTarget::Service(x) if !services.contains(x) => Some(x),
+            _ => None,
+        });
+        if let Some(x) = missing {
+            return Some(format!("no target for service {x}"));
+        }
+    }
+    s.requires
+        .iter()
+        .find(|c| !opts.profile.claims(c))
+        .map(|c| format!("the target does not claim capability `{c}`"))
 }
 
 /// Runs many cases, `jobs` at a time, calling `progress` after each; results keep the input order.
@@ -837,7 +859,11 @@ impl<'a> Case<'a> {
                 "`{name}` is an actor of `http:` steps: it has no connection to make a barrier on"
             )));
         }
-        if self.opts.profile.barrier == BarrierMode::Quiet {
+        // A Fetion target that does not claim KeepAlive gets quiet barriers: its round trip
+        // would test KeepAlive in every case that needs a barrier.
+        let no_keepalive = self.s.protocol == scenario::Protocol::Fetion
+            && !self.opts.profile.claims("fetion.keepalive");
+        if self.opts.profile.barrier == BarrierMode::Quiet || no_keepalive {
             let ms = self.opts.profile.quiet_ms.unwrap_or(QUIET_MS);
             let quiet = Duration::from_secs_f64(ms as f64 * self.opts.timeout_scale / 1000.0);
             tokio::time::sleep(quiet).await;

@@ -1,14 +1,23 @@
-//! Target profiles (scenarios/README.md §4): accounts, capabilities, params, baseline.
+//! Target profiles (scenarios/README.md §4): targets, accounts, capabilities, params,
+//! fragments, baseline — everything `imspec run --profile F` needs to test a server.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use crate::scenario::ScenarioError;
+use crate::scenario::load::key_error_in;
+use crate::scenario::{ScenarioError, capability, fragment};
 
 /// What the runner knows about a target.
 #[derive(Clone, Debug, PartialEq, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Profile {
+    /// Where each service listens: `fetion: HOST:PORT`, … (`--target` overrides entries).
+    #[serde(default)]
+    pub targets: BTreeMap<String, String>,
+    /// Replacements of built-in fragments: `fetion/login: PATH` (relative to the profile's
+    /// folder; absolute once loaded).
+    #[serde(default)]
+    pub fragments: BTreeMap<String, PathBuf>,
     /// Fixed accounts by role; other roles get fresh ids.
     #[serde(default)]
     pub accounts: BTreeMap<String, Account>,
@@ -80,6 +89,63 @@ pub enum BarrierMode {
     Quiet,
 }
 
+/// Targets read from `imspec serve`'s `listening <service> <host:port>` lines (other lines
+/// are ignored; a file without any is an error).
+pub fn targets_from_listening(text: &str) -> Result<Vec<(String, String)>, String> {
+    let found: Vec<(String, String)> = text
+        .lines()
+        .filter_map(|l| match l.split_whitespace().collect::<Vec<_>>()[..] {
+            ["listening", service, addr] => Some((service.to_owned(), addr.to_owned())),
+            _ => None,
+        })
+        .collect();
+    if found.is_empty() {
+        return Err("no `listening <service> <host:port>` line".into());
+    }
+    for (name, addr) in &found {
+        check_target(name, addr)?;
+    }
+    Ok(found)
+}
+
+/// A known service name and a `host:port` address.
+fn check_target(name: &str, addr: &str) -> Result<(), String> {
+    if !crate::scenario::load::SERVICES.contains(&name) {
+        return Err(format!(
+            "unknown service `{name}` (expected one of {})",
+            crate::scenario::load::SERVICES.join(", ")
+        ));
+    }
+    match addr.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => Ok(()),
+        _ => Err(format!("`{name}: {addr}`: expected HOST:PORT")),
+    }
+}
+
+/// A replacement of built-in fragment `key` must exist and promise what the built-in does.
+fn check_replacement(builtin: &Path, key: &str, file: &Path) -> Result<(), String> {
+    let original = fragment::builtin_file(builtin, key);
+    if !key.contains('/') || !original.is_file() {
+        return Err(format!(
+            "fragments: no built-in fragment `{key}` (expected FOLDER/NAME, e.g. fetion/login, naming {})",
+            original.display()
+        ));
+    }
+    let theirs = fragment::load_contract(file)
+        .map_err(|e| format!("fragments: `{key}` replacement: {e}"))?;
+    let ours = fragment::load_contract(&original).map_err(|e| e.to_string())?;
+    let lacking = ours.lacking_in(&theirs);
+    if lacking.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "fragments: {} does not provide what built-in `{key}` does: {} (declare them under `params:`/`provides:` and make its steps deliver them)",
+            file.display(),
+            lacking.join(", ")
+        ))
+    }
+}
+
 fn default_password() -> String {
     crate::auth::DEFAULT_PASSWORD.to_owned()
 }
@@ -89,6 +155,8 @@ impl Default for Profile {
     /// every capability, no baseline.
     fn default() -> Self {
         Self {
+            targets: BTreeMap::new(),
+            fragments: BTreeMap::new(),
             accounts: BTreeMap::new(),
             password: default_password(),
             capabilities: None,
@@ -101,9 +169,31 @@ impl Default for Profile {
 }
 
 impl Profile {
-    /// Loads a profile file; errors carry file:line:column.
+    /// Loads a profile file; errors carry file:line:column. Checks capability and service
+    /// names, target addresses, and that each fragment replacement provides what the built-in
+    /// fragment does (built-ins under [`fragment::builtin_dir`]).
     pub fn load(path: &Path) -> Result<Self, ScenarioError> {
-        let p: Self = crate::scenario::load::parse_yaml_file(path)?;
+        Self::load_against(path, &fragment::builtin_dir())
+    }
+
+    /// [`Profile::load`] with the built-in scenarios under `builtin`.
+    pub fn load_against(path: &Path, builtin: &Path) -> Result<Self, ScenarioError> {
+        let mut p: Self = crate::scenario::load::parse_yaml_file(path)?;
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let at = |key: &str, m: String| key_error_in(path, &text, key, m);
+        for c in p.capabilities.iter().flatten() {
+            if capability::find(c).is_none() {
+                return Err(at("capabilities", capability::unknown(c)));
+            }
+        }
+        for (name, addr) in &p.targets {
+            check_target(name, addr).map_err(|m| at(name, format!("targets: {m}")))?;
+        }
+        let dir = path.parent().unwrap_or(Path::new(""));
+        for (key, file) in &mut p.fragments {
+            *file = dir.join(&*file);
+            check_replacement(builtin, key, file).map_err(|m| at(key, m))?;
+        }
         for pattern in &p.baseline {
             globset::Glob::new(pattern).map_err(|e| {
                 ScenarioError::at(
@@ -115,6 +205,13 @@ impl Profile {
             })?;
         }
         Ok(p)
+    }
+
+    /// Applies `NAME=HOST:PORT` target overrides (`--target`, `--targets-from`).
+    pub fn set_target(&mut self, name: &str, addr: &str) -> Result<(), String> {
+        check_target(name, addr)?;
+        self.targets.insert(name.to_owned(), addr.to_owned());
+        Ok(())
     }
 
     /// Whether the target claims a capability.
@@ -129,5 +226,28 @@ impl Profile {
         self.baseline
             .iter()
             .any(|p| globset::Glob::new(p).is_ok_and(|g| g.compile_matcher().is_match(id)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listening_lines_become_targets() {
+        let t = targets_from_listening(
+            "listening fetion 127.0.0.1:1\nnoise\nlistening sip [::1]:5060\n",
+        )
+        .unwrap();
+        assert_eq!(
+            t,
+            [
+                ("fetion".into(), "127.0.0.1:1".into()),
+                ("sip".into(), "[::1]:5060".into())
+            ]
+        );
+        assert!(targets_from_listening("nothing\n").is_err());
+        assert!(targets_from_listening("listening pop3 127.0.0.1:1\n").is_err());
+        assert!(targets_from_listening("listening sip 127.0.0.1\n").is_err());
     }
 }

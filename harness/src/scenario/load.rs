@@ -12,6 +12,7 @@ use serde::Deserialize;
 use serde_yaml::{Mapping, Value};
 
 use super::ScenarioError;
+use super::fragment::{self, Lookup, Provides, Sources};
 use super::model::{
     ActorOptions, ActorTarget, Capture, Check, Compare, Expect, ExpectSource, FrameSpec, HttpSend,
     Level, Order, Protocol, Repeat, Rule, Scenario, Send, Span, Step, StepKind, Template, Tree,
@@ -21,15 +22,29 @@ use super::model::{
 pub const DEFAULT_TIMEOUT_MS: u64 = 5_000;
 const MAX_INCLUDE_DEPTH: usize = 8;
 
-/// Loads one case file.
+/// Loads one case file (fragments from its own folder and the built-in set).
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+    load_with(path, &Sources::default())
+}
+
+/// Loads one case file, fragments resolved from `sources` too (`scenario::fragment`).
+pub fn load_with(path: &Path, sources: &Sources) -> Result<Scenario, ScenarioError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| ScenarioError::at(path, 0, 0, format!("cannot read: {e}")))?;
-    load_str(path, &text)
+    load_str_with(path, &text, sources)
 }
 
 /// Loads a case from its text (`path` names it and locates its fragments).
 pub fn load_str(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
+    load_str_with(path, text, &Sources::default())
+}
+
+/// [`load_str`] with fragments resolved from `sources` too.
+pub fn load_str_with(
+    path: &Path,
+    text: &str,
+    sources: &Sources,
+) -> Result<Scenario, ScenarioError> {
     let raw: RawScenario = serde_yaml::from_str(text).map_err(|e| yaml_error(path, text, &e))?;
     let whole = Source {
         file: path.to_path_buf(),
@@ -44,6 +59,13 @@ pub fn load_str(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
             ),
         )
     })?;
+    if let Some(c) = raw
+        .requires
+        .iter()
+        .find(|c| super::capability::find(c).is_none())
+    {
+        return Err(whole.key_error("requires", super::capability::unknown(c)));
+    }
     let mut actors = BTreeMap::new();
     let mut actor_options = BTreeMap::new();
     for (name, target) in raw.actors {
@@ -88,7 +110,7 @@ pub fn load_str(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
     let ctx = Ctx {
         protocol,
         actors: actors.keys().cloned().collect(),
-        dir: fragments_dir(path),
+        fragments: Lookup::new(path, protocol.name(), sources),
     };
     let lines = whole.items_under(0, whole.line_count(), "steps");
     let steps = convert_steps(&ctx, &whole, &raw.steps, &lines, 0)?;
@@ -153,7 +175,8 @@ pub fn parse_yaml_file<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T,
     serde_yaml::from_str(&text).map_err(|e| yaml_error(path, &text, &e))
 }
 
-const SERVICES: &[&str] = &[
+/// The service names actors and targets use.
+pub const SERVICES: &[&str] = &[
     "fetion",
     "fetion-chat",
     "msnp",
@@ -202,15 +225,6 @@ fn walk(dir: &Path, out: &mut BTreeSet<PathBuf>) -> std::io::Result<()> {
         }
     }
     Ok(())
-}
-
-fn fragments_dir(path: &Path) -> PathBuf {
-    let parent = path.parent().unwrap_or(Path::new("."));
-    if parent.file_name().is_some_and(|n| n == "fragments") {
-        parent.to_path_buf()
-    } else {
-        parent.join("fragments")
-    }
 }
 
 fn yaml_error(path: &Path, text: &str, e: &serde_yaml::Error) -> ScenarioError {
@@ -320,6 +334,8 @@ enum RawActor {
 struct RawFragment {
     #[serde(default)]
     params: Mapping,
+    #[serde(default)]
+    provides: Provides,
     steps: Vec<Value>,
 }
 
@@ -327,7 +343,7 @@ struct RawFragment {
 struct Ctx {
     protocol: Protocol,
     actors: BTreeSet<String>,
-    dir: PathBuf,
+    fragments: Lookup,
 }
 
 /// A file's text, for locating items.
@@ -732,19 +748,9 @@ fn include(
     depth: usize,
     out: &mut Vec<Step>,
 ) -> Result<(), ScenarioError> {
-    let path = ctx.dir.join(format!("{name}.yaml"));
     let here = |m: String| ScenarioError::at(Path::new(""), 0, 0, m);
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        here(format!(
-            "fragment `{name}`: cannot read {}: {e}",
-            path.display()
-        ))
-    })?;
-    let raw: RawFragment = serde_yaml::from_str(&text).map_err(|e| yaml_error(&path, &text, &e))?;
-    let src = Source {
-        file: path.clone(),
-        text,
-    };
+    let path = ctx.fragments.resolve(name).map_err(here)?;
+    let (raw, src) = read_fragment(&path)?;
     let mut params: BTreeMap<String, String> = BTreeMap::new();
     for (k, v) in mapping_pairs(&raw.params).map_err(|m| src.key_error("params", m))? {
         params.insert(k, v.0);
@@ -762,6 +768,35 @@ fn include(
     let items = src.items_under(0, src.line_count(), "steps");
     out.extend(convert_steps(ctx, &src, &steps, &items, depth + 1)?);
     Ok(())
+}
+
+/// Reads a fragment file and checks its `provides:` against its steps.
+fn read_fragment(path: &Path) -> Result<(RawFragment, Source), ScenarioError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ScenarioError::at(path, 0, 0, format!("cannot read fragment: {e}")))?;
+    let raw: RawFragment = serde_yaml::from_str(&text).map_err(|e| yaml_error(path, &text, &e))?;
+    let src = Source {
+        file: path.to_path_buf(),
+        text,
+    };
+    fragment::check_declared(&raw.provides, &raw.steps)
+        .map_err(|m| src.key_error("provides", m))?;
+    Ok((raw, src))
+}
+
+/// The params and `provides:` of the fragment file at `path` (checked as an include would).
+pub(crate) fn fragment_contract(path: &Path) -> Result<fragment::Contract, ScenarioError> {
+    let (raw, _) = read_fragment(path)?;
+    Ok(fragment::contract_of(&raw.params, &raw.provides))
+}
+
+/// An error at the first line of `text` (the file `path`) that defines `key:`.
+pub(crate) fn key_error_in(path: &Path, text: &str, key: &str, message: String) -> ScenarioError {
+    Source {
+        file: path.to_path_buf(),
+        text: text.to_owned(),
+    }
+    .key_error(key, message)
 }
 
 /// Replaces `${param}` for the fragment's parameters in every string (keys included).

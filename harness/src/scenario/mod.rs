@@ -1,7 +1,10 @@
-//! Scenario scripts: the model ([`model`]) and the YAML loader ([`load`](mod@load)), the
-//! rule catalog ([`rules`]) and the check of rule sources ([`cite`]). No tokio here.
+//! Scenario scripts: the model ([`model`]), the YAML loader ([`load`](mod@load)), where
+//! fragments come from ([`fragment`]), the capability registry ([`capability`]), the rule
+//! catalog ([`rules`]) and the check of rule sources ([`cite`]). No tokio here.
 
+pub mod capability;
 pub mod cite;
+pub mod fragment;
 pub mod load;
 pub mod model;
 pub mod rules;
@@ -9,7 +12,7 @@ pub mod rules;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-pub use load::{discover, load, load_str};
+pub use load::{discover, load, load_str, load_str_with, load_with};
 pub use model::*;
 
 /// A scenario or profile that cannot be used, with the place to fix it.

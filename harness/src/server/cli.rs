@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! imspec serve [--fetion ADDR] [--msnp ADDR] [--gateway ADDR] [--sip ADDR] [--leancloud ADDR]
-//!              [--data DIR] [--mutant NAME] [--accounts FILE]
+//!              [--data DIR] [--mutant NAME] [--accounts FILE] [--fetion-login digest|open]
 //! ```
 //!
 //! With none of `--fetion`, `--msnp`, `--gateway`, `--sip` and `--leancloud`, all of them start on
@@ -54,6 +54,10 @@ pub struct ServeArgs {
     /// Start the MSNP HTTP gateway (`/gateway/gateway.dll`) here, in front of the MSNP hub.
     #[arg(long, value_name = "ADDR")]
     pub gateway: Option<SocketAddr>,
+    /// How the Fetion main server answers the first `R`: `digest` (401 with a nonce, then the
+    /// MD5 response is checked) or `open` (200 at once, no challenge).
+    #[arg(long, value_enum, default_value = "digest", value_name = "MODE")]
+    pub fetion_login: super::fetion::Login,
 }
 
 /// Why `serve` failed; [`ServeError::exit_code`] maps it to the process exit code.
@@ -116,6 +120,7 @@ impl ServeArgs {
             data: self.data.clone(),
             mutant: self.mutant,
             accounts,
+            fetion_login: self.fetion_login,
             ..local
         })
     }

@@ -53,6 +53,8 @@ pub struct ServerConfig {
     pub idle_timeout: Duration,
     /// Seed of the hubs' generators; `None` seeds from the clock.
     pub seed: Option<u64>,
+    /// How the Fetion main server logs connections in (`--fetion-login`).
+    pub fetion_login: fetion::Login,
 }
 
 impl ServerConfig {
@@ -72,6 +74,7 @@ impl ServerConfig {
             max_connections: 4096,
             idle_timeout: Duration::from_secs(300),
             seed: None,
+            fetion_login: fetion::Login::Digest,
         }
     }
 
@@ -138,6 +141,7 @@ impl Server {
                 chat_address: chat_addr.to_string(),
                 seed,
                 limits: Default::default(),
+                login: config.fetion_login,
             };
             fetion_hub = Some(Mutex::new(fetion::Hub::new(cfg)));
         }

@@ -14,6 +14,10 @@
 //!   ([`crate::auth::fetion_digest`], key from `F:` = sid); a wrong response or an unknown
 //!   account → `403 Forbidden` (a credential was presented and refused; the nonce is spent).
 //!   Success → `200 OK`. A later `R` is a keep-alive (`200 OK`); `R` with `X: 0` logs out.
+//!   With [`Login::Open`] (`imspec serve --fetion-login open`) the first `R` naming an
+//!   account in `F:` is answered `200 OK` and logs in, with no challenge and no `A:` read: a
+//!   server that trusts its network, as deployments behind an SSO front did; an empty `F:`
+//!   or an unknown account → `403 Forbidden`.
 //! * `S` with `N: StartChat` → `200 OK` with `A: CS address="<chat host:port>",credential="<n>.<n>"`.
 //!   Credentials are one-time and expire after [`CREDENTIAL_TTL_MS`].
 //! * Chat server `R` with `A: TICKS auth="<credential>"`: an unknown, spent, expired credential
@@ -84,6 +88,18 @@ pub struct Config {
     pub seed: u64,
     /// Framing bounds.
     pub limits: Limits,
+    /// How the main server logs a connection in.
+    pub login: Login,
+}
+
+/// How the main server answers `R` on a connection that is not logged in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Login {
+    /// `401` with a Digest nonce, then the SIP-C/2.0 MD5 response is checked (the default).
+    #[default]
+    Digest,
+    /// The first `R` naming a known account is answered `200 OK`: no challenge.
+    Open,
 }
 
 impl Config {
@@ -95,6 +111,7 @@ impl Config {
             chat_address: chat_address.into(),
             seed: 0,
             limits: Limits::default(),
+            login: Login::Digest,
         }
     }
 }
@@ -422,6 +439,12 @@ impl Hub {
             .header("F")
             .map(|f| f.trim().to_owned())
             .unwrap_or_default();
+        if self.config.login == Login::Open {
+            if sid.is_empty() || !self.config.accounts.exists(&sid) {
+                return self.reply(conn, msg, 403, "Forbidden");
+            }
+            return self.log_in(conn, msg, sid);
+        }
         let digest = msg.header("A").and_then(|a| {
             let (scheme, params) = auth_params(a);
             scheme.eq_ignore_ascii_case("Digest").then_some(params)
@@ -444,20 +467,7 @@ impl Hub {
                 if !ok {
                     return self.reply(conn, msg, 403, "Forbidden");
                 }
-                if let Some(old) = self
-                    .online
-                    .insert(sid.clone(), conn)
-                    .filter(|&old| old != conn)
-                {
-                    // A newer login replaces the old one (a client reconnecting).
-                    if let Some(c) = self.conns.get_mut(&old) {
-                        c.sid = None;
-                    }
-                }
-                if let Some(c) = self.conns.get_mut(&conn) {
-                    c.sid = Some(sid);
-                }
-                self.reply(conn, msg, 200, "OK");
+                self.log_in(conn, msg, sid);
             }
             _ => {
                 let nonce = self.rng.hex(16).to_ascii_uppercase();
@@ -470,6 +480,24 @@ impl Hub {
                 self.send(conn, &r);
             }
         }
+    }
+
+    /// `conn` is `sid`'s main connection from now on; answers `msg` `200 OK`.
+    fn log_in(&mut self, conn: ConnId, msg: &Message<'_>, sid: String) {
+        if let Some(old) = self
+            .online
+            .insert(sid.clone(), conn)
+            .filter(|&old| old != conn)
+        {
+            // A newer login replaces the old one (a client reconnecting).
+            if let Some(c) = self.conns.get_mut(&old) {
+                c.sid = None;
+            }
+        }
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.sid = Some(sid);
+        }
+        self.reply(conn, msg, 200, "OK");
     }
 
     fn main_service(&mut self, now_ms: u64, conn: ConnId, msg: &Message<'_>) {
@@ -1298,6 +1326,36 @@ mod tests {
         assert_eq!(frames_b, [register_ok(4, 4, &xi), bn(B, 4, A)]);
         assert_eq!(frames_a, [bn(A, 1, B)]);
         xi
+    }
+
+    /// `--fetion-login open`: the first R logs in with 200 (no W, no challenge); an unknown
+    /// account is refused; a later S is served.
+    #[test]
+    fn fetion_open_login_answers_first_r() {
+        let mut p = Pair::new(Config {
+            login: Login::Open,
+            accounts: Accounts::parse(&format!("{A} imspec\n")).unwrap(),
+            ..config()
+        });
+        p.connect(1, Service::Fetion);
+        p.feed(
+            1,
+            b"R fetion.com.cn SIP-C/2.0\r\nF: 999\r\nI: 1\r\nQ: 1 R\r\n\r\n",
+        );
+        assert_eq!(p.take_one(1).status(), Some(403));
+        p.feed(
+            1,
+            format!("R fetion.com.cn SIP-C/2.0\r\nF: {A}\r\nI: 1\r\nQ: 2 R\r\n\r\n").as_bytes(),
+        );
+        assert_eq!(p.take(1), ["SIP-C/2.0 200 OK\r\nI: 1\r\nQ: 2 R\r\n\r\n"]);
+        p.feed(
+            1,
+            format!(
+                "S fetion.com.cn SIP-C/2.0\r\nF: {A}\r\nI: 2\r\nQ: 3 S\r\nN: StartChat\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        assert_eq!(p.take_one(1).status(), Some(200));
     }
 
     /// Seed 004 (docs/protocols/fetion.md §8) end to end, byte for byte modulo server-assigned values.

@@ -356,14 +356,17 @@ pub struct Parity {
 }
 
 impl Parity {
-    /// Pairs each `…@gateway` result with the result of the same case over TCP.
+    /// Pairs each `…@gateway` result with the result of the same case over TCP (neither
+    /// skipped).
     pub fn of(results: &[CaseResult]) -> Self {
         let pairs = results
             .iter()
             .filter_map(|g| {
                 let base = g.id.strip_suffix(SUFFIX)?;
                 let t = results.iter().find(|t| t.id == base)?;
-                Some((base.to_owned(), t.verdict, g.verdict))
+                // A skipped twin (no target for one transport) has nothing to compare.
+                (t.verdict != Verdict::Skip && g.verdict != Verdict::Skip)
+                    .then(|| (base.to_owned(), t.verdict, g.verdict))
             })
             .collect();
         Self { pairs }
