@@ -154,6 +154,8 @@ pub enum Mutant {
     SipNoNotifyOnDrain,
     /// A PUBLISH with an unknown `SIP-If-Match` is accepted (`200`) instead of `412`.
     SipPublishUnknownEtagOk,
+    /// A `200` to REGISTER leaves `To` without the registrar's tag (RFC 3261 §8.2.6.2).
+    SipRegisterNoToTag,
     /// A MESSAGE whose relay to a registered contact fails (non-2xx, timeout, lost connection) is answered `480` and not stored.
     SipRelayDropsOffline,
     /// REGISTER with `Expires: 0` (or `expires=0`, or `Contact: *`) keeps the binding: the `200` still lists it.
@@ -236,6 +238,7 @@ impl Mutant {
         Self::SipMwiWrongCount,
         Self::SipNoNotifyOnDrain,
         Self::SipPublishUnknownEtagOk,
+        Self::SipRegisterNoToTag,
         Self::SipRelayDropsOffline,
         Self::SipUnregisterIgnored,
         Self::SipUnsubscribeStillActive,
@@ -321,6 +324,7 @@ impl Mutant {
             Self::SipNoNotifyOnDrain => "sip-no-notify-on-drain",
             Self::SipPublishUnknownEtagOk => "sip-publish-unknown-etag-ok",
             Self::SipRelayDropsOffline => "sip-relay-drops-offline",
+            Self::SipRegisterNoToTag => "sip-register-no-to-tag",
             Self::SipUnregisterIgnored => "sip-unregister-ignored",
             Self::SipUnsubscribeStillActive => "sip-unsubscribe-still-active",
         }
@@ -464,6 +468,7 @@ impl Mutant {
             Self::SipPublishUnknownEtagOk => {
                 "PUBLISH with an unknown SIP-If-Match gets 200, not 412"
             }
+            Self::SipRegisterNoToTag => "a 200 to REGISTER has no To tag",
             Self::SipRelayDropsOffline => {
                 "a MESSAGE whose relay fails is answered 480 and not stored"
             }

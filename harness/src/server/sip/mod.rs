@@ -1535,6 +1535,8 @@ impl Hub {
         body: Option<(&str, Vec<u8>)>,
     ) {
         let mut resp = Message::response(status, reason.to_owned());
+        let untagged = self.mutant(Mutant::SipRegisterNoToTag)
+            && req.method().is_some_and(|m| m.as_str() == "REGISTER");
         for h in req.headers.iter() {
             let name = sip::header::full_name(&h.name);
             if name.eq_ignore_ascii_case("Via")
@@ -1547,7 +1549,7 @@ impl Hub {
                 let tagged = NameAddr::parse(&h.value).is_ok_and(|t| t.tag().is_some());
                 let value = match (tagged, to_tag) {
                     (false, Some(tag)) => format!("{};tag={tag}", h.value),
-                    (false, None) if status >= 200 => {
+                    (false, None) if status >= 200 && !untagged => {
                         format!("{};tag={}", h.value, self.rng.hex(8))
                     }
                     _ => h.value.to_string(),
