@@ -10,6 +10,10 @@ mod runner;
 // Every scenario against the embedded reference server in memory, with and without --chop.
 mod scenarios;
 
+// Every SIP case through a loopback proxy that rewrites the server's messages: equivalent
+// rewrites (RFC 3261 §7.3.1 forms, compact names, order, split writes…) pass, harmful ones fail.
+mod proxy;
+
 // Report snapshots (routed to the top-level snapshots/harness/).
 mod report;
 
