@@ -500,7 +500,17 @@ mod tests {
               Content-Length:\r\n 0\r\n\r\n",
         );
         assert_eq!(Sip.pairing(&loose), Sip.pairing(&canonical));
-        for field in ["call_id", "cseq", "cseq.method", "via.branch", "to.tag", "contact.uri", "contact.expires", "headers.CSeq", "headers.Content-Length"] {
+        for field in [
+            "call_id",
+            "cseq",
+            "cseq.method",
+            "via.branch",
+            "to.tag",
+            "contact.uri",
+            "contact.expires",
+            "headers.CSeq",
+            "headers.Content-Length",
+        ] {
             assert_eq!(loose.get(field), canonical.get(field), "{field}");
         }
         assert_eq!(loose.get("contact.expires"), Some("300"));
