@@ -238,3 +238,92 @@ async fn fuzz_reports_hangs_and_protocol_errors() {
         assert_eq!(f.reproduced, Some(true), "{f:?}");
     }
 }
+
+/// A scripted SIP server that answers every request head with a `400` copying its `Via`,
+/// `From`, `To`, `Call-ID` and `CSeq` lines byte for byte, as Kamailio does for a request it
+/// cannot take (RFC 3261 §8.2.6.2); with `own_garbage` it also writes a line of its own that
+/// has no colon (except to the fuzzer's liveness probe).
+async fn echoing_sip_server(own_garbage: bool) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                loop {
+                    while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let mut reply = b"SIP/2.0 400 Bad Request\r\n".to_vec();
+                        for line in buf[..end].split(|&b| b == b'\n').skip(1) {
+                            let name = line.split(|&b| b == b':').next().unwrap_or_default();
+                            let name = String::from_utf8_lossy(name).trim().to_ascii_lowercase();
+                            if ["via", "v", "from", "f", "to", "t", "call-id", "i", "cseq"]
+                                .contains(&name.as_str())
+                            {
+                                reply.extend_from_slice(line);
+                                reply.push(b'\n');
+                            }
+                        }
+                        // The liveness probe gets a clean answer, so the run goes on.
+                        let probe = buf[..end].windows(12).any(|w| w == b"imspec-probe");
+                        if own_garbage && !probe {
+                            reply.extend_from_slice(b"Broken line without a colon\r\n");
+                        }
+                        reply.extend_from_slice(b"Content-Length: 0\r\n\r\n");
+                        buf.drain(..end + 4);
+                        if s.write_all(&reply).await.is_err() {
+                            return;
+                        }
+                    }
+                    match s.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+async fn fuzz_sip_against(addr: SocketAddr, dir: &Path) -> fuzz::Report {
+    let case = dir.join("options.yaml");
+    std::fs::write(
+        &case,
+        "title: OPTIONS is answered\nprotocol: sip\nactors:\n  a: sip\nsteps:\n  - connect: a\n  - send: a\n    method: OPTIONS\n    target: sip:x@imspec.invalid\n  - expect: a\n",
+    )
+    .unwrap();
+    let opts = Options {
+        targets: BTreeMap::from([("sip".to_owned(), addr)]),
+        scenarios: vec![case],
+        rounds: 150,
+        duration: Duration::from_secs(120),
+        seed: 7,
+        out: dir.join("findings"),
+        timeout: Duration::from_millis(200),
+        max_findings: 4,
+        ..Options::default()
+    };
+    fuzz::fuzz(&opts, |_| {}).await.unwrap()
+}
+
+// issue 14 item 6: Kamailio's 400s copying a bit-flipped Via were reported as its own errors.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_14_an_echoed_mangled_request_is_no_finding_a_malformed_reply_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = fuzz_sip_against(echoing_sip_server(false).await, dir.path()).await;
+    assert!(report.echoes > 0, "no round made the server echo bad bytes: {report:#?}");
+    assert!(
+        report.findings.iter().all(|f| f.kind != Kind::ProtocolError),
+        "{report:#?}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let report = fuzz_sip_against(echoing_sip_server(true).await, dir.path()).await;
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|f| f.kind == Kind::ProtocolError && f.reproduced == Some(true)),
+        "{report:#?}"
+    );
+}
