@@ -158,6 +158,11 @@ pub enum Mutant {
     SipRegisterNoToTag,
     /// A MESSAGE whose relay to a registered contact fails (non-2xx, timeout, lost connection) is answered `480` and not stored.
     SipRelayDropsOffline,
+    /// A relayed MESSAGE keeps the `Route` entry that names this proxy (RFC 3261 §16.4).
+    SipRelayKeepsOwnRoute,
+    /// An `application/im-iscomposing+xml` status message for an offline user is stored,
+    /// counted in message-summary and dumped on REGISTER like a message.
+    SipStoresIsComposing,
     /// REGISTER with `Expires: 0` (or `expires=0`, or `Contact: *`) keeps the binding: the `200` still lists it.
     SipUnregisterIgnored,
     /// SUBSCRIBE with `Expires: 0` is taken as a refresh for the default hour: the subscription
@@ -240,6 +245,8 @@ impl Mutant {
         Self::SipPublishUnknownEtagOk,
         Self::SipRegisterNoToTag,
         Self::SipRelayDropsOffline,
+        Self::SipRelayKeepsOwnRoute,
+        Self::SipStoresIsComposing,
         Self::SipUnregisterIgnored,
         Self::SipUnsubscribeStillActive,
     ];
@@ -324,6 +331,8 @@ impl Mutant {
             Self::SipNoNotifyOnDrain => "sip-no-notify-on-drain",
             Self::SipPublishUnknownEtagOk => "sip-publish-unknown-etag-ok",
             Self::SipRelayDropsOffline => "sip-relay-drops-offline",
+            Self::SipRelayKeepsOwnRoute => "sip-relay-keeps-own-route",
+            Self::SipStoresIsComposing => "sip-stores-iscomposing",
             Self::SipRegisterNoToTag => "sip-register-no-to-tag",
             Self::SipUnregisterIgnored => "sip-unregister-ignored",
             Self::SipUnsubscribeStillActive => "sip-unsubscribe-still-active",
@@ -469,6 +478,10 @@ impl Mutant {
                 "PUBLISH with an unknown SIP-If-Match gets 200, not 412"
             }
             Self::SipRegisterNoToTag => "a 200 to REGISTER has no To tag",
+            Self::SipRelayKeepsOwnRoute => "a relayed MESSAGE keeps the proxy's own Route entry",
+            Self::SipStoresIsComposing => {
+                "an isComposing indication for an offline user is stored as a message"
+            }
             Self::SipRelayDropsOffline => {
                 "a MESSAGE whose relay fails is answered 480 and not stored"
             }

@@ -712,7 +712,10 @@ impl Hub {
         let deadline_ms = now_ms + self.config.relay_timeout_ms;
         for (contact, route) in &branches {
             let branch = self.branch();
-            let fwd = forward(msg, contact, &self.via(&branch));
+            let keep_route = self.mutant(Mutant::SipRelayKeepsOwnRoute);
+            let fwd = forward(msg, contact, &self.via(&branch), &|uri: &str| {
+                !keep_route && self.routes_here(uri)
+            });
             self.txns.insert(
                 branch,
                 ClientTxn {
@@ -736,6 +739,13 @@ impl Hub {
     }
 
     fn store_offline(&mut self, now_ms: u64, conn: ConnId, msg: &Message<'_>, user: &str) {
+        if is_status_message(msg) && !self.mutant(Mutant::SipStoresIsComposing) {
+            // An RFC 3994 indication is about a conversation going on now (its receiver drops
+            // the "active" state after the refresh interval or 120 s): delivered late it
+            // would be stale, and it is not a message waiting. Nothing is stored.
+            self.reply(conn, msg, 480, "Temporarily Unavailable", None, &[], None);
+            return;
+        }
         let offline = Offline {
             id: 0,
             arrival_ms: now_ms,
@@ -1604,6 +1614,12 @@ impl Hub {
         split_host_port(&self.config.sip_address).0
     }
 
+    /// Whether a Route URI names this proxy: one of our hosts, on our port or none.
+    fn routes_here(&self, uri: &str) -> bool {
+        let port = split_host_port(&self.config.sip_address).1.parse().ok();
+        Uri::parse(uri).is_some_and(|u| self.is_ours(u.host) && (u.port.is_none() || u.port == port))
+    }
+
     fn branch(&mut self) -> String {
         format!("z9hG4bK{}", self.rng.hex(10))
     }
@@ -1682,9 +1698,28 @@ fn check<'m>(msg: &'m Message<'_>) -> Result<Req<'m>, &'static str> {
     })
 }
 
+/// Whether `msg` carries an RFC 3994 status message (`application/im-iscomposing+xml`), not
+/// a message for its user.
+fn is_status_message(msg: &Message<'_>) -> bool {
+    msg.header("Content-Type").is_some_and(|ct| {
+        ct.split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .eq_ignore_ascii_case("application/im-iscomposing+xml")
+    })
+}
+
 /// A proxy's copy of `msg` towards `contact`: new Request-URI, our Via on top,
-/// `Max-Forwards` decremented (70 if absent).
-fn forward(msg: &Message<'_>, contact: &str, via: &str) -> Message<'static> {
+/// `Max-Forwards` decremented (70 if absent), and the first Route value taken off when it
+/// names us (`ours`, RFC 3261 §16.4: "If the first value in the Route header field
+/// indicates this proxy, the proxy MUST remove that value from the request").
+fn forward(
+    msg: &Message<'_>,
+    contact: &str,
+    via: &str,
+    ours: &dyn Fn(&str) -> bool,
+) -> Message<'static> {
     let mut out = Message::request(
         msg.method()
             .cloned()
@@ -1694,7 +1729,20 @@ fn forward(msg: &Message<'_>, contact: &str, via: &str) -> Message<'static> {
     );
     out.headers.push("Via", via.to_owned());
     let mut max_forwards = false;
+    let mut first_route = true;
     for h in msg.headers.iter() {
+        if first_route && sip::header::same_name(&h.name, "Route") {
+            first_route = false;
+            if let Ok(values) = sip::header::split_list(&h.value)
+                && let Some((first, rest)) = values.split_first()
+                && NameAddr::parse(first).is_ok_and(|a| ours(&a.uri))
+            {
+                if !rest.is_empty() {
+                    out.headers.push(h.name.to_string(), rest.join(", "));
+                }
+                continue;
+            }
+        }
         if sip::header::full_name(&h.name).eq_ignore_ascii_case("Max-Forwards") {
             let n = sip::header::delta_seconds(&h.value).unwrap_or(70);
             out.headers
