@@ -312,9 +312,15 @@ async fn fuzz_sip_against(addr: SocketAddr, dir: &Path) -> fuzz::Report {
 async fn issue_14_an_echoed_mangled_request_is_no_finding_a_malformed_reply_is() {
     let dir = tempfile::tempdir().unwrap();
     let report = fuzz_sip_against(echoing_sip_server(false).await, dir.path()).await;
-    assert!(report.echoes > 0, "no round made the server echo bad bytes: {report:#?}");
     assert!(
-        report.findings.iter().all(|f| f.kind != Kind::ProtocolError),
+        report.echoes > 0,
+        "no round made the server echo bad bytes: {report:#?}"
+    );
+    assert!(
+        report
+            .findings
+            .iter()
+            .all(|f| f.kind != Kind::ProtocolError),
         "{report:#?}"
     );
     let dir = tempfile::tempdir().unwrap();

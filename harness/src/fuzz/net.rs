@@ -1008,7 +1008,8 @@ mod tests {
         let at = error_at(reply);
         assert!(echoed(reply, at, &[request]));
         // The same bytes are the server's own when no request carried them.
-        let clean: &[u8] = b"OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:5;branch=z9hG4bK1\r\n\r\n";
+        let clean: &[u8] =
+            b"OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:5;branch=z9hG4bK1\r\n\r\n";
         assert!(!echoed(reply, at, &[clean]));
     }
 

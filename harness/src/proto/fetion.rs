@@ -28,7 +28,8 @@ pub struct Fetion;
 
 impl Protocol for Fetion {
     fn parse(&self, buf: &[u8]) -> Result<Status<(Frame, usize)>, Error> {
-        Ok(sipc::parse_with(buf, &LIMITS)?.map(|(msg, n)| (frame(&msg, buf.get(..n).unwrap_or_default()), n)))
+        Ok(sipc::parse_with(buf, &LIMITS)?
+            .map(|(msg, n)| (frame(&msg, buf.get(..n).unwrap_or_default()), n)))
     }
 
     fn build(&self, spec: &Spec, counter: u64) -> Result<Vec<u8>, String> {

@@ -1617,7 +1617,8 @@ impl Hub {
     /// Whether a Route URI names this proxy: one of our hosts, on our port or none.
     fn routes_here(&self, uri: &str) -> bool {
         let port = split_host_port(&self.config.sip_address).1.parse().ok();
-        Uri::parse(uri).is_some_and(|u| self.is_ours(u.host) && (u.port.is_none() || u.port == port))
+        Uri::parse(uri)
+            .is_some_and(|u| self.is_ours(u.host) && (u.port.is_none() || u.port == port))
     }
 
     fn branch(&mut self) -> String {
