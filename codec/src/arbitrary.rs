@@ -20,6 +20,13 @@ use crate::header::{Header, Headers};
 use crate::msnp::{self, payload::Layered};
 use crate::sipc::{self, Method, StartLine, Version};
 
+impl<'u> Arbitrary<'u> for Header<'static> {
+    /// Any name and value, written `name: value` ([`Header::new`]).
+    fn arbitrary(u: &mut Unstructured<'u>) -> Result<Self> {
+        Ok(Self::new(String::arbitrary(u)?, String::arbitrary(u)?))
+    }
+}
+
 impl<'u> Arbitrary<'u> for sipc::Message<'static> {
     fn arbitrary(u: &mut Unstructured<'u>) -> Result<Self> {
         let version = if u.arbitrary()? {

@@ -6,8 +6,11 @@
 //! header = name ":" SP value          ; name: 1*token-char, value: UTF-8 without CR/LF
 //! ```
 //!
-//! Headers keep wire order and repeats (`K:` in SIP-C), and values are kept raw, trailing
-//! white space included, so that re-encoding a valid block is byte-exact.
+//! Headers keep wire order and repeats (`K:` in SIP-C). A [`Header::value`] is the value
+//! without the white space around it (RFC 3261 §7.3.1: "the value … is not part of the white
+//! space"; `Name:value`, `Name :  value` and `Name:\tvalue` are the same header), and the
+//! line's own separator and trailing white space are kept beside it, so that re-encoding a
+//! block is byte-exact whatever white space the writer chose.
 //!
 //! [`Forms`] switches on, per protocol, what the others must refuse: RFC 3261 §7.3.1's white
 //! space before the colon and folded continuation lines (SIP), and a block that ends at an
@@ -18,13 +21,24 @@ use std::borrow::Cow;
 use crate::{Error, ErrorKind, Needed, Status, scan};
 
 /// One header line.
+///
+/// Two lines that differ only in the white space around the colon or after the value have
+/// the same `name` and `value` but are not `==`: equality is of the encoded line.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Header<'a> {
     /// The name as written (`F`, `Set-Registration`).
     pub name: Cow<'a, str>,
-    /// The value as written after `": "`, without the line ending.
+    /// The value as written, without the white space (SP, HTAB) before and after it and
+    /// without the line ending. Assigning it keeps the line's separator and trailing white
+    /// space.
     pub value: Cow<'a, str>,
+    /// What the line has between the name and the value (`":"`, `" :\t"`, `":   "`); empty
+    /// for the canonical `": "`.
+    #[serde(skip)]
+    sep: Cow<'a, str>,
+    /// The white space after the value, as written.
+    #[serde(skip)]
+    trail: Cow<'a, str>,
 }
 
 /// Header lines in wire order, repeats included.
@@ -71,11 +85,35 @@ impl Forms {
 }
 
 impl<'a> Header<'a> {
-    /// A header from a name and a value.
+    /// A header from a name and a value, written `name: value`. White space at either end
+    /// of `value` is written as given but is not part of [`value`](Self::value) (it is what a
+    /// reader of the line would not count either).
     pub fn new(name: impl Into<Cow<'a, str>>, value: impl Into<Cow<'a, str>>) -> Self {
+        let value = value.into();
+        let (lead, end) = trimmed(&value);
+        if lead == 0 && end == value.len() {
+            return Self {
+                name: name.into(),
+                value,
+                sep: Cow::Borrowed(""),
+                trail: Cow::Borrowed(""),
+            };
+        }
+        let sep = if lead == 0 {
+            String::new()
+        } else {
+            format!(": {}", value.get(..lead).unwrap_or_default())
+        };
+        let trail = value.get(end..).unwrap_or_default().to_owned();
+        let value = match value {
+            Cow::Borrowed(v) => Cow::Borrowed(v.get(lead..end).unwrap_or_default()),
+            Cow::Owned(v) => Cow::Owned(v.get(lead..end).unwrap_or_default().to_owned()),
+        };
         Self {
             name: name.into(),
-            value: value.into(),
+            value,
+            sep: Cow::Owned(sep),
+            trail: Cow::Owned(trail),
         }
     }
 
@@ -84,22 +122,46 @@ impl<'a> Header<'a> {
         Header {
             name: Cow::Owned(self.name.into_owned()),
             value: Cow::Owned(self.value.into_owned()),
+            sep: Cow::Owned(self.sep.into_owned()),
+            trail: Cow::Owned(self.trail.into_owned()),
         }
     }
 
-    /// Writes `name: value\r\n`.
+    /// Whether the line is written in the form RFC 3261 §7.3.1 says implementations SHOULD
+    /// use: `name: value` with one SP after the colon and none around the value.
+    pub fn is_canonical(&self) -> bool {
+        self.sep.is_empty() && self.trail.is_empty()
+    }
+
+    /// Writes the line as it was read (or `name: value` for a header made with
+    /// [`new`](Self::new)), then CRLF.
     pub fn encode(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(self.name.as_bytes());
-        out.extend_from_slice(b": ");
+        out.extend_from_slice(self.sep().as_bytes());
         out.extend_from_slice(self.value.as_bytes());
+        out.extend_from_slice(self.trail.as_bytes());
         out.extend_from_slice(b"\r\n");
     }
 
     /// The length of [`encode`](Self::encode)'s output.
     pub fn encoded_len(&self) -> usize {
-        self.name.len() + 2 + self.value.len() + 2
+        self.name.len() + self.sep().len() + self.value.len() + self.trail.len() + 2
+    }
+
+    fn sep(&self) -> &str {
+        if self.sep.is_empty() { ": " } else { &self.sep }
     }
 }
+
+/// Where the value of `raw` starts and ends once SP and HTAB are taken off both ends.
+fn trimmed(raw: &str) -> (usize, usize) {
+    let lead = raw.len() - raw.trim_start_matches(WSP).len();
+    let end = raw.trim_end_matches(WSP).len().max(lead);
+    (lead, end)
+}
+
+/// RFC 3261 `WSP`: the white space of a header line.
+const WSP: [char; 2] = [' ', '\t'];
 
 impl<'a> Headers<'a> {
     /// An empty block.
@@ -147,11 +209,8 @@ impl<'a> Headers<'a> {
             .iter_mut()
             .find(|h| h.name.eq_ignore_ascii_case(name))
         {
-            Some(h) => h.value = value,
-            None => self.0.push(Header {
-                name: Cow::Owned(name.to_owned()),
-                value,
-            }),
+            Some(h) => *h = Header::new(h.name.clone(), value),
+            None => self.0.push(Header::new(name.to_owned(), value)),
         }
     }
 
@@ -247,13 +306,24 @@ pub(crate) fn build<'a>(text: &'a str, base: usize, spans: &Spans) -> Headers<'a
     Headers(
         spans
             .iter()
-            .map(|[n0, n1, v0, v1]| Header {
-                name: Cow::Borrowed(span(n0, n1)),
-                value: if spans.folded {
-                    unfold(span(v0, v1))
-                } else {
-                    Cow::Borrowed(span(v0, v1))
-                },
+            .map(|[n0, n1, v0, v1]| {
+                let name = Cow::Borrowed(span(n0, n1));
+                let raw = span(v0, v1);
+                if spans.folded && raw.contains('\n') {
+                    // Unfolded text owns its bytes and is re-encoded on one line.
+                    let value = unfold(raw);
+                    let (lead, end) = trimmed(&value);
+                    let value = value.get(lead..end).unwrap_or_default().to_owned();
+                    return Header::new(name, value);
+                }
+                let (lead, end) = trimmed(raw);
+                let sep = span(n1, v0 + lead);
+                Header {
+                    name,
+                    value: Cow::Borrowed(raw.get(lead..end).unwrap_or_default()),
+                    sep: Cow::Borrowed(if sep == ": " { "" } else { sep }),
+                    trail: Cow::Borrowed(raw.get(end..).unwrap_or_default()),
+                }
             })
             .collect(),
     )
@@ -447,15 +517,56 @@ mod tests {
     }
 
     #[test]
-    fn block_keeps_order_repeats_and_raw_values() {
+    fn block_keeps_order_repeats_and_raw_lines() {
         let buf = b"K: a\r\nF: 1\r\nK: nudge   \r\n\r\nbody";
         let (h, end) = complete(parse_block(buf, 0, &STRICT));
         assert_eq!(end, 27);
-        assert_eq!(h.get_all("k").collect::<Vec<_>>(), ["a", "nudge   "]);
+        assert_eq!(h.get_all("k").collect::<Vec<_>>(), ["a", "nudge"]);
         let mut out = Vec::new();
         h.encode(&mut out);
         assert_eq!(out, &buf[..25]);
         assert_eq!(h.encoded_len(), 25);
+    }
+
+    #[test]
+    fn white_space_around_the_colon_and_value_is_not_the_value() {
+        // RFC 3261 §7.3.1: these are the same header; each is written back as it was read.
+        let lenient = BlockLimits {
+            allow_no_space: true,
+            ..STRICT
+        };
+        let sip = Forms {
+            allow_space_before_colon: true,
+            ..Forms::NONE
+        };
+        for line in [
+            &b"Call-ID: abc\r\n"[..],
+            b"Call-ID:abc\r\n",
+            b"Call-ID:   abc\r\n",
+            b"Call-ID:\tabc\r\n",
+            b"Call-ID :abc\r\n",
+            b"Call-ID \t:  abc \t\r\n",
+        ] {
+            let buf = [line, b"\r\n"].concat();
+            let (h, _) = complete(parse_block_with(&buf, 0, &lenient, &sip));
+            assert_eq!(h.get("call-id"), Some("abc"), "{line:?}");
+            let mut out = Vec::new();
+            h.encode(&mut out);
+            assert_eq!(out, line);
+            assert_eq!(h.encoded_len(), line.len());
+            assert_eq!(h.0[0].is_canonical(), line == b"Call-ID: abc\r\n");
+        }
+        let (h, _) = complete(parse_block(b"Subject:\r\n\r\n", 0, &STRICT));
+        assert_eq!((h.get("subject"), h.encoded_len()), (Some(""), 10));
+        // A made header keeps the white space it was given in its line, not in its value.
+        let made = Header::new("K", " \tnudge  ");
+        assert_eq!(made.value, "nudge");
+        let mut out = Vec::new();
+        made.encode(&mut out);
+        assert_eq!(out, b"K:  \tnudge  \r\n");
+        let block = [&out[..], b"\r\n"].concat();
+        let (h, _) = complete(parse_block(&block, 0, &STRICT));
+        assert_eq!(h.0, [made]);
     }
 
     #[test]
@@ -518,7 +629,7 @@ mod tests {
         assert_eq!(end, wire.len());
         assert_eq!(h.get("subject"), Some("I know you're there"));
         assert_eq!(h.get("to"), Some("<sip:a@b>"));
-        assert_eq!(h.get("x"), Some("a "));
+        assert_eq!(h.get("x"), Some("a"));
         // Without the forms the same block is refused where each form starts.
         assert_eq!(
             parse_block(wire, 0, &STRICT).unwrap_err(),

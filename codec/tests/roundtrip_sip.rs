@@ -227,6 +227,14 @@ fn msrp_chunk() -> impl Strategy<Value = Chunk<'static>> {
     })
 }
 
+/// A message's header names and values, without the white space of their lines.
+fn named_values<'m>(msg: &'m Message<'_>) -> Vec<(&'m str, &'m str)> {
+    msg.headers
+        .iter()
+        .map(|h| (h.name.as_ref(), h.value.as_ref()))
+        .collect()
+}
+
 proptest! {
     #[test]
     fn sip_value_round_trip(msg in sip_message()) {
@@ -235,12 +243,15 @@ proptest! {
     }
 
     #[test]
-    fn sip_lenient_forms_decode_to_the_canonical_message(msg in sip_message(), choices in prop::collection::vec(any::<u8>(), 16)) {
+    fn sip_lenient_forms_decode_to_the_same_names_and_values(msg in sip_message(), choices in prop::collection::vec(any::<u8>(), 16)) {
         let wire = loosened(&msg, &choices);
         match sip::parse_with(&wire, &sip::Limits::lenient()) {
             Ok(Status::Complete((back, n))) => {
                 prop_assert_eq!(n, wire.len());
-                prop_assert_eq!(back, msg);
+                // RFC 3261 §7.3.1: the white space around the colon is not part of the value.
+                prop_assert_eq!(&back.start, &msg.start);
+                prop_assert_eq!(&back.body, &msg.body);
+                prop_assert_eq!(named_values(&back), named_values(&msg));
             }
             other => prop_assert!(false, "{:?} -> {:?}", String::from_utf8_lossy(&wire), other),
         }

@@ -329,12 +329,13 @@ fn fuzz(args: FuzzArgs) -> anyhow::Result<u8> {
         }
     };
     println!(
-        "{} rounds in {:.1} s ({}), {} finding(s), {} duplicate(s) not written",
+        "{} rounds in {:.1} s ({}), {} finding(s), {} duplicate(s) not written, {} echo(es) of mangled requests not counted",
         report.rounds,
         report.elapsed.as_secs_f64(),
         report.stopped,
         report.findings.len(),
-        report.duplicates
+        report.duplicates,
+        report.echoes
     );
     // The reproductions run against the server that showed the problem.
     let against = match (opts.targets.is_empty(), opts.mutant) {

@@ -160,10 +160,11 @@ async fn fuzz_finds_the_planted_crash_and_writes_a_reproduction() {
     }
 }
 
-/// A scripted MSNP server: answers `CNT`, an empty `PNG` and the scenario's `PNG` with body
-/// `hello`; answers a command whose target is not `CON` with a frame the codec rejects; says
-/// nothing to anything else.
-async fn scripted_server() -> SocketAddr {
+/// A loopback server that hands each connection's buffer to `answer` after every read:
+/// `answer` takes off what it consumed and returns the bytes to write and whether to close.
+async fn scripted(
+    answer: impl Fn(&mut Vec<u8>) -> (Vec<u8>, bool) + Copy + Send + 'static,
+) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
@@ -172,31 +173,9 @@ async fn scripted_server() -> SocketAddr {
                 let mut buf = Vec::new();
                 let mut chunk = [0u8; 4096];
                 loop {
-                    loop {
-                        let (reply, n) = match msnp::parse(&buf) {
-                            Ok(Status::Complete((cmd, n))) => {
-                                let trid = cmd.trid.unwrap_or(0);
-                                let reply = if cmd.target.as_deref() != Some("CON") {
-                                    Some(b"pNG 1 CON 0\r\n".to_vec())
-                                } else if cmd.verb == "CNT"
-                                    || cmd.payload.is_empty()
-                                    || &cmd.payload[..] == b"\r\nhello"
-                                {
-                                    Some(format!("{} {trid} CON 0\r\n", cmd.verb).into_bytes())
-                                } else {
-                                    None
-                                };
-                                (reply, n)
-                            }
-                            Ok(Status::Incomplete(_)) => break,
-                            Err(_) => return,
-                        };
-                        buf.drain(..n);
-                        if let Some(r) = reply
-                            && s.write_all(&r).await.is_err()
-                        {
-                            return;
-                        }
+                    let (out, close) = answer(&mut buf);
+                    if (!out.is_empty() && s.write_all(&out).await.is_err()) || close {
+                        return;
                     }
                     match s.read(&mut chunk).await {
                         Ok(0) | Err(_) => return,
@@ -207,6 +186,38 @@ async fn scripted_server() -> SocketAddr {
         }
     });
     addr
+}
+
+/// A scripted MSNP server: answers `CNT`, an empty `PNG` and the scenario's `PNG` with body
+/// `hello`; answers a command whose target is not `CON` with a frame the codec rejects; says
+/// nothing to anything else.
+async fn scripted_server() -> SocketAddr {
+    scripted(|buf| {
+        let mut out = Vec::new();
+        loop {
+            let (reply, n) = match msnp::parse(buf) {
+                Ok(Status::Complete((cmd, n))) => {
+                    let trid = cmd.trid.unwrap_or(0);
+                    let reply = if cmd.target.as_deref() != Some("CON") {
+                        b"pNG 1 CON 0\r\n".to_vec()
+                    } else if cmd.verb == "CNT"
+                        || cmd.payload.is_empty()
+                        || &cmd.payload[..] == b"\r\nhello"
+                    {
+                        format!("{} {trid} CON 0\r\n", cmd.verb).into_bytes()
+                    } else {
+                        Vec::new()
+                    };
+                    (reply, n)
+                }
+                Ok(Status::Incomplete(_)) => return (out, false),
+                Err(_) => return (out, true),
+            };
+            buf.drain(..n);
+            out.extend(reply);
+        }
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -237,4 +248,84 @@ async fn fuzz_reports_hangs_and_protocol_errors() {
     for f in &report.findings {
         assert_eq!(f.reproduced, Some(true), "{f:?}");
     }
+}
+
+/// A scripted SIP server that answers every request head with a `400` copying its `Via`,
+/// `From`, `To`, `Call-ID` and `CSeq` lines byte for byte, as Kamailio does for a request it
+/// cannot take (RFC 3261 §8.2.6.2); with `own_garbage` it also writes a line of its own that
+/// has no colon (except to the fuzzer's liveness probe).
+async fn echoing_sip_server(own_garbage: bool) -> SocketAddr {
+    scripted(move |buf| {
+        let mut out = Vec::new();
+        while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            out.extend_from_slice(b"SIP/2.0 400 Bad Request\r\n");
+            for line in buf[..end].split(|&b| b == b'\n').skip(1) {
+                let name = line.split(|&b| b == b':').next().unwrap_or_default();
+                let name = String::from_utf8_lossy(name).trim().to_ascii_lowercase();
+                if ["via", "v", "from", "f", "to", "t", "call-id", "i", "cseq"]
+                    .contains(&name.as_str())
+                {
+                    out.extend_from_slice(line);
+                    out.push(b'\n');
+                }
+            }
+            // The liveness probe gets a clean answer, so the run goes on.
+            let probe = buf[..end].windows(12).any(|w| w == b"imspec-probe");
+            if own_garbage && !probe {
+                out.extend_from_slice(b"Broken line without a colon\r\n");
+            }
+            out.extend_from_slice(b"Content-Length: 0\r\n\r\n");
+            buf.drain(..end + 4);
+        }
+        (out, false)
+    })
+    .await
+}
+
+async fn fuzz_sip_against(addr: SocketAddr, dir: &Path) -> fuzz::Report {
+    let case = dir.join("options.yaml");
+    std::fs::write(
+        &case,
+        "title: OPTIONS is answered\nprotocol: sip\nactors:\n  a: sip\nsteps:\n  - connect: a\n  - send: a\n    method: OPTIONS\n    target: sip:x@imspec.invalid\n  - expect: a\n",
+    )
+    .unwrap();
+    let opts = Options {
+        targets: BTreeMap::from([("sip".to_owned(), addr)]),
+        scenarios: vec![case],
+        rounds: 150,
+        duration: Duration::from_secs(120),
+        seed: 7,
+        out: dir.join("findings"),
+        timeout: Duration::from_millis(200),
+        max_findings: 4,
+        ..Options::default()
+    };
+    fuzz::fuzz(&opts, |_| {}).await.unwrap()
+}
+
+// issue 14 item 6: Kamailio's 400s copying a bit-flipped Via were reported as its own errors.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_14_an_echoed_mangled_request_is_no_finding_a_malformed_reply_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = fuzz_sip_against(echoing_sip_server(false).await, dir.path()).await;
+    assert!(
+        report.echoes > 0,
+        "no round made the server echo bad bytes: {report:#?}"
+    );
+    assert!(
+        report
+            .findings
+            .iter()
+            .all(|f| f.kind != Kind::ProtocolError),
+        "{report:#?}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let report = fuzz_sip_against(echoing_sip_server(true).await, dir.path()).await;
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|f| f.kind == Kind::ProtocolError && f.reproduced == Some(true)),
+        "{report:#?}"
+    );
 }

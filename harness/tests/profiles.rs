@@ -160,7 +160,7 @@ fn kamailio_profile_runs_against_the_reference_sip_server() {
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(
-        summary(&o).contains("3 skipped (3 the target does not claim capability `sip.mwi-store`)"),
+        summary(&o).contains("4 skipped (4 the target does not claim capability `sip.mwi-store`)"),
         "{}",
         summary(&o)
     );

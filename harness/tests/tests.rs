@@ -12,6 +12,9 @@ mod scenarios;
 
 // Rule sources cite what exists; rules agree across cases; docs/rules.md is current.
 mod rules;
+// Every SIP case through a loopback proxy that rewrites the server's messages: equivalent
+// rewrites (RFC 3261 §7.3.1 forms, compact names, order, split writes…) pass, harmful ones fail.
+mod proxy;
 
 // Report snapshots (routed to the top-level snapshots/harness/).
 mod report;

@@ -61,10 +61,13 @@ pub struct Layered<'a> {
 /// The most header lines in one block of a payload.
 pub const MAX_HEADERS: usize = 64;
 
+/// MIME header fields (RFC 5322 §2.2, `field-name ":" unstructured`): `Name:value` is the
+/// same field as `Name: value` (the white space is the line's, not the value's, and is
+/// written back as read).
 const BLOCK: BlockLimits = BlockLimits {
     max_headers: MAX_HEADERS,
     allow_bare_lf: false,
-    allow_no_space: false,
+    allow_no_space: true,
 };
 
 impl<'a> Payload<'a> {
@@ -273,6 +276,17 @@ mod tests {
         assert_eq!(&*l.body, b"hi");
         assert_eq!(l.to_bytes(), SDG24);
         assert_eq!(l.encoded_len(), SDG24.len());
+    }
+
+    #[test]
+    fn mime_field_without_space_reads_the_same_and_writes_back_as_read() {
+        let loose = b"Routing:1.0\r\nTo:  8:bob \r\nFrom:8:alice;epid={1}\r\n\r\nReliability:1.0\r\n\r\nMessaging: 2.0\r\nMessage-Type:Text\r\nContent-Length:2\r\n\r\nhi";
+        let l = Layered::parse(loose).unwrap();
+        assert_eq!(
+            (l.to(), l.from(), l.message_type()),
+            (Some("8:bob"), Some("8:alice;epid={1}"), Some("Text"))
+        );
+        assert_eq!(l.to_bytes(), loose);
     }
 
     #[test]

@@ -24,10 +24,13 @@
 //! Deviations from RFC 3261, each a choice of what the default [`Limits`] call canonical:
 //!
 //! * Header lines: the default decoder accepts the form §7.3.1 says implementations SHOULD
-//!   use, `Name: value` (extra white space after the space is kept as part of the raw value).
-//!   The other `HCOLON` forms and folded lines are valid SIP but opt-in
-//!   (`allow_no_space`, `allow_space_before_colon`, `allow_folding`); they are re-encoded in
-//!   the preferred form, so a report can tell canonical from merely valid input.
+//!   use, `Name: value` (more white space after the space is allowed). The other `HCOLON`
+//!   forms and folded lines are valid SIP but opt-in (`allow_no_space`,
+//!   `allow_space_before_colon`, `allow_folding`): a reader of other implementations (the
+//!   runner, the reference server) switches them on. In every form the white space around
+//!   the colon and after the value is not part of the value ([`Header::value`](crate::header::Header)),
+//!   and is written back as read (a folded value is written on one line);
+//!   [`Header::is_canonical`](crate::header::Header::is_canonical) tells the preferred form.
 //! * A message without `Content-Length` is an error ([`ErrorKind::Missing`]); with
 //!   `allow_missing_length` it has no body (a datagram's "body runs to the end" has no
 //!   meaning on a stream).
@@ -871,7 +874,7 @@ mod tests {
     }
 
     #[test]
-    fn sip_lenient_forms_re_encode_canonically() {
+    fn sip_lenient_forms_keep_their_white_space_but_not_their_line_ends() {
         let wire = b"NOTIFY sip:a@b SIP/2.0\nEvent :message-summary\nSubject: one\n  two\nContent-Length:\t0\n\n";
         assert_eq!(
             parse(wire).unwrap_err(),
@@ -881,9 +884,12 @@ mod tests {
         assert_eq!(n, wire.len());
         assert_eq!(msg.header("o"), Some("message-summary"));
         assert_eq!(msg.header("s"), Some("one two"));
+        assert_eq!(msg.header("l"), Some("0"));
+        // The white space around a colon is the line's own and is written back; a folded
+        // value is written on one line, and line ends are CRLF.
         assert_eq!(
             msg.to_bytes(),
-            b"NOTIFY sip:a@b SIP/2.0\r\nEvent: message-summary\r\nSubject: one two\r\nContent-Length: \t0\r\n\r\n"
+            b"NOTIFY sip:a@b SIP/2.0\r\nEvent :message-summary\r\nSubject: one two\r\nContent-Length:\t0\r\n\r\n"
         );
         let (missing, _) = lenient(b"SIP/2.0 200 OK\r\n\r\nrest");
         assert!(missing.body.is_empty());

@@ -8,7 +8,11 @@
 //! chat, after a history page) before the mutated message goes out, as AFLNet replays a
 //! recorded message sequence and mutates one message of it. After the round:
 //!
-//! * **protocol error**: bytes the server sent that the protocol's codec rejects;
+//! * **protocol error**: bytes the server sent that the protocol's codec rejects, unless the
+//!   offending bytes are ones the client sent: a server that copies a mutated header into its
+//!   answer (RFC 3261 §8.2.6.2: a response copies the request's `Via`s, `From`, `Call-ID`,
+//!   `CSeq`) does what the protocol requires, and those bytes are judged as the request's
+//!   ([`echoed`]; counted in [`Report::echoes`], not a finding);
 //! * **hang**: the mutated message was a whole request, yet no byte and no close came back
 //!   within the timeout (and the scenario failed waiting on that connection);
 //! * **crash**: a new connection to a service of the protocol is refused;
@@ -141,6 +145,9 @@ pub struct Report {
     pub findings: Vec<Finding>,
     /// Findings not written again because an earlier one had the same kind and mutation.
     pub duplicates: u64,
+    /// Server bytes the codec rejects that are the client's own (mutated) bytes echoed back:
+    /// judged as the request's, not a finding.
+    pub echoes: u64,
     /// Why the run stopped.
     pub stopped: String,
 }
@@ -215,6 +222,7 @@ pub async fn fuzz(opts: &Options, mut progress: impl FnMut(&str)) -> Result<Repo
         elapsed: Duration::ZERO,
         findings: Vec::new(),
         duplicates: 0,
+        echoes: 0,
         stopped: String::new(),
     };
     let deadline = started + opts.duration;
@@ -255,7 +263,9 @@ pub async fn fuzz(opts: &Options, mut progress: impl FnMut(&str)) -> Result<Repo
             };
         let mutation = log.mutation().unwrap_or(mutation);
         let mut found: Vec<(Kind, String, repro::Tail)> = Vec::new();
-        found.extend(fuzzer.protocol_errors(&played, &log));
+        let (errors, echoes) = fuzzer.protocol_errors(&played, &log);
+        found.extend(errors);
+        report.echoes += echoes;
         let live = target.liveness(&fuzzer, played.protocol).await;
         // A server that is down after the round explains an unanswered request: the crash is
         // the finding, whether the dying connection closed before the runner gave up waiting
@@ -397,10 +407,21 @@ impl Fuzzer<'_> {
         }
     }
 
-    /// Server bytes the codec rejects, per connection.
-    fn protocol_errors(&self, case: &Scenario, log: &Log) -> Vec<(Kind, String, repro::Tail)> {
+    /// Server bytes the codec rejects, per connection, and how many rejections were bytes
+    /// the client sent, echoed ([`echoed`]).
+    fn protocol_errors(
+        &self,
+        case: &Scenario,
+        log: &Log,
+    ) -> (Vec<(Kind, String, repro::Tail)>, u64) {
         let p = proto::for_protocol(case.protocol);
         let mut out = Vec::new();
+        let mut echoes = 0;
+        let sent: Vec<&[u8]> = log
+            .conns
+            .iter()
+            .flat_map(|c| c.messages.iter().map(|m| m.bytes.as_slice()))
+            .collect();
         for (c, conn) in log.conns.iter().enumerate() {
             let mut at = 0;
             while at < conn.received.len() {
@@ -419,6 +440,11 @@ impl Fuzzer<'_> {
                                 repro::Tail::Valid { conn: c, closed: true },
                             ));
                         }
+                        break;
+                    }
+                    Err(e) if echoed(&conn.received, at + e.offset(), &sent) => {
+                        // The rest of this connection cannot be framed; nothing more to judge.
+                        echoes += 1;
                         break;
                     }
                     Err(e) => {
@@ -441,7 +467,7 @@ impl Fuzzer<'_> {
                 }
             }
         }
-        out
+        (out, echoes)
     }
 
     /// The mutated message was a whole request and nothing came back in time.
@@ -481,6 +507,40 @@ impl Fuzzer<'_> {
             )
         })
     }
+}
+
+/// Whether the byte at `at` of `received`, which the codec rejects, is one the client sent:
+/// the line around it (or, when the error is in the value, the value from the colon on)
+/// appears byte for byte in a message of the round. Servers copy request headers into
+/// responses (RFC 3261 §8.2.6.2 `Via`/`From`/`Call-ID`/`CSeq`, SIP-C `I`/`Q`, MSNP's TrID
+/// and target), and may write a copied header under another name form (`v:` for `Via:`).
+pub fn echoed(received: &[u8], at: usize, sent: &[&[u8]]) -> bool {
+    let at = at.min(received.len().saturating_sub(1));
+    let start = received[..at]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let end = received[at..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(received.len(), |i| at + i);
+    let mut line = &received[start..end];
+    if line.last() == Some(&b'\r') && start + line.len() > at + 1 {
+        line = &line[..line.len() - 1];
+    }
+    // The value from the colon on, when the error lies there.
+    let value = line
+        .iter()
+        .position(|&b| b == b':')
+        .filter(|&colon| start + colon < at)
+        .map(|colon| &line[colon + 1..]);
+    let contains = |needle: &[u8]| {
+        !needle.iter().all(|b| b.is_ascii_whitespace())
+            && sent
+                .iter()
+                .any(|m| m.windows(needle.len()).any(|w| w == needle))
+    };
+    contains(line) || value.is_some_and(contains)
 }
 
 /// Whether every actor of `case` talks the protocol's framing over a byte stream (cases for
@@ -934,6 +994,42 @@ impl AsyncRead for Recorded {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The first byte the SIP reader rejects in `reply`.
+    fn error_at(reply: &[u8]) -> usize {
+        match proto::for_protocol(Protocol::Sip).parse(reply) {
+            Err(e) => e.offset(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_echoed_mangled_via_is_the_requests() {
+        // Kamailio answers a request whose Via had a bit flipped with a 400 that copies the
+        // Via byte for byte (RFC 3261 §8.2.6.2), here under its compact name.
+        let request: &[u8] = b"OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:5\xc0;branch=z9hG4bK1\r\nCall-ID: 1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
+        let reply: &[u8] = b"SIP/2.0 400 Bad Request\r\nv: SIP/2.0/TCP 127.0.0.1:5\xc0;branch=z9hG4bK1\r\nCall-ID: 1\r\nContent-Length: 0\r\n\r\n";
+        let at = error_at(reply);
+        assert!(echoed(reply, at, &[request]));
+        // The same bytes are the server's own when no request carried them.
+        let clean: &[u8] =
+            b"OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:5;branch=z9hG4bK1\r\n\r\n";
+        assert!(!echoed(reply, at, &[clean]));
+    }
+
+    #[test]
+    fn a_malformed_line_of_the_servers_own_is_a_finding() {
+        let request: &[u8] = b"OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:5\xc0;branch=z9hG4bK1\r\nContent-Length: 0\r\n\r\n";
+        for reply in [
+            &b"SIP/2.0 400 Bad Request\r\nServer no colon here\r\nContent-Length: 0\r\n\r\n"[..],
+            b"SIP/2.0 400 Bad Request\r\nWarning: 399 x \"\xff\"\r\nContent-Length: 0\r\n\r\n",
+            // A name the server chose, in front of an echoed value, is the server's.
+            b"SIP/2.0 400 Bad Request\r\nV\x01a: SIP/2.0/TCP 127.0.0.1:5\xc0;branch=z9hG4bK1\r\n\r\n",
+        ] {
+            let at = error_at(reply);
+            assert!(!echoed(reply, at, &[request]), "{}", short(reply));
+        }
+    }
 
     #[test]
     fn liveness_cases_load() {

@@ -11,13 +11,25 @@ use imspec_codec::{Error, Status};
 
 use super::{Frame, Pairing, Protocol, Spec};
 
+/// How a server's messages are read: SIP-C is SIP's line grammar, where `Name:value` and
+/// `Name: value` are the same header (RFC 3261 §7.3.1; seed 004's captures have both); the
+/// codec keeps the white space out of the value. Bare-LF line ends are not SIP-C: refused.
+const LIMITS: sipc::Limits = sipc::Limits {
+    max_head: 16 * 1024,
+    max_headers: 64,
+    max_body: 1024 * 1024,
+    allow_bare_lf: false,
+    allow_no_space: true,
+};
+
 /// The Fetion SIP-C protocol module.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Fetion;
 
 impl Protocol for Fetion {
     fn parse(&self, buf: &[u8]) -> Result<Status<(Frame, usize)>, Error> {
-        Ok(sipc::parse(buf)?.map(|(msg, n)| (frame(&msg, buf.get(..n).unwrap_or_default()), n)))
+        Ok(sipc::parse_with(buf, &LIMITS)?
+            .map(|(msg, n)| (frame(&msg, buf.get(..n).unwrap_or_default()), n)))
     }
 
     fn build(&self, spec: &Spec, counter: u64) -> Result<Vec<u8>, String> {
@@ -87,7 +99,7 @@ impl Protocol for Fetion {
     }
 
     fn request_key_of(&self, bytes: &[u8]) -> Option<String> {
-        match sipc::parse(bytes) {
+        match sipc::parse_with(bytes, &LIMITS) {
             Ok(Status::Complete((msg, n))) if n == bytes.len() && msg.is_request() => {
                 // As `key`: the first header spelled exactly `I` / `Q`, as the frame names them.
                 let first = |name: &str| {
@@ -179,5 +191,29 @@ fn reason(status: u16) -> &'static str {
         503 => "Service Unavailable",
         504 => "Server Time-out",
         _ => "Unknown",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(bytes: &[u8]) -> Frame {
+        match Fetion.parse(bytes) {
+            Ok(Status::Complete((mut f, n))) => {
+                assert_eq!(n, bytes.len());
+                f.fields.retain(|(name, _)| name != "size");
+                f
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn fetion_no_space_after_the_colon_reads_as_the_same_fields() {
+        let canonical = fields(b"SIP-C/2.0 200 OK\r\nI: 3\r\nQ: 2 S\r\nL: 2\r\n\r\nok");
+        let loose = fields(b"SIP-C/2.0 200 OK\r\nI:3\r\nQ:   2 S \r\nL:\t2\r\n\r\nok");
+        assert_eq!(loose.fields, canonical.fields);
+        assert_eq!(Fetion.pairing(&loose), Fetion.pairing(&canonical));
     }
 }

@@ -27,15 +27,18 @@ use super::{Frame, Pairing, Protocol, Spec};
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Sip;
 
+/// A server is read in SIP's whole grammar: every `HCOLON` form and folded lines (RFC 3261
+/// §7.3.1 calls them valid and equivalent; the codec takes the white space out of the value).
 /// Leading CRLFs are RFC 5626 keep-alives (a server may send them on an idle flow): skipped.
+/// Bare LF line endings and a missing `Content-Length` are not SIP on a stream: refused.
 const LIMITS: sip::Limits = sip::Limits {
     max_head: 16 * 1024,
     max_headers: 64,
     max_body: 1024 * 1024,
     allow_bare_lf: false,
-    allow_no_space: false,
-    allow_space_before_colon: false,
-    allow_folding: false,
+    allow_no_space: true,
+    allow_space_before_colon: true,
+    allow_folding: true,
     allow_missing_length: false,
     allow_leading_crlf: true,
 };
@@ -480,6 +483,37 @@ mod tests {
             Sip.pairing(&parse(&Sip.build(&trying, 9).unwrap())),
             Pairing::Ignore
         );
+    }
+
+    #[test]
+    fn every_hcolon_form_reads_as_the_same_fields() {
+        // RFC 3261 §7.3.1: these lines are valid and equivalent; §25.1 allows SWS around `;`
+        // and `=` in a Contact's parameters.
+        let canonical = parse(
+            b"SIP/2.0 200 OK\r\nVia: SIP/2.0/TCP 127.0.0.1:5092;branch=z9hG4bKx\r\nCall-ID: abc\r\n\
+              CSeq: 2 REGISTER\r\nTo: <sip:bob@x>;tag=9\r\nContact: <sip:bob@127.0.0.1:5092>;expires=300\r\n\
+              Content-Length: 0\r\n\r\n",
+        );
+        let loose = parse(
+            b"SIP/2.0 200 OK\r\nVia :SIP/2.0/TCP 127.0.0.1:5092;branch=z9hG4bKx\r\nCall-ID:abc\r\n\
+              CSeq:\t2 REGISTER  \r\nTo:   <sip:bob@x>;tag=9\r\nContact: <sip:bob@127.0.0.1:5092> ; expires = 300\r\n\
+              Content-Length:\r\n 0\r\n\r\n",
+        );
+        assert_eq!(Sip.pairing(&loose), Sip.pairing(&canonical));
+        for field in [
+            "call_id",
+            "cseq",
+            "cseq.method",
+            "via.branch",
+            "to.tag",
+            "contact.uri",
+            "contact.expires",
+            "headers.CSeq",
+            "headers.Content-Length",
+        ] {
+            assert_eq!(loose.get(field), canonical.get(field), "{field}");
+        }
+        assert_eq!(loose.get("contact.expires"), Some("300"));
     }
 
     #[test]

@@ -154,8 +154,15 @@ pub enum Mutant {
     SipNoNotifyOnDrain,
     /// A PUBLISH with an unknown `SIP-If-Match` is accepted (`200`) instead of `412`.
     SipPublishUnknownEtagOk,
+    /// A `200` to REGISTER leaves `To` without the registrar's tag (RFC 3261 §8.2.6.2).
+    SipRegisterNoToTag,
     /// A MESSAGE whose relay to a registered contact fails (non-2xx, timeout, lost connection) is answered `480` and not stored.
     SipRelayDropsOffline,
+    /// A relayed MESSAGE keeps the `Route` entry that names this proxy (RFC 3261 §16.4).
+    SipRelayKeepsOwnRoute,
+    /// An `application/im-iscomposing+xml` status message for an offline user is stored,
+    /// counted in message-summary and dumped on REGISTER like a message.
+    SipStoresIsComposing,
     /// REGISTER with `Expires: 0` (or `expires=0`, or `Contact: *`) keeps the binding: the `200` still lists it.
     SipUnregisterIgnored,
     /// SUBSCRIBE with `Expires: 0` is taken as a refresh for the default hour: the subscription
@@ -236,7 +243,10 @@ impl Mutant {
         Self::SipMwiWrongCount,
         Self::SipNoNotifyOnDrain,
         Self::SipPublishUnknownEtagOk,
+        Self::SipRegisterNoToTag,
         Self::SipRelayDropsOffline,
+        Self::SipRelayKeepsOwnRoute,
+        Self::SipStoresIsComposing,
         Self::SipUnregisterIgnored,
         Self::SipUnsubscribeStillActive,
     ];
@@ -321,6 +331,9 @@ impl Mutant {
             Self::SipNoNotifyOnDrain => "sip-no-notify-on-drain",
             Self::SipPublishUnknownEtagOk => "sip-publish-unknown-etag-ok",
             Self::SipRelayDropsOffline => "sip-relay-drops-offline",
+            Self::SipRelayKeepsOwnRoute => "sip-relay-keeps-own-route",
+            Self::SipStoresIsComposing => "sip-stores-iscomposing",
+            Self::SipRegisterNoToTag => "sip-register-no-to-tag",
             Self::SipUnregisterIgnored => "sip-unregister-ignored",
             Self::SipUnsubscribeStillActive => "sip-unsubscribe-still-active",
         }
@@ -463,6 +476,11 @@ impl Mutant {
             Self::SipNoNotifyOnDrain => "no NOTIFY when the mailbox drains",
             Self::SipPublishUnknownEtagOk => {
                 "PUBLISH with an unknown SIP-If-Match gets 200, not 412"
+            }
+            Self::SipRegisterNoToTag => "a 200 to REGISTER has no To tag",
+            Self::SipRelayKeepsOwnRoute => "a relayed MESSAGE keeps the proxy's own Route entry",
+            Self::SipStoresIsComposing => {
+                "an isComposing indication for an offline user is stored as a message"
             }
             Self::SipRelayDropsOffline => {
                 "a MESSAGE whose relay fails is answered 480 and not stored"

@@ -712,7 +712,10 @@ impl Hub {
         let deadline_ms = now_ms + self.config.relay_timeout_ms;
         for (contact, route) in &branches {
             let branch = self.branch();
-            let fwd = forward(msg, contact, &self.via(&branch));
+            let keep_route = self.mutant(Mutant::SipRelayKeepsOwnRoute);
+            let fwd = forward(msg, contact, &self.via(&branch), &|uri: &str| {
+                !keep_route && self.routes_here(uri)
+            });
             self.txns.insert(
                 branch,
                 ClientTxn {
@@ -736,6 +739,13 @@ impl Hub {
     }
 
     fn store_offline(&mut self, now_ms: u64, conn: ConnId, msg: &Message<'_>, user: &str) {
+        if is_status_message(msg) && !self.mutant(Mutant::SipStoresIsComposing) {
+            // An RFC 3994 indication is about a conversation going on now (its receiver drops
+            // the "active" state after the refresh interval or 120 s): delivered late it
+            // would be stale, and it is not a message waiting. Nothing is stored.
+            self.reply(conn, msg, 480, "Temporarily Unavailable", None, &[], None);
+            return;
+        }
         let offline = Offline {
             id: 0,
             arrival_ms: now_ms,
@@ -1535,6 +1545,8 @@ impl Hub {
         body: Option<(&str, Vec<u8>)>,
     ) {
         let mut resp = Message::response(status, reason.to_owned());
+        let untagged = self.mutant(Mutant::SipRegisterNoToTag)
+            && req.method().is_some_and(|m| m.as_str() == "REGISTER");
         for h in req.headers.iter() {
             let name = sip::header::full_name(&h.name);
             if name.eq_ignore_ascii_case("Via")
@@ -1547,7 +1559,7 @@ impl Hub {
                 let tagged = NameAddr::parse(&h.value).is_ok_and(|t| t.tag().is_some());
                 let value = match (tagged, to_tag) {
                     (false, Some(tag)) => format!("{};tag={tag}", h.value),
-                    (false, None) if status >= 200 => {
+                    (false, None) if status >= 200 && !untagged => {
                         format!("{};tag={}", h.value, self.rng.hex(8))
                     }
                     _ => h.value.to_string(),
@@ -1600,6 +1612,13 @@ impl Hub {
 
     fn host(&self) -> &str {
         split_host_port(&self.config.sip_address).0
+    }
+
+    /// Whether a Route URI names this proxy: one of our hosts, on our port or none.
+    fn routes_here(&self, uri: &str) -> bool {
+        let port = split_host_port(&self.config.sip_address).1.parse().ok();
+        Uri::parse(uri)
+            .is_some_and(|u| self.is_ours(u.host) && (u.port.is_none() || u.port == port))
     }
 
     fn branch(&mut self) -> String {
@@ -1680,9 +1699,28 @@ fn check<'m>(msg: &'m Message<'_>) -> Result<Req<'m>, &'static str> {
     })
 }
 
+/// Whether `msg` carries an RFC 3994 status message (`application/im-iscomposing+xml`), not
+/// a message for its user.
+fn is_status_message(msg: &Message<'_>) -> bool {
+    msg.header("Content-Type").is_some_and(|ct| {
+        ct.split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .eq_ignore_ascii_case("application/im-iscomposing+xml")
+    })
+}
+
 /// A proxy's copy of `msg` towards `contact`: new Request-URI, our Via on top,
-/// `Max-Forwards` decremented (70 if absent).
-fn forward(msg: &Message<'_>, contact: &str, via: &str) -> Message<'static> {
+/// `Max-Forwards` decremented (70 if absent), and the first Route value taken off when it
+/// names us (`ours`, RFC 3261 §16.4: "If the first value in the Route header field
+/// indicates this proxy, the proxy MUST remove that value from the request").
+fn forward(
+    msg: &Message<'_>,
+    contact: &str,
+    via: &str,
+    ours: &dyn Fn(&str) -> bool,
+) -> Message<'static> {
     let mut out = Message::request(
         msg.method()
             .cloned()
@@ -1692,7 +1730,20 @@ fn forward(msg: &Message<'_>, contact: &str, via: &str) -> Message<'static> {
     );
     out.headers.push("Via", via.to_owned());
     let mut max_forwards = false;
+    let mut first_route = true;
     for h in msg.headers.iter() {
+        if first_route && sip::header::same_name(&h.name, "Route") {
+            first_route = false;
+            if let Ok(values) = sip::header::split_list(&h.value)
+                && let Some((first, rest)) = values.split_first()
+                && NameAddr::parse(first).is_ok_and(|a| ours(&a.uri))
+            {
+                if !rest.is_empty() {
+                    out.headers.push(h.name.to_string(), rest.join(", "));
+                }
+                continue;
+            }
+        }
         if sip::header::full_name(&h.name).eq_ignore_ascii_case("Max-Forwards") {
             let n = sip::header::delta_seconds(&h.value).unwrap_or(70);
             out.headers
