@@ -10,6 +10,11 @@
 //! * `messages`: (cid, timestamp) → JSON [`Message`]. Timestamps are server-assigned and
 //!   strictly increasing across the whole store and restarts (`max(now_ms, last + 1)`), so a
 //!   timestamp names one message; `mids`: message id → (cid, timestamp).
+//!
+//!   Message timestamps, patch times, receipt times and `notifTime`s are one sequence, the
+//!   store's clock ([`Store::next_ts`], [`Store::stamp`]): a client compares them with each
+//!   other (`lastUnreadNotifTime` against message timestamps, `lastDeliveredAt` against the
+//!   messages it covers), so two events in one wall-clock millisecond must still be ordered.
 //! * `cursors`: (member, cid) → (newest timestamp the member acknowledged, newest timestamp
 //!   the member read).
 //! * `patches`: patch timestamp → (cid, timestamp of the patched message), for the patch sync
@@ -187,6 +192,21 @@ impl Store {
         let t = now_ms.max(self.last_ts.saturating_add(1));
         self.last_ts = t;
         t
+    }
+
+    /// The next server timestamp, like [`next_ts`](Self::next_ts), committed at once: for
+    /// times handed out without a write of their own (`notifTime`, receipt times, will
+    /// messages), so a restart cannot issue them again.
+    pub fn stamp(&mut self, now_ms: u64) -> Result<u64, StoreError> {
+        let t = self.next_ts(now_ms);
+        let txn = self.db.begin_write().map_err(err)?;
+        {
+            let mut meta = txn.open_table(META).map_err(err)?;
+            let last = meta.get("last_ts").map_err(err)?.map_or(0, |v| v.value());
+            meta.insert("last_ts", last.max(t)).map_err(err)?;
+        }
+        txn.commit().map_err(err)?;
+        Ok(t)
     }
 
     /// The conversation `cid`.
@@ -504,13 +524,14 @@ mod tests {
         assert_eq!(s.conversations_of("carol").unwrap(), ["c1"]);
         let t = s.next_ts(7);
         s.append(&msg("c1", t, "x")).unwrap();
+        assert_eq!(s.stamp(7).unwrap(), 8, "a stamp without a write is kept too");
         drop(s);
         let mut s = Store::open(dir.path()).unwrap();
         assert_eq!(s.conv("c1").unwrap().unwrap().members, ["alice", "carol"]);
-        assert_eq!(s.last_ts(), 7);
+        assert_eq!(s.last_ts(), 8);
         assert_eq!(
             s.next_ts(1),
-            8,
+            9,
             "timestamps never go back, even after a restart"
         );
     }
