@@ -524,7 +524,11 @@ mod tests {
         assert_eq!(s.conversations_of("carol").unwrap(), ["c1"]);
         let t = s.next_ts(7);
         s.append(&msg("c1", t, "x")).unwrap();
-        assert_eq!(s.stamp(7).unwrap(), 8, "a stamp without a write is kept too");
+        assert_eq!(
+            s.stamp(7).unwrap(),
+            8,
+            "a stamp without a write is kept too"
+        );
         drop(s);
         let mut s = Store::open(dir.path()).unwrap();
         assert_eq!(s.conv("c1").unwrap().unwrap().members, ["alice", "carol"]);

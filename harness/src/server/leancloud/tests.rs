@@ -822,7 +822,9 @@ fn issue_12_one_clock_orders_notif_time_receipts_and_later_messages() {
     let frozen = p.now + 100;
     p.now = frozen - 1;
     p.login(2, "jerry");
-    let notif = p.take_one(2)["unreadMessage"]["notifTime"].as_i64().unwrap();
+    let notif = p.take_one(2)["unreadMessage"]["notifTime"]
+        .as_i64()
+        .unwrap();
     p.now = frozen - 1;
     let (mid, t2) = p.direct(1, &a, "a2", json!({"r": true}));
     assert!(t2 > notif, "message {t2} not after notifTime {notif}");
@@ -839,7 +841,10 @@ fn issue_12_one_clock_orders_notif_time_receipts_and_later_messages() {
     assert!(read_at >= t2, "receipt {read_at} before its message {t2}");
     p.now = frozen - 1;
     let (_, t3) = p.direct(1, &a, "a3", json!({}));
-    assert!(t3 > read_at, "message {t3} not after the read receipt {read_at}");
+    assert!(
+        t3 > read_at,
+        "message {t3} not after the read receipt {read_at}"
+    );
 }
 
 #[test]
