@@ -49,6 +49,13 @@ pub fn failure_text(r: &CaseResult, color: bool) -> String {
         r.id,
         r.title
     );
+    if !r.runs.is_empty() {
+        let _ = writeln!(
+            out,
+            "  runs   {} (the first failing run follows)",
+            runs_text(r)
+        );
+    }
     for rule in &r.rules {
         let _ = writeln!(
             out,
@@ -103,11 +110,16 @@ pub fn failure_text(r: &CaseResult, color: bool) -> String {
     out
 }
 
-/// The closing summary line.
+/// The closing summary line (`, N flaky` only when a case was flaky).
 pub fn summary(results: &[CaseResult], elapsed_ms: u128) -> String {
     let s = Summary::of(results);
+    let flaky = if s.flaky > 0 {
+        format!(", {} flaky", s.flaky)
+    } else {
+        String::new()
+    };
     format!(
-        "{} cases: {} passed, {} failed, {} non-strict, {} skipped, {} xfail, {} xpass in {:.2} s",
+        "{} cases: {} passed, {} failed{flaky}, {} non-strict, {} skipped, {} xfail, {} xpass in {:.2} s",
         results.len(),
         s.pass,
         s.fail,
@@ -117,6 +129,15 @@ pub fn summary(results: &[CaseResult], elapsed_ms: u128) -> String {
         s.xpass,
         elapsed_ms as f64 / 1000.0
     )
+}
+
+/// A repeated case's runs by verdict: `18 pass, 2 fail`.
+pub fn runs_text(r: &CaseResult) -> String {
+    r.runs
+        .iter()
+        .map(|(v, n)| format!("{n} {}", v.name()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The character index where `a` and `b` first differ.
