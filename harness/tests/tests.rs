@@ -10,6 +10,9 @@ mod runner;
 // Every scenario against the embedded reference server in memory, with and without --chop.
 mod scenarios;
 
+// --repeat: the planted race reported as flaky, steady servers by their one verdict.
+mod repeat;
+
 // Report snapshots (routed to the top-level snapshots/harness/).
 mod report;
 
