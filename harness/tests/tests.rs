@@ -13,6 +13,9 @@ mod scenarios;
 // --repeat: the planted race reported as flaky, steady servers by their one verdict.
 mod repeat;
 
+// Durability: a child `imspec serve` killed with SIGKILL mid-traffic, restarted on its --data.
+mod durability;
+
 // Report snapshots (routed to the top-level snapshots/harness/).
 mod report;
 
