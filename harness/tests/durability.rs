@@ -10,6 +10,7 @@ use std::process::{Child, Command, Stdio};
 
 use futures_util::{SinkExt as _, StreamExt as _};
 use imspec_codec::leancloud::{self as lc, Format, GenericCommand};
+use imspec_codec::{Status, sip};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
@@ -240,4 +241,170 @@ async fn durability_leancloud_survives_sigkill_mid_traffic() {
         Some(t) > newest,
         "timestamps never go back across a restart"
     );
+}
+
+/// A SIP user agent on one TCP connection, reading with the codec.
+struct Ua {
+    s: tokio::net::TcpStream,
+    buf: Vec<u8>,
+    host: String,
+    user: &'static str,
+    cseq: u32,
+}
+
+impl Ua {
+    async fn connect(addr: SocketAddr, user: &'static str) -> Self {
+        let s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let host = addr.to_string();
+        Self {
+            s,
+            buf: Vec::new(),
+            host,
+            user,
+            cseq: 0,
+        }
+    }
+
+    async fn send(&mut self, text: &str) {
+        use tokio::io::AsyncWriteExt as _;
+        self.s.write_all(text.as_bytes()).await.unwrap();
+    }
+
+    async fn next(&mut self) -> sip::Message<'static> {
+        use tokio::io::AsyncReadExt as _;
+        loop {
+            if let Ok(Status::Complete((m, n))) = sip::parse(&self.buf) {
+                let m = m.into_owned();
+                self.buf.drain(..n);
+                return m;
+            }
+            let mut chunk = [0u8; 8192];
+            let n = self.s.read(&mut chunk).await.unwrap();
+            assert!(n > 0, "the server closed the connection");
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    /// A request from this user with `extra` headers and `body`.
+    fn request(&mut self, method: &str, to: &str, extra: &str, body: &str) -> String {
+        self.cseq += 1;
+        let (host, user, n) = (&self.host, self.user, self.cseq);
+        let me = self.s.local_addr().unwrap();
+        format!(
+            "{method} sip:{to}@{host} SIP/2.0\r\nVia: SIP/2.0/TCP {me};branch=z9hG4bK-{user}{n}\r\nFrom: <sip:{user}@{host}>;tag={user}\r\nTo: <sip:{to}@{host}>\r\nCall-ID: {user}-{n}\r\nCSeq: {n} {method}\r\n{extra}Content-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+    }
+
+    /// REGISTERs with this connection as the Contact, then proves with an OPTIONS round trip
+    /// that the server has sent everything it had to send: the bodies of the MESSAGEs dumped.
+    async fn register_and_collect(&mut self) -> Vec<sip::Message<'static>> {
+        let me = self.s.local_addr().unwrap();
+        let contact = format!(
+            "Contact: <sip:{}@{me};transport=tcp>\r\nExpires: 600\r\n",
+            self.user
+        );
+        let reg = self.request("REGISTER", self.user, &contact, "");
+        self.send(&reg).await;
+        self.barrier().await
+    }
+
+    /// Sends OPTIONS and returns the requests that arrived before its answer (the server
+    /// handles one connection's frames in order: what it sent before has arrived).
+    async fn barrier(&mut self) -> Vec<sip::Message<'static>> {
+        let options = self.request("OPTIONS", self.user, "", "");
+        let call = format!("{}-{}", self.user, self.cseq);
+        self.send(&options).await;
+        let mut got = Vec::new();
+        loop {
+            let m = self.next().await;
+            if m.status().is_some() {
+                if m.call_id() == Some(call.as_str()) {
+                    return got;
+                }
+            } else {
+                got.push(m);
+            }
+        }
+    }
+
+    /// Answers a request from the server `200 OK`.
+    async fn ok(&mut self, req: &sip::Message<'_>) {
+        let h = |name| req.header(name).unwrap_or_default().to_owned();
+        let text = format!(
+            "SIP/2.0 200 OK\r\nVia: {}\r\nFrom: {}\r\nTo: {};tag=ua\r\nCall-ID: {}\r\nCSeq: {}\r\nContent-Length: 0\r\n\r\n",
+            h("Via"),
+            h("From"),
+            h("To"),
+            h("Call-ID"),
+            h("CSeq")
+        );
+        self.send(&text).await;
+    }
+}
+
+fn bodies(msgs: &[sip::Message<'_>]) -> Vec<String> {
+    msgs.iter()
+        .filter(|m| m.method() == Some(&sip::Method::MESSAGE))
+        .map(|m| String::from_utf8_lossy(&m.body).into_owned())
+        .collect()
+}
+
+// Why (issue 12): a MESSAGE answered 202 is stored durably and delivered in storage order after
+// a kill -9; one the user agent answered 2xx is gone for good, even across another kill -9.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn durability_sip_store_survives_sigkill_in_order_and_never_redelivers() {
+    let dir = tempfile::tempdir().unwrap();
+    let serve = Serve::start(dir.path(), &["sip"]);
+    let mut alice = Ua::connect(serve.addrs["sip"], "alice").await;
+    // Mid-traffic: 100 MESSAGEs for offline bob in flight; the kill follows the 40th 202.
+    let mut burst = String::new();
+    for n in 0..100 {
+        burst.push_str(&alice.request(
+            "MESSAGE",
+            "bob",
+            "Content-Type: text/plain\r\n",
+            &format!("m{n:03}"),
+        ));
+    }
+    alice.send(&burst).await;
+    let mut accepted = Vec::new();
+    while accepted.len() < 40 {
+        let r = alice.next().await;
+        assert_eq!(r.status(), Some(202), "{r:?}");
+        accepted.push(r.call_id().unwrap().to_owned());
+    }
+    serve.kill();
+    let accepted: Vec<String> = accepted
+        .iter()
+        .map(|c| {
+            let n: usize = c.strip_prefix("alice-").unwrap().parse().unwrap();
+            format!("m{:03}", n - 1)
+        })
+        .collect();
+
+    let serve = Serve::start(dir.path(), &["sip"]);
+    let mut bob = Ua::connect(serve.addrs["sip"], "bob").await;
+    let dumped = bob.register_and_collect().await;
+    let got = bodies(&dumped);
+    let mut sorted = got.clone();
+    sorted.sort();
+    assert_eq!(got, sorted, "delivered in storage (= arrival) order");
+    assert_eq!(got[..40], accepted[..], "every accepted message, in order");
+    // bob acknowledges the first 20; the OPTIONS round trip proves they were handled.
+    for m in dumped.iter().take(20) {
+        bob.ok(m).await;
+    }
+    bob.barrier().await;
+    serve.kill();
+
+    let serve = Serve::start(dir.path(), &["sip"]);
+    let mut bob = Ua::connect(serve.addrs["sip"], "bob").await;
+    let again = bodies(&bob.register_and_collect().await);
+    assert_eq!(
+        again,
+        got[20..],
+        "the 2xx'd ones never again, the others all, in order"
+    );
+    drop(serve);
 }
