@@ -200,11 +200,7 @@ impl Store {
     pub fn stamp(&mut self, now_ms: u64) -> Result<u64, StoreError> {
         let t = self.next_ts(now_ms);
         let txn = self.db.begin_write().map_err(err)?;
-        {
-            let mut meta = txn.open_table(META).map_err(err)?;
-            let last = meta.get("last_ts").map_err(err)?.map_or(0, |v| v.value());
-            meta.insert("last_ts", last.max(t)).map_err(err)?;
-        }
+        keep_last_ts(&txn, t)?;
         txn.commit().map_err(err)?;
         Ok(t)
     }
@@ -296,10 +292,7 @@ impl Store {
                 .map_err(err)?
                 .insert(msg.mid.as_str(), (msg.cid.as_str(), msg.ts))
                 .map_err(err)?;
-            let mut meta = txn.open_table(META).map_err(err)?;
-            let last = meta.get("last_ts").map_err(err)?.map_or(0, |v| v.value());
-            meta.insert("last_ts", last.max(self.last_ts))
-                .map_err(err)?;
+            keep_last_ts(&txn, self.last_ts)?;
         }
         txn.commit().map_err(err)
     }
@@ -320,10 +313,7 @@ impl Store {
                     .map_err(err)?
                     .insert(p, (msg.cid.as_str(), msg.ts))
                     .map_err(err)?;
-                let mut meta = txn.open_table(META).map_err(err)?;
-                let last = meta.get("last_ts").map_err(err)?.map_or(0, |v| v.value());
-                meta.insert("last_ts", last.max(self.last_ts))
-                    .map_err(err)?;
+                keep_last_ts(&txn, self.last_ts)?;
             }
         }
         txn.commit().map_err(err)
@@ -434,6 +424,14 @@ impl Store {
     pub fn last_ts(&self) -> u64 {
         self.last_ts
     }
+}
+
+/// Records in `txn` that timestamps up to `t` were handed out (never lowering the mark).
+fn keep_last_ts(txn: &redb::WriteTransaction, t: u64) -> Result<(), StoreError> {
+    let mut meta = txn.open_table(META).map_err(err)?;
+    let last = meta.get("last_ts").map_err(err)?.map_or(0, |v| v.value());
+    meta.insert("last_ts", last.max(t)).map_err(err)?;
+    Ok(())
 }
 
 /// The `unique` index key: the sorted, de-duplicated members joined by NUL.
