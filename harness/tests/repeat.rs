@@ -11,7 +11,11 @@ use imspec::transport::gateway::Gateway;
 
 /// Runs the seed-004 exchange (one relayed `M`) `repeat` times, one run at a time, against
 /// the embedded server with `mutant` and a fixed seed (so which relays are late is fixed).
-async fn seed004_repeated(mutant: Option<Mutant>, repeat: usize) -> runner::CaseResult {
+async fn seed004_repeated(
+    mutant: Option<Mutant>,
+    repeat: usize,
+    timeout_scale: f64,
+) -> runner::CaseResult {
     let file =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/fetion/001-seed004-exchange.yaml");
     let case = Arc::new(scenario::load(&file).unwrap_or_else(|e| panic!("{e}")));
@@ -21,9 +25,8 @@ async fn seed004_repeated(mutant: Option<Mutant>, repeat: usize) -> runner::Case
     };
     let server = Arc::new(Server::start(config).await.unwrap());
     let connector = Arc::new(Gateway::wrap(crate::scenarios::mem_dialer(server)));
-    // A late relay fails its run at the receiver's step timeout: 1 s instead of 5 s.
     let opts = RunOptions {
-        timeout_scale: 0.2,
+        timeout_scale,
         ..RunOptions::default()
     };
     let mut seen = 0;
@@ -38,7 +41,9 @@ async fn seed004_repeated(mutant: Option<Mutant>, repeat: usize) -> runner::Case
 // each relayed M back at random, so some runs of the case pass and some fail.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn repeat_reports_a_racy_server_as_flaky() {
-    let r = seed004_repeated(Some(Mutant::FetionRelaySometimesLate), 8).await;
+    // A late relay fails its run at the receiver's step timeout: 3 s instead of 5 s, still
+    // ample for every other step on a busy machine.
+    let r = seed004_repeated(Some(Mutant::FetionRelaySometimesLate), 8, 0.6).await;
     assert_eq!(r.verdict, Verdict::Flaky, "{:?}", r.runs);
     assert!(r.verdict.fails_run());
     let (pass, fail) = (r.runs[&Verdict::Pass], r.runs[&Verdict::Fail]);
@@ -57,14 +62,14 @@ async fn repeat_reports_a_racy_server_as_flaky() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn repeat_reports_a_steady_server_by_its_one_verdict() {
-    let r = seed004_repeated(None, 3).await;
+    let r = seed004_repeated(None, 3, 1.0).await;
     assert_eq!(r.verdict, Verdict::Pass);
     assert_eq!(r.runs, BTreeMap::from([(Verdict::Pass, 3)]));
-    let r = seed004_repeated(Some(Mutant::FetionRelayNoXi), 2).await;
+    let r = seed004_repeated(Some(Mutant::FetionRelayNoXi), 2, 1.0).await;
     assert_eq!(r.verdict, Verdict::Fail);
     assert_eq!(r.runs, BTreeMap::from([(Verdict::Fail, 2)]));
     assert!(
-        seed004_repeated(None, 1).await.runs.is_empty(),
+        seed004_repeated(None, 1, 1.0).await.runs.is_empty(),
         "no counts without --repeat"
     );
 }
