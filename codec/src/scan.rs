@@ -106,6 +106,14 @@ pub(crate) fn find_line_break(bytes: &[u8]) -> Option<usize> {
     chunks.remainder().iter().position(is_break).map(|p| at + p)
 }
 
+/// The first `limit` bytes of `buf`. A head is scanned only this far: whether it fits its
+/// bound is then judged the same way whatever the input holds past the bound, and however it
+/// was cut (an error past the bound, seen only when the bytes after it arrived at once, never
+/// wins over the bound; fuzz stream_chunking).
+pub(crate) fn within(buf: &[u8], limit: usize) -> &[u8] {
+    buf.get(..limit).unwrap_or(buf)
+}
+
 /// Whether `b` may appear in a token (a header name, method, verb): visible ASCII except
 /// separators that the grammars use (`:`, space, and the controls).
 pub(crate) const fn is_token(b: u8) -> bool {

@@ -323,13 +323,16 @@ pub fn stream_chunking(data: &[u8], every_cut: bool) -> Result<(), String> {
         cut_sets.push((1..stream.len()).collect());
     }
     for cuts in &cut_sets {
-        for check in [
-            chunking::<Sipc>,
-            chunking::<Msnp>,
-            chunking::<Sip>,
-            chunking::<Msrp>,
+        for (framer, check) in [
+            (
+                "sipc",
+                chunking::<Sipc> as fn(&[u8], &[usize]) -> Result<(), String>,
+            ),
+            ("msnp", chunking::<Msnp>),
+            ("sip", chunking::<Sip>),
+            ("msrp", chunking::<Msrp>),
         ] {
-            check(stream, cuts)?;
+            check(stream, cuts).map_err(|e| format!("{framer}: {e}"))?;
         }
     }
     Ok(())

@@ -22,6 +22,13 @@ fn fuzz_stream_chunking_8f7ec0df() {
     replay("fetion/regressions/stream_chunking-8f7ec0df");
 }
 
+// Why: a header line over the line limit was judged only once its end arrived, so 3,884
+// bytes ended in `BadLineEnding@3455` whole and `LimitExceeded@1024` when cut.
+#[test]
+fn fuzz_stream_chunking_ff6616f6() {
+    replay("msnp/regressions/stream_chunking-ff6616f6");
+}
+
 /// Every `stream_chunking-*` file under `corpus/*/regressions/` replays cleanly.
 #[test]
 fn fuzz_stream_chunking_regressions_replay() {

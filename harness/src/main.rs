@@ -143,6 +143,11 @@ struct RunArgs {
     /// Cases run concurrently.
     #[arg(long, default_value_t = 8)]
     jobs: usize,
+    /// Run every case N times (runs of one case one after another, --jobs runs at a time); a
+    /// case that both passed and failed is `flaky`, which fails the run.
+    #[arg(long, default_value_t = 1, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    repeat: u32,
     /// Run the K-th of N slices of the cases (1-based), e.g. 2/4.
     #[arg(long, value_name = "K/N")]
     partition: Option<String>,
@@ -729,23 +734,31 @@ fn run(args: RunArgs) -> anyhow::Result<u8> {
         let verbose = args.verbose;
         let mut failed = 0;
         let cases: Vec<Arc<Scenario>> = cases.into_iter().map(Arc::new).collect();
-        let results = runner::run_all(cases, &opts, connector, args.jobs, |r, done, total| {
-            if r.verdict.fails_run() {
-                failed += 1;
-            }
-            if verbose {
+        let repeat = usize::try_from(args.repeat).unwrap_or(1);
+        let results = runner::run_repeated(
+            cases,
+            &opts,
+            connector,
+            args.jobs,
+            repeat,
+            |r, done, total| {
+                if r.verdict.fails_run() {
+                    failed += 1;
+                }
+                if verbose {
+                    if tty {
+                        eprint!("\r\x1b[2K");
+                    }
+                    println!("{}", human::case_line(r));
+                }
                 if tty {
-                    eprint!("\r\x1b[2K");
+                    eprint!("\r\x1b[2K{}", human::progress(done, total, failed));
+                    if done == total {
+                        eprintln!();
+                    }
                 }
-                println!("{}", human::case_line(r));
-            }
-            if tty {
-                eprint!("\r\x1b[2K{}", human::progress(done, total, failed));
-                if done == total {
-                    eprintln!();
-                }
-            }
-        })
+            },
+        )
         .await;
         if let Some(server) = embedded {
             server.shutdown().await;
@@ -755,7 +768,7 @@ fn run(args: RunArgs) -> anyhow::Result<u8> {
         for r in &results {
             if matches!(
                 r.verdict,
-                Verdict::Fail | Verdict::Xpass | Verdict::NonStrict
+                Verdict::Fail | Verdict::Flaky | Verdict::Xpass | Verdict::NonStrict
             ) {
                 writeln!(out, "\n{}", human::failure_text(r, color))?;
             }

@@ -164,7 +164,7 @@ impl Matrix {
             for v in row {
                 out.push(match v {
                     None => '-',
-                    Some(Verdict::Fail | Verdict::Xpass) => 'F',
+                    Some(Verdict::Fail | Verdict::Flaky | Verdict::Xpass) => 'F',
                     Some(Verdict::NonStrict | Verdict::Xfail) => 'n',
                     Some(Verdict::Pass | Verdict::Skip) => '.',
                 });
@@ -359,6 +359,7 @@ mod tests {
             failure: (verdict != Verdict::Pass).then(Failure::default),
             unreachable: false,
             wire: Vec::new(),
+            runs: Default::default(),
         }
     }
 

@@ -18,7 +18,7 @@ use imspec::server::gateway::Query;
 use imspec::server::{Server, ServerConfig, Service};
 use imspec::transport::gateway::{self, Gateway, HttpRequest, HttpResponse, Open, Options};
 use imspec::transport::mem::Mem;
-use imspec::transport::{BoxStream, Connector, Endpoint, TransportError, first_address};
+use imspec::transport::{BoxStream, Connector, Endpoint};
 use imspec_codec::{Status, msnp};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -175,22 +175,7 @@ async fn gateway_every_msnp_case_passes_over_the_gateway_in_memory() {
     assert!(cases.iter().all(|c| gateway::is_gateway_case(c)));
     assert!(cases.iter().any(|c| c.id.ends_with(gateway::SUFFIX)));
     let server = Arc::new(Server::start(ServerConfig::local()).await.unwrap());
-    let s2 = Arc::clone(&server);
-    let mem = Mem::dialer(move |to| {
-        let service = match to {
-            Endpoint::Service(name) => Service::from_name(name),
-            Endpoint::Address(a) => {
-                let a = first_address(a)?;
-                s2.addrs()
-                    .into_iter()
-                    .find(|(_, sa)| sa.to_string() == a)
-                    .map(|(s, _)| s)
-            }
-        };
-        service
-            .and_then(|s| s2.connect_mem(s))
-            .ok_or_else(|| TransportError::BadAddress(to.to_string()))
-    });
+    let mem = crate::scenarios::mem_dialer(server);
     for (open, chop) in [(Open::Webclient, false), (Open::Classic, true)] {
         let connector = Gateway::new(
             Arc::new(mem.clone()),

@@ -57,6 +57,7 @@ fn failed() -> CaseResult {
                 text: "SIP-C/2.0 200 OK\\r\\nI: 1\\r\\nQ: 2 S\\r\\n\\r\\n".into(),
             },
         ],
+        runs: Default::default(),
     }
 }
 
@@ -67,6 +68,7 @@ fn passed() -> CaseResult {
         verdict: Verdict::Pass,
         failure: None,
         wire: vec![],
+        runs: Default::default(),
         ..failed()
     }
 }

@@ -21,22 +21,7 @@ async fn every_scenario_passes_against_the_reference_server_in_memory() {
         .collect();
     assert!(!cases.is_empty());
     let server = Arc::new(Server::start(ServerConfig::local()).await.unwrap());
-    let s2 = Arc::clone(&server);
-    let mem = Mem::dialer(move |to| {
-        let service = match to {
-            Endpoint::Service(name) => Service::from_name(name),
-            Endpoint::Address(a) => {
-                let a = first_address(a)?;
-                s2.addrs()
-                    .into_iter()
-                    .find(|(_, sa)| sa.to_string() == a)
-                    .map(|(s, _)| s)
-            }
-        };
-        service
-            .and_then(|s| s2.connect_mem(s))
-            .ok_or_else(|| TransportError::BadAddress(to.to_string()))
-    });
+    let mem = mem_dialer(server);
     for chop in [false, true] {
         let opts = RunOptions {
             chop,
@@ -57,4 +42,25 @@ async fn every_scenario_passes_against_the_reference_server_in_memory() {
             .collect();
         assert!(bad.is_empty(), "chop={chop}:\n{}", bad.join("\n"));
     }
+}
+
+/// A dialer that connects the runner to `server`'s services in memory (the chat-server address
+/// captured at run time is mapped back to its service).
+pub(crate) fn mem_dialer(server: Arc<Server>) -> Mem {
+    let s2 = server;
+    Mem::dialer(move |to| {
+        let service = match to {
+            Endpoint::Service(name) => Service::from_name(name),
+            Endpoint::Address(a) => {
+                let a = first_address(a)?;
+                s2.addrs()
+                    .into_iter()
+                    .find(|(_, sa)| sa.to_string() == a)
+                    .map(|(s, _)| s)
+            }
+        };
+        service
+            .and_then(|s| s2.connect_mem(s))
+            .ok_or_else(|| TransportError::BadAddress(to.to_string()))
+    })
 }

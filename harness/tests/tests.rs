@@ -15,6 +15,10 @@ mod rules;
 // Every SIP case through a loopback proxy that rewrites the server's messages: equivalent
 // rewrites (RFC 3261 §7.3.1 forms, compact names, order, split writes…) pass, harmful ones fail.
 mod proxy;
+// --repeat: the planted race reported as flaky, steady servers by their one verdict.
+mod repeat;
+// Durability: a child `imspec serve` killed with SIGKILL mid-traffic, restarted on its --data.
+mod durability;
 
 // Report snapshots (routed to the top-level snapshots/harness/).
 mod report;

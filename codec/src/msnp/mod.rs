@@ -83,7 +83,8 @@ pub fn parse(buf: &[u8]) -> crate::Result<(Command<'_>, usize)> {
 
 /// Decodes one command from the start of `buf`.
 pub fn parse_with<'a>(buf: &'a [u8], limits: &Limits) -> crate::Result<(Command<'a>, usize)> {
-    let Some(line) = scan::line(buf, 0, limits.allow_bare_lf)? else {
+    let Some(line) = scan::line(scan::within(buf, limits.max_line), 0, limits.allow_bare_lf)?
+    else {
         if buf.len() > limits.max_line {
             return Err(Error::new(ErrorKind::LimitExceeded, limits.max_line));
         }
@@ -359,6 +360,21 @@ mod tests {
             parse(&buf).unwrap_err(),
             Error::new(ErrorKind::LimitExceeded, 1024)
         );
+    }
+
+    // Why: a bare LF past the limit was reported when it arrived with the rest, the limit
+    // when the stream was cut before it (fuzz stream_chunking-ff6616f6).
+    #[test]
+    fn msnp_line_limit_wins_over_a_bad_ending_past_it() {
+        let mut buf = vec![b'A'; 2000];
+        buf[1500] = b'\n';
+        for len in [1025, 1501, 2000] {
+            assert_eq!(
+                parse(&buf[..len]).unwrap_err(),
+                Error::new(ErrorKind::LimitExceeded, 1024),
+                "{len}"
+            );
+        }
     }
 
     reject!(msnp_lowercase_verb, b"get 1 MSGR 0\r\n", BadVerb, 0);

@@ -160,7 +160,9 @@ pub fn parse_with<'a>(buf: &'a [u8], limits: &Limits) -> crate::Result<(Chunk<'a
     let first = |e: Error| scan::utf8(buf, 0, e.offset()).err().unwrap_or(e);
     // A start line that does not begin with `MSRP ` need not wait for its end.
     check_prefix(buf)?;
-    let Some(line) = scan::line(buf, 0, limits.allow_bare_lf).map_err(first)? else {
+    // The head is scanned within its bound only (see `scan::within`).
+    let head = scan::within(buf, limits.max_head);
+    let Some(line) = scan::line(head, 0, limits.allow_bare_lf).map_err(first)? else {
         return head_limit(Status::Incomplete(Needed::Unknown));
     };
     if line.next > limits.max_head {
@@ -178,7 +180,7 @@ pub fn parse_with<'a>(buf: &'a [u8], limits: &Limits) -> crate::Result<(Chunk<'a
     };
     let mut spans = crate::header::Spans::default();
     let (blank, head_end) =
-        match crate::header::scan_block_with(buf, line.next, &block, &forms, &mut spans)
+        match crate::header::scan_block_with(head, line.next, &block, &forms, &mut spans)
             .map_err(first)?
         {
             Status::Complete(v) => v,

@@ -137,7 +137,9 @@ pub fn parse_with<'a>(buf: &'a [u8], limits: &Limits) -> crate::Result<(Message<
     // A structural error is reported unless a UTF-8 error comes before it, so that the first
     // offending byte wins however the input is cut.
     let first = |e: Error| scan::utf8(buf, 0, e.offset()).err().unwrap_or(e);
-    let Some(line) = scan::line(buf, 0, limits.allow_bare_lf).map_err(first)? else {
+    // The head is scanned within its bound only (see `scan::within`).
+    let head = scan::within(buf, limits.max_head);
+    let Some(line) = scan::line(head, 0, limits.allow_bare_lf).map_err(first)? else {
         return head_limit(Status::Incomplete(Needed::Unknown));
     };
     if line.next > limits.max_head {
@@ -151,7 +153,7 @@ pub fn parse_with<'a>(buf: &'a [u8], limits: &Limits) -> crate::Result<(Message<
     };
     let mut spans = crate::header::Spans::default();
     let (blank, head_end) =
-        match crate::header::scan_block(buf, line.next, &block, &mut spans).map_err(first)? {
+        match crate::header::scan_block(head, line.next, &block, &mut spans).map_err(first)? {
             Status::Complete(v) => v,
             Status::Incomplete(n) => return head_limit(Status::Incomplete(n)),
         };

@@ -49,6 +49,13 @@ pub fn failure_text(r: &CaseResult, color: bool) -> String {
         r.id,
         r.title
     );
+    if !r.runs.is_empty() {
+        let _ = writeln!(
+            out,
+            "  runs   {} (the first failing run follows)",
+            runs_text(r)
+        );
+    }
     for rule in &r.rules {
         let _ = writeln!(
             out,
@@ -103,10 +110,15 @@ pub fn failure_text(r: &CaseResult, color: bool) -> String {
     out
 }
 
-/// The closing summary line; skips are counted per reason
-/// (`3 skipped: 2 no target for service sip, 1 the target does not claim capability …`).
+/// The closing summary line: `, N flaky` only when a case was flaky; skips counted per reason
+/// (`3 skipped (2 no target for service sip; 1 the target does not claim capability …)`).
 pub fn summary(results: &[CaseResult], elapsed_ms: u128) -> String {
     let s = Summary::of(results);
+    let flaky = if s.flaky > 0 {
+        format!(", {} flaky", s.flaky)
+    } else {
+        String::new()
+    };
     let mut reasons = std::collections::BTreeMap::<&str, usize>::new();
     for r in results.iter().filter(|r| r.verdict == Verdict::Skip) {
         *reasons
@@ -120,7 +132,7 @@ pub fn summary(results: &[CaseResult], elapsed_ms: u128) -> String {
         format!(" ({})", parts.join("; "))
     };
     format!(
-        "{} cases: {} passed, {} failed, {} non-strict, {} skipped{why}, {} xfail, {} xpass in {:.2} s",
+        "{} cases: {} passed, {} failed{flaky}, {} non-strict, {} skipped{why}, {} xfail, {} xpass in {:.2} s",
         results.len(),
         s.pass,
         s.fail,
@@ -130,6 +142,15 @@ pub fn summary(results: &[CaseResult], elapsed_ms: u128) -> String {
         s.xpass,
         elapsed_ms as f64 / 1000.0
     )
+}
+
+/// A repeated case's runs by verdict: `18 pass, 2 fail`.
+pub fn runs_text(r: &CaseResult) -> String {
+    r.runs
+        .iter()
+        .map(|(v, n)| format!("{n} {}", v.name()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The character index where `a` and `b` first differ.

@@ -5,7 +5,9 @@ use serde_json::{Value, json};
 use crate::runner::CaseResult;
 
 /// One case as JSON: `id`, `title`, `verdict`, `duration_ms`, `rules`, and unless it passed,
-/// `step`, `location`, `action`, `reason`, `expected`, `actual`; always `wire`.
+/// `step`, `location`, `action`, `reason`, `expected`, `actual`; with `--repeat N` (N > 1)
+/// `runs`, each verdict's count of runs (`{"pass": 18, "fail": 2}`, verdict `flaky` when
+/// both passing and failing runs occurred); always `wire`.
 pub fn case(r: &CaseResult) -> Value {
     let mut v = json!({
         "id": r.id,
@@ -27,6 +29,16 @@ pub fn case(r: &CaseResult) -> Value {
         if let Some(a) = &f.actual {
             obj.insert("actual".into(), json!(a));
         }
+    }
+    if !r.runs.is_empty()
+        && let Some(obj) = v.as_object_mut()
+    {
+        let runs: serde_json::Map<String, Value> = r
+            .runs
+            .iter()
+            .map(|(v, n)| (v.name().to_owned(), json!(n)))
+            .collect();
+        obj.insert("runs".into(), Value::Object(runs));
     }
     if r.unreachable
         && let Some(obj) = v.as_object_mut()

@@ -22,11 +22,23 @@ pub fn render(results: &[CaseResult]) -> Result<String, quick_junit::SerializeEr
                 }
                 s
             }
-            Verdict::Fail | Verdict::Xpass => {
+            Verdict::Fail | Verdict::Flaky | Verdict::Xpass => {
                 let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                let runs = if r.runs.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "{} runs: {}; ",
+                        r.verdict.name(),
+                        super::human::runs_text(r)
+                    )
+                };
                 match (&r.failure, r.verdict) {
                     (Some(f), _) => {
-                        s.set_message(format!("{} at {}: {}", f.action, f.location, f.reason));
+                        s.set_message(format!(
+                            "{runs}{} at {}: {}",
+                            f.action, f.location, f.reason
+                        ));
                         s.set_description(super::human::failure_text(r, false));
                     }
                     (None, Verdict::Xpass) => {

@@ -1,7 +1,8 @@
 //! Reports: they consume [`crate::runner::CaseResult`] values only.
 //!
 //! * [`human`]: console progress, failure details with the differing part marked, summary;
-//! * [`json`]: one object per case (`id`, `verdict`, `duration_ms`, failure fields, `wire`);
+//! * [`json`]: one object per case (`id`, `verdict`, `duration_ms`, failure fields, `wire`;
+//!   `runs` with `--repeat`);
 //! * [`junit`]: JUnit XML for CI systems.
 
 pub mod human;
@@ -17,6 +18,8 @@ pub struct Summary {
     pub pass: usize,
     /// `fail`.
     pub fail: usize,
+    /// `flaky`.
+    pub flaky: usize,
     /// `non-strict`.
     pub non_strict: usize,
     /// `skip`.
@@ -35,6 +38,7 @@ impl Summary {
             match r.verdict {
                 Verdict::Pass => s.pass += 1,
                 Verdict::Fail => s.fail += 1,
+                Verdict::Flaky => s.flaky += 1,
                 Verdict::NonStrict => s.non_strict += 1,
                 Verdict::Skip => s.skip += 1,
                 Verdict::Xfail => s.xfail += 1,

@@ -74,6 +74,7 @@ pub async fn run(s: &Scenario, opts: &RunOptions, connector: &dyn Connector) -> 
         failure: None,
         unreachable: false,
         wire: Vec::new(),
+        runs: Default::default(),
     };
     if let Some(reason) = skip_reason(s, opts) {
         result.verdict = Verdict::Skip;
@@ -159,29 +160,54 @@ pub async fn run_all(
     opts: &RunOptions,
     connector: Arc<dyn Connector>,
     jobs: usize,
+    progress: impl FnMut(&CaseResult, usize, usize),
+) -> Vec<CaseResult> {
+    run_repeated(scenarios, opts, connector, jobs, 1, progress).await
+}
+
+/// Runs every case `repeat` times, `jobs` runs at a time (the runs of one case one after
+/// another, so a case never races itself), calling `progress` after each run; each case's
+/// runs are merged into one result ([`CaseResult::merge`]: `flaky` if some passed and some
+/// failed). Results keep the input order.
+pub async fn run_repeated(
+    scenarios: Vec<Arc<Scenario>>,
+    opts: &RunOptions,
+    connector: Arc<dyn Connector>,
+    jobs: usize,
+    repeat: usize,
     mut progress: impl FnMut(&CaseResult, usize, usize),
 ) -> Vec<CaseResult> {
-    let total = scenarios.len();
+    let repeat = repeat.max(1);
+    let total = scenarios.len() * repeat;
     let sem = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let mut set = tokio::task::JoinSet::new();
-    for (i, s) in scenarios.into_iter().enumerate() {
+    for (i, s) in scenarios.iter().enumerate() {
         let (sem, opts, connector) = (Arc::clone(&sem), opts.clone(), Arc::clone(&connector));
+        let (s, tx) = (Arc::clone(s), tx.clone());
         set.spawn(async move {
-            let _permit = sem.acquire_owned().await;
-            let r = run(&s, &opts, connector.as_ref()).await;
-            (i, r)
+            for _ in 0..repeat {
+                // The semaphore is fair: a case's next run queues behind the others' runs.
+                let _permit = sem.acquire().await;
+                let r = run(&s, &opts, connector.as_ref()).await;
+                if tx.send((i, r)).is_err() {
+                    return;
+                }
+            }
         });
     }
-    let mut out: Vec<Option<CaseResult>> = (0..total).map(|_| None).collect();
+    drop(tx);
+    let mut runs: Vec<Vec<CaseResult>> = scenarios.iter().map(|_| Vec::new()).collect();
     let mut done = 0;
-    while let Some(joined) = set.join_next().await {
-        if let Ok((i, r)) = joined {
-            done += 1;
-            progress(&r, done, total);
-            out[i] = Some(r);
+    while let Some((i, r)) = rx.recv().await {
+        done += 1;
+        progress(&r, done, total);
+        if let Some(v) = runs.get_mut(i) {
+            v.push(r);
         }
     }
-    out.into_iter().flatten().collect()
+    while set.join_next().await.is_some() {}
+    runs.into_iter().filter_map(CaseResult::merge).collect()
 }
 
 /// A step's failure before it gets its location.

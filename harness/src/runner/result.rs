@@ -1,5 +1,7 @@
 //! What a run produces: plain data that the reports consume (hurl's `AssertResult` idea).
 
+use std::collections::BTreeMap;
+
 use crate::scenario::Rule;
 
 /// The verdict of one case.
@@ -8,6 +10,9 @@ use crate::scenario::Rule;
 pub enum Verdict {
     /// A rule was violated.
     Fail,
+    /// Run several times (`imspec run --repeat N`): some runs passed, some failed the run
+    /// (fails the run).
+    Flaky,
     /// Failed, but only should-level or low-evidence rules: does not fail the run.
     NonStrict,
     /// Passed.
@@ -25,6 +30,7 @@ impl Verdict {
     pub fn name(self) -> &'static str {
         match self {
             Self::Fail => "fail",
+            Self::Flaky => "flaky",
             Self::NonStrict => "non-strict",
             Self::Pass => "pass",
             Self::Skip => "skip",
@@ -35,7 +41,7 @@ impl Verdict {
 
     /// Whether this verdict fails the run.
     pub fn fails_run(self) -> bool {
-        matches!(self, Self::Fail | Self::Xpass)
+        matches!(self, Self::Fail | Self::Flaky | Self::Xpass)
     }
 }
 
@@ -61,6 +67,39 @@ pub struct CaseResult {
     pub unreachable: bool,
     /// Frames both ways, with timestamps (kept for every verdict; reports show it for failures).
     pub wire: Vec<WireEntry>,
+    /// With `--repeat N` (N > 1): how many runs ended in each verdict; empty otherwise.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub runs: BTreeMap<Verdict, usize>,
+}
+
+impl CaseResult {
+    /// One result for several runs of a case: the first run that failed the run (so that
+    /// its failure, wire log and time are reported), else the first run; its verdict becomes
+    /// [`Verdict::Flaky`] if other runs did not fail the run. `runs` counts every run's
+    /// verdict when there was more than one. `None` for no runs.
+    pub fn merge(runs: Vec<Self>) -> Option<Self> {
+        let many = runs.len() > 1;
+        let mut counts = BTreeMap::new();
+        for r in &runs {
+            *counts.entry(r.verdict).or_insert(0) += 1;
+        }
+        let failing = runs.iter().filter(|r| r.verdict.fails_run()).count();
+        let mixed = failing > 0 && failing < runs.len();
+        let mut it = runs.into_iter();
+        let first = it.next()?;
+        let mut out = if first.verdict.fails_run() {
+            first
+        } else {
+            it.find(|r| r.verdict.fails_run()).unwrap_or(first)
+        };
+        if mixed {
+            out.verdict = Verdict::Flaky;
+        }
+        if many {
+            out.runs = counts;
+        }
+        Some(out)
+    }
 }
 
 /// Where and why a case failed.

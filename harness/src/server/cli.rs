@@ -130,10 +130,14 @@ impl ServeArgs {
 pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     let server = Server::start(args.config()?).await?;
     {
-        let mut out = std::io::stdout().lock();
+        // One write for every line: a reader that stops after the line it wanted (and closes
+        // the pipe) cannot make a later line fail with EPIPE and take the server down.
+        let mut lines = String::new();
         for (service, addr) in server.addrs() {
-            writeln!(out, "listening {service} {addr}")?;
+            lines.push_str(&format!("listening {service} {addr}\n"));
         }
+        let mut out = std::io::stdout().lock();
+        out.write_all(lines.as_bytes())?;
         out.flush()?;
     }
     if let Some(m) = args.mutant {

@@ -63,6 +63,10 @@ use crate::auth::{Accounts, FETION_DOMAIN};
 pub const CREDENTIAL_TTL_MS: u64 = 5 * 60 * 1000;
 /// How long the sender's `200 OK` waits for the receivers' `200`s.
 pub const RELAY_TIMEOUT_MS: u64 = 10 * 1000;
+
+/// How long [`Mutant::FetionRelaySometimesLate`] holds a relayed `M` back: past any step
+/// timeout of a scenario run (5 s unscaled).
+pub const LATE_MS: u64 = 60 * 1000;
 /// The `K:` list the chat server answers with (seed 004).
 pub const SERVER_K: &[&str] = &[
     "text/plain",
@@ -131,6 +135,9 @@ pub struct Hub {
     /// (receiver connection, receiver-side CSeq number) → relay id.
     relay_by_txn: HashMap<(ConnId, u32), u64>,
     next_relay: u64,
+    /// Relayed `M`s held back by [`Mutant::FetionRelaySometimesLate`]: (due time, receiver,
+    /// the message).
+    late: Vec<(u64, ConnId, Message<'static>)>,
     next_invite_call: i64,
     next_invite_cseq: u32,
     out: VecDeque<Output>,
@@ -190,6 +197,7 @@ impl Hub {
             relays: HashMap::new(),
             relay_by_txn: HashMap::new(),
             next_relay: 1,
+            late: Vec::new(),
             next_invite_call: -11,
             next_invite_cseq: 200_001,
             out: VecDeque::new(),
@@ -225,11 +233,20 @@ impl Hub {
 
     /// The earliest time [`handle_timeout`](Self::handle_timeout) has work to do.
     pub fn poll_timeout(&self) -> Option<u64> {
-        self.relays.values().map(|r| r.deadline_ms).min()
+        let relays = self.relays.values().map(|r| r.deadline_ms);
+        relays.chain(self.late.iter().map(|l| l.0)).min()
     }
 
-    /// Expires relays whose receivers did not answer in time.
+    /// Expires relays whose receivers did not answer in time (and sends the late `M`s of
+    /// [`Mutant::FetionRelaySometimesLate`] that are due).
     pub fn handle_timeout(&mut self, now_ms: u64) {
+        let (due, later) = std::mem::take(&mut self.late)
+            .into_iter()
+            .partition(|l| l.0 <= now_ms);
+        self.late = later;
+        for (_, conn, m) in due {
+            self.send(conn, &m);
+        }
         let due: Vec<u64> = self
             .relays
             .iter()
@@ -764,7 +781,11 @@ impl Hub {
                 m.headers.push("XI", relay_xi.clone());
             }
             self.set_body(&mut m, msg.body.to_vec());
-            self.send(*r, &m);
+            if self.mutant(Mutant::FetionRelaySometimesLate) && self.rng.next_u64() & 1 == 1 {
+                self.late.push((now_ms + LATE_MS, *r, m.into_owned()));
+            } else {
+                self.send(*r, &m);
+            }
             self.relay_by_txn.insert((*r, cseq), id);
         }
         let mut reply = self.response_to(msg, 200, "OK");

@@ -42,6 +42,11 @@ pub enum Mutant {
     FetionRelayNoF,
     /// Relayed `M` carries no `XI:`.
     FetionRelayNoXi,
+    /// Planted race, for `imspec run --repeat` (in [`Mutant::RACY`], not in
+    /// [`Mutant::ALL`]): each relayed `M` is, at random, held back for
+    /// [`LATE_MS`](super::fetion::LATE_MS), past the receiver's step timeout; a case sees it
+    /// in some runs and not in others.
+    FetionRelaySometimesLate,
     /// Relayed `M` carries an `XI:` different from the one in the sender's `200 OK`.
     FetionRelayXiMismatch,
     /// The StartChat `200` names the chat server's host without its port in `A: CS address=`.
@@ -256,6 +261,12 @@ impl Mutant {
     /// --mutant` and `fuzz --mutant` accept them by name.
     pub const FUZZ_ONLY: &'static [Self] = &[Self::FetionCrashOnLongCallId];
 
+    /// Planted races, which break a rule only in some runs: what `imspec run --repeat` must
+    /// report as `flaky`. `imspec selftest` runs every case once per mutant and fails when a
+    /// mutant survives every case, so a mutant caught only sometimes would make the self-test
+    /// itself flaky: it leaves these out; `serve --mutant` accepts them by name.
+    pub const RACY: &'static [Self] = &[Self::FetionRelaySometimesLate];
+
     /// The command-line name (`fetion-no-echo-i`).
     pub const fn name(self) -> &'static str {
         match self {
@@ -275,6 +286,7 @@ impl Mutant {
             Self::FetionRelayDMismatch => "fetion-relay-d-mismatch",
             Self::FetionRelayNoF => "fetion-relay-no-f",
             Self::FetionRelayNoXi => "fetion-relay-no-xi",
+            Self::FetionRelaySometimesLate => "fetion-relay-sometimes-late",
             Self::FetionRelayXiMismatch => "fetion-relay-xi-mismatch",
             Self::FetionStartchatNoPort => "fetion-startchat-no-port",
             Self::FetionUserEnteredOneParty => "fetion-userentered-one-party",
@@ -368,6 +380,9 @@ impl Mutant {
             Self::FetionRelayDMismatch => "relayed M's D: differs from the sender's 200 OK D:",
             Self::FetionRelayNoF => "relayed M has no F:",
             Self::FetionRelayNoXi => "relayed M has no XI:",
+            Self::FetionRelaySometimesLate => {
+                "each relayed M is, at random, held back 60 s (a race: for run --repeat)"
+            }
             Self::FetionRelayXiMismatch => "relayed M's XI: differs from the sender's 200 OK XI:",
             Self::FetionStartchatNoPort => "StartChat 200 gives the chat address without its port",
             Self::FetionUserEnteredOneParty => {
@@ -533,6 +548,7 @@ impl FromStr for Mutant {
         Self::ALL
             .iter()
             .chain(Self::FUZZ_ONLY)
+            .chain(Self::RACY)
             .copied()
             .find(|m| m.name() == s)
             .ok_or_else(|| UnknownMutant(s.to_owned()))
@@ -555,7 +571,7 @@ mod tests {
             assert!(!m.describe().is_empty());
         }
         assert!("fetion-nothing".parse::<Mutant>().is_err());
-        for m in Mutant::FUZZ_ONLY {
+        for m in Mutant::FUZZ_ONLY.iter().chain(Mutant::RACY) {
             assert_eq!(m.name().parse::<Mutant>(), Ok(*m));
             assert!(!Mutant::ALL.contains(m), "{m} must stay out of selftest");
         }

@@ -16,7 +16,10 @@
 //!
 //! * `messages`: (conversation key, message id) → JSON [`Stored`]. Ids are server-assigned,
 //!   strictly increasing across the whole store and restarts: `max(now_ms, last + 1)`, so
-//!   they also read as arrival timestamps like seed 000's.
+//!   they also read as arrival timestamps like seed 000's. The arrival time *is* the id:
+//!   two messages in one millisecond, or after the wall clock stepped back, still arrive in
+//!   id order, which [`Store::page`]'s `start` filter and clients sorting by
+//!   `originalarrivaltime` rely on.
 //! * `conversations`: (member mri, conversation id as that member names it) → conversation
 //!   key; the index `RECENTCONVERSATIONS` walks.
 //! * `threads`: thread id (`19:…`) → JSON list of member mris.
@@ -41,7 +44,7 @@ const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 pub struct Stored {
     /// Server-assigned id, strictly increasing.
     pub id: u64,
-    /// Arrival time, Unix ms.
+    /// Arrival time, Unix ms: set to the id by the store (one clock, see the module docs).
     pub arrival_ms: u64,
     /// The sender's mri as sent (`8:alice;epid={…}`).
     pub from: String,
@@ -187,6 +190,7 @@ impl Store {
     ) -> Result<Stored, StoreError> {
         let id = now_ms.max(self.last_id + 1);
         msg.id = id;
+        msg.arrival_ms = id;
         let json = serde_json::to_string(&msg).map_err(|e| StoreError(e.to_string()))?;
         let txn = self.db.begin_write().map_err(err)?;
         {
@@ -223,6 +227,7 @@ impl Store {
             for mut msg in msgs {
                 last = now_ms.max(last + 1);
                 msg.id = last;
+                msg.arrival_ms = last;
                 let json = serde_json::to_string(&msg).map_err(|e| StoreError(e.to_string()))?;
                 messages.insert((key, last), json.as_str()).map_err(err)?;
                 out.push(msg);
@@ -325,6 +330,29 @@ mod tests {
             content: text.into(),
             client_message_id: None,
         }
+    }
+
+    /// Issue 12: arrival times came from the wall clock and ids from the store's clock, so a
+    /// clock stepping back gave a newer message an older arrival time, and `page`'s `start`
+    /// filter (which stops at the first message older than `start`) hid the messages below it.
+    #[test]
+    fn issue_12_arrival_times_follow_ids_when_the_clock_stalls_or_steps_back() {
+        let mut s = Store::temporary().unwrap();
+        let key = "8:alice|8:bob";
+        // As the hub sends them: arrival read from the wall clock, which stalls, then steps back.
+        let mut at = |text: &str, now_ms: u64| {
+            let m = Stored {
+                arrival_ms: now_ms,
+                ..msg(text)
+            };
+            s.append(key, &[], m, now_ms).unwrap()
+        };
+        let (a, b, c) = (at("a", 1000), at("b", 1000), at("c", 400));
+        let arrivals: Vec<u64> = [&a, &b, &c].iter().map(|m| m.arrival_ms).collect();
+        assert_eq!(arrivals, [1000, 1001, 1002]);
+        let page = s.page(key, None, 1000, 10).unwrap();
+        let texts: Vec<&str> = page.iter().map(|m| m.content.as_str()).collect();
+        assert_eq!(texts, ["c", "b", "a"]);
     }
 
     /// The writer half of `store_survives_abort_and_keeps_ids_increasing`: runs only in the

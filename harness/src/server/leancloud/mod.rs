@@ -186,7 +186,6 @@ pub struct Hub {
     /// `(sender, cid, dt)` → (uid, t) of acknowledged messages.
     dedup: HashMap<(String, String, String), (String, u64)>,
     dedup_order: VecDeque<(String, String, String)>,
-    last_notif: u64,
     out: VecDeque<Output>,
 }
 
@@ -251,7 +250,6 @@ impl Hub {
             wills: HashMap::new(),
             dedup: HashMap::new(),
             dedup_order: VecDeque::new(),
-            last_notif: 0,
             out: VecDeque::new(),
         }
     }
@@ -599,13 +597,10 @@ impl Hub {
         }
         tuples.sort_by_key(|t| std::cmp::Reverse(t.0));
         tuples.truncate(MAX_UNREAD_CONVS);
-        // Not before any timestamp already handed out: message timestamps run ahead of the
-        // clock when several arrive within one millisecond, and a notifTime older than a
-        // message it covers would list that conversation again at the next login.
-        let notif = now_ms
-            .max(self.last_notif.saturating_add(1))
-            .max(self.store.last_ts());
-        self.last_notif = notif;
+        // From the store's clock: after every message it covers (their timestamps run ahead
+        // of the wall clock when several arrive within one millisecond) and before every
+        // message still to come, which must be listed at a login with this notifTime.
+        let notif = self.store.stamp(now_ms)?;
         let mut push = command(CommandType::Unread, None);
         push.unread_message = Some(UnreadCommand {
             convs: tuples.into_iter().map(|(_, t)| t).collect(),
@@ -770,7 +765,9 @@ impl Hub {
         let Ok(Some(conv)) = self.store.conv(&will.cid) else {
             return;
         };
-        let ts = self.store.next_ts(now_ms);
+        let Ok(ts) = self.store.stamp(now_ms) else {
+            return;
+        };
         let m = Message {
             mid: self.rng.hex(10),
             cid: will.cid,
@@ -948,17 +945,26 @@ impl Hub {
             return Ok(());
         }
         let mut newest: HashMap<String, Message> = HashMap::new();
+        // One receipt time from the store's clock, taken only if a receipt is due: after the
+        // messages it covers, and before any later message, which a client comparing
+        // `lastDeliveredAt`/`lastReadAt` with timestamps would otherwise show as delivered.
+        let mut at = None;
         for mut m in self.store.range(&conv.cid, lo, hi, usize::MAX, false)? {
             if m.from == peer || !m.receipt {
                 continue;
             }
-            let slot = if read { &mut m.read_at } else { &mut m.ack_at };
-            if slot.is_some() {
+            if (if read { m.read_at } else { m.ack_at }).is_some() {
                 continue;
             }
-            *slot = Some(now_ms.max(m.ts));
-            if read && m.ack_at.is_none() {
-                m.ack_at = Some(now_ms.max(m.ts));
+            let t = match at {
+                Some(t) => t,
+                None => *at.insert(self.store.stamp(now_ms)?),
+            };
+            if read {
+                m.read_at = Some(t);
+            }
+            if m.ack_at.is_none() {
+                m.ack_at = Some(t);
             }
             self.store.update(&m)?;
             newest.insert(m.from.clone(), m);
@@ -970,7 +976,7 @@ impl Hub {
             push.rcp_message = Some(RcpCommand {
                 id: Some(m.mid.clone()),
                 cid: Some(m.cid.clone()),
-                t: Some(to_i64(now_ms.max(m.ts))),
+                t: at.map(to_i64),
                 read: Some(read),
                 from: Some(peer.to_owned()),
             });

@@ -10,6 +10,11 @@
 //! * `messages`: (cid, timestamp) → JSON [`Message`]. Timestamps are server-assigned and
 //!   strictly increasing across the whole store and restarts (`max(now_ms, last + 1)`), so a
 //!   timestamp names one message; `mids`: message id → (cid, timestamp).
+//!
+//!   Message timestamps, patch times, receipt times and `notifTime`s are one sequence, the
+//!   store's clock ([`Store::next_ts`], [`Store::stamp`]): a client compares them with each
+//!   other (`lastUnreadNotifTime` against message timestamps, `lastDeliveredAt` against the
+//!   messages it covers), so two events in one wall-clock millisecond must still be ordered.
 //! * `cursors`: (member, cid) → (newest timestamp the member acknowledged, newest timestamp
 //!   the member read).
 //! * `patches`: patch timestamp → (cid, timestamp of the patched message), for the patch sync
@@ -189,6 +194,17 @@ impl Store {
         t
     }
 
+    /// The next server timestamp, like [`next_ts`](Self::next_ts), committed at once: for
+    /// times handed out without a write of their own (`notifTime`, receipt times, will
+    /// messages), so a restart cannot issue them again.
+    pub fn stamp(&mut self, now_ms: u64) -> Result<u64, StoreError> {
+        let t = self.next_ts(now_ms);
+        let txn = self.db.begin_write().map_err(err)?;
+        keep_last_ts(&txn, t)?;
+        txn.commit().map_err(err)?;
+        Ok(t)
+    }
+
     /// The conversation `cid`.
     pub fn conv(&self, cid: &str) -> Result<Option<Conv>, StoreError> {
         let txn = self.db.begin_read().map_err(err)?;
@@ -276,10 +292,7 @@ impl Store {
                 .map_err(err)?
                 .insert(msg.mid.as_str(), (msg.cid.as_str(), msg.ts))
                 .map_err(err)?;
-            let mut meta = txn.open_table(META).map_err(err)?;
-            let last = meta.get("last_ts").map_err(err)?.map_or(0, |v| v.value());
-            meta.insert("last_ts", last.max(self.last_ts))
-                .map_err(err)?;
+            keep_last_ts(&txn, self.last_ts)?;
         }
         txn.commit().map_err(err)
     }
@@ -300,10 +313,7 @@ impl Store {
                     .map_err(err)?
                     .insert(p, (msg.cid.as_str(), msg.ts))
                     .map_err(err)?;
-                let mut meta = txn.open_table(META).map_err(err)?;
-                let last = meta.get("last_ts").map_err(err)?.map_or(0, |v| v.value());
-                meta.insert("last_ts", last.max(self.last_ts))
-                    .map_err(err)?;
+                keep_last_ts(&txn, self.last_ts)?;
             }
         }
         txn.commit().map_err(err)
@@ -416,6 +426,14 @@ impl Store {
     }
 }
 
+/// Records in `txn` that timestamps up to `t` were handed out (never lowering the mark).
+fn keep_last_ts(txn: &redb::WriteTransaction, t: u64) -> Result<(), StoreError> {
+    let mut meta = txn.open_table(META).map_err(err)?;
+    let last = meta.get("last_ts").map_err(err)?.map_or(0, |v| v.value());
+    meta.insert("last_ts", last.max(t)).map_err(err)?;
+    Ok(())
+}
+
 /// The `unique` index key: the sorted, de-duplicated members joined by NUL.
 fn unique_key(members: &[String]) -> String {
     let mut m: Vec<&str> = members.iter().map(String::as_str).collect();
@@ -504,13 +522,18 @@ mod tests {
         assert_eq!(s.conversations_of("carol").unwrap(), ["c1"]);
         let t = s.next_ts(7);
         s.append(&msg("c1", t, "x")).unwrap();
+        assert_eq!(
+            s.stamp(7).unwrap(),
+            8,
+            "a stamp without a write is kept too"
+        );
         drop(s);
         let mut s = Store::open(dir.path()).unwrap();
         assert_eq!(s.conv("c1").unwrap().unwrap().members, ["alice", "carol"]);
-        assert_eq!(s.last_ts(), 7);
+        assert_eq!(s.last_ts(), 8);
         assert_eq!(
             s.next_ts(1),
-            8,
+            9,
             "timestamps never go back, even after a restart"
         );
     }

@@ -809,6 +809,44 @@ fn leancloud_notif_time_covers_timestamps_ahead_of_the_clock() {
     assert!(p.take(3).is_empty(), "nothing newer than notifTime");
 }
 
+/// Issue 12 (CI: leancloud/014 flaked, 3 in 52 runs): a `notifTime` and the next message's
+/// timestamp came from the same wall-clock millisecond, so a login with that notifTime missed
+/// the message; receipt times had the same flaw. One clock orders them all.
+#[test]
+fn issue_12_one_clock_orders_notif_time_receipts_and_later_messages() {
+    let mut p = Pair::new(None);
+    p.login(1, "tom");
+    let a = p.start(1, &["jerry"]);
+    p.direct(1, &a, "a1", json!({}));
+    // Every event below reads the same wall clock (`raw` adds 1 before handling).
+    let frozen = p.now + 100;
+    p.now = frozen - 1;
+    p.login(2, "jerry");
+    let notif = p.take_one(2)["unreadMessage"]["notifTime"]
+        .as_i64()
+        .unwrap();
+    p.now = frozen - 1;
+    let (mid, t2) = p.direct(1, &a, "a2", json!({"r": true}));
+    assert!(t2 > notif, "message {t2} not after notifTime {notif}");
+    p.take(2);
+    p.connect(3, "lc.protobuf2.3");
+    p.now = frozen - 1;
+    p.open(3, "jerry", json!({"lastUnreadNotifTime": notif}));
+    let u = p.take_one(3);
+    assert_eq!(u["unreadMessage"]["convs"][0]["mid"], mid.as_str(), "{u}");
+    p.now = frozen - 1;
+    p.send(3, json!({"cmd": "read", "readMessage": {"cid": a}}));
+    let rcp = p.take(1).into_iter().find(|c| c["cmd"] == "rcp").unwrap();
+    let read_at = rcp["rcpMessage"]["t"].as_i64().unwrap();
+    assert!(read_at >= t2, "receipt {read_at} before its message {t2}");
+    p.now = frozen - 1;
+    let (_, t3) = p.direct(1, &a, "a3", json!({}));
+    assert!(
+        t3 > read_at,
+        "message {t3} not after the read receipt {read_at}"
+    );
+}
+
 #[test]
 fn leancloud_unread_at_login_with_mentions_and_notif_time() {
     for mutant in [

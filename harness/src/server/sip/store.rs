@@ -13,7 +13,9 @@
 //! * `meta`: `last_id`.
 //!
 //! Ids are `max(now_ms, last + 1)`: strictly increasing over the whole file and across
-//! restarts, so the key order is the storage order and delivery follows it. An index of
+//! restarts, so the key order is the storage order and delivery follows it. The arrival
+//! time (the dumped MESSAGE's `Date`, the mailbox's CPIM `DateTime`) is the id, so it never
+//! contradicts that order when the wall clock stalls or steps back. An index of
 //! (id, expiry) per user is kept in memory (rebuilt on open) for counts and expiry.
 
 use std::collections::BTreeMap;
@@ -30,7 +32,7 @@ pub struct Offline {
     /// Server-assigned id, strictly increasing in storage order.
     #[serde(default)]
     pub id: u64,
-    /// Arrival time, Unix ms.
+    /// Arrival time, Unix ms: set to the id by the mailbox.
     pub arrival_ms: u64,
     /// When the message is dropped undelivered, Unix ms.
     pub expires_ms: u64,
@@ -145,6 +147,7 @@ impl Mailbox {
     ) -> Result<Offline, StoreError> {
         let id = now_ms.max(self.last_id + 1);
         msg.id = id;
+        msg.arrival_ms = id;
         let value = encode(&msg)?;
         let txn = self.db.begin_write().map_err(err)?;
         {
@@ -177,6 +180,7 @@ impl Mailbox {
             for (user, mut msg) in items {
                 last = now_ms.max(last + 1);
                 msg.id = last;
+                msg.arrival_ms = last;
                 let value = encode(&msg)?;
                 table
                     .insert((user.as_str(), last), value.as_slice())
@@ -321,6 +325,30 @@ mod tests {
             content_type: Some("text/plain".into()),
             body: body.to_vec(),
         }
+    }
+
+    /// Issue 12: arrival times came from the wall clock, so a message stored after the clock
+    /// stepped back was dumped after an older one yet dated before it.
+    #[test]
+    fn issue_12_sip_arrival_times_follow_storage_order() {
+        let mut m = Mailbox::temporary().unwrap();
+        let at = |now_ms| Offline {
+            arrival_ms: now_ms,
+            ..msg(b"x", u64::MAX)
+        };
+        m.store("bob", at(5000), 5000).unwrap();
+        m.store_many(
+            vec![("bob".into(), at(5000)), ("bob".into(), at(1000))],
+            1000,
+        )
+        .unwrap();
+        let arrivals: Vec<u64> = m
+            .list("bob", 0)
+            .unwrap()
+            .iter()
+            .map(|o| o.arrival_ms)
+            .collect();
+        assert_eq!(arrivals, [5000, 5001, 5002]);
     }
 
     #[test]
