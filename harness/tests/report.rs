@@ -33,6 +33,7 @@ fn failed() -> CaseResult {
             expected: Some("1 S".into()),
             actual: Some("2 S".into()),
             note: None,
+            waited: None,
         }),
         unreachable: false,
         wire: vec![
@@ -41,6 +42,7 @@ fn failed() -> CaseResult {
                 actor: "alice".into(),
                 dir: Direction::Event,
                 text: "connected to service fetion".into(),
+                ..WireEntry::default()
             },
             WireEntry {
                 t_ms: 0.5,
@@ -49,14 +51,17 @@ fn failed() -> CaseResult {
                 text:
                     "S fetion.com.cn SIP-C/2.0\\r\\nN: StartChat\\r\\nI: 1\\r\\nQ: 1 S\\r\\n\\r\\n"
                         .into(),
+                ..WireEntry::default()
             },
             WireEntry {
                 t_ms: 3.125,
                 actor: "alice".into(),
                 dir: Direction::Recv,
                 text: "SIP-C/2.0 200 OK\\r\\nI: 1\\r\\nQ: 2 S\\r\\n\\r\\n".into(),
+                ..WireEntry::default()
             },
         ],
+        ..CaseResult::default()
     }
 }
 

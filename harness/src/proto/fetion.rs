@@ -16,6 +16,10 @@ use super::{Frame, Pairing, Protocol, Spec};
 pub struct Fetion;
 
 impl Protocol for Fetion {
+    fn name(&self) -> &'static str {
+        "fetion"
+    }
+
     fn parse(&self, buf: &[u8]) -> Result<Status<(Frame, usize)>, Error> {
         Ok(sipc::parse(buf)?.map(|(msg, n)| (frame(&msg, buf.get(..n).unwrap_or_default()), n)))
     }

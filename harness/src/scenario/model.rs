@@ -82,7 +82,7 @@ impl Protocol {
 }
 
 /// A rule checked by a case.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Rule {
     /// Stable rule id (`sipc.response-echoes-i-q`).
     pub id: String,
