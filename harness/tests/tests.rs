@@ -20,3 +20,7 @@ mod gateway;
 // imspec fuzz: crash files of the harness-side targets, the planted mutant found and
 // reproduced, hangs and protocol errors of a scripted server.
 mod fuzz;
+
+// The HTML report in headless Chromium and the pcap in tshark (ignored: .ci/report-check runs
+// them with the tools installed and a run's reports written).
+mod report_tools;

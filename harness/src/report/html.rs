@@ -9,7 +9,8 @@
 //!   one lifeline per actor and per service it talked to, one arrow per frame (labelled with
 //!   the method, status, verb or command and its pairing key), connects, closes and barriers
 //!   marked, and where the failing step waited. Clicking an arrow shows the frame decoded by
-//!   its protocol module (the codec) and its raw bytes.
+//!   its protocol module (the codec) and its raw bytes; the page opens on the frame that failed
+//!   the case, or on frame N with `#eN` in its address.
 //!
 //! Verdicts are rendered from their names (a verdict added later shows up as it is named), and
 //! everything is a pure function of the results, so an old run's JSON redraws the same site.
@@ -630,7 +631,7 @@ var g=document.getElementById('e'+i);if(g)g.classList.add('selected');detail.tex
 if(f.fields.length){var t=document.createElement('table');f.fields.forEach(function(kv){var tr=document.createElement('tr');tr.appendChild(text('td',kv[0]));tr.appendChild(text('td',kv[1]));t.appendChild(tr);});detail.appendChild(t);}\
 detail.appendChild(text('h4','raw bytes'));detail.appendChild(text('pre',f.hex||'(not recorded)'));detail.appendChild(text('h4','wire log'));detail.appendChild(text('pre',f.text));}\
 document.querySelectorAll('.arrow').forEach(function(g){g.addEventListener('click',function(){show(g.dataset.i);});});\
-var failed=document.querySelector('.arrow.failed');if(failed)show(failed.dataset.i);})();</script>";
+var m=location.hash.match(/^#e(\\d+)$/),failed=document.querySelector('.arrow.failed');if(m)show(m[1]);else if(failed)show(failed.dataset.i);})();</script>";
 
 #[cfg(test)]
 mod tests {

@@ -47,9 +47,9 @@ pub fn render(results: &[CaseResult]) -> Vec<u8> {
 }
 
 /// How many frames of each protocol the pcap carries, as a dissector should count them:
-/// `sip`, `msrp`, `msnp`, `fetion` and `websocket` (data and close frames) from the wire log
-/// (frames sent or received in a recorded TCP connection), `http` the requests and responses
-/// in the recorded HTTP connections and WebSocket handshakes.
+/// `sip`, `msrp`, `msnp`, `fetion` and `websocket` (data frames: text and binary) from the wire
+/// log (frames sent or received in a recorded TCP connection), `http` the requests and
+/// responses in the recorded HTTP connections and WebSocket handshakes.
 pub fn frame_counts(results: &[CaseResult]) -> BTreeMap<String, usize> {
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for r in results {
@@ -60,7 +60,15 @@ pub fn frame_counts(results: &[CaseResult]) -> BTreeMap<String, usize> {
             let Some(p) = r.actors.get(&w.actor) else {
                 continue;
             };
-            let name = if p == "leancloud" { "websocket" } else { p };
+            let name = if p == "leancloud" {
+                // A close the server sent is a frame, but not a data frame.
+                if w.dir == Direction::Recv && is_ws_close(w.raw.as_deref()) {
+                    continue;
+                }
+                "websocket"
+            } else {
+                p
+            };
             *counts.entry(name.to_owned()).or_default() += 1;
         }
         for c in &r.connections {
@@ -81,6 +89,14 @@ pub fn frame_counts(results: &[CaseResult]) -> BTreeMap<String, usize> {
         }
     }
     counts
+}
+
+/// Whether a LeanCloud record is a close frame the server sent (decoded by the protocol module).
+fn is_ws_close(raw: Option<&[u8]>) -> bool {
+    let (Some(raw), Some(m)) = (raw, proto::by_name("leancloud")) else {
+        return false;
+    };
+    matches!(m.parse(raw), Ok(Status::Complete((f, _))) if f.get("ws") == Some("close"))
 }
 
 /// Cut points of one way of a connection: the end offset of each frame in its bytes.
