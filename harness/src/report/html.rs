@@ -284,20 +284,21 @@ pub fn diagram(r: &CaseResult) -> String {
         LEFT + LANE / 2 + i * LANE
     };
     let y = |i: usize| TOP + 20 + i * ROW;
-    let width = LEFT + lanes.len().max(1) * LANE + 40;
+    // Room for the failure's text right of the lanes.
+    let width = (LEFT + lanes.len().max(1) * LANE + 40).max(LEFT + LANE + 720);
     let height = y(r.wire.len()) + 30;
     let waited = r.failure.as_ref().and_then(|f| f.waited.clone());
     let mut s = String::new();
     let _ = write!(
         s,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" class=diagram width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" font-family=\"sans-serif\" font-size=\"12\"><defs><marker id=\"head\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"8\" markerHeight=\"8\" orient=\"auto-start-reverse\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\"context-stroke\"/></marker></defs>"
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"diagram\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" font-family=\"sans-serif\" font-size=\"12\"><defs><marker id=\"head\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"8\" markerHeight=\"8\" orient=\"auto-start-reverse\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\"context-stroke\"/></marker></defs>"
     );
     for (i, name) in lanes.iter().enumerate() {
         let cx = x(name);
         let class = if i < actors.len() { "actor" } else { "service" };
         let _ = write!(
             s,
-            "<g class=\"lane {class}\"><line x1=\"{cx}\" y1=\"{top}\" x2=\"{cx}\" y2=\"{bottom}\" class=lifeline/><rect x=\"{rx}\" y=\"8\" width=\"{w}\" height=\"28\" rx=\"4\"/><text x=\"{cx}\" y=\"27\" text-anchor=\"middle\">{n}</text></g>",
+            "<g class=\"lane {class}\"><line x1=\"{cx}\" y1=\"{top}\" x2=\"{cx}\" y2=\"{bottom}\" class=\"lifeline\"/><rect x=\"{rx}\" y=\"8\" width=\"{w}\" height=\"28\" rx=\"4\"/><text x=\"{cx}\" y=\"27\" text-anchor=\"middle\">{n}</text></g>",
             top = TOP - 20,
             bottom = height - 10,
             rx = cx - LANE / 2 + 10,
@@ -313,7 +314,7 @@ pub fn diagram(r: &CaseResult) -> String {
         let bottom = y(w.to.min(r.wire.len())) - ROW / 2 + 4;
         let _ = write!(
             s,
-            "<rect class=waited x=\"{}\" y=\"{top}\" width=\"10\" height=\"{}\"><title>the failing step waited here</title></rect>",
+            "<rect class=\"waited\" x=\"{}\" y=\"{top}\" width=\"10\" height=\"{}\"><title>the failing step waited here</title></rect>",
             x(a) - 5,
             (bottom - top).max(6)
         );
@@ -323,14 +324,14 @@ pub fn diagram(r: &CaseResult) -> String {
         let cy = y(i);
         let _ = write!(
             s,
-            "<text class=time x=\"8\" y=\"{}\">{:.1} ms</text>",
+            "<text class=\"time\" x=\"8\" y=\"{}\">{:.1} ms</text>",
             cy + 4,
             w.t_ms
         );
         if w.actor.is_empty() {
             let _ = write!(
                 s,
-                "<text class=note x=\"{LEFT}\" y=\"{}\">{}</text>",
+                "<text class=\"note\" x=\"{LEFT}\" y=\"{}\">{}</text>",
                 cy + 4,
                 esc(&w.text)
             );
@@ -357,7 +358,7 @@ pub fn diagram(r: &CaseResult) -> String {
                     };
                     let _ = write!(
                         s,
-                        "<g class=\"event ev-{k}\"><text class=mark x=\"{ax}\" y=\"{}\" text-anchor=\"middle\">{mark}</text><text x=\"{}\" y=\"{}\">{}</text></g>",
+                        "<g class=\"event ev-{k}\"><text class=\"mark\" x=\"{ax}\" y=\"{}\" text-anchor=\"middle\">{mark}</text><text x=\"{}\" y=\"{}\">{}</text></g>",
                         cy + 4,
                         ax + 10,
                         cy + 4,
@@ -379,7 +380,7 @@ pub fn diagram(r: &CaseResult) -> String {
                     .map_or_else(|| short(&w.text, 40), |d| d.label.clone());
                 let _ = write!(
                     s,
-                    "<g class=\"arrow {dir}{f}\" data-i=\"{i}\" id=\"e{i}\"><title>{title}</title><line class=hit x1=\"{x1}\" y1=\"{cy}\" x2=\"{x2}\" y2=\"{cy}\"/><line x1=\"{x1}\" y1=\"{cy}\" x2=\"{x2}\" y2=\"{cy}\" marker-end=\"url(#head)\"/><text x=\"{mx}\" y=\"{ty}\" text-anchor=\"middle\">{label}</text></g>",
+                    "<g class=\"arrow {dir}{f}\" data-i=\"{i}\" id=\"e{i}\"><title>{title}</title><line class=\"hit\" x1=\"{x1}\" y1=\"{cy}\" x2=\"{x2}\" y2=\"{cy}\"/><line x1=\"{x1}\" y1=\"{cy}\" x2=\"{x2}\" y2=\"{cy}\" marker-end=\"url(#head)\"/><text x=\"{mx}\" y=\"{ty}\" text-anchor=\"middle\">{label}</text></g>",
                     dir = if w.dir == Direction::Send {
                         "send"
                     } else {
@@ -400,7 +401,7 @@ pub fn diagram(r: &CaseResult) -> String {
         let reason = r.failure.as_ref().map_or("", |f| f.reason.as_str());
         let _ = write!(
             s,
-            "<g class=failmark><text class=mark x=\"{cx}\" y=\"{}\" text-anchor=\"middle\">✗</text><text x=\"{}\" y=\"{}\">{}</text></g>",
+            "<g class=\"failmark\"><text class=\"mark\" x=\"{cx}\" y=\"{}\" text-anchor=\"middle\">✗</text><text x=\"{}\" y=\"{}\">{}</text></g>",
             y(at) + 4,
             cx + 12,
             y(at) + 4,
@@ -612,8 +613,8 @@ tr.differs td{background:#fff1f1}.filters{margin:.5em 0}pre{white-space:pre-wrap
 dl.failure dt{font-weight:600;margin-top:.4em}dl.failure dd{margin-left:1.5em}.differs{background:#f6c8c8}\
 .seq{overflow:auto;border:1px solid #ddd;max-height:75vh}svg.diagram .lane rect{fill:#eef3fb;stroke:#7d95bd}svg.diagram .service rect{fill:#f3f3f3;stroke:#999}\
 svg.diagram .lifeline{stroke:#aaa;stroke-dasharray:4 4}svg.diagram .arrow line{stroke:#1f5fbf;stroke-width:1.5}svg.diagram .arrow.recv line{stroke:#2f7d32}\
-svg.diagram .arrow .hit{stroke:transparent;stroke-width:14}svg.diagram .arrow{cursor:pointer}svg.diagram .arrow:hover text{font-weight:700}\
-svg.diagram .arrow.failed line{stroke:#c62828;stroke-width:3}svg.diagram .arrow.failed text{fill:#c62828;font-weight:700}svg.diagram .arrow.selected text{text-decoration:underline}\
+svg.diagram .arrow line.hit{stroke:transparent;stroke-width:14}svg.diagram .arrow{cursor:pointer}svg.diagram .arrow:hover text{font-weight:700}\
+svg.diagram .arrow.failed line:not(.hit){stroke:#c62828;stroke-width:3}svg.diagram .arrow.failed text{fill:#c62828;font-weight:700}svg.diagram .arrow.selected text{text-decoration:underline}\
 svg.diagram .time{fill:#888;font-size:11px}svg.diagram .ev-barrier line{stroke:#b07d00;stroke-dasharray:6 3}svg.diagram .ev-barrier text{fill:#8a6400}\
 svg.diagram .ev-close .mark,svg.diagram .ev-disconnect .mark{fill:#c62828}svg.diagram .ev-connect .mark{fill:#2f7d32}svg.diagram .event text{font-size:11px;fill:#555}\
 svg.diagram .waited{fill:#f6c8c8;stroke:#c62828}svg.diagram .failmark text{fill:#c62828;font-weight:700}svg.diagram .note{fill:#888}\
@@ -698,7 +699,7 @@ mod tests {
         );
         assert!(svg.contains(">VER (TrID 1)<"), "{svg}");
         assert!(svg.contains(">VER (TrID 2)<"), "{svg}");
-        assert!(svg.contains("class=waited"));
+        assert!(svg.contains("class=\"waited\""));
         assert!(svg.contains("class=\"event ev-barrier\""));
         assert!(svg.contains("class=\"event ev-connect\""));
         assert_eq!(

@@ -65,6 +65,24 @@ mod tests {
     }
 
     #[test]
+    fn json_reads_a_report_written_before_the_recording_fields() {
+        // The shape of reports before `raw`, `connections` and friends (and rules' `text`).
+        let old = r#"[{"action":"expect reply on alice","actual":"2 S","duration_ms":12,
+            "expected":"1 S","id":"fetion/002","location":"x.yaml:21:3","reason":"differs",
+            "rules":[{"evidence":"high","id":"r","level":"must","source":"s"}],"step":"3",
+            "title":"t","verdict":"fail","wire":[{"actor":"alice","dir":"send","t_ms":0.5,
+            "text":"S x"}]}]"#;
+        let r = &parse(old).unwrap()[0];
+        assert_eq!(r.verdict, Verdict::Fail);
+        assert_eq!(r.failure.as_ref().unwrap().expected.as_deref(), Some("1 S"));
+        assert_eq!(
+            (r.rules[0].id.as_str(), r.wire[0].raw.as_ref()),
+            ("r", None)
+        );
+        assert!(r.connections.is_empty());
+    }
+
+    #[test]
     fn json_merge_restores_the_unpartitioned_order() {
         let ids = |v: &[CaseResult]| v.iter().map(|r| r.id.clone()).collect::<Vec<_>>();
         // Five cases in two shards: shard 1 ran 0, 2, 4; shard 2 ran 1, 3.

@@ -86,7 +86,8 @@ impl Protocol {
 pub struct Rule {
     /// Stable rule id (`sipc.response-echoes-i-q`).
     pub id: String,
-    /// What the rule says.
+    /// What the rule says (absent from JSON reports written before it was added).
+    #[serde(default)]
     pub text: String,
     /// Where it comes from: a seed file or a PROTOCOLS.md section / source tag.
     pub source: String,
