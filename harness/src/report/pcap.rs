@@ -223,7 +223,7 @@ fn connection(r: &CaseResult, c: &Connection, out: &mut Vec<Packet>) {
     emit(Way::Recv, c.t_ms, syn, &[], None);
     emit(Way::Send, c.t_ms, Flags::default(), &[], None);
     // Every data piece and FIN, ordered by the read or write that completed it.
-    let mut events: Vec<(usize, Way, Option<(usize, usize)>)> = Vec::new();
+    let mut events: Vec<(usize, Way, Option<Span>)> = Vec::new();
     for way in [Way::Send, Way::Recv] {
         for (a, b, chunk) in pieces(c, way) {
             events.push((chunk, way, Some((a, b))));
@@ -271,6 +271,9 @@ fn connection(r: &CaseResult, c: &Connection, out: &mut Vec<Packet>) {
         }
     }
 }
+
+/// Bytes `start..end` of one way.
+type Span = (usize, usize);
 
 #[derive(Clone, Copy, Debug, Default)]
 struct Flags {
