@@ -370,24 +370,37 @@ type Writer = Box<dyn AsyncWrite + Send + Unpin>;
 /// into owned halves without a lock, and so does a recorded one; other streams (in memory) use
 /// `tokio::io::split`.
 fn split(stream: BoxStream) -> (Reader, Writer) {
-    if (&*stream as &dyn std::any::Any).is::<Tapped>() {
-        let any: Box<dyn std::any::Any + Send> = stream;
-        let Ok(t) = any.downcast::<Tapped>() else {
-            unreachable!("checked by is::<Tapped>() just above");
-        };
-        let (r, w) = t.into_split();
-        return (Box::new(r), Box::new(w));
-    }
-    if (&*stream as &dyn std::any::Any).is::<TcpStream>() {
-        let any: Box<dyn std::any::Any + Send> = stream;
-        let Ok(tcp) = any.downcast::<TcpStream>() else {
-            unreachable!("checked by is::<TcpStream>() just above");
-        };
-        let (r, w) = tcp.into_split();
-        return (Box::new(r), Box::new(w));
-    }
+    let stream = match owned_halves(stream, Tapped::into_split) {
+        Ok(halves) => return halves,
+        Err(other) => other,
+    };
+    let stream = match owned_halves(stream, TcpStream::into_split) {
+        Ok(halves) => return halves,
+        Err(other) => other,
+    };
     let (r, w) = tokio::io::split(stream);
     (Box::new(r), Box::new(w))
+}
+
+/// The halves `into_split` makes when `stream` is a `T`; the stream back otherwise.
+fn owned_halves<T, R, W>(
+    stream: BoxStream,
+    into_split: fn(T) -> (R, W),
+) -> Result<(Reader, Writer), BoxStream>
+where
+    T: 'static,
+    R: AsyncRead + Send + Unpin + 'static,
+    W: AsyncWrite + Send + Unpin + 'static,
+{
+    if !(&*stream as &dyn std::any::Any).is::<T>() {
+        return Err(stream);
+    }
+    let any: Box<dyn std::any::Any + Send> = stream;
+    let Ok(t) = any.downcast::<T>() else {
+        unreachable!("checked by is::<T>() just above");
+    };
+    let (r, w) = into_split(*t);
+    Ok((Box::new(r), Box::new(w)))
 }
 
 /// xorshift64: deterministic write sizes for `--chop`.
