@@ -14,13 +14,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
-use imspec::report::{human, json, junit};
+use imspec::report::{html, human, json, junit, pcap};
 use imspec::runner::{self, Profile, RunOptions, Verdict};
 use imspec::scenario::fragment::{self, Sources};
 use imspec::scenario::{self, Scenario, capability};
 use imspec::server::{self, Server, ServerConfig};
 use imspec::transport::gateway::{self, Gateway};
-use imspec::transport::{Connector, tcp::Tcp};
+use imspec::transport::{Connector, tap::Tap, tcp::Tcp};
 use imspec_codec::Status;
 
 #[derive(Parser)]
@@ -85,6 +85,9 @@ enum Command {
     Fuzz(FuzzArgs),
     /// Run the reference server until SIGTERM/SIGINT.
     Serve(server::ServeArgs),
+    /// Redraw or join reports from the JSON of earlier runs (`imspec run --json`).
+    #[command(subcommand)]
+    Report(ReportCommand),
     /// Run the suite against the clean reference server and every mutant; print the matrix.
     ///
     /// Exits 1 if the clean server fails a case or a mutant survives every case, 2 if the
@@ -101,6 +104,44 @@ enum Command {
         /// Multiply every step timeout.
         #[arg(long, default_value_t = 0.5, value_name = "F")]
         timeout_scale: f64,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReportCommand {
+    /// Write the HTML report of a JSON report into DIR.
+    Html {
+        /// A JSON report (`imspec run --json`).
+        report: PathBuf,
+        /// The directory to write `index.html` and `cases/` into.
+        dir: PathBuf,
+    },
+    /// Write the pcapng of a JSON report's recorded connections.
+    Pcap {
+        /// A JSON report (`imspec run --json`).
+        report: PathBuf,
+        /// The pcapng file to write.
+        file: PathBuf,
+    },
+    /// Join the JSON reports of `--partition K/N` shards (given in K order) into one report.
+    ///
+    /// Exits 1 when a merged case failed the run, as `imspec run` would have.
+    Merge {
+        /// The shards' JSON reports.
+        #[arg(required = true)]
+        shards: Vec<PathBuf>,
+        /// Write the joined JSON report here.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+        /// Write the joined JUnit XML report here.
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+        /// Write the joined HTML report into this directory.
+        #[arg(long, value_name = "DIR")]
+        html: Option<PathBuf>,
+        /// Write the joined pcapng here.
+        #[arg(long, value_name = "FILE")]
+        pcap: Option<PathBuf>,
     },
 }
 
@@ -140,6 +181,12 @@ struct RunArgs {
     /// Write a JSON report (one object per case) here.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// Write the HTML report (index.html, a page with a sequence diagram per case) into DIR.
+    #[arg(long, value_name = "DIR")]
+    html: Option<PathBuf>,
+    /// Write every TCP connection of the run into this pcapng file (for Wireshark).
+    #[arg(long, value_name = "FILE")]
+    pcap: Option<PathBuf>,
     /// Cases run concurrently.
     #[arg(long, default_value_t = 8)]
     jobs: usize,
@@ -239,6 +286,7 @@ fn main() -> ExitCode {
             file,
         } => exit(decode(protocol, framing, file.as_deref())),
         Command::Run(args) => exit(run(args)),
+        Command::Report(cmd) => exit(report(cmd)),
         Command::Fuzz(args) => exit(fuzz(args)),
         Command::Serve(args) => {
             let rt = match tokio::runtime::Runtime::new() {
@@ -721,13 +769,15 @@ fn run(args: RunArgs) -> anyhow::Result<u8> {
         let services = embedded
             .is_none()
             .then(|| Arc::new(targets.keys().cloned().collect()));
-        let connector: Arc<dyn Connector> =
-            Arc::new(Gateway::new(Arc::new(Tcp::new(targets)), options));
+        let tcp: Arc<dyn Connector> = Arc::new(Tap::new(Arc::new(Tcp::new(targets))));
+        let connector: Arc<dyn Connector> = Arc::new(Gateway::new(tcp, options));
         let opts = RunOptions {
             timeout_scale: args.timeout_scale,
             chop: args.chop,
             profile: Arc::new(profile),
             services,
+            // The JSON report carries the connections, so `imspec report` can draw the pcap.
+            capture: args.json.is_some() || args.pcap.is_some() || args.html.is_some(),
         };
         let started = Instant::now();
         let tty = std::io::stderr().is_terminal();
@@ -782,14 +832,13 @@ fn run(args: RunArgs) -> anyhow::Result<u8> {
         if !parity.pairs.is_empty() {
             writeln!(out, "{parity}")?;
         }
-        if let Some(p) = &args.json {
-            std::fs::write(p, json::render(&results))
-                .with_context(|| format!("writing {}", p.display()))?;
-        }
-        if let Some(p) = &args.junit {
-            let xml = junit::render(&results).context("rendering the JUnit report")?;
-            std::fs::write(p, xml).with_context(|| format!("writing {}", p.display()))?;
-        }
+        write_reports(
+            &results,
+            args.json.as_deref(),
+            args.junit.as_deref(),
+            args.html.as_deref(),
+            args.pcap.as_deref(),
+        )?;
         Ok(if results.iter().any(|r| r.unreachable) {
             3
         } else if results.iter().any(|r| r.verdict.fails_run()) {
@@ -798,4 +847,76 @@ fn run(args: RunArgs) -> anyhow::Result<u8> {
             0
         })
     })
+}
+
+/// Writes the reports asked for.
+fn write_reports(
+    results: &[runner::CaseResult],
+    json_file: Option<&Path>,
+    junit_file: Option<&Path>,
+    html_dir: Option<&Path>,
+    pcap_file: Option<&Path>,
+) -> anyhow::Result<()> {
+    if let Some(p) = json_file {
+        std::fs::write(p, json::render(results))
+            .with_context(|| format!("writing {}", p.display()))?;
+    }
+    if let Some(p) = junit_file {
+        let xml = junit::render(results).context("rendering the JUnit report")?;
+        std::fs::write(p, xml).with_context(|| format!("writing {}", p.display()))?;
+    }
+    if let Some(d) = html_dir {
+        html::write(results, d)
+            .with_context(|| format!("writing the HTML report into {}", d.display()))?;
+    }
+    if let Some(p) = pcap_file {
+        std::fs::write(p, pcap::render(results))
+            .with_context(|| format!("writing {}", p.display()))?;
+    }
+    Ok(())
+}
+
+fn read_report(p: &Path) -> anyhow::Result<Vec<runner::CaseResult>> {
+    let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+    json::parse(&text).with_context(|| format!("{}: not a JSON report of imspec run", p.display()))
+}
+
+fn report(cmd: ReportCommand) -> anyhow::Result<u8> {
+    match cmd {
+        ReportCommand::Html { report, dir } => {
+            write_reports(&read_report(&report)?, None, None, Some(&dir), None)?;
+            Ok(0)
+        }
+        ReportCommand::Pcap { report, file } => {
+            write_reports(&read_report(&report)?, None, None, None, Some(&file))?;
+            Ok(0)
+        }
+        ReportCommand::Merge {
+            shards,
+            json,
+            junit,
+            html,
+            pcap,
+        } => {
+            let parts = shards
+                .iter()
+                .map(|p| read_report(p))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let results = json::merge(parts);
+            write_reports(
+                &results,
+                json.as_deref(),
+                junit.as_deref(),
+                html.as_deref(),
+                pcap.as_deref(),
+            )?;
+            let failed = results.iter().filter(|r| r.verdict.fails_run()).count();
+            println!(
+                "merged {} reports: {} cases, {failed} failing the run",
+                shards.len(),
+                results.len()
+            );
+            Ok(u8::from(results.iter().any(|r| r.verdict.fails_run())))
+        }
+    }
 }

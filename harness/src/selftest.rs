@@ -357,9 +357,7 @@ mod tests {
             duration_ms: 0,
             rules: Vec::new(),
             failure: (verdict != Verdict::Pass).then(Failure::default),
-            unreachable: false,
-            wire: Vec::new(),
-            runs: Default::default(),
+            ..CaseResult::default()
         }
     }
 

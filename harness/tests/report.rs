@@ -33,6 +33,7 @@ fn failed() -> CaseResult {
             expected: Some("1 S".into()),
             actual: Some("2 S".into()),
             note: None,
+            waited: None,
         }),
         unreachable: false,
         wire: vec![
@@ -41,6 +42,7 @@ fn failed() -> CaseResult {
                 actor: "alice".into(),
                 dir: Direction::Event,
                 text: "connected to service fetion".into(),
+                ..WireEntry::default()
             },
             WireEntry {
                 t_ms: 0.5,
@@ -49,15 +51,17 @@ fn failed() -> CaseResult {
                 text:
                     "S fetion.com.cn SIP-C/2.0\\r\\nN: StartChat\\r\\nI: 1\\r\\nQ: 1 S\\r\\n\\r\\n"
                         .into(),
+                ..WireEntry::default()
             },
             WireEntry {
                 t_ms: 3.125,
                 actor: "alice".into(),
                 dir: Direction::Recv,
                 text: "SIP-C/2.0 200 OK\\r\\nI: 1\\r\\nQ: 2 S\\r\\n\\r\\n".into(),
+                ..WireEntry::default()
             },
         ],
-        runs: Default::default(),
+        ..CaseResult::default()
     }
 }
 
@@ -98,4 +102,96 @@ fn summary_and_difference_marker() {
         human::summary(&[failed(), passed()], 1500),
         "2 cases: 1 passed, 1 failed, 0 non-strict, 0 skipped, 0 xfail, 0 xpass in 1.50 s"
     );
+}
+
+/// A run over loopback with `capture`: frames carry their bytes and connection, the TCP, the
+/// gateway's HTTP and LeanCloud's WebSocket connections are recorded, and the pcap's frame
+/// counts follow the wire log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn capture_records_tcp_gateway_and_websocket_connections() {
+    use std::sync::Arc;
+
+    use imspec::report::pcap;
+    use imspec::runner::{self, Direction, RunOptions};
+    use imspec::server::{Server, ServerConfig};
+    use imspec::transport::Connector;
+    use imspec::transport::gateway::{self, Gateway};
+    use imspec::transport::tap::Tap;
+    use imspec::transport::tcp::Tcp;
+
+    let server = Server::start(ServerConfig::local()).await.unwrap();
+    let targets = server
+        .addrs()
+        .into_iter()
+        .map(|(s, a)| (s.name().to_owned(), a))
+        .collect();
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios/");
+    let cases: Vec<_> = [
+        "msnp/007-png-answered.yaml",
+        "leancloud/001-session-open.yaml",
+    ]
+    .iter()
+    .map(|f| imspec::scenario::load(std::path::Path::new(&format!("{root}{f}"))).unwrap())
+    .collect();
+    let cases = gateway::with_twins(cases, true, true);
+    assert_eq!(cases.len(), 3);
+    let tcp: Arc<dyn Connector> = Arc::new(Tap::new(Arc::new(Tcp::new(targets))));
+    let connector: Arc<dyn Connector> = Arc::new(Gateway::new(tcp, gateway::Options::default()));
+    let opts = RunOptions {
+        capture: true,
+        ..RunOptions::default()
+    };
+    let results = runner::run_all(
+        cases.into_iter().map(Arc::new).collect(),
+        &opts,
+        connector,
+        3,
+        |_, _, _| {},
+    )
+    .await;
+    server.shutdown().await;
+    for r in &results {
+        assert_eq!(r.verdict, imspec::runner::Verdict::Pass, "{}", r.id);
+        assert!(r.started_us > 0 && !r.actors.is_empty());
+        let protocols: Vec<&str> = r.connections.iter().map(|c| c.protocol.as_str()).collect();
+        let frames = r.wire.iter().filter(|w| w.dir != Direction::Event);
+        match r.id.as_str() {
+            id if id.ends_with("@gateway") => {
+                assert!(protocols.iter().all(|p| *p == "http"), "{protocols:?}");
+                assert!(protocols.len() >= 2, "an open and a poll at least");
+                assert!(frames.clone().all(|w| w.conn.is_none() && w.raw.is_some()));
+            }
+            id => {
+                let want = if id.starts_with("leancloud") {
+                    "websocket"
+                } else {
+                    "msnp"
+                };
+                assert!(protocols.iter().all(|p| *p == want), "{id}: {protocols:?}");
+                assert!(frames.clone().all(|w| w.conn.is_some() && w.raw.is_some()));
+                // What the actor wrote is what the connection carried (not WebSocket: framed).
+                if want == "msnp" {
+                    let written: Vec<u8> = r.connections[0]
+                        .chunks
+                        .iter()
+                        .filter(|k| k.way == imspec::runner::Way::Send)
+                        .flat_map(|k| k.raw.clone())
+                        .collect();
+                    let sent: Vec<u8> = frames
+                        .filter(|w| w.dir == Direction::Send)
+                        .flat_map(|w| w.raw.clone().unwrap_or_default())
+                        .collect();
+                    assert_eq!(written, sent);
+                }
+            }
+        }
+        assert!(r.wire.iter().any(|w| w.event.as_deref() == Some("connect")));
+    }
+    let counts = pcap::frame_counts(&results);
+    assert!(
+        counts["msnp"] > 0 && counts["websocket"] > 0 && counts["http"] > 0,
+        "{counts:?}"
+    );
+    // Every pcap packet parses as a pcapng block: the file starts with its section header.
+    assert!(pcap::render(&results).starts_with(&0x0A0D_0D0Au32.to_le_bytes()));
 }

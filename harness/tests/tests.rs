@@ -34,3 +34,6 @@ mod fuzz;
 // Target profiles through the binary against `imspec serve`: the example profiles, skips for
 // untargeted services, --targets-from, fragment replacements and lookup, the README walk-through.
 mod profiles;
+// The HTML report in headless Chromium and the pcap in tshark (ignored: .ci/report-check runs
+// them with the tools installed and a run's reports written).
+mod report_tools;

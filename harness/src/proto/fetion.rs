@@ -27,6 +27,10 @@ const LIMITS: sipc::Limits = sipc::Limits {
 pub struct Fetion;
 
 impl Protocol for Fetion {
+    fn name(&self) -> &'static str {
+        "fetion"
+    }
+
     fn parse(&self, buf: &[u8]) -> Result<Status<(Frame, usize)>, Error> {
         Ok(sipc::parse_with(buf, &LIMITS)?
             .map(|(msg, n)| (frame(&msg, buf.get(..n).unwrap_or_default()), n)))

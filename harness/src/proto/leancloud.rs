@@ -36,6 +36,10 @@ use crate::transport::ws;
 pub struct LeanCloud;
 
 impl Protocol for LeanCloud {
+    fn name(&self) -> &'static str {
+        "leancloud"
+    }
+
     fn parse(&self, buf: &[u8]) -> Result<Status<(Frame, usize)>, Error> {
         let Some((tag, payload, used)) = ws::cut(buf) else {
             return Ok(Status::Incomplete(match ws::declared_len(buf) {

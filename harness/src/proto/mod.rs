@@ -128,6 +128,10 @@ pub struct Spec {
 
 /// A protocol as the runner sees it.
 pub trait Protocol: Send + Sync {
+    /// The module's name (`fetion`, `leancloud`, `msnp`, `msrp`, `sip`): how reports name the
+    /// protocol of an actor's frames ([`by_name`]).
+    fn name(&self) -> &'static str;
+
     /// Cuts one frame from the start of `buf`: `Complete((frame, consumed))`, `Incomplete`, or
     /// the codec's error (offset relative to `buf`).
     fn parse(&self, buf: &[u8]) -> Result<Status<(Frame, usize)>, Error>;
@@ -179,6 +183,18 @@ pub fn for_protocol(p: scenario::Protocol) -> &'static dyn Protocol {
         scenario::Protocol::Msnp => &msnp::Msnp,
         scenario::Protocol::Sip => &sip::Sip,
     }
+}
+
+/// The module named `name` ([`Protocol::name`]).
+pub fn by_name(name: &str) -> Option<&'static dyn Protocol> {
+    let all: [&'static dyn Protocol; 5] = [
+        &fetion::Fetion,
+        &leancloud::LeanCloud,
+        &msnp::Msnp,
+        msrp::module(),
+        &sip::Sip,
+    ];
+    all.into_iter().find(|p| p.name() == name)
 }
 
 /// The first line of `bytes`, escaped for display.

@@ -14,6 +14,10 @@ use super::{Frame, Pairing, Protocol, Spec};
 pub struct Msnp;
 
 impl Protocol for Msnp {
+    fn name(&self) -> &'static str {
+        "msnp"
+    }
+
     fn parse(&self, buf: &[u8]) -> Result<Status<(Frame, usize)>, Error> {
         Ok(msnp::parse(buf)?.map(|(cmd, n)| (frame(&cmd, buf.get(..n).unwrap_or_default()), n)))
     }

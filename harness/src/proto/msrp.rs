@@ -26,6 +26,10 @@ use super::{Frame, Pairing, Protocol, Spec};
 pub struct Msrp;
 
 impl Protocol for Msrp {
+    fn name(&self) -> &'static str {
+        "msrp"
+    }
+
     fn parse(&self, buf: &[u8]) -> Result<Status<(Frame, usize)>, Error> {
         Ok(msrp::parse(buf)?.map(|(c, n)| (frame(&c, buf.get(..n).unwrap_or_default()), n)))
     }

@@ -74,6 +74,10 @@ const CANONICAL: &[&str] = &[
 ];
 
 impl Protocol for Sip {
+    fn name(&self) -> &'static str {
+        "sip"
+    }
+
     fn parse(&self, buf: &[u8]) -> Result<Status<(Frame, usize)>, Error> {
         Ok(sip::parse_with(buf, &LIMITS)?
             .map(|(msg, n)| (frame(&msg, buf.get(..n).unwrap_or_default()), n)))

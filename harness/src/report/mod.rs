@@ -2,12 +2,17 @@
 //!
 //! * [`human`]: console progress, failure details with the differing part marked, summary;
 //! * [`json`]: one object per case (`id`, `verdict`, `duration_ms`, failure fields, `wire`;
-//!   `runs` with `--repeat`);
-//! * [`junit`]: JUnit XML for CI systems.
+//!   `runs` with `--repeat`), read back by `imspec report`;
+//! * [`junit`]: JUnit XML for CI systems;
+//! * [`html`]: a static site with a sequence diagram per case;
+//! * [`pcap`]: the recorded TCP connections as a pcapng file ([`pcapng`] writes the blocks).
 
+pub mod html;
 pub mod human;
 pub mod json;
 pub mod junit;
+pub mod pcap;
+pub mod pcapng;
 
 use crate::runner::{CaseResult, Verdict};
 

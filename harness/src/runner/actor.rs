@@ -1,10 +1,10 @@
 //! One actor's connection: the framing read loop (its own task) feeding a reply map and a
 //! push queue, and the write side used by the step runner.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use imspec_codec::Status;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -14,6 +14,7 @@ use tokio::task::JoinHandle;
 
 use crate::proto::{self, Frame, Pairing, Protocol};
 use crate::transport::BoxStream;
+use crate::transport::tap::{Capture, Tapped};
 
 use super::result::{Direction, WireEntry};
 
@@ -66,24 +67,100 @@ impl Inbox {
     }
 }
 
-/// The case-wide wire log.
+/// The case-wide wire log, and the capture of the case's TCP connections.
 #[derive(Debug)]
 pub struct Wire {
     start: Instant,
-    entries: Mutex<(Vec<WireEntry>, usize)>,
+    started_us: u64,
+    state: Mutex<Log>,
+    /// Where a [`crate::transport::tap::Tap`] records the case's connections.
+    pub capture: Arc<Capture>,
+}
+
+#[derive(Debug, Default)]
+struct Log {
+    entries: Vec<WireEntry>,
+    dropped: usize,
+    /// Per actor: the peer of its connection and the recorded TCP connection, if any.
+    bound: HashMap<String, (String, Option<u32>)>,
+    protocols: BTreeMap<String, String>,
 }
 
 impl Wire {
     /// A log starting now.
     pub fn new() -> Self {
+        let start = Instant::now();
+        let started_us = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
         Self {
-            start: Instant::now(),
-            entries: Mutex::new((Vec::new(), 0)),
+            start,
+            started_us,
+            state: Mutex::new(Log::default()),
+            capture: Arc::new(Capture::new(start)),
         }
     }
 
-    /// Records bytes or an event.
+    /// When the log started, in microseconds since the Unix epoch.
+    pub fn started_us(&self) -> u64 {
+        self.started_us
+    }
+
+    /// From now on `actor`'s entries go to `peer` over connection `conn`, in `protocol`.
+    pub fn bind(&self, actor: &str, peer: &str, conn: Option<u32>, protocol: &str) {
+        let mut g = lock(&self.state);
+        g.bound.insert(actor.to_owned(), (peer.to_owned(), conn));
+        g.protocols.insert(actor.to_owned(), protocol.to_owned());
+    }
+
+    /// The protocol of each actor that was bound.
+    pub fn protocols(&self) -> BTreeMap<String, String> {
+        lock(&self.state).protocols.clone()
+    }
+
+    /// Records bytes or an event as text.
     pub fn log(&self, actor: &str, dir: Direction, text: String) {
+        self.push(actor, dir, text, None, None);
+    }
+
+    /// Records a frame: its text and its exact bytes.
+    pub fn frame(&self, actor: &str, dir: Direction, bytes: &[u8], text: String) {
+        self.push(actor, dir, text, None, Some(bytes.to_vec()));
+    }
+
+    /// Records an event of kind `event` (`connect`, `disconnect`, `close`, `barrier`).
+    pub fn event(&self, actor: &str, event: &str, text: String) {
+        self.push(actor, Direction::Event, text, Some(event.to_owned()), None);
+    }
+
+    /// Entries logged so far (dropped ones not counted).
+    pub fn len(&self) -> usize {
+        lock(&self.state).entries.len()
+    }
+
+    /// Whether nothing was logged yet.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The index of the newest received frame of `actor` at or after `from` with exactly
+    /// these bytes.
+    pub fn find_recv(&self, actor: &str, bytes: &[u8], from: usize) -> Option<usize> {
+        let g = lock(&self.state);
+        (from..g.entries.len()).rev().find(|&i| {
+            let e = &g.entries[i];
+            e.dir == Direction::Recv && e.actor == actor && e.raw.as_deref() == Some(bytes)
+        })
+    }
+
+    fn push(
+        &self,
+        actor: &str,
+        dir: Direction,
+        text: String,
+        event: Option<String>,
+        raw: Option<Vec<u8>>,
+    ) {
         let t_ms = self.start.elapsed().as_secs_f64() * 1000.0;
         let mut text = text;
         if text.len() > MAX_WIRE_TEXT {
@@ -95,30 +172,33 @@ impl Wire {
             text.truncate(cut);
             text.push_str(&format!("… ({total} characters)"));
         }
-        let mut g = lock(&self.entries);
-        if g.0.len() < MAX_WIRE_ENTRIES {
-            g.0.push(WireEntry {
+        let mut g = lock(&self.state);
+        if g.entries.len() < MAX_WIRE_ENTRIES {
+            let (peer, conn) = g
+                .bound
+                .get(actor)
+                .map_or((None, None), |(p, c)| (Some(p.clone()), *c));
+            g.entries.push(WireEntry {
                 t_ms: (t_ms * 1000.0).round() / 1000.0,
                 actor: actor.to_owned(),
                 dir,
                 text,
+                event,
+                peer,
+                conn,
+                raw,
             });
         } else {
-            g.1 += 1;
+            g.dropped += 1;
         }
     }
 
     /// The entries so far (and a last event counting dropped ones).
     pub fn entries(&self) -> Vec<WireEntry> {
-        let g = lock(&self.entries);
-        let mut out = g.0.clone();
-        if g.1 > 0 {
-            out.push(WireEntry {
-                t_ms: 0.0,
-                actor: String::new(),
-                dir: Direction::Event,
-                text: format!("{} more entries not kept", g.1),
-            });
+        let g = lock(&self.state);
+        let mut out = g.entries.clone();
+        if g.dropped > 0 {
+            out.push(dropped_entry(g.dropped));
         }
         out
     }
@@ -126,18 +206,20 @@ impl Wire {
     /// As [`entries`](Self::entries), moving them out (the log is empty afterwards): for the
     /// end of a case, where copying thousands of frames would be waste.
     pub fn take(&self) -> Vec<WireEntry> {
-        let mut g = lock(&self.entries);
-        let dropped = std::mem::take(&mut g.1);
-        let mut out = std::mem::take(&mut g.0);
+        let mut g = lock(&self.state);
+        let dropped = std::mem::take(&mut g.dropped);
+        let mut out = std::mem::take(&mut g.entries);
         if dropped > 0 {
-            out.push(WireEntry {
-                t_ms: 0.0,
-                actor: String::new(),
-                dir: Direction::Event,
-                text: format!("{dropped} more entries not kept"),
-            });
+            out.push(dropped_entry(dropped));
         }
         out
+    }
+}
+
+fn dropped_entry(n: usize) -> WireEntry {
+    WireEntry {
+        text: format!("{n} more entries not kept"),
+        ..WireEntry::default()
     }
 }
 
@@ -285,18 +367,40 @@ type Writer = Box<dyn AsyncWrite + Send + Unpin>;
 /// Splits a connection for the read loop and the step runner. `tokio::io::split` halves share
 /// a lock, so the read loop's `recv` waits for the runner's `send`, and on loopback a `send`
 /// also runs the peer's receive path: the read loop often blocked on it. A TCP stream splits
-/// into owned halves without a lock; other streams (in memory) use `tokio::io::split`.
+/// into owned halves without a lock, and so does a recorded one; other streams (in memory) use
+/// `tokio::io::split`.
 fn split(stream: BoxStream) -> (Reader, Writer) {
-    if (&*stream as &dyn std::any::Any).is::<TcpStream>() {
-        let any: Box<dyn std::any::Any + Send> = stream;
-        let Ok(tcp) = any.downcast::<TcpStream>() else {
-            unreachable!("checked by is::<TcpStream>() just above");
-        };
-        let (r, w) = tcp.into_split();
-        return (Box::new(r), Box::new(w));
-    }
+    let stream = match owned_halves(stream, Tapped::into_split) {
+        Ok(halves) => return halves,
+        Err(other) => other,
+    };
+    let stream = match owned_halves(stream, TcpStream::into_split) {
+        Ok(halves) => return halves,
+        Err(other) => other,
+    };
     let (r, w) = tokio::io::split(stream);
     (Box::new(r), Box::new(w))
+}
+
+/// The halves `into_split` makes when `stream` is a `T`; the stream back otherwise.
+fn owned_halves<T, R, W>(
+    stream: BoxStream,
+    into_split: fn(T) -> (R, W),
+) -> Result<(Reader, Writer), BoxStream>
+where
+    T: 'static,
+    R: AsyncRead + Send + Unpin + 'static,
+    W: AsyncWrite + Send + Unpin + 'static,
+{
+    if !(&*stream as &dyn std::any::Any).is::<T>() {
+        return Err(stream);
+    }
+    let any: Box<dyn std::any::Any + Send> = stream;
+    let Ok(t) = any.downcast::<T>() else {
+        unreachable!("checked by is::<T>() just above");
+    };
+    let (r, w) = into_split(*t);
+    Ok((Box::new(r), Box::new(w)))
 }
 
 /// xorshift64: deterministic write sizes for `--chop`.
@@ -330,7 +434,7 @@ async fn read_loop(
             Closed::Eof => "closed by the server".to_owned(),
             Closed::Failed(m) => m.clone(),
         };
-        wire.log(&actor, Direction::Event, text);
+        wire.event(&actor, "close", text);
         lock(&inbox).closed = Some(closed);
         notify.send_modify(|v| *v += 1);
     };
@@ -339,7 +443,12 @@ async fn read_loop(
         loop {
             match proto.parse(&buf) {
                 Ok(Status::Complete((frame, n))) => {
-                    wire.log(&actor, Direction::Recv, proto.log_text(&buf[..n]));
+                    wire.frame(
+                        &actor,
+                        Direction::Recv,
+                        &buf[..n],
+                        proto.log_text(&buf[..n]),
+                    );
                     lock(&inbox).deliver(proto, frame);
                     buf.drain(..n);
                     base += n as u64;

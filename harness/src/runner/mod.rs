@@ -22,10 +22,12 @@ use crate::scenario::{
     self as scenario, ActorTarget, Expect, ExpectSource, FrameSpec, HttpSend, Scenario, Step,
     StepKind, Template, Tree,
 };
-use crate::transport::{Connector, Endpoint, TransportError, first_address, gateway, ws};
+use crate::transport::{Connector, Endpoint, TransportError, first_address, gateway, tap, ws};
 
 pub use profile::{BarrierMode, Profile};
-pub use result::{CaseResult, Direction, Failure, Verdict, WireEntry};
+pub use result::{
+    CaseResult, Chunk, Connection, Direction, Failure, Verdict, Waited, Way, WireEntry,
+};
 
 use actor::{Actor, Closed, Inbox, Wire, lock};
 use expect::{Mismatch, check, check_frame, short};
@@ -43,6 +45,9 @@ pub struct RunOptions {
     /// The services that have a target; a case needing another one is skipped. `None`: all
     /// (the embedded server).
     pub services: Option<Arc<std::collections::BTreeSet<String>>>,
+    /// Record every TCP connection's bytes into [`CaseResult::connections`] (for `--pcap`;
+    /// needs a [`crate::transport::tap::Tap`] in the connector).
+    pub capture: bool,
 }
 
 impl Default for RunOptions {
@@ -52,6 +57,7 @@ impl Default for RunOptions {
             chop: false,
             profile: Arc::new(Profile::default()),
             services: None,
+            capture: false,
         }
     }
 }
@@ -75,6 +81,7 @@ pub async fn run(s: &Scenario, opts: &RunOptions, connector: &dyn Connector) -> 
         unreachable: false,
         wire: Vec::new(),
         runs: Default::default(),
+        ..CaseResult::default()
     };
     if let Some(reason) = skip_reason(s, opts) {
         result.verdict = Verdict::Skip;
@@ -124,6 +131,9 @@ pub async fn run(s: &Scenario, opts: &RunOptions, connector: &dyn Connector) -> 
     result.unreachable = case.unreachable;
     result.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     result.wire = wire.take();
+    result.started_us = wire.started_us();
+    result.actors = wire.protocols();
+    result.connections = wire.capture.take();
     let baseline = opts.profile.in_baseline(&s.id);
     result.verdict = match (&outcome, baseline) {
         (Ok(()), false) => Verdict::Pass,
@@ -216,6 +226,8 @@ struct StepFail {
     reason: String,
     expected: Option<String>,
     actual: Option<String>,
+    /// The bytes of the received frame that failed the checks.
+    frame: Option<Vec<u8>>,
 }
 
 impl StepFail {
@@ -239,6 +251,7 @@ impl From<Mismatch> for StepFail {
             reason: m.reason,
             expected: Some(m.expected),
             actual: Some(m.actual),
+            frame: None,
         }
     }
 }
@@ -276,10 +289,26 @@ impl<'a> Case<'a> {
             for (i, step) in steps.iter().enumerate() {
                 // Built only when needed: a passing step never shows its path.
                 let path = || format!("{prefix}{}", i + 1);
+                let from = self.wire.len();
                 let outcome = if let StepKind::Repeat(r) = &step.kind {
                     self.repeat(step, r, &path()).await
                 } else {
+                    let wire = Arc::clone(&self.wire);
+                    let waited = |f: &StepFail| {
+                        let actor = step_actor(&step.kind);
+                        let frame = match (&f.frame, &actor) {
+                            (Some(b), Some(a)) => wire.find_recv(a, b, from),
+                            _ => None,
+                        };
+                        Waited {
+                            actor,
+                            from,
+                            to: wire.len(),
+                            frame,
+                        }
+                    };
                     self.exec(step).await.map_err(|f| Failure {
+                        waited: Some(waited(&f)),
                         step: match iteration {
                             Some(n) => format!("{} (iteration {n})", path()),
                             None => path(),
@@ -412,6 +441,7 @@ impl<'a> Case<'a> {
                     Ok(())
                 } else {
                     Err(StepFail {
+                        frame: None,
                         reason: format!(
                             "{} unexpected frame(s) arrived on `{name}`",
                             ib.pushes.len()
@@ -431,6 +461,7 @@ impl<'a> Case<'a> {
                     .await;
                 match r {
                     Err(WaitEnd::Timeout) => Err(StepFail {
+                        frame: None,
                         reason: format!("`{name}` was not closed by the server in time"),
                         expected: Some("connection closed".into()),
                         actual: Some("still open".into()),
@@ -441,11 +472,8 @@ impl<'a> Case<'a> {
             StepKind::Disconnect(name) => {
                 let actor = self.actor_mut(name)?;
                 actor.close().await;
-                self.wire.log(
-                    name,
-                    Direction::Event,
-                    "disconnected by the scenario".into(),
-                );
+                self.wire
+                    .event(name, "disconnect", "disconnected by the scenario".into());
                 Ok(())
             }
             StepKind::Set(pairs) => {
@@ -469,6 +497,15 @@ impl<'a> Case<'a> {
             }
             StepKind::Repeat(_) => Err(StepFail::new("internal: repeat handled by exec_steps")),
         }
+    }
+
+    /// The capture scope of `name`'s connections, when the run records them.
+    fn scope(&self, name: &str, carried: &str) -> Option<tap::Scope> {
+        self.opts.capture.then(|| tap::Scope {
+            capture: Arc::clone(&self.wire.capture),
+            actor: name.to_owned(),
+            protocol: carried.to_owned(),
+        })
     }
 
     /// The protocol an actor speaks: the case's, or MSRP for an MSRP actor of a SIP case.
@@ -518,7 +555,16 @@ impl<'a> Case<'a> {
             other => (other, self.proto),
         };
         self.protos.insert(name.to_owned(), proto);
-        let stream = match timeout_at(deadline.into(), self.connector.connect(&endpoint)).await {
+        // What the TCP stream carries, for the capture: the gateway transport makes HTTP
+        // requests, LeanCloud runs in WebSocket messages.
+        let carried = match &endpoint {
+            Endpoint::Service(s) if s == gateway::SERVICE => "http",
+            _ if self.s.protocol == scenario::Protocol::LeanCloud => "websocket",
+            _ => proto.name(),
+        };
+        let scope = self.scope(name, carried);
+        let opened = tap::within(scope, self.connector.connect(&endpoint));
+        let stream = match timeout_at(deadline.into(), opened).await {
             Err(_) => {
                 self.unreachable = matches!(endpoint, Endpoint::Service(_));
                 return Err(StepFail::new(format!(
@@ -534,22 +580,24 @@ impl<'a> Case<'a> {
             }
             Ok(Ok(s)) => s,
         };
+        let peer = match &endpoint {
+            Endpoint::Service(s) | Endpoint::Address(s) => s.clone(),
+        };
+        let conn = (carried != "http")
+            .then(|| self.wire.capture.latest(name))
+            .flatten();
+        self.wire.bind(name, &peer, conn, proto.name());
         self.wire
-            .log(name, Direction::Event, format!("connected to {endpoint}"));
+            .event(name, "connect", format!("connected to {endpoint}"));
+        let addrs = tap::socket_addrs(&stream);
         // `${local:NAME}`: this connection's own address (a SIP Contact naming the flow).
-        let local = (&*stream as &dyn std::any::Any)
-            .downcast_ref::<tokio::net::TcpStream>()
-            .and_then(|t| t.local_addr().ok())
-            .map_or_else(proto::sip::synthetic_local, |a| a.to_string());
+        let local = addrs.map_or_else(proto::sip::synthetic_local, |(l, _)| l.to_string());
         self.vars.set(&format!("local:{name}"), local);
         let stream = if self.s.protocol == scenario::Protocol::LeanCloud {
             let options = ws::Options::of(self.s.actor_options.get(name));
             // The Host the server sees: the address dialled (a TCP stream knows it), else the
             // service name (in memory).
-            let peer = (&*stream as &dyn std::any::Any)
-                .downcast_ref::<tokio::net::TcpStream>()
-                .and_then(|t| t.peer_addr().ok());
-            let host = match (&endpoint, peer) {
+            let host = match (&endpoint, addrs.map(|(_, p)| p)) {
                 (_, Some(addr)) => addr.to_string(),
                 (Endpoint::Service(s), None) => s.clone(),
                 (Endpoint::Address(a), None) => first_address(a)
@@ -564,9 +612,9 @@ impl<'a> Case<'a> {
                 }
                 Ok(Err(e)) => return Err(StepFail::new(format!("`{name}`: {e}"))),
                 Ok(Ok(s)) => {
-                    self.wire.log(
+                    self.wire.event(
                         name,
-                        Direction::Event,
+                        "connect",
                         format!("WebSocket subprotocol {}", options.subprotocol()),
                     );
                     s
@@ -624,7 +672,9 @@ impl<'a> Case<'a> {
             Some(b) => proto::unescape(&self.vars.interpolate(&b.0)?)?,
             None => Vec::new(),
         };
-        let stream = match timeout_at(deadline.into(), self.connector.dial(&endpoint)).await {
+        let scope = self.scope(name, "http");
+        let dialled = tap::within(scope, self.connector.dial(&endpoint));
+        let stream = match timeout_at(deadline.into(), dialled).await {
             Err(_) => {
                 self.unreachable = matches!(endpoint, Endpoint::Service(_));
                 return Err(StepFail::new(format!(
@@ -644,6 +694,7 @@ impl<'a> Case<'a> {
             Endpoint::Address(a) => a.clone(),
             Endpoint::Service(s) => s.clone(),
         };
+        self.wire.bind(name, &host, None, "http");
         let request = gateway::HttpRequest {
             method,
             target,
@@ -676,7 +727,7 @@ impl<'a> Case<'a> {
                 }
                 Err(e) => {
                     let m = format!("HTTP request `{key}` ({}) failed: {e}", request.target);
-                    wire.log(&who, Direction::Event, m.clone());
+                    wire.event(&who, "close", m.clone());
                     lock(&inbox).closed = Some(Closed::Failed(m));
                 }
             }
@@ -780,7 +831,8 @@ impl<'a> Case<'a> {
                 .outstanding
                 .push_back((as_name.map(str::to_owned), k.clone()));
         }
-        self.wire.log(name, Direction::Send, proto.log_text(&bytes));
+        self.wire
+            .frame(name, Direction::Send, &bytes, proto.log_text(&bytes));
         if let Some(n) = as_name {
             let frame = match proto.parse(&bytes) {
                 Ok(imspec_codec::Status::Complete((frame, used))) if used == bytes.len() => frame,
@@ -863,6 +915,7 @@ impl<'a> Case<'a> {
                     .map(|a| summaries(&lock(&a.inbox).pushes))
                     .unwrap_or_default();
                 StepFail {
+                    frame: None,
                     reason: format!("`{name}`: no {what} within {}", self.timeout_text()),
                     expected: Some(what.to_owned()),
                     actual: Some(if pushes.is_empty() {
@@ -892,6 +945,8 @@ impl<'a> Case<'a> {
         if self.opts.profile.barrier == BarrierMode::Quiet || no_keepalive {
             let ms = self.opts.profile.quiet_ms.unwrap_or(QUIET_MS);
             let quiet = Duration::from_secs_f64(ms as f64 * self.opts.timeout_scale / 1000.0);
+            self.wire
+                .event(name, "barrier", format!("barrier: {ms} ms of quiet"));
             tokio::time::sleep(quiet).await;
             return match lock(&self.actor(name)?.inbox).closed.clone() {
                 Some(Closed::Failed(m)) => Err(StepFail::new(m)),
@@ -911,7 +966,10 @@ impl<'a> Case<'a> {
         let actor = self.actor_mut(name)?;
         actor.counter += 1;
         lock(&actor.inbox).pending.push(key.clone());
-        self.wire.log(name, Direction::Send, proto.log_text(&bytes));
+        self.wire
+            .event(name, "barrier", "barrier: a round trip".into());
+        self.wire
+            .frame(name, Direction::Send, &bytes, proto.log_text(&bytes));
         let rng = if self.opts.chop {
             Some(&mut self.rng)
         } else {
@@ -986,6 +1044,7 @@ impl<'a> Case<'a> {
                                         m.actual,
                                         short(&proto::escape(&frame.bytes))
                                     )),
+                                    frame: Some(frame.bytes.clone()),
                                 })?;
                             got[i] = Some(frame);
                             continue;
@@ -1048,6 +1107,11 @@ impl<'a> Case<'a> {
             .front()
             .and_then(|f| self.check_expect(&e.actor, f, e).err());
         StepFail {
+            frame: ib
+                .pushes
+                .front()
+                .filter(|_| first_mismatch.is_some())
+                .map(|f| f.bytes.clone()),
             reason: match first_mismatch {
                 Some(m) => format!(
                     "`{}`: no push matching the checks within {}; the first queued one fails: {}",
@@ -1129,6 +1193,22 @@ fn brief_check(c: &crate::scenario::Check) -> String {
         format!("/{}/", r.0)
     } else {
         "…".into()
+    }
+}
+
+/// The actor a step reads or writes, if one.
+fn step_actor(kind: &StepKind) -> Option<String> {
+    match kind {
+        StepKind::Barrier(a) => a.first().cloned(),
+        StepKind::Connect(a)
+        | StepKind::Disconnect(a)
+        | StepKind::ExpectClosed(a)
+        | StepKind::ExpectNoPush(a) => Some(a.clone()),
+        StepKind::Http(h) => Some(h.actor.clone()),
+        StepKind::Expect(e) => Some(e.actor.clone()),
+        StepKind::ExpectAnyOrder(l) => l.first().map(|e| e.actor.clone()),
+        StepKind::Send(s) => Some(s.actor.clone()),
+        StepKind::Assert(_) | StepKind::Repeat(_) | StepKind::Set(_) => None,
     }
 }
 

@@ -1,11 +1,28 @@
 //! What a run produces: plain data that the reports consume (hurl's `AssertResult` idea).
+//!
+//! A [`CaseResult`] serialises to exactly the object of the JSON report (`--json`) and
+//! deserialises from it, so the HTML and pcap writers and `imspec report merge` work from an old
+//! run's JSON as from a fresh run.
 
 use std::collections::BTreeMap;
 
 use crate::scenario::Rule;
+pub use crate::transport::tap::{Chunk, Connection, Way};
 
 /// The verdict of one case.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verdict {
     /// A rule was violated.
@@ -16,6 +33,7 @@ pub enum Verdict {
     /// Failed, but only should-level or low-evidence rules: does not fail the run.
     NonStrict,
     /// Passed.
+    #[default]
     Pass,
     /// Not run: the target does not claim a capability the case requires.
     Skip,
@@ -46,7 +64,7 @@ impl Verdict {
 }
 
 /// One case's result.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct CaseResult {
     /// Case id.
     pub id: String,
@@ -57,19 +75,32 @@ pub struct CaseResult {
     /// Wall time in milliseconds.
     pub duration_ms: u64,
     /// The rules the case checks.
-    #[serde(skip)]
+    #[serde(default)]
     pub rules: Vec<Rule>,
-    /// Why it did not pass (also set for xfail and non-strict); why it was skipped.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Why it did not pass (also set for xfail and non-strict); why it was skipped. Its fields
+    /// sit at the top level of the JSON object.
+    #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<Failure>,
     /// Whether a connection to a target service could not be opened.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub unreachable: bool,
+    /// When the case started: microseconds since the Unix epoch (the wire log's `t_ms` count
+    /// from here).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub started_us: u64,
+    /// The protocol each actor spoke (`fetion`, `msnp`, `sip`, `msrp`, `leancloud`, `http`):
+    /// how its frames' `raw` bytes decode.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub actors: BTreeMap<String, String>,
     /// Frames both ways, with timestamps (kept for every verdict; reports show it for failures).
     pub wire: Vec<WireEntry>,
     /// With `--repeat N` (N > 1): how many runs ended in each verdict; empty otherwise.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub runs: BTreeMap<Verdict, usize>,
+    /// Every TCP connection of the case with the bytes both ways, as read and written (kept
+    /// when the run records them, `RunOptions::capture`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub connections: Vec<Connection>,
 }
 
 impl CaseResult {
@@ -102,8 +133,12 @@ impl CaseResult {
     }
 }
 
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 /// Where and why a case failed.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Failure {
     /// The step: its 1-based index path (`7`, `7.2` inside a repeat) and iteration.
     pub step: String,
@@ -120,12 +155,31 @@ pub struct Failure {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub actual: Option<String>,
     /// The step's `note:`.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// Where in the wire log the failing step waited: the actor it waited on and the entries
+    /// logged while it ran (`wire[from..to]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waited: Option<Waited>,
+}
+
+/// Where the failing step waited.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Waited {
+    /// The actor whose connection the step read or wrote (none for `set`, `assert`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+    /// Index of the first wire entry logged while the step ran.
+    pub from: usize,
+    /// Index one past the last entry logged before it failed.
+    pub to: usize,
+    /// The entry of the received frame that failed the step's checks, if one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frame: Option<usize>,
 }
 
 /// Direction of a wire log entry.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
     /// From the runner to the target.
@@ -133,11 +187,12 @@ pub enum Direction {
     /// From the target.
     Recv,
     /// A connection event (connect, close, error).
+    #[default]
     Event,
 }
 
 /// One frame (or event) on the wire.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct WireEntry {
     /// Milliseconds since the case started.
     pub t_ms: f64,
@@ -147,4 +202,22 @@ pub struct WireEntry {
     pub dir: Direction,
     /// The bytes, escaped (`\r\n`, `\xNN`), or the event text.
     pub text: String,
+    /// Events only: `connect`, `disconnect` (by the scenario), `close` (by the server or an
+    /// error), `barrier`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// Where the actor's connection goes: the service name or the address dialled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer: Option<String>,
+    /// The TCP connection ([`CaseResult::connections`]) this frame travelled in, when it is one
+    /// (not over the HTTP gateway, whose requests are connections of their own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conn: Option<u32>,
+    /// The frame's exact bytes as the protocol module parses them, base64 (frames only).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::transport::tap::b64_opt"
+    )]
+    pub raw: Option<Vec<u8>>,
 }

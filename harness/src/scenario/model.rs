@@ -82,11 +82,12 @@ impl Protocol {
 }
 
 /// A rule checked by a case.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Rule {
     /// Stable rule id (`sipc.response-echoes-i-q`).
     pub id: String,
-    /// What the rule says.
+    /// What the rule says (absent from JSON reports written before it was added).
+    #[serde(default)]
     pub text: String,
     /// Where it comes from: a `docs/protocols/` section, a seed or an RFC
     /// ([`cite`](super::cite) states the grammar).

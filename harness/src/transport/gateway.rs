@@ -46,6 +46,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
+use super::tap::{self, Scope};
 use super::{BoxFuture, BoxStream, Connector, Endpoint, TransportError, first_address};
 use crate::proto::{Frame, escape};
 use crate::runner::{CaseResult, Verdict};
@@ -150,6 +151,8 @@ impl Connector for Gateway {
                 at: to.clone(),
                 sid: None,
                 to_runner,
+                // The bridge's later requests belong to the actor that connected (`--pcap`).
+                scope: tap::current(),
             };
             tokio::spawn(bridge.run(from_runner, first));
             Ok(Box::new(Pipe {
@@ -570,6 +573,7 @@ impl AsyncWrite for Pipe {
 struct Client {
     inner: Arc<dyn Connector>,
     conn: Option<(Endpoint, SendRequest<Full<Bytes>>)>,
+    scope: Option<Scope>,
 }
 
 impl Client {
@@ -588,7 +592,7 @@ impl Client {
         }
         let mut sender = match reuse {
             Some(s) => s,
-            None => match self.inner.dial(&to).await {
+            None => match tap::within(self.scope.clone(), self.inner.dial(&to)).await {
                 Ok(stream) => match handshake(stream).await {
                     Ok(s) => s,
                     Err(e) => return (self, Err(e)),
@@ -621,6 +625,7 @@ struct Bridge {
     /// The newest `SessionID`; `None` until the open is answered.
     sid: Option<String>,
     to_runner: mpsc::UnboundedSender<io::Result<Bytes>>,
+    scope: Option<Scope>,
 }
 
 impl Bridge {
@@ -630,14 +635,8 @@ impl Bridge {
         first: SendRequest<Full<Bytes>>,
     ) {
         let mut out: Vec<u8> = Vec::new();
-        let mut send_lane = Some(Client {
-            inner: Arc::clone(&self.inner),
-            conn: Some((self.at.clone(), first)),
-        });
-        let mut poll_lane = Some(Client {
-            inner: Arc::clone(&self.inner),
-            conn: None,
-        });
+        let mut send_lane = Some(self.client(Some((self.at.clone(), first))));
+        let mut poll_lane = Some(self.client(None));
         let mut tasks: JoinSet<(Lane, Client, Result<HttpResponse, String>)> = JoinSet::new();
         let mut runner_open = true;
         loop {
@@ -652,13 +651,13 @@ impl Bridge {
                 let body: Vec<u8> = out.drain(..n).collect();
                 let req = self.request(if self.sid.is_none() { "open" } else { "send" }, body);
                 let (to, host) = (self.at.clone(), self.host.clone());
-                let inner = Arc::clone(&self.inner);
+                let fresh = self.client(None);
                 tasks.spawn(async move {
                     match tokio::time::timeout(SEND_TIMEOUT, client.send(to, req, host)).await {
                         Ok((c, r)) => (Lane::Send, c, r),
                         Err(_) => (
                             Lane::Send,
-                            Client { inner, conn: None },
+                            fresh,
                             Err(format!("no answer within {} s", SEND_TIMEOUT.as_secs())),
                         ),
                     }
@@ -671,13 +670,13 @@ impl Bridge {
                 let req = self.request("poll", Vec::new());
                 let (to, host) = (self.at.clone(), self.host.clone());
                 let limit = Duration::from_secs(self.lifespan_s) + POLL_GRACE;
-                let inner = Arc::clone(&self.inner);
+                let fresh = self.client(None);
                 tasks.spawn(async move {
                     match tokio::time::timeout(limit, client.send(to, req, host)).await {
                         Ok((c, r)) => (Lane::Poll, c, r),
                         Err(_) => (
                             Lane::Poll,
-                            Client { inner, conn: None },
+                            fresh,
                             Err(format!(
                                 "poll not answered within Lifespan + {} s",
                                 POLL_GRACE.as_secs()
@@ -719,15 +718,20 @@ impl Bridge {
         tasks.abort_all();
         if self.sid.is_some() {
             let req = self.request("close", Vec::new());
-            let client = Client {
-                inner: Arc::clone(&self.inner),
-                conn: None,
-            };
+            let client = self.client(None);
             let _ = tokio::time::timeout(
                 CLOSE_TIMEOUT,
                 client.send(self.at.clone(), req, self.host.clone()),
             )
             .await;
+        }
+    }
+
+    fn client(&self, conn: Option<(Endpoint, SendRequest<Full<Bytes>>)>) -> Client {
+        Client {
+            inner: Arc::clone(&self.inner),
+            conn,
+            scope: self.scope.clone(),
         }
     }
 

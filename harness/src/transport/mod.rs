@@ -4,10 +4,12 @@
 //! * [`tcp`]: tokio TCP to `host:port` (the target services given with `--target`);
 //! * [`mem`]: an in-memory duplex handed to an in-process server (no sockets);
 //! * [`gateway`]: MSNP over the HTTP gateway (hyper), wrapping either of the above;
-//! * [`ws`]: the WebSocket client of LeanCloud realtime, run over either of the first two.
+//! * [`ws`]: the WebSocket client of LeanCloud realtime, run over either of the first two;
+//! * [`tap`]: records the TCP streams of a connector for the reports.
 
 pub mod gateway;
 pub mod mem;
+pub mod tap;
 pub mod tcp;
 pub mod ws;
 
