@@ -139,6 +139,10 @@ impl Protocol for LeanCloud {
         }
     }
 
+    fn fields(&self) -> &'static [&'static str] {
+        TOP_FIELDS
+    }
+
     fn known_field(&self, name: &str) -> bool {
         let top = name.split(['.', '[']).next().unwrap_or(name);
         TOP_FIELDS.contains(&top) || ["json", "ws", "size", "close", "error"].contains(&top)

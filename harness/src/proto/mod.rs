@@ -156,8 +156,15 @@ pub trait Protocol: Send + Sync {
     /// The request of the barrier round trip (any reply to it ends the barrier).
     fn barrier(&self) -> Spec;
 
-    /// Field names this protocol understands (for messages about unknown fields).
-    fn known_field(&self, name: &str) -> bool;
+    /// The field names of this protocol's frames; a name ending in `.` is a prefix
+    /// (`headers.` stands for `headers.NAME`, whose names are free-form).
+    fn fields(&self) -> &'static [&'static str];
+
+    /// Whether a frame of this protocol can have the field `name` (checked when a scenario
+    /// loads and again when a check runs).
+    fn known_field(&self, name: &str) -> bool {
+        field_in(self.fields(), name)
+    }
 
     /// The bytes to write for a `raw:` send (LeanCloud wraps them into one WebSocket
     /// message); by default exactly the bytes.
@@ -179,6 +186,17 @@ pub fn for_protocol(p: scenario::Protocol) -> &'static dyn Protocol {
         scenario::Protocol::Msnp => &msnp::Msnp,
         scenario::Protocol::Sip => &sip::Sip,
     }
+}
+
+/// Whether `name` is one of `fields` or starts with one of its prefixes (names ending in `.`).
+pub fn field_in(fields: &[&str], name: &str) -> bool {
+    fields.iter().any(|f| {
+        if f.ends_with('.') {
+            name.len() > f.len() && name.starts_with(f)
+        } else {
+            *f == name
+        }
+    })
 }
 
 /// The first line of `bytes`, escaped for display.

@@ -129,9 +129,8 @@ impl Protocol for Msrp {
         Spec::default()
     }
 
-    fn known_field(&self, name: &str) -> bool {
-        name.starts_with("headers.")
-            || [
+    fn fields(&self) -> &'static [&'static str] {
+        &[
                 "kind",
                 "transaction",
                 "method",
@@ -142,8 +141,8 @@ impl Protocol for Msrp {
                 "byte_range",
                 "body",
                 "size",
+                "headers.",
             ]
-            .contains(&name)
     }
 }
 

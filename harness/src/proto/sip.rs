@@ -204,11 +204,8 @@ impl Protocol for Sip {
         }
     }
 
-    fn known_field(&self, name: &str) -> bool {
-        ["headers.", "summary.", "contact.", "via."]
-            .iter()
-            .any(|p| name.starts_with(p))
-            || [
+    fn fields(&self) -> &'static [&'static str] {
+        &[
                 "kind",
                 "method",
                 "target",
@@ -228,8 +225,11 @@ impl Protocol for Sip {
                 "content_type",
                 "body",
                 "size",
+                "headers.",
+                "summary.",
+                "contact.",
+                "via.",
             ]
-            .contains(&name)
     }
 }
 

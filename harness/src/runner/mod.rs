@@ -356,22 +356,25 @@ impl<'a> Case<'a> {
                 }
                 Ok(())
             }
-            StepKind::ExpectNoPush(name) => {
-                self.barrier(name, deadline).await?;
-                let actor = self.actor(name)?;
-                let ib = lock(&actor.inbox);
-                if ib.pushes.is_empty() {
-                    Ok(())
-                } else {
-                    Err(StepFail {
-                        reason: format!(
-                            "{} unexpected frame(s) arrived on `{name}`",
-                            ib.pushes.len()
-                        ),
-                        expected: Some("no frame".into()),
-                        actual: Some(summaries(&ib.pushes)),
-                    })
+            StepKind::ExpectNoPush(names) => {
+                for name in names {
+                    self.barrier(name, deadline).await?;
                 }
+                for name in names {
+                    let actor = self.actor(name)?;
+                    let ib = lock(&actor.inbox);
+                    if !ib.pushes.is_empty() {
+                        return Err(StepFail {
+                            reason: format!(
+                                "{} unexpected frame(s) arrived on `{name}`",
+                                ib.pushes.len()
+                            ),
+                            expected: Some("no frame".into()),
+                            actual: Some(summaries(&ib.pushes)),
+                        });
+                    }
+                }
+                Ok(())
             }
             StepKind::ExpectClosed(name) => {
                 let r = self
@@ -1101,7 +1104,7 @@ pub fn action(kind: &StepKind) -> String {
         },
         StepKind::ExpectAnyOrder(l) => format!("expect_any_order ({} frames)", l.len()),
         StepKind::ExpectClosed(a) => format!("expect_closed {a}"),
-        StepKind::ExpectNoPush(a) => format!("expect_no_push {a}"),
+        StepKind::ExpectNoPush(a) => format!("expect_no_push {}", a.join(", ")),
         StepKind::Repeat(_) => "repeat".into(),
         StepKind::Send(s) => format!("send {}", s.actor),
         StepKind::Set(v) => format!(

@@ -1,7 +1,9 @@
 //! Scenario scripts: the model ([`model`]) and the YAML loader ([`load`](mod@load)). No tokio here.
 
+mod check;
 pub mod load;
 pub mod model;
+pub mod template;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

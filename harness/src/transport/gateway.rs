@@ -296,13 +296,21 @@ pub fn response_frame(r: &HttpResponse) -> Frame {
 
 /// Whether `name` is a field of [`response_frame`].
 pub fn known_field(name: &str) -> bool {
-    name.starts_with("headers.")
-        || name.starts_with("messenger.")
-        || [
-            "status", "body", "size", "commands", "verbs", "rest", "refused",
-        ]
-        .contains(&name)
+    crate::proto::field_in(FIELDS, name)
 }
+
+/// The fields of the HTTP response view; a name ending in `.` is a prefix (`headers.NAME`).
+pub const FIELDS: &[&str] = &[
+    "status",
+    "body",
+    "size",
+    "commands",
+    "verbs",
+    "rest",
+    "refused",
+    "headers.",
+    "messenger.",
+];
 
 /// Whether a case talks to the gateway itself (declares an actor on [`SERVICE`]).
 pub fn is_gateway_case(s: &Scenario) -> bool {
