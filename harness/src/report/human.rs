@@ -78,7 +78,9 @@ pub fn failure_text(r: &CaseResult, color: bool) -> String {
         let _ = writeln!(out, "  expected {green}{}{reset}", e);
         let (same, differs) = split_at_char(a, at);
         let _ = writeln!(out, "  actual   {same}{red}{differs}{reset}");
-        if !color && at < a.chars().count().max(e.chars().count()) && !a.contains('\n') {
+        // A caret at column 0 says nothing: the two share no prefix.
+        if !color && at > 0 && at < a.chars().count().max(e.chars().count()) && !a.contains('\n')
+        {
             let _ = writeln!(out, "           {}^ differs here", " ".repeat(at));
         }
     } else if let Some(a) = &f.actual {

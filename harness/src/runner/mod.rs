@@ -227,7 +227,7 @@ impl<'a> Case<'a> {
         Box::pin(async move {
             for (i, step) in steps.iter().enumerate() {
                 // Built only when needed: a passing step never shows its path.
-                let path = || format!("{prefix}{}", i + 1);
+                let path = || step_label(&prefix, step, i);
                 let outcome = if let StepKind::Repeat(r) = &step.kind {
                     self.repeat(step, r, &path()).await
                 } else {
@@ -991,7 +991,7 @@ impl<'a> Case<'a> {
         let wanted = e
             .checks
             .iter()
-            .map(|(f, c)| format!("{f}: {}", brief_check(c)))
+            .map(|(f, c)| format!("{f}: {}", expect::yaml(c, &self.vars)))
             .collect::<Vec<_>>()
             .join(", ");
         let first_mismatch = ib
@@ -1073,14 +1073,27 @@ fn summaries<'f>(frames: impl IntoIterator<Item = &'f Frame>) -> String {
     shown.join(" | ")
 }
 
-fn brief_check(c: &crate::scenario::Check) -> String {
-    if let Some(e) = &c.equals {
-        e.0.clone()
-    } else if let Some(r) = &c.regex {
-        format!("/{}/", r.0)
+/// A step as its file shows it: `3`, `7.2` inside a repeat, and for a step of a fragment
+/// `fragment fetion/login step 3, included at 001-x.yaml:14` (each include, innermost first).
+fn step_label(prefix: &str, step: &Step, index: usize) -> String {
+    let number = if step.origin.number == 0 {
+        index + 1
     } else {
-        "…".into()
+        step.origin.number
+    };
+    let mut out = format!("{prefix}{number}");
+    for (n, inc) in step.origin.included.iter().enumerate() {
+        let file = inc
+            .at
+            .file
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        if n == 0 {
+            out = format!("fragment {} step {out}", inc.fragment);
+        }
+        out = format!("{out}, included at {file}:{}", inc.at.line);
     }
+    out
 }
 
 /// A short description of a step for reports.
