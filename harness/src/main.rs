@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
-use imspec::report::{human, json, junit};
+use imspec::report::{Parity, human, json, junit};
 use imspec::runner::{self, Profile, RunOptions, Verdict};
 use imspec::scenario::{self, Scenario};
 use imspec::server::{self, Server, ServerConfig};
@@ -25,7 +25,7 @@ use imspec_codec::Status;
 #[command(
     name = "imspec",
     version,
-    about = "Conformance test suite, reference server and fuzzer for IM protocols (Fetion SIP-C, MSNP 21-24)"
+    about = "Conformance test suite, reference server and fuzzer for instant-messaging protocols: MSNP 21-24 (with its HTTP gateway), LeanCloud realtime, SIP offline messaging, MSRP and Fetion SIP-C"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -121,12 +121,45 @@ struct RunArgs {
     /// Multiply every step timeout (default 5 s per step).
     #[arg(long, default_value_t = 1.0, value_name = "F")]
     timeout_scale: f64,
-    /// Split every send into 1-7 byte writes and coalesce consecutive sends into one write.
+    /// Also run every case chopped, as a twin `<id>@chop` reported beside it: sends split
+    /// into 1-7 byte writes, consecutive sends coalesced. The summary adds a parity line.
     #[arg(long)]
     chop: bool,
-    /// Print every case's verdict, not only failures.
-    #[arg(long, short)]
-    verbose: bool,
+    /// Override a scenario param: NAME=VALUE (repeatable; wins over the profile's params).
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    vars: Vec<String>,
+    /// Print every case's verdict, not only failures; twice (-vv) prints every case's wire
+    /// log, as --trace does.
+    #[arg(long, short, action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// Print every case's whole wire log, passing cases too.
+    #[arg(long)]
+    trace: bool,
+    /// Colour the console report: auto (a terminal, and NO_COLOR unset or empty), always, never.
+    #[arg(long, value_enum, default_value = "auto", value_name = "WHEN")]
+    color: ColorChoice,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ColorChoice {
+    Always,
+    Auto,
+    Never,
+}
+
+impl ColorChoice {
+    /// Whether to colour output to stdout (<https://no-color.org>: a set, non-empty `NO_COLOR`
+    /// turns colours off unless asked for explicitly).
+    fn enabled(self) -> bool {
+        match self {
+            Self::Always => true,
+            Self::Never => false,
+            Self::Auto => {
+                std::io::stdout().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
+        }
+    }
 }
 
 #[derive(clap::Args)]
@@ -324,6 +357,15 @@ fn fuzz(args: FuzzArgs) -> anyhow::Result<u8> {
 fn exit(r: anyhow::Result<u8>) -> ExitCode {
     match r {
         Ok(code) => ExitCode::from(code),
+        // The reader went away (`imspec list | head`): nothing is wrong, stop quietly.
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("imspec: {e:#}");
             ExitCode::from(2)
@@ -504,6 +546,9 @@ fn run(args: RunArgs) -> anyhow::Result<u8> {
         (named("msnp"), named(gateway::SERVICE))
     };
     let mut cases = gateway::with_twins(cases, over_tcp, over_gateway);
+    if args.chop {
+        cases = runner::with_chop_twins(cases);
+    }
     let glob_set = |patterns: &[String]| -> anyhow::Result<Option<globset::GlobSet>> {
         if patterns.is_empty() {
             return Ok(None);
@@ -536,7 +581,7 @@ fn run(args: RunArgs) -> anyhow::Result<u8> {
     if !(args.timeout_scale > 0.0 && args.timeout_scale.is_finite()) {
         anyhow::bail!("--timeout-scale must be a positive number");
     }
-    let profile = match &args.profile {
+    let mut profile = match &args.profile {
         Some(p) => match Profile::load(p) {
             Ok(p) => p,
             Err(e) => {
@@ -546,6 +591,23 @@ fn run(args: RunArgs) -> anyhow::Result<u8> {
         },
         None => Profile::default(),
     };
+    for v in &args.vars {
+        let Some((name, value)) = v.split_once('=') else {
+            eprintln!("imspec: --var `{v}`: expected NAME=VALUE");
+            return Ok(2);
+        };
+        if !cases
+            .iter()
+            .any(|c| c.params.iter().any(|(k, _)| k == name))
+        {
+            eprintln!("imspec: --var `{v}`: no case to run has a param `{name}`");
+            return Ok(2);
+        }
+        profile.params.insert(
+            name.to_owned(),
+            runner::profile::Scalar::Text(value.to_owned()),
+        );
+    }
     let mut targets = std::collections::BTreeMap::new();
     for t in &args.targets {
         let (name, addr) = t
@@ -607,12 +669,14 @@ fn run(args: RunArgs) -> anyhow::Result<u8> {
             Arc::new(Gateway::new(Arc::new(Tcp::new(targets)), options));
         let opts = RunOptions {
             timeout_scale: args.timeout_scale,
-            chop: args.chop,
+            // `--chop` runs chopped twins beside the plain cases.
+            chop: false,
             profile: Arc::new(profile),
         };
         let started = Instant::now();
         let tty = std::io::stderr().is_terminal();
-        let verbose = args.verbose;
+        let verbose = args.verbose > 0;
+        let trace = args.trace || args.verbose > 1;
         let mut failed = 0;
         let cases: Vec<Arc<Scenario>> = cases.into_iter().map(Arc::new).collect();
         let results = runner::run_all(cases, &opts, connector, args.jobs, |r, done, total| {
@@ -623,7 +687,8 @@ fn run(args: RunArgs) -> anyhow::Result<u8> {
                 if tty {
                     eprint!("\r\x1b[2K");
                 }
-                println!("{}", human::case_line(r));
+                // A closed stdout (`| head`) shows up, and stops the run, at the report below.
+                let _ = writeln!(std::io::stdout(), "{}", human::case_line(r));
             }
             if tty {
                 eprint!("\r\x1b[2K{}", human::progress(done, total, failed));
@@ -636,9 +701,12 @@ fn run(args: RunArgs) -> anyhow::Result<u8> {
         if let Some(server) = embedded {
             server.shutdown().await;
         }
-        let color = std::io::stdout().is_terminal();
+        let color = args.color.enabled();
         let mut out = std::io::stdout().lock();
         for r in &results {
+            if trace {
+                write!(out, "\n{}", human::trace_text(r, color))?;
+            }
             if matches!(
                 r.verdict,
                 Verdict::Fail | Verdict::Xpass | Verdict::NonStrict
@@ -651,9 +719,10 @@ fn run(args: RunArgs) -> anyhow::Result<u8> {
             "{}",
             human::summary(&results, started.elapsed().as_millis())
         )?;
-        let parity = gateway::Parity::of(&results);
-        if !parity.pairs.is_empty() {
-            writeln!(out, "{parity}")?;
+        for parity in [Parity::gateway(&results), Parity::chop(&results)] {
+            if !parity.pairs.is_empty() {
+                writeln!(out, "{parity}")?;
+            }
         }
         if let Some(p) = &args.json {
             std::fs::write(p, json::render(&results))

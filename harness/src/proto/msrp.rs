@@ -131,18 +131,18 @@ impl Protocol for Msrp {
 
     fn fields(&self) -> &'static [&'static str] {
         &[
-                "kind",
-                "transaction",
-                "method",
-                "status",
-                "reason",
-                "flag",
-                "message_id",
-                "byte_range",
-                "body",
-                "size",
-                "headers.",
-            ]
+            "kind",
+            "transaction",
+            "method",
+            "status",
+            "reason",
+            "flag",
+            "message_id",
+            "byte_range",
+            "body",
+            "size",
+            "headers.",
+        ]
     }
 }
 

@@ -165,10 +165,7 @@ pub fn check(
                 .map_err(|e| Mismatch::new(format!("bad regex: {e}"), pattern.clone(), ""))?;
             if !re.is_match(v) {
                 return Err(Mismatch::new(
-                    format!(
-                        "{what}: expected a match of /{pattern}/, got {}",
-                        short(v)
-                    ),
+                    format!("{what}: expected a match of /{pattern}/, got {}", short(v)),
                     format!("/{pattern}/"),
                     v.clone(),
                 ));

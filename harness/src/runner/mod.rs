@@ -36,7 +36,8 @@ use vars::{Value, Vars, fnv};
 pub struct RunOptions {
     /// Multiplies every step timeout.
     pub timeout_scale: f64,
-    /// Split sends into 1–7 byte writes and coalesce consecutive sends.
+    /// Split sends into 1–7 byte writes and coalesce consecutive sends, in every case (a
+    /// case whose id ends in [`CHOP_SUFFIX`] is chopped either way).
     pub chop: bool,
     /// The target profile.
     pub profile: Arc<Profile>,
@@ -50,6 +51,22 @@ impl Default for RunOptions {
             profile: Arc::new(Profile::default()),
         }
     }
+}
+
+/// The id suffix of a case's chopped twin (see [`with_chop_twins`]).
+pub const CHOP_SUFFIX: &str = "@chop";
+
+/// Every case followed by its chopped twin (`<id>@chop`, sends split into 1–7 byte writes
+/// and consecutive sends coalesced), so a report shows both side by side.
+pub fn with_chop_twins(cases: Vec<Scenario>) -> Vec<Scenario> {
+    let mut out = Vec::with_capacity(cases.len() * 2);
+    for s in cases {
+        let mut twin = s.clone();
+        twin.id.push_str(CHOP_SUFFIX);
+        out.push(s);
+        out.push(twin);
+    }
+    out
 }
 
 /// Quiet period of a barrier in `quiet` mode (before scaling).
@@ -426,6 +443,10 @@ impl<'a> Case<'a> {
         }
     }
 
+    fn chop(&self) -> bool {
+        self.opts.chop || self.s.id.ends_with(CHOP_SUFFIX)
+    }
+
     /// The protocol an actor speaks: the case's, or MSRP for an MSRP actor of a SIP case.
     fn proto_of(&self, name: &str) -> &'static dyn Protocol {
         self.protos.get(name).copied().unwrap_or(self.proto)
@@ -717,6 +738,7 @@ impl<'a> Case<'a> {
         };
         // The sent frame is decoded only when a step names it (`as:`); the key needs less.
         let key = proto.request_key_of(&bytes);
+        let chop = self.chop();
         let actor = self
             .actors
             .get_mut(name)
@@ -743,7 +765,7 @@ impl<'a> Case<'a> {
             };
             self.vars.frames.insert(n.to_owned(), frame);
         }
-        if self.opts.chop {
+        if chop {
             actor.out_buf.extend_from_slice(&bytes);
             Ok(())
         } else {
@@ -863,7 +885,7 @@ impl<'a> Case<'a> {
         actor.counter += 1;
         lock(&actor.inbox).pending.push(key.clone());
         self.wire.log(name, Direction::Send, proto.log_text(&bytes));
-        let rng = if self.opts.chop {
+        let rng = if self.chop() {
             Some(&mut self.rng)
         } else {
             None

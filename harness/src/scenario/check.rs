@@ -237,7 +237,9 @@ impl Checker<'_> {
         for (field, c) in &e.checks {
             fields.check(field)?;
             if let Some(other) = &c.utf8_len_of {
-                fields.check(other).map_err(|b| Bad::key("utf8_len_of", b.message))?;
+                fields
+                    .check(other)
+                    .map_err(|b| Bad::key("utf8_len_of", b.message))?;
             }
             self.check(c)?;
         }
@@ -423,10 +425,13 @@ impl Checker<'_> {
 
     /// The error at the place in the file that shows it.
     fn locate(&mut self, span: &Span, bad: Bad) -> ScenarioError {
-        let source = self.sources.entry(span.file.clone()).or_insert_with(|| Source {
-            file: span.file.clone(),
-            text: std::fs::read_to_string(&span.file).unwrap_or_default(),
-        });
+        let source = self
+            .sources
+            .entry(span.file.clone())
+            .or_insert_with(|| Source {
+                file: span.file.clone(),
+                text: std::fs::read_to_string(&span.file).unwrap_or_default(),
+            });
         let lines = source.item_lines(span);
         let found = if bad.key {
             source.key_span(lines, &bad.needle)

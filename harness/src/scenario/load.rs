@@ -928,7 +928,10 @@ fn frame_spec(protocol: Protocol, m: &Mapping) -> Result<FrameSpec, Bad> {
     }
     if let Some(b) = m.get("blocks") {
         let Value::Sequence(seq) = b else {
-            return Err(Bad::at("blocks", "`blocks` must be a list of header maps".into()));
+            return Err(Bad::at(
+                "blocks",
+                "`blocks` must be a list of header maps".into(),
+            ));
         };
         for block in seq {
             f.blocks.push(headers(block)?);
@@ -1036,12 +1039,7 @@ fn headers(v: &Value) -> Result<Vec<(String, Template)>, String> {
     Ok(out)
 }
 
-fn expect(
-    actor: String,
-    m: &Mapping,
-    span: Span,
-    note: Option<String>,
-) -> Result<Expect, Bad> {
+fn expect(actor: String, m: &Mapping, span: Span, note: Option<String>) -> Result<Expect, Bad> {
     let push = match m.get("push") {
         None => false,
         Some(Value::Bool(b)) => *b,

@@ -25,8 +25,8 @@ pub fn pieces(s: &str) -> Result<Vec<Piece<'_>>, String> {
             out.push(Piece::Text(&rest[..start]));
         }
         let inner_start = start + 2;
-        let end = matching_brace(rest, inner_start)
-            .ok_or_else(|| format!("unclosed `${{` in `{s}`"))?;
+        let end =
+            matching_brace(rest, inner_start).ok_or_else(|| format!("unclosed `${{` in `{s}`"))?;
         out.push(Piece::Expr(&rest[inner_start..end]));
         rest = &rest[end + 1..];
     }
@@ -50,7 +50,8 @@ pub fn call(expr: &str) -> Option<(&str, Vec<&str>)> {
 }
 
 /// The functions `${name(…)}` may call, with their number of arguments.
-pub const FUNCTIONS: &[(&str, usize)] = &[("fetion_digest", 4), ("len", 1), ("lower", 1), ("upper", 1)];
+pub const FUNCTIONS: &[(&str, usize)] =
+    &[("fetion_digest", 4), ("len", 1), ("lower", 1), ("upper", 1)];
 
 fn matching_brace(s: &str, from: usize) -> Option<usize> {
     let bytes = s.as_bytes();

@@ -27,7 +27,7 @@
 //!
 //! The module also holds what the `http:` scenario step needs ([`exchange`], the response
 //! view [`response_frame`] and its [`known_field`]s), the twin cases that run every MSNP case
-//! over the gateway ([`with_twins`]) and the [`Parity`] summary of the two transports.
+//! over the gateway ([`with_twins`]); `report::Parity::gateway` sums up the two transports.
 
 use std::fmt;
 use std::io;
@@ -48,7 +48,6 @@ use tokio::task::JoinSet;
 
 use super::{BoxFuture, BoxStream, Connector, Endpoint, TransportError, first_address};
 use crate::proto::{Frame, escape};
-use crate::runner::{CaseResult, Verdict};
 use crate::scenario::{ActorTarget, Protocol, Scenario};
 
 /// The service name of the gateway (`--target msnp-gateway=HOST:PORT`, `actors: {a: msnp-gateway}`).
@@ -354,49 +353,6 @@ pub fn with_twins(cases: Vec<Scenario>, tcp: bool, gateway: bool) -> Vec<Scenari
         }
     }
     out
-}
-
-/// The verdicts of the MSNP cases that ran over both transports.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Parity {
-    /// (case id, verdict over TCP, verdict over the gateway), in result order.
-    pub pairs: Vec<(String, Verdict, Verdict)>,
-}
-
-impl Parity {
-    /// Pairs each `…@gateway` result with the result of the same case over TCP.
-    pub fn of(results: &[CaseResult]) -> Self {
-        let pairs = results
-            .iter()
-            .filter_map(|g| {
-                let base = g.id.strip_suffix(SUFFIX)?;
-                let t = results.iter().find(|t| t.id == base)?;
-                Some((base.to_owned(), t.verdict, g.verdict))
-            })
-            .collect();
-        Self { pairs }
-    }
-
-    /// The pairs whose verdicts differ.
-    pub fn differing(&self) -> impl Iterator<Item = &(String, Verdict, Verdict)> {
-        self.pairs.iter().filter(|(_, a, b)| a != b)
-    }
-}
-
-impl fmt::Display for Parity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let differ = self.differing().count();
-        write!(
-            f,
-            "transport parity: {} MSNP cases over tcp and the HTTP gateway, {} with the same verdict, {differ} differ",
-            self.pairs.len(),
-            self.pairs.len() - differ
-        )?;
-        for (id, t, g) in self.differing() {
-            write!(f, "\n  {id}: tcp {}, gateway {}", t.name(), g.name())?;
-        }
-        Ok(())
-    }
 }
 
 /// The verbs of the whole commands at the start of `body` and the bytes left after them.
