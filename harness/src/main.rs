@@ -54,6 +54,10 @@ enum Command {
         /// (each non-empty line is one `lc.proto2base64` text frame).
         #[arg(long, value_enum, default_value = "binary")]
         framing: LeanCloudFraming,
+        /// Accept what the codec's lenient mode accepts (bare LF line ends, a missing space
+        /// after a colon, …; msgr: markup inside `<content>`). Every protocol but LeanCloud.
+        #[arg(long)]
+        lenient: bool,
         /// Input file, or `-` for stdin (the default).
         file: Option<PathBuf>,
     },
@@ -194,12 +198,21 @@ struct FuzzArgs {
     max_findings: usize,
 }
 
+/// What `imspec decode` reads: every codec protocol.
 #[derive(Clone, Copy, ValueEnum)]
 enum DecodeProtocol {
+    /// Fetion SIP-C messages.
     Fetion,
+    /// MSNP commands.
     Msnp,
+    /// One MSNP `msgr` XML document.
     Msgr,
+    /// LeanCloud realtime GenericCommands (see --framing).
     Leancloud,
+    /// SIP messages (RFC 3261).
+    Sip,
+    /// MSRP chunks (RFC 4975).
+    Msrp,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -215,8 +228,9 @@ fn main() -> ExitCode {
         Command::Decode {
             protocol,
             framing,
+            lenient,
             file,
-        } => exit(decode(protocol, framing, file.as_deref())),
+        } => exit(decode(protocol, framing, lenient, file.as_deref())),
         Command::Run(args) => exit(run(args)),
         Command::Fuzz(args) => exit(fuzz(args)),
         Command::Serve(args) => {
@@ -429,8 +443,13 @@ fn list(paths: &[PathBuf]) -> anyhow::Result<u8> {
 fn decode(
     protocol: DecodeProtocol,
     framing: LeanCloudFraming,
+    lenient: bool,
     file: Option<&Path>,
 ) -> anyhow::Result<u8> {
+    if lenient && matches!(protocol, DecodeProtocol::Leancloud) {
+        eprintln!("imspec decode: --lenient: the LeanCloud codec has no lenient mode");
+        return Ok(2);
+    }
     let mut input = Vec::new();
     match file {
         None => std::io::stdin().read_to_end(&mut input)?,
@@ -442,7 +461,13 @@ fn decode(
     };
     let mut out = std::io::stdout().lock();
     if let DecodeProtocol::Msgr = protocol {
-        return match imspec_codec::msnp::msgr::parse_document_bytes(&input, &Default::default()) {
+        use imspec_codec::msnp::msgr;
+        let limits = if lenient {
+            msgr::Limits::lenient()
+        } else {
+            msgr::Limits::default()
+        };
+        return match msgr::parse_document_bytes(&input, &limits) {
             Ok(doc) => {
                 let v = serde_json::json!({ "offset": 0, "length": input.len(), "document": doc });
                 writeln!(out, "{v}")?;
@@ -461,10 +486,22 @@ fn decode(
     while at < input.len() {
         let rest = &input[at..];
         let parsed = match protocol {
-            DecodeProtocol::Fetion => imspec_codec::sipc::parse(rest)
-                .map(|s| s.map(|(m, n)| (serde_json::to_value(&m).unwrap_or_default(), n))),
-            _ => imspec_codec::msnp::parse(rest)
-                .map(|s| s.map(|(c, n)| (serde_json::to_value(&c).unwrap_or_default(), n))),
+            DecodeProtocol::Fetion => frame_json(imspec_codec::sipc::parse_with(
+                rest,
+                &pick(lenient, imspec_codec::sipc::Limits::lenient),
+            )),
+            DecodeProtocol::Sip => frame_json(imspec_codec::sip::parse_with(
+                rest,
+                &pick(lenient, imspec_codec::sip::Limits::lenient),
+            )),
+            DecodeProtocol::Msrp => frame_json(imspec_codec::msrp::parse_with(
+                rest,
+                &pick(lenient, imspec_codec::msrp::Limits::lenient),
+            )),
+            _ => frame_json(imspec_codec::msnp::parse_with(
+                rest,
+                &pick(lenient, imspec_codec::msnp::Limits::lenient),
+            )),
         };
         match parsed {
             Ok(Status::Complete((frame, n))) => {
@@ -486,6 +523,22 @@ fn decode(
         }
     }
     Ok(0)
+}
+
+/// A parsed frame as JSON, for `decode`.
+fn frame_json<T: serde::Serialize>(
+    parsed: Result<Status<(T, usize)>, imspec_codec::Error>,
+) -> Result<Status<(serde_json::Value, usize)>, imspec_codec::Error> {
+    parsed.map(|s| s.map(|(f, n)| (serde_json::to_value(&f).unwrap_or_default(), n)))
+}
+
+/// A codec's lenient limits when asked for, else its defaults.
+fn pick<L: Default>(lenient: bool, lenient_limits: fn() -> L) -> L {
+    if lenient {
+        lenient_limits()
+    } else {
+        L::default()
+    }
 }
 
 /// LeanCloud frames are whole WebSocket messages: a binary capture is one frame, a base64
