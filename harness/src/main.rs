@@ -45,6 +45,18 @@ enum Command {
         /// Scenario files or directories (default: scenarios/).
         paths: Vec<PathBuf>,
     },
+    /// Write a runnable skeleton case: metadata, an actor, the login fragment, one request and
+    /// its reply. It passes against the reference server; edit it into the case you need.
+    New {
+        /// fetion, leancloud, msnp or sip.
+        protocol: String,
+        /// The case's name: lower-case letters, digits and dashes (`history-after-sdg`).
+        name: String,
+        /// The scenarios folder; the case goes to DIR/PROTOCOL/NNN-NAME.yaml, NNN the next
+        /// free number.
+        #[arg(long, default_value = "scenarios", value_name = "DIR")]
+        dir: PathBuf,
+    },
     /// Decode every frame of a capture and print one JSON object per frame.
     Decode {
         /// How to read the input.
@@ -225,6 +237,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::List { paths } => exit(list(&paths)),
+        Command::New {
+            protocol,
+            name,
+            dir,
+        } => exit(new_case(&protocol, &name, &dir)),
         Command::Decode {
             protocol,
             framing,
@@ -419,6 +436,44 @@ fn default_scenarios() -> PathBuf {
     } else {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios")
     }
+}
+
+fn new_case(protocol: &str, name: &str, dir: &Path) -> anyhow::Result<u8> {
+    let Some(p) = scenario::Protocol::from_name(protocol) else {
+        eprintln!(
+            "imspec new: unknown protocol `{protocol}` (expected fetion, leancloud, msnp or sip)"
+        );
+        return Ok(2);
+    };
+    if !scenario::skeleton::is_slug(name) {
+        eprintln!(
+            "imspec new: `{name}` cannot name a case: use lower-case letters, digits and dashes"
+        );
+        return Ok(2);
+    }
+    let folder = dir.join(protocol);
+    std::fs::create_dir_all(&folder).with_context(|| format!("creating {}", folder.display()))?;
+    let mut next = 1;
+    for entry in std::fs::read_dir(&folder)? {
+        let file = entry?.file_name();
+        let number = file
+            .to_string_lossy()
+            .split('-')
+            .next()
+            .and_then(|n| n.parse::<u32>().ok());
+        if let Some(n) = number {
+            next = next.max(n + 1);
+        }
+    }
+    let path = folder.join(format!("{next:03}-{name}.yaml"));
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(scenario::skeleton::skeleton(p, name).as_bytes())?;
+    println!("{}", path.display());
+    Ok(0)
 }
 
 fn list(paths: &[PathBuf]) -> anyhow::Result<u8> {
