@@ -3,6 +3,9 @@
 // Scenario loading: the README examples load; errors point at file:line:column.
 mod scenario_load;
 
+// The JSON Schemas under docs/schema/: current, and every scenario and a sample report valid.
+mod schema;
+
 // The runner against scripted in-process servers: pairing, pushes, captures, repeat, barrier,
 // timeouts and bad input from the target.
 mod runner;

@@ -3,7 +3,9 @@
 use crate::scenario::Rule;
 
 /// The verdict of one case.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verdict {
     /// A rule was violated.
@@ -86,7 +88,7 @@ pub struct Failure {
 }
 
 /// Direction of a wire log entry.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
     /// From the runner to the target.
@@ -98,7 +100,7 @@ pub enum Direction {
 }
 
 /// One frame (or event) on the wire.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, schemars::JsonSchema)]
 pub struct WireEntry {
     /// Milliseconds since the case started.
     pub t_ms: f64,

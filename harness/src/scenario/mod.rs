@@ -3,6 +3,7 @@
 mod check;
 pub mod load;
 pub mod model;
+pub mod schema;
 pub mod skeleton;
 pub mod template;
 
