@@ -77,10 +77,11 @@ fn unknown_actor_points_at_the_step() {
 }
 
 #[test]
-fn bad_check_points_at_the_step() {
+fn issue_15_bad_check_points_at_its_key() {
+    // Why: a misspelled matcher was reported at its step's line, not at the key's.
     let text = "title: t\nprotocol: fetion\nactors: { alice: fetion }\nsteps:\n- connect: alice\n- expect: alice\n  match:\n    status: { bigger: 3 }\n";
     let e = load_text(text).unwrap_err();
-    assert_eq!(e.span.line, 6, "{e}");
+    assert_eq!((e.span.line, e.span.column), (8, 15), "{e}");
     assert!(e.message.contains("unknown check `bigger`"), "{e}");
 }
 
