@@ -80,7 +80,9 @@ pub fn case(r: &CaseResult) -> Value {
 /// The whole report, pretty-printed.
 pub fn render(results: &[CaseResult]) -> String {
     let all = Report(results.iter().map(of).collect());
-    serde_json::to_string_pretty(&all).unwrap_or_else(|_| "[]".into())
+    // Through a `Value`, so keys come out sorted as they always have.
+    let value = serde_json::to_value(&all).unwrap_or_default();
+    serde_json::to_string_pretty(&value).unwrap_or_else(|_| "[]".into())
 }
 
 /// The JSON Schema of the report, pretty-printed (`docs/schema/report.json`).
