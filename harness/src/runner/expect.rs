@@ -478,3 +478,90 @@ pub fn short(s: &str) -> String {
         format!("{head}… ({} bytes)", s.len())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::runner::Profile;
+    use crate::scenario::{Compare, Protocol};
+
+    fn vars() -> Vars {
+        let mut v = Vars::new("r1".into(), Protocol::Sip, Arc::new(Profile::default()));
+        v.set("carol", "sip:carol_x@example.com".into());
+        v
+    }
+
+    fn t(s: &str) -> Option<Template> {
+        Some(Template(s.into()))
+    }
+
+    #[test]
+    fn issue_15_mismatch_says_expected_and_got_with_variables_filled_in() {
+        // Why: pushes failed with "`to.uri` differs" and the unfilled template.
+        let c = Check {
+            equals: t("${carol}"),
+            ..Check::default()
+        };
+        let m = check(
+            "to.uri",
+            &c,
+            &["sip:bob_y@example.com".into()],
+            &vars(),
+            &|_| Vec::new(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            m.reason,
+            "to.uri: expected sip:carol_x@example.com, got sip:bob_y@example.com"
+        );
+        assert_eq!(m.expected, "sip:carol_x@example.com");
+    }
+
+    #[test]
+    fn issue_15_checks_print_as_yaml_and_indexes_count_from_0() {
+        // Why: `any:` failures printed `Check { equals: None, … }`.
+        let inner = Check {
+            regex: t("^sip:${carol}"),
+            numeric: vec![(Compare::Ge, Template("2".into()))],
+            ..Check::default()
+        };
+        let c = Check {
+            any: Some(Box::new(inner.clone())),
+            ..Check::default()
+        };
+        let m = check("uris", &c, &["a".into(), "b: c".into()], &vars(), &|_| {
+            Vec::new()
+        })
+        .unwrap_err();
+        assert_eq!(
+            m.expected,
+            "any: { regex: ^sip:sip:carol_x@example.com, ge: 2 }"
+        );
+        assert_eq!(m.actual, "[a, 'b: c']");
+        assert!(!m.reason.contains("Check {"), "{}", m.reason);
+        let each = Check {
+            each: Some(Box::new(Check {
+                equals: t("a"),
+                ..Check::default()
+            })),
+            ..Check::default()
+        };
+        let m = check("v", &each, &["a".into(), "x".into()], &vars(), &|_| {
+            Vec::new()
+        })
+        .unwrap_err();
+        assert!(m.reason.starts_with("v[1]: expected a, got x"), "{}", m.reason);
+        assert_eq!(
+            yaml(
+                &Check {
+                    equals: t("${carol}"),
+                    ..Check::default()
+                },
+                &vars()
+            ),
+            "sip:carol_x@example.com"
+        );
+    }
+}

@@ -1151,3 +1151,47 @@ pub fn action(kind: &StepKind) -> String {
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::scenario::{Include, Origin, Span};
+
+    #[test]
+    fn issue_15_step_labels_count_as_the_file_shows_with_the_include_chain() {
+        // Why: steps were numbered after fragments were spliced in, so `step 9` was nowhere.
+        let at = |file: &str, line| Span {
+            file: PathBuf::from(file),
+            line,
+            column: 3,
+        };
+        let mut step = Step {
+            kind: StepKind::Connect("a".into()),
+            span: at("scenarios/fetion/fragments/login.yaml", 9),
+            timeout_ms: None,
+            note: None,
+            origin: Origin {
+                number: 3,
+                included: Vec::new(),
+            },
+        };
+        assert_eq!(step_label("", &step, 7), "3");
+        assert_eq!(step_label("4.", &step, 7), "4.3");
+        step.origin.included = vec![
+            Include {
+                fragment: "fetion/login".into(),
+                at: at("scenarios/fetion/fragments/conversation.yaml", 5),
+            },
+            Include {
+                fragment: "fetion/conversation".into(),
+                at: at("scenarios/fetion/001-x.yaml", 14),
+            },
+        ];
+        assert_eq!(
+            step_label("", &step, 7),
+            "fragment fetion/login step 3, included at conversation.yaml:5, included at 001-x.yaml:14"
+        );
+    }
+}
