@@ -164,17 +164,18 @@ enum ColorChoice {
 }
 
 impl ColorChoice {
-    /// Whether to colour output to stdout (<https://no-color.org>: a set, non-empty `NO_COLOR`
-    /// turns colours off unless asked for explicitly).
+    /// Whether to colour output to stdout.
     fn enabled(self) -> bool {
-        match self {
-            Self::Always => true,
-            Self::Never => false,
-            Self::Auto => {
-                std::io::stdout().is_terminal()
-                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-            }
-        }
+        let forced = match self {
+            Self::Always => Some(true),
+            Self::Never => Some(false),
+            Self::Auto => None,
+        };
+        human::color_enabled(
+            forced,
+            std::io::stdout().is_terminal(),
+            std::env::var_os("NO_COLOR").as_deref(),
+        )
     }
 }
 

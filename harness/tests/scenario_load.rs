@@ -140,26 +140,66 @@ fn issue_15_every_single_typo_fails_at_its_line() {
     // (text as written, the typo, what the message names)
     let typos: &[(&str, &str, &str)] = &[
         // a misspelled field of a match (per protocol; headers stay free-form)
-        ("      status: 200\n      headers.Q", "      statsu: 200\n      headers.Q", "unknown field `statsu`"),
+        (
+            "      status: 200\n      headers.Q",
+            "      statsu: 200\n      headers.Q",
+            "unknown field `statsu`",
+        ),
         // a misspelled matcher
-        ("headers.X: { present: true }", "headers.X: { presnt: true }", "unknown check `presnt`"),
+        (
+            "headers.X: { present: true }",
+            "headers.X: { presnt: true }",
+            "unknown check `presnt`",
+        ),
         // a variable never set or captured
-        ("A: TICKS auth=\"${credential}\"", "A: TICKS auth=\"${credentail}\"", "unknown variable `credentail`"),
+        (
+            "A: TICKS auth=\"${credential}\"",
+            "A: TICKS auth=\"${credentail}\"",
+            "unknown variable `credentail`",
+        ),
         // a stored frame's field that frame cannot have
-        ("${startchat.headers.Q}", "${startchat.header.Q}", "unknown field `header.Q`"),
+        (
+            "${startchat.headers.Q}",
+            "${startchat.header.Q}",
+            "unknown field `header.Q`",
+        ),
         // a reply naming a request that was never named
         ("reply: startchat ", "reply: startchta ", "names no request"),
         // a misspelled capture key and capture field
-        ("credential: { field: headers.A", "credential: { feild: headers.A", "unknown key `feild`"),
-        ("chat_addr:  { field: headers.A", "chat_addr:  { field: header.A", "unknown field `header.A`"),
+        (
+            "credential: { field: headers.A",
+            "credential: { feild: headers.A",
+            "unknown key `feild`",
+        ),
+        (
+            "chat_addr:  { field: headers.A",
+            "chat_addr:  { field: header.A",
+            "unknown field `header.A`",
+        ),
         // a misspelled step key
-        ("    as: startchat  ", "    az: startchat  ", "unknown key `az`"),
+        (
+            "    as: startchat  ",
+            "    az: startchat  ",
+            "unknown key `az`",
+        ),
         // a misspelled step
-        ("  - expect_no_push: alice_chat", "  - expect_no_psh: alice_chat", "unknown step `expect_no_psh`"),
+        (
+            "  - expect_no_push: alice_chat",
+            "  - expect_no_psh: alice_chat",
+            "unknown step `expect_no_psh`",
+        ),
         // a misspelled actor
-        ("  - connect: alice_chat\n", "  - connect: alice_caht\n", "unknown actor `alice_caht`"),
+        (
+            "  - connect: alice_chat\n",
+            "  - connect: alice_caht\n",
+            "unknown actor `alice_caht`",
+        ),
         // a misspelled function
-        ("F: ${fresh:alice}\n      N:", "F: ${lowr(x)}\n      N:", "unknown function `lowr`"),
+        (
+            "F: ${fresh:alice}\n      N:",
+            "F: ${lowr(x)}\n      N:",
+            "unknown function `lowr`",
+        ),
     ];
     for (from, to, says) in typos {
         assert_eq!(good.matches(from).count(), 1, "{from}");
@@ -189,7 +229,10 @@ fn issue_15_note_on_any_order_items_and_no_push_lists() {
     );
     // A list where one actor belongs is described, never echoed as YAML.
     let e = load_text(&text.replace("- connect: b", "- connect: [a, b]")).unwrap_err();
-    assert_eq!(e.message, "`connect` takes an actor name, found a list", "{e}");
+    assert_eq!(
+        e.message, "`connect` takes an actor name, found a list",
+        "{e}"
+    );
 }
 
 #[test]

@@ -23,3 +23,6 @@ mod gateway;
 // imspec fuzz: crash files of the harness-side targets, the planted mutant found and
 // reproduced, hangs and protocol errors of a scripted server.
 mod fuzz;
+
+// The command line as scripts use it: new, --var, --trace, --chop, --color, decode, list | head.
+mod cli;

@@ -123,6 +123,12 @@ fn wire_lines(out: &mut String, wire: &[WireEntry], dim: &str, reset: &str) {
     }
 }
 
+/// Whether the console report is coloured: as `--color always|never` says (`forced`), else
+/// on a terminal unless `NO_COLOR` is set and not empty (<https://no-color.org>).
+pub fn color_enabled(forced: Option<bool>, tty: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    forced.unwrap_or_else(|| tty && no_color.is_none_or(|v| v.is_empty()))
+}
+
 /// The closing summary line.
 pub fn summary(results: &[CaseResult], elapsed_ms: u128) -> String {
     let s = Summary::of(results);
@@ -147,4 +153,23 @@ pub fn first_difference(a: &str, b: &str) -> usize {
 fn split_at_char(s: &str, n: usize) -> (&str, &str) {
     let idx = s.char_indices().nth(n).map_or(s.len(), |(i, _)| i);
     s.split_at(idx)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsStr;
+
+    use super::*;
+
+    #[test]
+    fn issue_15_colours_honour_no_color_and_the_flag() {
+        let set = Some(OsStr::new("1"));
+        let empty = Some(OsStr::new(""));
+        assert!(color_enabled(None, true, None));
+        assert!(color_enabled(None, true, empty));
+        assert!(!color_enabled(None, true, set));
+        assert!(!color_enabled(None, false, None));
+        assert!(color_enabled(Some(true), false, set));
+        assert!(!color_enabled(Some(false), true, None));
+    }
 }

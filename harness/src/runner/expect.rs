@@ -552,7 +552,11 @@ mod tests {
             Vec::new()
         })
         .unwrap_err();
-        assert!(m.reason.starts_with("v[1]: expected a, got x"), "{}", m.reason);
+        assert!(
+            m.reason.starts_with("v[1]: expected a, got x"),
+            "{}",
+            m.reason
+        );
         assert_eq!(
             yaml(
                 &Check {
