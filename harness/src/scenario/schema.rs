@@ -172,6 +172,8 @@ pub enum ServiceName {
 }
 
 /// One step: a map with exactly one step key, plus `note:` and `timeout_ms:`.
+// Only the schema is ever built from these types, never a value: size does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(JsonSchema)]
 #[schemars(untagged)]
 pub enum StepDoc {
@@ -198,7 +200,7 @@ pub enum StepDoc {
     /// `repeat:` a bounded loop.
     Repeat(RepeatStep),
     /// `send:` sends a frame.
-    Send(Box<SendStep>),
+    Send(SendStep),
     /// `set:` assigns variables.
     Set(SetStep),
 }
