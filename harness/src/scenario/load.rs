@@ -370,6 +370,18 @@ impl Source {
         }
     }
 
+    /// The error of `b`, at its key when lines `range` show it, else at `span` (the step).
+    fn bad(&self, range: (usize, usize), span: &Span, b: Bad) -> ScenarioError {
+        ScenarioError {
+            span: b
+                .key
+                .as_deref()
+                .and_then(|k| self.key_span(range, k))
+                .unwrap_or_else(|| span.clone()),
+            message: b.message,
+        }
+    }
+
     /// The lines `[start, end)` of the item written at `span`: up to the next line indented
     /// no deeper than the item's `-`.
     pub(super) fn item_lines(&self, span: &Span) -> (usize, usize) {
@@ -532,15 +544,7 @@ fn convert_step(
         span: span.clone(),
         message: m,
     };
-    // An error about one key points at that key when it can be found in the step's lines.
-    let bad = |b: Bad| ScenarioError {
-        span: b
-            .key
-            .as_deref()
-            .and_then(|k| src.key_span(range, k))
-            .unwrap_or_else(|| span.clone()),
-        message: b.message,
-    };
+    let bad = |b: Bad| src.bad(range, &span, b);
     let Value::Mapping(map) = value else {
         return Err(err(format!(
             "a step must be a map such as `connect: alice`, found {}",
@@ -698,14 +702,7 @@ fn convert_step(
                     items.get(n).map_or(range.0, |&(l, _)| l),
                     items.get(n + 1).map_or(range.1, |&(l, _)| l),
                 );
-                let b2 = |b: Bad| ScenarioError {
-                    span: b
-                        .key
-                        .as_deref()
-                        .and_then(|k| src.key_span(item_range, k))
-                        .unwrap_or_else(|| sp.clone()),
-                    message: b.message,
-                };
+                let b2 = |b: Bad| src.bad(item_range, &sp, b);
                 let Value::Mapping(m) = v else {
                     return Err(e2("`expect_any_order` items are `expect:` maps".into()));
                 };
