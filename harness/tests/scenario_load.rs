@@ -233,6 +233,27 @@ fn issue_15_note_on_any_order_items_and_no_push_lists() {
         e.message, "`connect` takes an actor name, found a list",
         "{e}"
     );
+    let e =
+        load_text(&text.replace("      note: a hears it first", "      note: [a, b]")).unwrap_err();
+    assert_eq!(
+        e.message, "`note` takes a single value, found a list",
+        "{e}"
+    );
+    assert_eq!(e.span.line, 10, "{e}");
+    let e = load_text(&text.replace("- connect: b", "- include: { login: x }")).unwrap_err();
+    assert_eq!(
+        e.message, "`include` takes a single value, found a map",
+        "{e}"
+    );
+    let e = load_text(&text.replace(
+        "      push: true\n      note",
+        "      reply: [x]\n      note",
+    ))
+    .unwrap_err();
+    assert_eq!(
+        e.message, "`reply` takes a single value, found a list",
+        "{e}"
+    );
 }
 
 #[test]

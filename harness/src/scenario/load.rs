@@ -579,7 +579,8 @@ fn convert_step(
     let mut rest = map.clone();
     let head = rest.remove(kind).unwrap_or(Value::Null);
     let timeout_ms = take_u64(&mut rest, "timeout_ms").map_err(err)?;
-    let note = rest.remove("note").map(|v| scalar_text(&v));
+    let note = text_of(&rest, "note").map_err(bad)?;
+    rest.remove("note");
     let allowed: &[&str] = match kind {
         "send" => &[
             "as", "raw", "method", "status", "reason", "target", "version", "verb", "trid",
@@ -650,7 +651,7 @@ fn convert_step(
         "send" => {
             let a = actor(&head)?;
             let frame = frame_spec(ctx.protocol, &rest).map_err(bad)?;
-            let name = rest.get("as").map(scalar_text);
+            let name = text_of(&rest, "as").map_err(bad)?;
             out.push(step(StepKind::Send(Send {
                 actor: a,
                 name,
@@ -659,8 +660,8 @@ fn convert_step(
         }
         "http" => {
             let a = actor(&head)?;
-            let t = |k: &str| rest.get(k).map(|v| Template(scalar_text(v)));
-            let target = t("target").ok_or_else(|| {
+            let t = |k: &str| text_of(&rest, k).map(|o| o.map(Template)).map_err(bad);
+            let target = t("target")?.ok_or_else(|| {
                 err("`http` needs `target:` (path and query, e.g. /gateway/gateway.dll?Action=open&Server=NS&IP=127.0.0.1)".into())
             })?;
             let headers = match rest.get("headers") {
@@ -669,11 +670,11 @@ fn convert_step(
             };
             out.push(step(StepKind::Http(HttpSend {
                 actor: a,
-                name: rest.get("as").map(scalar_text),
-                method: t("method"),
+                name: text_of(&rest, "as").map_err(bad)?,
+                method: t("method")?,
                 target,
                 headers,
-                body: t("body"),
+                body: t("body")?,
             })));
         }
         "expect" => {
@@ -712,7 +713,8 @@ fn convert_step(
                         "`expect_any_order` items must start with `expect: ACTOR`".into(),
                     ));
                 };
-                let item_note = m.remove("note").map(|v| scalar_text(&v));
+                let item_note = text_of(&m, "note").map_err(b2)?;
+                m.remove("note");
                 if let Some(k) = m
                     .keys()
                     .map(scalar_text)
@@ -759,7 +761,8 @@ fn convert_step(
                 Some(Value::Sequence(s)) => s,
                 _ => return Err(err("`repeat` needs `steps:` (a list of steps)".into())),
             };
-            let times = m.remove("times").map(|v| Template(scalar_text(&v)));
+            let times = text_of(&m, "times").map_err(bad)?.map(Template);
+            m.remove("times");
             let max = take_u64(&mut m, "max").map_err(err)?;
             let until = match m.remove("until") {
                 None => None,
@@ -768,7 +771,8 @@ fn convert_step(
                     let Some(var) = u.remove("var") else {
                         return Err(err("`until` needs `var: NAME` and a check, e.g. `{ var: hasmore, iequals: \"false\" }`".into()));
                     };
-                    Some((scalar_text(&var), check(&Value::Mapping(u)).map_err(bad)?))
+                    let var = single("var", &var).map_err(bad)?;
+                    Some((var, check(&Value::Mapping(u)).map_err(bad)?))
                 }
                 Some(v) => {
                     return Err(err(format!(
@@ -812,7 +816,7 @@ fn convert_step(
                     "fragments nest deeper than {MAX_INCLUDE_DEPTH} levels"
                 )));
             }
-            let name = scalar_text(&head);
+            let name = single("include", &head).map_err(bad)?;
             let with = match rest.get("with") {
                 None => Mapping::new(),
                 Some(Value::Mapping(m)) => m.clone(),
@@ -904,19 +908,19 @@ fn substitute_str(s: &str, params: &BTreeMap<String, String>) -> String {
 }
 
 fn frame_spec(protocol: Protocol, m: &Mapping) -> Result<FrameSpec, Bad> {
-    let t = |k: &str| m.get(k).map(|v| Template(scalar_text(v)));
+    let t = |k: &str| text_of(m, k).map(|o| o.map(Template));
     let mut f = FrameSpec {
-        raw: t("raw"),
-        method: t("method"),
-        status: t("status"),
-        reason: t("reason"),
-        target: t("target"),
-        version: t("version"),
-        verb: t("verb"),
-        trid: t("trid"),
-        length: t("length"),
-        body: t("body"),
-        reply_to: m.get("reply_to").map(scalar_text),
+        raw: t("raw")?,
+        method: t("method")?,
+        status: t("status")?,
+        reason: t("reason")?,
+        target: t("target")?,
+        version: t("version")?,
+        verb: t("verb")?,
+        trid: t("trid")?,
+        length: t("length")?,
+        body: t("body")?,
+        reply_to: text_of(m, "reply_to")?,
         command: m.get("command").map(tree).transpose()?,
         ..FrameSpec::default()
     };
@@ -1054,7 +1058,7 @@ fn expect(actor: String, m: &Mapping, span: Span, note: Option<String>) -> Resul
                 "`reply:` and `push: true` exclude each other".into(),
             ));
         }
-        (Some(r), false) => ExpectSource::Reply(scalar_text(r)),
+        (Some(r), false) => ExpectSource::Reply(single("reply", r)?),
         (None, true) => ExpectSource::Push,
         (None, false) => ExpectSource::NextReply,
     };
@@ -1093,7 +1097,7 @@ fn expect(actor: String, m: &Mapping, span: Span, note: Option<String>) -> Resul
     Ok(Expect {
         actor,
         source,
-        name: m.get("as").map(scalar_text),
+        name: text_of(m, "as")?,
         checks: checks_of("match")?,
         xml: checks_of("xml")?,
         captures,
@@ -1155,7 +1159,7 @@ fn check(v: &Value) -> Result<Check, Bad> {
     let mut c = Check::default();
     for (k, val) in m {
         let key = scalar_text(k);
-        let text = || Template(scalar_text(val));
+        let text = || single(&key, val).map(Template);
         let boolean = || match val {
             Value::Bool(b) => Ok(*b),
             other => Err(Bad::at(
@@ -1164,21 +1168,25 @@ fn check(v: &Value) -> Result<Check, Bad> {
             )),
         };
         match key.as_str() {
-            "equals" => c.equals = Some(text()),
-            "not_equals" => c.not_equals = Some(text()),
-            "iequals" => c.iequals = Some(text()),
+            "equals" => c.equals = Some(text()?),
+            "not_equals" => c.not_equals = Some(text()?),
+            "iequals" => c.iequals = Some(text()?),
             "regex" => {
-                let pattern = scalar_text(val);
+                let pattern = single(&key, val)?;
                 if !pattern.contains("${") {
                     regex::Regex::new(&pattern)
                         .map_err(|e| Bad::at(&key, format!("bad regex: {e}")))?;
                 }
                 c.regex = Some(Template(pattern));
             }
-            "contains" => c.contains = Some(text()),
+            "contains" => c.contains = Some(text()?),
             "one_of" => match val {
                 Value::Sequence(seq) => {
-                    c.one_of = Some(seq.iter().map(|x| Template(scalar_text(x))).collect());
+                    c.one_of = Some(
+                        seq.iter()
+                            .map(|x| single(&key, x).map(Template))
+                            .collect::<Result<_, _>>()?,
+                    );
                 }
                 other => {
                     return Err(Bad::at(
@@ -1198,7 +1206,7 @@ fn check(v: &Value) -> Result<Check, Bad> {
                     "eq" => Compare::Eq,
                     _ => Compare::Ne,
                 };
-                c.numeric.push((op, text()));
+                c.numeric.push((op, text()?));
             }
             "count" | "each" | "any" => {
                 let inner = Box::new(check(val).map_err(|e| e.context(&format!("`{key}`: ")))?);
@@ -1210,7 +1218,7 @@ fn check(v: &Value) -> Result<Check, Bad> {
             }
             "distinct" => c.distinct = Some(boolean()?),
             "order" => {
-                c.order = Some(match scalar_text(val).as_str() {
+                c.order = Some(match single(&key, val)?.as_str() {
                     "ascending" => Order::Ascending,
                     "descending" => Order::Descending,
                     other => {
@@ -1221,7 +1229,7 @@ fn check(v: &Value) -> Result<Check, Bad> {
                     }
                 });
             }
-            "utf8_len_of" => c.utf8_len_of = Some(scalar_text(val)),
+            "utf8_len_of" => c.utf8_len_of = Some(single(&key, val)?),
             other => {
                 return Err(Bad::at(
                     other,
@@ -1255,11 +1263,11 @@ fn capture(v: &Value) -> Result<Capture, Bad> {
             )),
         };
         match key.as_str() {
-            "field" => c.field = Some(scalar_text(val)),
-            "xml" => c.xml = Some(scalar_text(val)),
-            "var" => c.var = Some(scalar_text(val)),
+            "field" => c.field = Some(single(&key, val)?),
+            "xml" => c.xml = Some(single(&key, val)?),
+            "var" => c.var = Some(single(&key, val)?),
             "regex" => {
-                let pattern = scalar_text(val);
+                let pattern = single(&key, val)?;
                 if !pattern.contains("${") {
                     regex::Regex::new(&pattern)
                         .map_err(|e| Bad::at(&key, format!("bad regex: {e}")))?;
@@ -1268,7 +1276,7 @@ fn capture(v: &Value) -> Result<Capture, Bad> {
             }
             "all" => c.all = boolean()?,
             "append" => c.append = boolean()?,
-            "format" => c.format = Some(Template(scalar_text(val))),
+            "format" => c.format = Some(Template(single(&key, val)?)),
             "lowercase" => c.lowercase = boolean()?,
             other => {
                 return Err(Bad::at(
@@ -1383,6 +1391,22 @@ fn fragment_label(file: &Path) -> String {
     {
         Some(proto) => format!("{}/{stem}", proto.to_string_lossy()),
         None => stem,
+    }
+}
+
+/// The text of `key`'s value in `m`, if any; a list or map is refused.
+fn text_of(m: &Mapping, key: &str) -> Result<Option<String>, Bad> {
+    m.get(key).map(|v| single(key, v)).transpose()
+}
+
+/// The text of a scalar written under `key`; a list or map is described, never echoed as YAML.
+fn single(key: &str, v: &Value) -> Result<String, Bad> {
+    match v {
+        Value::Sequence(_) | Value::Mapping(_) => Err(Bad::at(
+            key,
+            format!("`{key}` takes a single value, found {}", describe(v)),
+        )),
+        v => Ok(scalar_text(v)),
     }
 }
 
