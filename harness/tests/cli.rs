@@ -181,3 +181,24 @@ fn cli_help_names_the_five_protocol_families() {
         assert!(help.contains(family), "{family}: {help}");
     }
 }
+
+#[test]
+fn cli_a_failing_any_order_item_names_its_place_and_note() {
+    let dir = tempfile::tempdir().unwrap();
+    let case = dir.path().join("fetion").join("001-x.yaml");
+    std::fs::create_dir_all(case.parent().unwrap()).unwrap();
+    // Without credentials the reference server answers 401.
+    let yaml = "title: t\nprotocol: fetion\nactors: { a: fetion, b: fetion }\nsteps:\n  - connect: a\n  - connect: b\n  - send: a\n    method: S\n    headers: { N: KeepAlive }\n  - send: b\n    method: S\n    headers: { N: KeepAlive }\n  - expect_any_order:\n      - expect: b\n      - expect: a\n        match: { status: 500 }\n        note: a is refused\n";
+    std::fs::write(&case, yaml).unwrap();
+    let out = imspec(&["run", case.to_str().unwrap(), "--color", "never"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("status: expected 500, got 401 (the item at "),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("001-x.yaml:15:7; note: a is refused)"),
+        "{stdout}"
+    );
+}

@@ -959,7 +959,8 @@ impl<'a> Case<'a> {
                                         m.actual,
                                         short(&proto::escape(&frame.bytes))
                                     )),
-                                })?;
+                                })
+                                .map_err(|f| item_fail(list, e, f))?;
                             got[i] = Some(frame);
                             continue;
                         }
@@ -981,7 +982,8 @@ impl<'a> Case<'a> {
                         Some(k) => format!("reply to `{k}`"),
                         None => "matching push".into(),
                     };
-                    return Err(self.wait_fail(&e.actor, WaitEnd::Closed(c), &what));
+                    let f = self.wait_fail(&e.actor, WaitEnd::Closed(c), &what);
+                    return Err(item_fail(list, e, f));
                 }
             }
             if got.iter().all(Option::is_some) {
@@ -994,12 +996,13 @@ impl<'a> Case<'a> {
                         continue;
                     };
                     let e = &list[i];
-                    return Err(match &keys[i] {
+                    let f = match &keys[i] {
                         Some(k) => {
                             self.wait_fail(&e.actor, WaitEnd::Timeout, &format!("reply to `{k}`"))
                         }
                         None => self.no_push(e),
-                    });
+                    };
+                    return Err(item_fail(list, e, f));
                 }
             }
         }
@@ -1093,6 +1096,21 @@ fn summaries<'f>(frames: impl IntoIterator<Item = &'f Frame>) -> String {
         shown.push(format!("… {} more", n - 8));
     }
     shown.join(" | ")
+}
+
+/// The failure of one item of an `expect_any_order` step names the item's place and note.
+fn item_fail(list: &[Expect], e: &Expect, f: StepFail) -> StepFail {
+    if list.len() < 2 {
+        return f;
+    }
+    let note = e
+        .note
+        .as_deref()
+        .map_or_else(String::new, |n| format!("; note: {n}"));
+    StepFail {
+        reason: format!("{} (the item at {}{note})", f.reason, e.span),
+        ..f
+    }
 }
 
 /// A step as its file shows it: `3`, `7.2` inside a repeat, and for a step of a fragment
