@@ -1,5 +1,7 @@
 //! imspec: a conformance test suite, reference server and fuzzer for instant-messaging
-//! protocols (Fetion SIP-C, MSNP 21–24).
+//! protocols, five families: MSNP 21–24 (sync, and the HTTP gateway `gateway.dll`), LeanCloud
+//! realtime (LeanMessage over WebSocket), SIP offline message storage (store-and-forward,
+//! MWI), MSRP (RFC 4975) and Fetion SIP-C/2.0.
 //!
 //! * [`scenario`] loads YAML scenario scripts (the only module that touches YAML);
 //! * [`runner`] replays a scenario against a target over a [`transport`] and returns plain data;

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
-use imspec::report::{html, human, json, junit, pcap};
+use imspec::report::{Parity, html, human, json, junit, pcap};
 use imspec::runner::{self, Profile, RunOptions, Verdict};
 use imspec::scenario::fragment::{self, Sources};
 use imspec::scenario::{self, Scenario, capability};
@@ -27,7 +27,7 @@ use imspec_codec::Status;
 #[command(
     name = "imspec",
     version,
-    about = "Conformance test suite, reference server and fuzzer for IM protocols (Fetion SIP-C, MSNP 21-24)"
+    about = "Conformance test suite, reference server and fuzzer for instant-messaging protocols: MSNP 21-24 (with its HTTP gateway), LeanCloud realtime, SIP offline messaging, MSRP and Fetion SIP-C"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -64,6 +64,18 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         fragments: Vec<PathBuf>,
     },
+    /// Write a runnable skeleton case: metadata, an actor, the login fragment, one request and
+    /// its reply. It passes against the reference server; edit it into the case you need.
+    New {
+        /// fetion, leancloud, msnp or sip.
+        protocol: String,
+        /// The case's name: lower-case letters, digits and dashes (`history-after-sdg`).
+        name: String,
+        /// The scenarios folder; the case goes to DIR/PROTOCOL/NNN-NAME.yaml, NNN the next
+        /// free number.
+        #[arg(long, default_value = "scenarios", value_name = "DIR")]
+        dir: PathBuf,
+    },
     /// Decode every frame of a capture and print one JSON object per frame.
     Decode {
         /// How to read the input.
@@ -73,6 +85,10 @@ enum Command {
         /// (each non-empty line is one `lc.proto2base64` text frame).
         #[arg(long, value_enum, default_value = "binary")]
         framing: LeanCloudFraming,
+        /// Accept what the codec's lenient mode accepts (bare LF line ends, a missing space
+        /// after a colon, …; msgr: markup inside `<content>`). Every protocol but LeanCloud.
+        #[arg(long)]
+        lenient: bool,
         /// Input file, or `-` for stdin (the default).
         file: Option<PathBuf>,
     },
@@ -201,12 +217,46 @@ struct RunArgs {
     /// Multiply every step timeout (default 5 s per step).
     #[arg(long, default_value_t = 1.0, value_name = "F")]
     timeout_scale: f64,
-    /// Split every send into 1-7 byte writes and coalesce consecutive sends into one write.
+    /// Also run every case chopped, as a twin `<id>@chop` reported beside it: sends split
+    /// into 1-7 byte writes, consecutive sends coalesced. The summary adds a parity line.
     #[arg(long)]
     chop: bool,
-    /// Print every case's verdict, not only failures.
-    #[arg(long, short)]
-    verbose: bool,
+    /// Override a scenario param: NAME=VALUE (repeatable; wins over the profile's params).
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    vars: Vec<String>,
+    /// Print every case's verdict, not only failures; twice (-vv) prints every case's wire
+    /// log, as --trace does.
+    #[arg(long, short, action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// Print every case's whole wire log, passing cases too.
+    #[arg(long)]
+    trace: bool,
+    /// Colour the console report: auto (a terminal, and NO_COLOR unset or empty), always, never.
+    #[arg(long, value_enum, default_value = "auto", value_name = "WHEN")]
+    color: ColorChoice,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ColorChoice {
+    Always,
+    Auto,
+    Never,
+}
+
+impl ColorChoice {
+    /// Whether to colour output to stdout.
+    fn enabled(self) -> bool {
+        let forced = match self {
+            Self::Always => Some(true),
+            Self::Never => Some(false),
+            Self::Auto => None,
+        };
+        human::color_enabled(
+            forced,
+            std::io::stdout().is_terminal(),
+            std::env::var_os("NO_COLOR").as_deref(),
+        )
+    }
 }
 
 #[derive(clap::Args)]
@@ -244,12 +294,21 @@ struct FuzzArgs {
     max_findings: usize,
 }
 
+/// What `imspec decode` reads: every codec protocol.
 #[derive(Clone, Copy, ValueEnum)]
 enum DecodeProtocol {
+    /// Fetion SIP-C messages.
     Fetion,
+    /// MSNP commands.
     Msnp,
+    /// One MSNP `msgr` XML document.
     Msgr,
+    /// LeanCloud realtime GenericCommands (see --framing).
     Leancloud,
+    /// SIP messages (RFC 3261).
+    Sip,
+    /// MSRP chunks (RFC 4975).
+    Msrp,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -280,11 +339,17 @@ fn main() -> ExitCode {
             fragments,
             ..
         } => exit(list(&paths, capabilities, fragments)),
+        Command::New {
+            protocol,
+            name,
+            dir,
+        } => exit(new_case(&protocol, &name, &dir)),
         Command::Decode {
             protocol,
             framing,
+            lenient,
             file,
-        } => exit(decode(protocol, framing, file.as_deref())),
+        } => exit(decode(protocol, framing, lenient, file.as_deref())),
         Command::Run(args) => exit(run(args)),
         Command::Report(cmd) => exit(report(cmd)),
         Command::Fuzz(args) => exit(fuzz(args)),
@@ -418,6 +483,15 @@ fn fuzz(args: FuzzArgs) -> anyhow::Result<u8> {
 fn exit(r: anyhow::Result<u8>) -> ExitCode {
     match r {
         Ok(code) => ExitCode::from(code),
+        // The reader went away (`imspec list | head`): nothing is wrong, stop quietly.
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("imspec: {e:#}");
             ExitCode::from(2)
@@ -514,6 +588,44 @@ fn targets(
     Ok((profile, resolved))
 }
 
+fn new_case(protocol: &str, name: &str, dir: &Path) -> anyhow::Result<u8> {
+    let Some(p) = scenario::Protocol::from_name(protocol) else {
+        eprintln!(
+            "imspec new: unknown protocol `{protocol}` (expected fetion, leancloud, msnp or sip)"
+        );
+        return Ok(2);
+    };
+    if !scenario::skeleton::is_slug(name) {
+        eprintln!(
+            "imspec new: `{name}` cannot name a case: use lower-case letters, digits and dashes"
+        );
+        return Ok(2);
+    }
+    let folder = dir.join(protocol);
+    std::fs::create_dir_all(&folder).with_context(|| format!("creating {}", folder.display()))?;
+    let mut next = 1;
+    for entry in std::fs::read_dir(&folder)? {
+        let file = entry?.file_name();
+        let number = file
+            .to_string_lossy()
+            .split('-')
+            .next()
+            .and_then(|n| n.parse::<u32>().ok());
+        if let Some(n) = number {
+            next = next.max(n + 1);
+        }
+    }
+    let path = folder.join(format!("{next:03}-{name}.yaml"));
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(scenario::skeleton::skeleton(p, name).as_bytes())?;
+    println!("{}", path.display());
+    Ok(0)
+}
+
 fn list(paths: &[PathBuf], capabilities: bool, dirs: Vec<PathBuf>) -> anyhow::Result<u8> {
     let sources = Sources {
         dirs,
@@ -577,8 +689,13 @@ fn list_rules(paths: &[PathBuf], format: ListFormat, dirs: Vec<PathBuf>) -> anyh
 fn decode(
     protocol: DecodeProtocol,
     framing: LeanCloudFraming,
+    lenient: bool,
     file: Option<&Path>,
 ) -> anyhow::Result<u8> {
+    if lenient && matches!(protocol, DecodeProtocol::Leancloud) {
+        eprintln!("imspec decode: --lenient: the LeanCloud codec has no lenient mode");
+        return Ok(2);
+    }
     let mut input = Vec::new();
     match file {
         None => std::io::stdin().read_to_end(&mut input)?,
@@ -590,7 +707,13 @@ fn decode(
     };
     let mut out = std::io::stdout().lock();
     if let DecodeProtocol::Msgr = protocol {
-        return match imspec_codec::msnp::msgr::parse_document_bytes(&input, &Default::default()) {
+        use imspec_codec::msnp::msgr;
+        let limits = if lenient {
+            msgr::Limits::lenient()
+        } else {
+            msgr::Limits::default()
+        };
+        return match msgr::parse_document_bytes(&input, &limits) {
             Ok(doc) => {
                 let v = serde_json::json!({ "offset": 0, "length": input.len(), "document": doc });
                 writeln!(out, "{v}")?;
@@ -609,10 +732,22 @@ fn decode(
     while at < input.len() {
         let rest = &input[at..];
         let parsed = match protocol {
-            DecodeProtocol::Fetion => imspec_codec::sipc::parse(rest)
-                .map(|s| s.map(|(m, n)| (serde_json::to_value(&m).unwrap_or_default(), n))),
-            _ => imspec_codec::msnp::parse(rest)
-                .map(|s| s.map(|(c, n)| (serde_json::to_value(&c).unwrap_or_default(), n))),
+            DecodeProtocol::Fetion => frame_json(imspec_codec::sipc::parse_with(
+                rest,
+                &pick(lenient, imspec_codec::sipc::Limits::lenient),
+            )),
+            DecodeProtocol::Sip => frame_json(imspec_codec::sip::parse_with(
+                rest,
+                &pick(lenient, imspec_codec::sip::Limits::lenient),
+            )),
+            DecodeProtocol::Msrp => frame_json(imspec_codec::msrp::parse_with(
+                rest,
+                &pick(lenient, imspec_codec::msrp::Limits::lenient),
+            )),
+            _ => frame_json(imspec_codec::msnp::parse_with(
+                rest,
+                &pick(lenient, imspec_codec::msnp::Limits::lenient),
+            )),
         };
         match parsed {
             Ok(Status::Complete((frame, n))) => {
@@ -634,6 +769,22 @@ fn decode(
         }
     }
     Ok(0)
+}
+
+/// A parsed frame as JSON, for `decode`.
+fn frame_json<T: serde::Serialize>(
+    parsed: Result<Status<(T, usize)>, imspec_codec::Error>,
+) -> Result<Status<(serde_json::Value, usize)>, imspec_codec::Error> {
+    parsed.map(|s| s.map(|(f, n)| (serde_json::to_value(&f).unwrap_or_default(), n)))
+}
+
+/// A codec's lenient limits when asked for, else its defaults.
+fn pick<L: Default>(lenient: bool, lenient_limits: fn() -> L) -> L {
+    if lenient {
+        lenient_limits()
+    } else {
+        L::default()
+    }
 }
 
 /// LeanCloud frames are whole WebSocket messages: a binary capture is one frame, a base64
@@ -690,10 +841,13 @@ fn run(args: RunArgs) -> anyhow::Result<u8> {
         Ok(c) => c,
         Err(code) => return Ok(code),
     };
-    let (profile, mut targets) = targets(profile, args.targets_from.as_deref(), &args.targets)?;
+    let (mut profile, mut targets) = targets(profile, args.targets_from.as_deref(), &args.targets)?;
     // Every MSNP case runs over TCP and, as `<id>@gateway`, over the gateway; with targets, a
     // case whose service has none is skipped.
     let mut cases = gateway::with_twins(cases, true, true);
+    if args.chop {
+        cases = runner::with_chop_twins(cases);
+    }
     let glob_set = |patterns: &[String]| -> anyhow::Result<Option<globset::GlobSet>> {
         if patterns.is_empty() {
             return Ok(None);
@@ -728,6 +882,23 @@ fn run(args: RunArgs) -> anyhow::Result<u8> {
     }
     if !(args.timeout_scale > 0.0 && args.timeout_scale.is_finite()) {
         anyhow::bail!("--timeout-scale must be a positive number");
+    }
+    for v in &args.vars {
+        let Some((name, value)) = v.split_once('=') else {
+            eprintln!("imspec: --var `{v}`: expected NAME=VALUE");
+            return Ok(2);
+        };
+        if !cases
+            .iter()
+            .any(|c| c.params.iter().any(|(k, _)| k == name))
+        {
+            eprintln!("imspec: --var `{v}`: no case to run has a param `{name}`");
+            return Ok(2);
+        }
+        profile.params.insert(
+            name.to_owned(),
+            runner::profile::Scalar::Text(value.to_owned()),
+        );
     }
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
@@ -773,7 +944,8 @@ fn run(args: RunArgs) -> anyhow::Result<u8> {
         let connector: Arc<dyn Connector> = Arc::new(Gateway::new(tcp, options));
         let opts = RunOptions {
             timeout_scale: args.timeout_scale,
-            chop: args.chop,
+            // `--chop` runs chopped twins beside the plain cases.
+            chop: false,
             profile: Arc::new(profile),
             services,
             // The JSON report carries the connections, so `imspec report` can draw the pcap.
@@ -781,7 +953,8 @@ fn run(args: RunArgs) -> anyhow::Result<u8> {
         };
         let started = Instant::now();
         let tty = std::io::stderr().is_terminal();
-        let verbose = args.verbose;
+        let verbose = args.verbose > 0;
+        let trace = args.trace || args.verbose > 1;
         let mut failed = 0;
         let cases: Vec<Arc<Scenario>> = cases.into_iter().map(Arc::new).collect();
         let repeat = usize::try_from(args.repeat).unwrap_or(1);
@@ -799,7 +972,8 @@ fn run(args: RunArgs) -> anyhow::Result<u8> {
                     if tty {
                         eprint!("\r\x1b[2K");
                     }
-                    println!("{}", human::case_line(r));
+                    // A closed stdout (`| head`) shows up, and stops the run, at the report below.
+                    let _ = writeln!(std::io::stdout(), "{}", human::case_line(r));
                 }
                 if tty {
                     eprint!("\r\x1b[2K{}", human::progress(done, total, failed));
@@ -813,9 +987,12 @@ fn run(args: RunArgs) -> anyhow::Result<u8> {
         if let Some(server) = embedded {
             server.shutdown().await;
         }
-        let color = std::io::stdout().is_terminal();
+        let color = args.color.enabled();
         let mut out = std::io::stdout().lock();
         for r in &results {
+            if trace {
+                write!(out, "\n{}", human::trace_text(r, color))?;
+            }
             if matches!(
                 r.verdict,
                 Verdict::Fail | Verdict::Flaky | Verdict::Xpass | Verdict::NonStrict
@@ -828,9 +1005,10 @@ fn run(args: RunArgs) -> anyhow::Result<u8> {
             "{}",
             human::summary(&results, started.elapsed().as_millis())
         )?;
-        let parity = gateway::Parity::of(&results);
-        if !parity.pairs.is_empty() {
-            writeln!(out, "{parity}")?;
+        for parity in [Parity::gateway(&results), Parity::chop(&results)] {
+            if !parity.pairs.is_empty() {
+                writeln!(out, "{parity}")?;
+            }
         }
         write_reports(
             &results,

@@ -77,10 +77,11 @@ fn unknown_actor_points_at_the_step() {
 }
 
 #[test]
-fn bad_check_points_at_the_step() {
+fn issue_15_bad_check_points_at_its_key() {
+    // Why: a misspelled matcher was reported at its step's line, not at the key's.
     let text = "title: t\nprotocol: fetion\nactors: { alice: fetion }\nsteps:\n- connect: alice\n- expect: alice\n  match:\n    status: { bigger: 3 }\n";
     let e = load_text(text).unwrap_err();
-    assert_eq!(e.span.line, 6, "{e}");
+    assert_eq!((e.span.line, e.span.column), (8, 15), "{e}");
     assert!(e.message.contains("unknown check `bigger`"), "{e}");
 }
 
@@ -142,6 +143,131 @@ fn unknown_capability_is_refused() {
     );
 }
 
+/// The README's Fetion example with one typo of each kind issue 15 names: each load fails
+/// (exit 2 in `imspec run`) at the line of the typo, not at its step.
+#[test]
+fn issue_15_every_single_typo_fails_at_its_line() {
+    let good = std::fs::read_to_string(fixture("fetion/001-startchat.yaml")).unwrap();
+    load_text(&good).unwrap();
+    // (text as written, the typo, what the message names)
+    let typos: &[(&str, &str, &str)] = &[
+        // a misspelled field of a match (per protocol; headers stay free-form)
+        (
+            "      status: 200\n      headers.Q",
+            "      statsu: 200\n      headers.Q",
+            "unknown field `statsu`",
+        ),
+        // a misspelled matcher
+        (
+            "headers.X: { present: true }",
+            "headers.X: { presnt: true }",
+            "unknown check `presnt`",
+        ),
+        // a variable never set or captured
+        (
+            "A: TICKS auth=\"${credential}\"",
+            "A: TICKS auth=\"${credentail}\"",
+            "unknown variable `credentail`",
+        ),
+        // a stored frame's field that frame cannot have
+        (
+            "${startchat.headers.Q}",
+            "${startchat.header.Q}",
+            "unknown field `header.Q`",
+        ),
+        // a reply naming a request that was never named
+        ("reply: startchat ", "reply: startchta ", "names no request"),
+        // a misspelled capture key and capture field
+        (
+            "credential: { field: headers.A",
+            "credential: { feild: headers.A",
+            "unknown key `feild`",
+        ),
+        (
+            "chat_addr:  { field: headers.A",
+            "chat_addr:  { field: header.A",
+            "unknown field `header.A`",
+        ),
+        // a misspelled step key
+        (
+            "    as: startchat  ",
+            "    az: startchat  ",
+            "unknown key `az`",
+        ),
+        // a misspelled step
+        (
+            "  - expect_no_push: alice_chat",
+            "  - expect_no_psh: alice_chat",
+            "unknown step `expect_no_psh`",
+        ),
+        // a misspelled actor
+        (
+            "  - connect: alice_chat\n",
+            "  - connect: alice_caht\n",
+            "unknown actor `alice_caht`",
+        ),
+        // a misspelled function
+        (
+            "F: ${fresh:alice}\n      N:",
+            "F: ${lowr(x)}\n      N:",
+            "unknown function `lowr`",
+        ),
+    ];
+    for (from, to, says) in typos {
+        assert_eq!(good.matches(from).count(), 1, "{from}");
+        let bad = good.replacen(from, to, 1);
+        // The line of the typo's first non-blank character.
+        let at = bad.find(to).unwrap() + to.find(|c: char| !c.is_whitespace()).unwrap();
+        let want = bad[..at].matches('\n').count() + 1;
+        let e = load_text(&bad).unwrap_err();
+        assert!(e.message.contains(says), "{to}: {e}");
+        assert_eq!(e.span.line, want, "{to}: {e}");
+        assert!(!e.message.contains("Sequence"), "{to}: {e}");
+    }
+}
+
+#[test]
+fn issue_15_note_on_any_order_items_and_no_push_lists() {
+    let text = "title: t\nprotocol: fetion\nactors: { a: fetion, b: fetion }\nsteps:\n- connect: a\n- connect: b\n- expect_any_order:\n    - expect: a\n      push: true\n      note: a hears it first\n    - expect: b\n      push: true\n- expect_no_push: [a, b]\n";
+    let s = load_text(text).unwrap();
+    let StepKind::ExpectAnyOrder(items) = &s.steps[2].kind else {
+        panic!("{:?}", s.steps[2].kind)
+    };
+    assert_eq!(items[0].note.as_deref(), Some("a hears it first"));
+    assert_eq!(items[1].note, None);
+    assert_eq!(
+        s.steps[3].kind,
+        StepKind::ExpectNoPush(vec!["a".into(), "b".into()])
+    );
+    // A list where one actor belongs is described, never echoed as YAML.
+    let e = load_text(&text.replace("- connect: b", "- connect: [a, b]")).unwrap_err();
+    assert_eq!(
+        e.message, "`connect` takes an actor name, found a list",
+        "{e}"
+    );
+    let e =
+        load_text(&text.replace("      note: a hears it first", "      note: [a, b]")).unwrap_err();
+    assert_eq!(
+        e.message, "`note` takes a single value, found a list",
+        "{e}"
+    );
+    assert_eq!(e.span.line, 10, "{e}");
+    let e = load_text(&text.replace("- connect: b", "- include: { login: x }")).unwrap_err();
+    assert_eq!(
+        e.message, "`include` takes a single value, found a map",
+        "{e}"
+    );
+    let e = load_text(&text.replace(
+        "      push: true\n      note",
+        "      reply: [x]\n      note",
+    ))
+    .unwrap_err();
+    assert_eq!(
+        e.message, "`reply` takes a single value, found a list",
+        "{e}"
+    );
+}
+
 /// Every built-in fragment declares what it provides (`scenario::fragment`).
 #[test]
 fn builtin_fragments_declare_provides() {
@@ -159,4 +285,18 @@ fn builtin_fragments_declare_provides() {
             scenario::fragment::load_contract(&f).unwrap();
         }
     }
+}
+
+#[test]
+fn issue_15_steps_know_their_number_and_include_chain() {
+    let s = scenario::load(&fixture("fetion/001-startchat.yaml")).unwrap();
+    // connect, then the four login steps, then the file's third step.
+    assert_eq!(s.steps[0].origin.number, 1);
+    assert!(s.steps[0].origin.included.is_empty());
+    let login = &s.steps[3].origin;
+    assert_eq!(login.number, 3);
+    assert_eq!(login.included.len(), 1);
+    assert_eq!(login.included[0].fragment, "fetion/login");
+    assert_eq!(login.included[0].at.line, 23);
+    assert_eq!(s.steps[5].origin.number, 3);
 }

@@ -3,6 +3,9 @@
 // Scenario loading: the README examples load; errors point at file:line:column.
 mod scenario_load;
 
+// The JSON Schemas under docs/schema/: current, and every scenario and a sample report valid.
+mod schema;
+
 // The runner against scripted in-process servers: pairing, pushes, captures, repeat, barrier,
 // timeouts and bad input from the target.
 mod runner;
@@ -37,3 +40,5 @@ mod profiles;
 // The HTML report in headless Chromium and the pcap in tshark (ignored: .ci/report-check runs
 // them with the tools installed and a run's reports written).
 mod report_tools;
+// The command line as scripts use it: new, --var, --trace, --chop, --color, decode, list | head.
+mod cli;

@@ -134,12 +134,10 @@ impl Protocol for Fetion {
         }
     }
 
-    fn known_field(&self, name: &str) -> bool {
-        name.starts_with("headers.")
-            || [
-                "kind", "method", "target", "version", "status", "reason", "body", "size",
-            ]
-            .contains(&name)
+    fn fields(&self) -> &'static [&'static str] {
+        &[
+            "kind", "method", "target", "version", "status", "reason", "body", "size", "headers.",
+        ]
     }
 }
 

@@ -143,6 +143,10 @@ impl Protocol for LeanCloud {
         }
     }
 
+    fn fields(&self) -> &'static [&'static str] {
+        TOP_FIELDS
+    }
+
     fn known_field(&self, name: &str) -> bool {
         let top = name.split(['.', '[']).next().unwrap_or(name);
         TOP_FIELDS.contains(&top) || ["json", "ws", "size", "close", "error"].contains(&top)
@@ -475,7 +479,7 @@ mod load_tests {
 
     use crate::scenario::{FrameSpec, StepKind, Tree, load_str};
 
-    const CASE: &str = "title: t\nprotocol: leancloud\nactors:\n  a: { service: leancloud, format: proto2base64, version: 1 }\n  b: leancloud\nsteps:\n  - connect: a\n  - send: a\n    command: { cmd: direct, i: null, directMessage: { cid: \"${c}\", r: true, l: 3 } }\n";
+    const CASE: &str = "title: t\nprotocol: leancloud\nparams: { c: conv }\nactors:\n  a: { service: leancloud, format: proto2base64, version: 1 }\n  b: leancloud\nsteps:\n  - connect: a\n  - send: a\n    command: { cmd: direct, i: null, directMessage: { cid: \"${c}\", r: true, l: 3 } }\n";
 
     #[test]
     fn leancloud_cases_load_actor_options_and_commands() {

@@ -160,8 +160,15 @@ pub trait Protocol: Send + Sync {
     /// The request of the barrier round trip (any reply to it ends the barrier).
     fn barrier(&self) -> Spec;
 
-    /// Field names this protocol understands (for messages about unknown fields).
-    fn known_field(&self, name: &str) -> bool;
+    /// The field names of this protocol's frames; a name ending in `.` is a prefix
+    /// (`headers.` stands for `headers.NAME`, whose names are free-form).
+    fn fields(&self) -> &'static [&'static str];
+
+    /// Whether a frame of this protocol can have the field `name` (checked when a scenario
+    /// loads and again when a check runs).
+    fn known_field(&self, name: &str) -> bool {
+        field_in(self.fields(), name)
+    }
 
     /// The bytes to write for a `raw:` send (LeanCloud wraps them into one WebSocket
     /// message); by default exactly the bytes.
@@ -197,14 +204,42 @@ pub fn by_name(name: &str) -> Option<&'static dyn Protocol> {
     all.into_iter().find(|p| p.name() == name)
 }
 
+/// Whether `name` is one of `fields` or starts with one of its prefixes (names ending in `.`).
+pub fn field_in(fields: &[&str], name: &str) -> bool {
+    fields.iter().any(|f| {
+        if f.ends_with('.') {
+            name.len() > f.len() && name.starts_with(f)
+        } else {
+            *f == name
+        }
+    })
+}
+
 /// The first line of `bytes`, escaped for display.
 pub fn first_line(bytes: &[u8]) -> String {
     let end = bytes
         .iter()
         .position(|&b| b == b'\r' || b == b'\n')
-        .unwrap_or(bytes.len())
-        .min(200);
-    escape(bytes.get(..end).unwrap_or_default())
+        .unwrap_or(bytes.len());
+    escape(cut(bytes.get(..end).unwrap_or_default(), 200))
+}
+
+/// At most `max` bytes of `bytes`, never ending inside a UTF-8 character (a cut inside one
+/// backs up to its start; bytes that are not UTF-8 are cut where they fall).
+pub fn cut(bytes: &[u8], max: usize) -> &[u8] {
+    if bytes.len() <= max {
+        return bytes;
+    }
+    let mut end = max;
+    // Back up over at most three continuation bytes to the start of the character.
+    while end > 0 && max - end < 3 && bytes.get(end).is_some_and(|b| b & 0xc0 == 0x80) {
+        end -= 1;
+    }
+    match bytes.get(end..).map(|rest| rest.utf8_chunks().next()) {
+        // The character that starts at `end` is valid and crosses `max`: leave it out.
+        Some(Some(chunk)) if !chunk.valid().is_empty() => bytes.get(..end).unwrap_or_default(),
+        _ => bytes.get(..max).unwrap_or_default(),
+    }
 }
 
 /// Bytes as text with CR, LF, tab, backslash, other control characters and non-UTF-8
@@ -289,6 +324,17 @@ mod tests {
         assert_eq!(escape("宋体\u{7f}\u{85}é".as_bytes()), "宋体\\x7f\\x85é");
         assert_eq!(escape(b"a\xffb\xc3"), "a\\xffb\\xc3");
         assert_eq!(escape(b"\x00\r"), "\\x00\\r");
+    }
+
+    #[test]
+    fn issue_15_logs_cut_on_character_boundaries() {
+        // Why: a wire log cut inside 你 showed `你\xe5\xa5`, read as `你�`.
+        let text = "你好".as_bytes();
+        assert_eq!(cut(text, 4), "你".as_bytes());
+        assert_eq!(cut(text, 5), "你".as_bytes());
+        assert_eq!(cut(text, 6), text);
+        assert_eq!(cut(b"ab\xff\xfe", 3), b"ab\xff");
+        assert_eq!(first_line(&"你".repeat(100).into_bytes()), "你".repeat(66));
     }
 
     #[test]

@@ -90,14 +90,21 @@ impl Protocol for Msnp {
         }
     }
 
-    fn known_field(&self, name: &str) -> bool {
-        ["headers.", "routing.", "reliability.", "messaging."]
-            .iter()
-            .any(|p| name.starts_with(p))
-            || [
-                "verb", "trid", "target", "length", "payload", "body", "content", "size",
-            ]
-            .contains(&name)
+    fn fields(&self) -> &'static [&'static str] {
+        &[
+            "verb",
+            "trid",
+            "target",
+            "length",
+            "payload",
+            "body",
+            "content",
+            "size",
+            "headers.",
+            "routing.",
+            "reliability.",
+            "messaging.",
+        ]
     }
 }
 

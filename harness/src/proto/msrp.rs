@@ -133,21 +133,20 @@ impl Protocol for Msrp {
         Spec::default()
     }
 
-    fn known_field(&self, name: &str) -> bool {
-        name.starts_with("headers.")
-            || [
-                "kind",
-                "transaction",
-                "method",
-                "status",
-                "reason",
-                "flag",
-                "message_id",
-                "byte_range",
-                "body",
-                "size",
-            ]
-            .contains(&name)
+    fn fields(&self) -> &'static [&'static str] {
+        &[
+            "kind",
+            "transaction",
+            "method",
+            "status",
+            "reason",
+            "flag",
+            "message_id",
+            "byte_range",
+            "body",
+            "size",
+            "headers.",
+        ]
     }
 }
 

@@ -211,32 +211,32 @@ impl Protocol for Sip {
         }
     }
 
-    fn known_field(&self, name: &str) -> bool {
-        ["headers.", "summary.", "contact.", "via."]
-            .iter()
-            .any(|p| name.starts_with(p))
-            || [
-                "kind",
-                "method",
-                "target",
-                "version",
-                "status",
-                "reason",
-                "call_id",
-                "cseq",
-                "cseq.method",
-                "from.uri",
-                "from.tag",
-                "to.uri",
-                "to.tag",
-                "expires",
-                "event",
-                "subscription_state",
-                "content_type",
-                "body",
-                "size",
-            ]
-            .contains(&name)
+    fn fields(&self) -> &'static [&'static str] {
+        &[
+            "kind",
+            "method",
+            "target",
+            "version",
+            "status",
+            "reason",
+            "call_id",
+            "cseq",
+            "cseq.method",
+            "from.uri",
+            "from.tag",
+            "to.uri",
+            "to.tag",
+            "expires",
+            "event",
+            "subscription_state",
+            "content_type",
+            "body",
+            "size",
+            "headers.",
+            "summary.",
+            "contact.",
+            "via.",
+        ]
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::runner::{CaseResult, Direction, Verdict};
+use crate::runner::{CaseResult, Direction, Verdict, WireEntry};
 
 use super::Summary;
 
@@ -85,29 +85,55 @@ pub fn failure_text(r: &CaseResult, color: bool) -> String {
         let _ = writeln!(out, "  expected {green}{}{reset}", e);
         let (same, differs) = split_at_char(a, at);
         let _ = writeln!(out, "  actual   {same}{red}{differs}{reset}");
-        if !color && at < a.chars().count().max(e.chars().count()) && !a.contains('\n') {
+        // A caret at column 0 says nothing: the two share no prefix.
+        if !color && at > 0 && at < a.chars().count().max(e.chars().count()) && !a.contains('\n') {
             let _ = writeln!(out, "           {}^ differs here", " ".repeat(at));
         }
     } else if let Some(a) = &f.actual {
         let _ = writeln!(out, "  actual   {a}");
     }
-    let frames: Vec<_> = r.wire.iter().collect();
-    if !frames.is_empty() {
+    if !r.wire.is_empty() {
         let _ = writeln!(out, "  last frames:");
-        for w in frames.iter().skip(frames.len().saturating_sub(LAST_FRAMES)) {
-            let arrow = match w.dir {
-                Direction::Send => "->",
-                Direction::Recv => "<-",
-                Direction::Event => "--",
-            };
-            let _ = writeln!(
-                out,
-                "    {dim}{:>9.1} ms{reset} {:<10} {arrow} {}",
-                w.t_ms, w.actor, w.text
-            );
-        }
+        let skip = r.wire.len().saturating_sub(LAST_FRAMES);
+        wire_lines(&mut out, r.wire.get(skip..).unwrap_or_default(), dim, reset);
     }
     out
+}
+
+/// A case's whole wire log (`--trace`, `-vv`): its verdict line, then every frame and event.
+pub fn trace_text(r: &CaseResult, color: bool) -> String {
+    let (dim, reset) = if color {
+        ("\x1b[2m", "\x1b[0m")
+    } else {
+        ("", "")
+    };
+    let mut out = format!("{}\n", case_line(r));
+    if r.wire.is_empty() {
+        out.push_str("  (nothing on the wire)\n");
+    }
+    wire_lines(&mut out, &r.wire, dim, reset);
+    out
+}
+
+fn wire_lines(out: &mut String, wire: &[WireEntry], dim: &str, reset: &str) {
+    for w in wire {
+        let arrow = match w.dir {
+            Direction::Send => "->",
+            Direction::Recv => "<-",
+            Direction::Event => "--",
+        };
+        let _ = writeln!(
+            out,
+            "    {dim}{:>9.1} ms{reset} {:<10} {arrow} {}",
+            w.t_ms, w.actor, w.text
+        );
+    }
+}
+
+/// Whether the console report is coloured: as `--color always|never` says (`forced`), else
+/// on a terminal unless `NO_COLOR` is set and not empty (<https://no-color.org>).
+pub fn color_enabled(forced: Option<bool>, tty: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    forced.unwrap_or_else(|| tty && no_color.is_none_or(|v| v.is_empty()))
 }
 
 /// The closing summary line: `, N flaky` only when a case was flaky; skips counted per reason
@@ -161,4 +187,23 @@ pub fn first_difference(a: &str, b: &str) -> usize {
 fn split_at_char(s: &str, n: usize) -> (&str, &str) {
     let idx = s.char_indices().nth(n).map_or(s.len(), |(i, _)| i);
     s.split_at(idx)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsStr;
+
+    use super::*;
+
+    #[test]
+    fn issue_15_colours_honour_no_color_and_the_flag() {
+        let set = Some(OsStr::new("1"));
+        let empty = Some(OsStr::new(""));
+        assert!(color_enabled(None, true, None));
+        assert!(color_enabled(None, true, empty));
+        assert!(!color_enabled(None, true, set));
+        assert!(!color_enabled(None, false, None));
+        assert!(color_enabled(Some(true), false, set));
+        assert!(!color_enabled(Some(false), true, None));
+    }
 }

@@ -10,6 +10,8 @@
 //! `peer`, `local`, `remote`, `t_ms`, `chunks` of `t_ms`, `way`, `raw`, `fin`); with `--repeat N`
 //! (N > 1) `runs`, each verdict's count of runs (`{"pass": 18, "fail": 2}`, verdict `flaky`
 //! when both passing and failing runs occurred).
+//!
+//! Its JSON Schema, generated from these types, is `docs/schema/report.json` ([`schema`]).
 
 use crate::runner::CaseResult;
 
@@ -37,6 +39,15 @@ pub fn merge(shards: Vec<Vec<CaseResult>>) -> Vec<CaseResult> {
         }
     }
     out
+}
+
+/// The JSON Schema of the report, pretty-printed (`docs/schema/report.json`).
+pub fn schema() -> String {
+    let mut schema = schemars::schema_for!(Vec<CaseResult>);
+    schema.insert("title".into(), "imspec JSON report".into());
+    let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    text.push('\n');
+    text
 }
 
 #[cfg(test)]

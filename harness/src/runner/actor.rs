@@ -170,7 +170,7 @@ impl Wire {
             }
             let total = text.len();
             text.truncate(cut);
-            text.push_str(&format!("… ({total} characters)"));
+            text.push_str(&format!("… ({total} bytes)"));
         }
         let mut g = lock(&self.state);
         if g.entries.len() < MAX_WIRE_ENTRIES {
@@ -457,7 +457,7 @@ async fn read_loop(
                 Ok(Status::Incomplete(_)) => break,
                 Err(e) => {
                     let at = base + e.offset() as u64;
-                    let shown = proto::escape(&buf[..buf.len().min(512)]);
+                    let shown = proto::escape(proto::cut(&buf, 512));
                     if delivered {
                         notify.send_modify(|v| *v += 1);
                     }

@@ -89,7 +89,7 @@ pub fn check(
         if values.len() == 1 {
             values[0].clone()
         } else {
-            format!("{values:?}")
+            flow_list(values)
         }
     };
     match c.present {
@@ -128,7 +128,11 @@ pub fn check(
         if let Some(t) = &c.equals {
             let e = resolve(t)?;
             if *v != e {
-                return Err(Mismatch::new(format!("`{what}` differs"), e, v.clone()));
+                return Err(Mismatch::new(
+                    format!("{what}: expected {}, got {}", short(&e), short(v)),
+                    e,
+                    v.clone(),
+                ));
             }
         }
         if let Some(t) = &c.not_equals {
@@ -145,7 +149,11 @@ pub fn check(
             let e = resolve(t)?;
             if !v.eq_ignore_ascii_case(&e) {
                 return Err(Mismatch::new(
-                    format!("`{what}` differs (ignoring case)"),
+                    format!(
+                        "{what}: expected {} (ignoring case), got {}",
+                        short(&e),
+                        short(v)
+                    ),
                     e,
                     v.clone(),
                 ));
@@ -157,7 +165,7 @@ pub fn check(
                 .map_err(|e| Mismatch::new(format!("bad regex: {e}"), pattern.clone(), ""))?;
             if !re.is_match(v) {
                 return Err(Mismatch::new(
-                    format!("`{what}` does not match"),
+                    format!("{what}: expected a match of /{pattern}/, got {}", short(v)),
                     format!("/{pattern}/"),
                     v.clone(),
                 ));
@@ -177,8 +185,12 @@ pub fn check(
             let options = list.iter().map(&resolve).collect::<Result<Vec<_>, _>>()?;
             if !options.contains(v) {
                 return Err(Mismatch::new(
-                    format!("`{what}` is none of the allowed values"),
-                    format!("one of {options:?}"),
+                    format!(
+                        "{what}: expected one of {}, got {}",
+                        flow_list(&options),
+                        short(v)
+                    ),
+                    format!("one of {}", flow_list(&options)),
                     v.clone(),
                 ));
             }
@@ -255,11 +267,11 @@ pub fn check(
             };
             return Err(Mismatch::new(
                 format!(
-                    "`{what}` is not strictly {word}: `{}` then `{}` (positions {} and {})",
+                    "`{what}` is not strictly {word}: `{}` then `{}` (indexes {} and {})",
                     values[i - 1],
                     values[i],
-                    i,
-                    i + 1
+                    i - 1,
+                    i
                 ),
                 format!("strictly {word}"),
                 shown(),
@@ -269,7 +281,7 @@ pub fn check(
     if let Some(each) = &c.each {
         for (i, v) in values.iter().enumerate() {
             check(
-                &format!("{what}[{}]", i + 1),
+                &format!("{what}[{i}]"),
                 each,
                 std::slice::from_ref(v),
                 vars,
@@ -283,8 +295,8 @@ pub fn check(
             .any(|v| check(what, any, std::slice::from_ref(v), vars, lookup).is_ok())
     {
         return Err(Mismatch::new(
-            format!("no value of `{what}` passes"),
-            format!("{any:?}"),
+            format!("no value of `{what}` passes `any: {}`", yaml(any, vars)),
+            format!("any: {}", yaml(any, vars)),
             shown(),
         ));
     }
@@ -361,6 +373,88 @@ pub fn capture(c: &Capture, frame: Option<&Frame>, vars: &Vars) -> Result<Value,
     })
 }
 
+/// A check as the YAML it was written as (flow style), `${…}` filled in where it resolves.
+pub fn yaml(c: &Check, vars: &Vars) -> String {
+    let fill = |t: &Template| scalar(&vars.interpolate(&t.0).unwrap_or_else(|_| t.0.clone()));
+    let only_equals = Check {
+        equals: c.equals.clone(),
+        ..Check::default()
+    };
+    if c.equals.is_some() && *c == only_equals {
+        return c.equals.as_ref().map(fill).unwrap_or_default();
+    }
+    let mut parts: Vec<String> = Vec::new();
+    let mut one = |k: &str, t: &Option<Template>| {
+        if let Some(t) = t {
+            parts.push(format!("{k}: {}", fill(t)));
+        }
+    };
+    one("equals", &c.equals);
+    one("not_equals", &c.not_equals);
+    one("iequals", &c.iequals);
+    one("regex", &c.regex);
+    one("contains", &c.contains);
+    if let Some(list) = &c.one_of {
+        let items: Vec<String> = list.iter().map(fill).collect();
+        parts.push(format!("one_of: [{}]", items.join(", ")));
+    }
+    match c.present {
+        Some(true) => parts.push("present: true".into()),
+        Some(false) => parts.push("absent: true".into()),
+        None => {}
+    }
+    for (op, t) in &c.numeric {
+        parts.push(format!("{}: {}", op.key(), fill(t)));
+    }
+    for (k, inner) in [("count", &c.count), ("each", &c.each), ("any", &c.any)] {
+        if let Some(inner) = inner {
+            parts.push(format!("{k}: {}", yaml(inner, vars)));
+        }
+    }
+    if let Some(d) = c.distinct {
+        parts.push(format!("distinct: {d}"));
+    }
+    if let Some(o) = c.order {
+        parts.push(format!(
+            "order: {}",
+            if o == Order::Ascending {
+                "ascending"
+            } else {
+                "descending"
+            }
+        ));
+    }
+    if let Some(f) = &c.utf8_len_of {
+        parts.push(format!("utf8_len_of: {}", scalar(f)));
+    }
+    format!("{{ {} }}", parts.join(", "))
+}
+
+/// Values as a YAML flow list: `[a, 'b: c']`.
+pub fn flow_list(values: &[String]) -> String {
+    let items: Vec<String> = values.iter().map(|v| scalar(&short(v))).collect();
+    format!("[{}]", items.join(", "))
+}
+
+/// A string as a YAML flow scalar: plain when that reads back the same, else single-quoted.
+fn scalar(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.trim() == s
+        && !s.starts_with([
+            '-', '?', ':', '!', '&', '*', '#', '|', '>', '\'', '"', '%', '@', '`', '[', ']', '{',
+            '}', ',',
+        ])
+        && !s.contains(": ")
+        && !s.contains(" #")
+        && !s.contains([',', '[', ']', '{', '}', '\n'])
+        && !["true", "false", "null", "~", "yes", "no"].contains(&s);
+    if plain {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', "''"))
+    }
+}
+
 fn describe_first(what: &str, c: &Check) -> String {
     if let Some(e) = &c.equals {
         format!("{what} = {}", e.0)
@@ -382,5 +476,96 @@ pub fn short(s: &str) -> String {
     } else {
         let head: String = s.chars().take(400).collect();
         format!("{head}… ({} bytes)", s.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::runner::Profile;
+    use crate::scenario::{Compare, Protocol};
+
+    fn vars() -> Vars {
+        let mut v = Vars::new("r1".into(), Protocol::Sip, Arc::new(Profile::default()));
+        v.set("carol", "sip:carol_x@example.com".into());
+        v
+    }
+
+    fn t(s: &str) -> Option<Template> {
+        Some(Template(s.into()))
+    }
+
+    #[test]
+    fn issue_15_mismatch_says_expected_and_got_with_variables_filled_in() {
+        // Why: pushes failed with "`to.uri` differs" and the unfilled template.
+        let c = Check {
+            equals: t("${carol}"),
+            ..Check::default()
+        };
+        let m = check(
+            "to.uri",
+            &c,
+            &["sip:bob_y@example.com".into()],
+            &vars(),
+            &|_| Vec::new(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            m.reason,
+            "to.uri: expected sip:carol_x@example.com, got sip:bob_y@example.com"
+        );
+        assert_eq!(m.expected, "sip:carol_x@example.com");
+    }
+
+    #[test]
+    fn issue_15_checks_print_as_yaml_and_indexes_count_from_0() {
+        // Why: `any:` failures printed `Check { equals: None, … }`.
+        let inner = Check {
+            regex: t("^sip:${carol}"),
+            numeric: vec![(Compare::Ge, Template("2".into()))],
+            ..Check::default()
+        };
+        let c = Check {
+            any: Some(Box::new(inner.clone())),
+            ..Check::default()
+        };
+        let m = check("uris", &c, &["a".into(), "b: c".into()], &vars(), &|_| {
+            Vec::new()
+        })
+        .unwrap_err();
+        assert_eq!(
+            m.expected,
+            "any: { regex: ^sip:sip:carol_x@example.com, ge: 2 }"
+        );
+        assert_eq!(m.actual, "[a, 'b: c']");
+        assert!(!m.reason.contains("Check {"), "{}", m.reason);
+        let each = Check {
+            each: Some(Box::new(Check {
+                equals: t("a"),
+                ..Check::default()
+            })),
+            ..Check::default()
+        };
+        let m = check("v", &each, &["a".into(), "x".into()], &vars(), &|_| {
+            Vec::new()
+        })
+        .unwrap_err();
+        assert!(
+            m.reason.starts_with("v[1]: expected a, got x"),
+            "{}",
+            m.reason
+        );
+        assert_eq!(
+            yaml(
+                &Check {
+                    equals: t("${carol}"),
+                    ..Check::default()
+                },
+                &vars()
+            ),
+            "sip:carol_x@example.com"
+        );
     }
 }

@@ -38,7 +38,8 @@ use vars::{Value, Vars, fnv};
 pub struct RunOptions {
     /// Multiplies every step timeout.
     pub timeout_scale: f64,
-    /// Split sends into 1–7 byte writes and coalesce consecutive sends.
+    /// Split sends into 1–7 byte writes and coalesce consecutive sends, in every case (a
+    /// case whose id ends in [`CHOP_SUFFIX`] is chopped either way).
     pub chop: bool,
     /// The target profile.
     pub profile: Arc<Profile>,
@@ -60,6 +61,22 @@ impl Default for RunOptions {
             capture: false,
         }
     }
+}
+
+/// The id suffix of a case's chopped twin (see [`with_chop_twins`]).
+pub const CHOP_SUFFIX: &str = "@chop";
+
+/// Every case followed by its chopped twin (`<id>@chop`, sends split into 1–7 byte writes
+/// and consecutive sends coalesced), so a report shows both side by side.
+pub fn with_chop_twins(cases: Vec<Scenario>) -> Vec<Scenario> {
+    let mut out = Vec::with_capacity(cases.len() * 2);
+    for s in cases {
+        let mut twin = s.clone();
+        twin.id.push_str(CHOP_SUFFIX);
+        out.push(s);
+        out.push(twin);
+    }
+    out
 }
 
 /// Quiet period of a barrier in `quiet` mode (before scaling).
@@ -288,7 +305,7 @@ impl<'a> Case<'a> {
         Box::pin(async move {
             for (i, step) in steps.iter().enumerate() {
                 // Built only when needed: a passing step never shows its path.
-                let path = || format!("{prefix}{}", i + 1);
+                let path = || step_label(&prefix, step, i);
                 let from = self.wire.len();
                 let outcome = if let StepKind::Repeat(r) = &step.kind {
                     self.repeat(step, r, &path()).await
@@ -433,23 +450,26 @@ impl<'a> Case<'a> {
                 }
                 Ok(())
             }
-            StepKind::ExpectNoPush(name) => {
-                self.barrier(name, deadline).await?;
-                let actor = self.actor(name)?;
-                let ib = lock(&actor.inbox);
-                if ib.pushes.is_empty() {
-                    Ok(())
-                } else {
-                    Err(StepFail {
-                        frame: None,
-                        reason: format!(
-                            "{} unexpected frame(s) arrived on `{name}`",
-                            ib.pushes.len()
-                        ),
-                        expected: Some("no frame".into()),
-                        actual: Some(summaries(&ib.pushes)),
-                    })
+            StepKind::ExpectNoPush(names) => {
+                for name in names {
+                    self.barrier(name, deadline).await?;
                 }
+                for name in names {
+                    let actor = self.actor(name)?;
+                    let ib = lock(&actor.inbox);
+                    if !ib.pushes.is_empty() {
+                        return Err(StepFail {
+                            frame: None,
+                            reason: format!(
+                                "{} unexpected frame(s) arrived on `{name}`",
+                                ib.pushes.len()
+                            ),
+                            expected: Some("no frame".into()),
+                            actual: Some(summaries(&ib.pushes)),
+                        });
+                    }
+                }
+                Ok(())
             }
             StepKind::ExpectClosed(name) => {
                 let r = self
@@ -506,6 +526,10 @@ impl<'a> Case<'a> {
             actor: name.to_owned(),
             protocol: carried.to_owned(),
         })
+    }
+
+    fn chop(&self) -> bool {
+        self.opts.chop || self.s.id.ends_with(CHOP_SUFFIX)
     }
 
     /// The protocol an actor speaks: the case's, or MSRP for an MSRP actor of a SIP case.
@@ -813,6 +837,7 @@ impl<'a> Case<'a> {
         };
         // The sent frame is decoded only when a step names it (`as:`); the key needs less.
         let key = proto.request_key_of(&bytes);
+        let chop = self.chop();
         let actor = self
             .actors
             .get_mut(name)
@@ -840,7 +865,7 @@ impl<'a> Case<'a> {
             };
             self.vars.frames.insert(n.to_owned(), frame);
         }
-        if self.opts.chop {
+        if chop {
             actor.out_buf.extend_from_slice(&bytes);
             Ok(())
         } else {
@@ -970,7 +995,7 @@ impl<'a> Case<'a> {
             .event(name, "barrier", "barrier: a round trip".into());
         self.wire
             .frame(name, Direction::Send, &bytes, proto.log_text(&bytes));
-        let rng = if self.opts.chop {
+        let rng = if self.chop() {
             Some(&mut self.rng)
         } else {
             None
@@ -1045,7 +1070,8 @@ impl<'a> Case<'a> {
                                         short(&proto::escape(&frame.bytes))
                                     )),
                                     frame: Some(frame.bytes.clone()),
-                                })?;
+                                })
+                                .map_err(|f| item_fail(list, e, f))?;
                             got[i] = Some(frame);
                             continue;
                         }
@@ -1067,7 +1093,8 @@ impl<'a> Case<'a> {
                         Some(k) => format!("reply to `{k}`"),
                         None => "matching push".into(),
                     };
-                    return Err(self.wait_fail(&e.actor, WaitEnd::Closed(c), &what));
+                    let f = self.wait_fail(&e.actor, WaitEnd::Closed(c), &what);
+                    return Err(item_fail(list, e, f));
                 }
             }
             if got.iter().all(Option::is_some) {
@@ -1080,12 +1107,13 @@ impl<'a> Case<'a> {
                         continue;
                     };
                     let e = &list[i];
-                    return Err(match &keys[i] {
+                    let f = match &keys[i] {
                         Some(k) => {
                             self.wait_fail(&e.actor, WaitEnd::Timeout, &format!("reply to `{k}`"))
                         }
                         None => self.no_push(e),
-                    });
+                    };
+                    return Err(item_fail(list, e, f));
                 }
             }
         }
@@ -1099,7 +1127,7 @@ impl<'a> Case<'a> {
         let wanted = e
             .checks
             .iter()
-            .map(|(f, c)| format!("{f}: {}", brief_check(c)))
+            .map(|(f, c)| format!("{f}: {}", expect::yaml(c, &self.vars)))
             .collect::<Vec<_>>()
             .join(", ");
         let first_mismatch = ib
@@ -1186,24 +1214,51 @@ fn summaries<'f>(frames: impl IntoIterator<Item = &'f Frame>) -> String {
     shown.join(" | ")
 }
 
-fn brief_check(c: &crate::scenario::Check) -> String {
-    if let Some(e) = &c.equals {
-        e.0.clone()
-    } else if let Some(r) = &c.regex {
-        format!("/{}/", r.0)
-    } else {
-        "…".into()
+/// The failure of one item of an `expect_any_order` step names the item's place and note.
+fn item_fail(list: &[Expect], e: &Expect, f: StepFail) -> StepFail {
+    if list.len() < 2 {
+        return f;
     }
+    let note = e
+        .note
+        .as_deref()
+        .map_or_else(String::new, |n| format!("; note: {n}"));
+    StepFail {
+        reason: format!("{} (the item at {}{note})", f.reason, e.span),
+        ..f
+    }
+}
+
+/// A step as its file shows it: `3`, `7.2` inside a repeat, and for a step of a fragment
+/// `fragment fetion/login step 3, included at 001-x.yaml:14` (each include, innermost first).
+fn step_label(prefix: &str, step: &Step, index: usize) -> String {
+    let number = if step.origin.number == 0 {
+        index + 1
+    } else {
+        step.origin.number
+    };
+    let mut out = format!("{prefix}{number}");
+    for (n, inc) in step.origin.included.iter().enumerate() {
+        let file = inc
+            .at
+            .file
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        if n == 0 {
+            out = format!("fragment {} step {out}", inc.fragment);
+        }
+        out = format!("{out}, included at {file}:{}", inc.at.line);
+    }
+    out
 }
 
 /// The actor a step reads or writes, if one.
 fn step_actor(kind: &StepKind) -> Option<String> {
     match kind {
-        StepKind::Barrier(a) => a.first().cloned(),
-        StepKind::Connect(a)
-        | StepKind::Disconnect(a)
-        | StepKind::ExpectClosed(a)
-        | StepKind::ExpectNoPush(a) => Some(a.clone()),
+        StepKind::Barrier(a) | StepKind::ExpectNoPush(a) => a.first().cloned(),
+        StepKind::Connect(a) | StepKind::Disconnect(a) | StepKind::ExpectClosed(a) => {
+            Some(a.clone())
+        }
         StepKind::Http(h) => Some(h.actor.clone()),
         StepKind::Expect(e) => Some(e.actor.clone()),
         StepKind::ExpectAnyOrder(l) => l.first().map(|e| e.actor.clone()),
@@ -1233,7 +1288,7 @@ pub fn action(kind: &StepKind) -> String {
         },
         StepKind::ExpectAnyOrder(l) => format!("expect_any_order ({} frames)", l.len()),
         StepKind::ExpectClosed(a) => format!("expect_closed {a}"),
-        StepKind::ExpectNoPush(a) => format!("expect_no_push {a}"),
+        StepKind::ExpectNoPush(a) => format!("expect_no_push {}", a.join(", ")),
         StepKind::Repeat(_) => "repeat".into(),
         StepKind::Send(s) => format!("send {}", s.actor),
         StepKind::Set(v) => format!(
@@ -1243,5 +1298,49 @@ pub fn action(kind: &StepKind) -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::scenario::{Include, Origin, Span};
+
+    #[test]
+    fn issue_15_step_labels_count_as_the_file_shows_with_the_include_chain() {
+        // Why: steps were numbered after fragments were spliced in, so `step 9` was nowhere.
+        let at = |file: &str, line| Span {
+            file: PathBuf::from(file),
+            line,
+            column: 3,
+        };
+        let mut step = Step {
+            kind: StepKind::Connect("a".into()),
+            span: at("scenarios/fetion/fragments/login.yaml", 9),
+            timeout_ms: None,
+            note: None,
+            origin: Origin {
+                number: 3,
+                included: Vec::new(),
+            },
+        };
+        assert_eq!(step_label("", &step, 7), "3");
+        assert_eq!(step_label("4.", &step, 7), "4.3");
+        step.origin.included = vec![
+            Include {
+                fragment: "fetion/login".into(),
+                at: at("scenarios/fetion/fragments/conversation.yaml", 5),
+            },
+            Include {
+                fragment: "fetion/conversation".into(),
+                at: at("scenarios/fetion/001-x.yaml", 14),
+            },
+        ];
+        assert_eq!(
+            step_label("", &step, 7),
+            "fragment fetion/login step 3, included at conversation.yaml:5, included at 001-x.yaml:14"
+        );
     }
 }

@@ -22,6 +22,7 @@ pub use crate::transport::tap::{Chunk, Connection, Way};
     Ord,
     serde::Serialize,
     serde::Deserialize,
+    schemars::JsonSchema,
 )]
 #[serde(rename_all = "kebab-case")]
 pub enum Verdict {
@@ -64,7 +65,7 @@ impl Verdict {
 }
 
 /// One case's result.
-#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct CaseResult {
     /// Case id.
     pub id: String,
@@ -138,7 +139,9 @@ fn is_zero(n: &u64) -> bool {
 }
 
 /// Where and why a case failed.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct Failure {
     /// The step: its 1-based index path (`7`, `7.2` inside a repeat) and iteration.
     pub step: String,
@@ -164,7 +167,9 @@ pub struct Failure {
 }
 
 /// Where the failing step waited.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct Waited {
     /// The actor whose connection the step read or wrote (none for `set`, `assert`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -179,7 +184,17 @@ pub struct Waited {
 }
 
 /// Direction of a wire log entry.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
     /// From the runner to the target.
@@ -192,7 +207,9 @@ pub enum Direction {
 }
 
 /// One frame (or event) on the wire.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct WireEntry {
     /// Milliseconds since the case started.
     pub t_ms: f64,
@@ -219,5 +236,6 @@ pub struct WireEntry {
         skip_serializing_if = "Option::is_none",
         with = "crate::transport::tap::b64_opt"
     )]
+    #[schemars(with = "Option<String>")]
     pub raw: Option<Vec<u8>>,
 }

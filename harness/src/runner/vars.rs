@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use crate::proto::Frame;
 use crate::scenario::Protocol;
+use crate::scenario::template::{self, Piece};
 
 use super::profile::Profile;
 
@@ -76,29 +77,20 @@ impl Vars {
             return Err("`${…}` nests too deeply".into());
         }
         let mut out = String::with_capacity(s.len());
-        let mut rest = s;
-        while let Some(start) = rest.find("${") {
-            out.push_str(&rest[..start]);
-            let inner_start = start + 2;
-            let end = matching_brace(rest, inner_start)
-                .ok_or_else(|| format!("unclosed `${{` in `{s}`"))?;
-            let inner = &rest[inner_start..end];
-            out.push_str(&self.eval(inner, depth)?);
-            rest = &rest[end + 1..];
+        for piece in template::pieces(s)? {
+            match piece {
+                Piece::Text(t) => out.push_str(t),
+                Piece::Expr(e) => out.push_str(&self.eval(e, depth)?),
+            }
         }
-        out.push_str(rest);
         Ok(out)
     }
 
     /// Evaluates one expression (the text between `${` and `}`).
     fn eval(&self, expr: &str, depth: usize) -> Result<String, String> {
         let expr = expr.trim();
-        if let Some(open) = expr.find('(')
-            && expr.ends_with(')')
-            && !expr[..open].contains("${")
-        {
-            let name = expr[..open].trim();
-            let args = split_args(&expr[open + 1..expr.len() - 1])
+        if let Some((name, args)) = template::call(expr) {
+            let args = args
                 .into_iter()
                 .map(|a| self.interp(a.trim(), depth + 1))
                 .collect::<Result<Vec<_>, _>>()?;
@@ -160,51 +152,6 @@ pub fn fnv(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     })
-}
-
-fn matching_brace(s: &str, from: usize) -> Option<usize> {
-    let bytes = s.as_bytes();
-    let mut depth = 0usize;
-    let mut i = from;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'$' if bytes.get(i + 1) == Some(&b'{') => {
-                depth += 1;
-                i += 1;
-            }
-            b'}' if depth == 0 => return Some(i),
-            b'}' => depth -= 1,
-            _ => {}
-        }
-        i += 1;
-    }
-    None
-}
-
-/// Splits function arguments at commas outside `${…}`.
-fn split_args(s: &str) -> Vec<&str> {
-    let bytes = s.as_bytes();
-    let (mut depth, mut start, mut out) = (0usize, 0, Vec::new());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'$' if bytes.get(i + 1) == Some(&b'{') => {
-                depth += 1;
-                i += 1;
-            }
-            b'}' => depth = depth.saturating_sub(1),
-            b',' if depth == 0 => {
-                out.push(&s[start..i]);
-                start = i + 1;
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    if !s.trim().is_empty() || !out.is_empty() {
-        out.push(&s[start..]);
-    }
-    out
 }
 
 fn call(name: &str, args: &[String]) -> Result<String, String> {

@@ -15,7 +15,8 @@ use super::ScenarioError;
 use super::fragment::{self, Lookup, Provides, Sources};
 use super::model::{
     ActorOptions, ActorTarget, Capture, Check, Compare, Expect, ExpectSource, FrameSpec, HttpSend,
-    Level, Order, Protocol, Repeat, Rule, Scenario, Send, Span, Step, StepKind, Template, Tree,
+    Include, Level, Order, Origin, Protocol, Repeat, Rule, Scenario, Send, Span, Step, StepKind,
+    Template, Tree,
 };
 
 /// Default per-step timeout.
@@ -114,7 +115,7 @@ pub fn load_str_with(
     };
     let lines = whole.items_under(0, whole.line_count(), "steps");
     let steps = convert_steps(&ctx, &whole, &raw.steps, &lines, 0)?;
-    Ok(Scenario {
+    let scenario = Scenario {
         id: case_id(path),
         path: path.to_path_buf(),
         title: raw.title,
@@ -126,7 +127,9 @@ pub fn load_str_with(
         timeout_ms: raw.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS),
         steps,
         actor_options,
-    })
+    };
+    super::check::case(&scenario, whole)?;
+    Ok(scenario)
 }
 
 /// Every case file under `paths` (files as given, directories walked), sorted, skipping
@@ -347,17 +350,17 @@ struct Ctx {
 }
 
 /// A file's text, for locating items.
-struct Source {
-    file: PathBuf,
-    text: String,
+pub(super) struct Source {
+    pub(super) file: PathBuf,
+    pub(super) text: String,
 }
 
 impl Source {
-    fn line_count(&self) -> usize {
+    pub(super) fn line_count(&self) -> usize {
         self.text.lines().count()
     }
 
-    fn span(&self, line_idx: usize, col: usize) -> Span {
+    pub(super) fn span(&self, line_idx: usize, col: usize) -> Span {
         Span {
             file: self.file.clone(),
             line: line_idx + 1,
@@ -381,6 +384,65 @@ impl Source {
             span: self.span(line, col),
             message,
         }
+    }
+
+    /// The error of `b`, at its key when lines `range` show it, else at `span` (the step).
+    fn bad(&self, range: (usize, usize), span: &Span, b: Bad) -> ScenarioError {
+        ScenarioError {
+            span: b
+                .key
+                .as_deref()
+                .and_then(|k| self.key_span(range, k))
+                .unwrap_or_else(|| span.clone()),
+            message: b.message,
+        }
+    }
+
+    /// The lines `[start, end)` of the item written at `span`: up to the next line indented
+    /// no deeper than the item's `-`.
+    pub(super) fn item_lines(&self, span: &Span) -> (usize, usize) {
+        let start = span.line.saturating_sub(1);
+        let col = span.column.saturating_sub(1);
+        let end = self
+            .text
+            .lines()
+            .enumerate()
+            .skip(start + 1)
+            .find(|(_, l)| {
+                let t = l.trim_start();
+                !t.is_empty() && !t.starts_with('#') && indent(l) <= col
+            })
+            .map_or_else(|| self.line_count(), |(i, _)| i);
+        (start, end)
+    }
+
+    /// Where `needle` first appears in lines `[range.0, range.1)`.
+    pub(super) fn text_span(&self, range: (usize, usize), needle: &str) -> Option<Span> {
+        self.text
+            .lines()
+            .enumerate()
+            .take(range.1.max(range.0 + 1))
+            .skip(range.0)
+            .find_map(|(i, line)| line.find(needle).map(|at| self.span(i, at)))
+    }
+
+    /// Where `key:` is written in lines `[range.0, range.1)`: as a block key, after `- `, or
+    /// inside a flow map (`{ key: … }`).
+    pub(super) fn key_span(&self, range: (usize, usize), key: &str) -> Option<Span> {
+        let needle = format!("{key}:");
+        self.text
+            .lines()
+            .enumerate()
+            .take(range.1.max(range.0 + 1))
+            .skip(range.0)
+            .find_map(|(i, line)| {
+                line.match_indices(&needle).find_map(|(at, _)| {
+                    let before = line[..at].trim_end_matches(['"', '\'']);
+                    let starts = before.trim_start().trim_start_matches("- ").is_empty()
+                        || before.ends_with([' ', '{', ',', '-']);
+                    starts.then(|| self.span(i, at))
+                })
+            })
     }
 
     /// The (line index, column) of each `- ` item of the block list under the first `key:`
@@ -456,7 +518,14 @@ fn convert_steps(
                 .copied()
                 .unwrap_or((fallback.0, fallback.1, fallback.0 + 1));
         let span = src.span(line, col);
+        let before = out.len();
         convert_step(ctx, src, value, span, (line, end), depth, &mut out)?;
+        for step in out.get_mut(before..).unwrap_or_default() {
+            // Steps spliced in from a fragment keep their number in the fragment.
+            if step.origin.number == 0 {
+                step.origin.number = n + 1;
+            }
+        }
     }
     Ok(out)
 }
@@ -491,6 +560,7 @@ fn convert_step(
         span: span.clone(),
         message: m,
     };
+    let bad = |b: Bad| src.bad(range, &span, b);
     let Value::Mapping(map) = value else {
         return Err(err(format!(
             "a step must be a map such as `connect: alice`, found {}",
@@ -506,9 +576,13 @@ fn convert_step(
         [k] => *k,
         [] => {
             let first = map.keys().next().map_or_else(String::new, scalar_text);
-            return Err(err(format!(
-                "unknown step `{first}` (expected one of {})",
-                STEP_KINDS.join(", ")
+            return Err(bad(Bad::at(
+                &first,
+                format!(
+                    "unknown step `{first}`{} (expected one of {})",
+                    did_you_mean(&first, STEP_KINDS),
+                    STEP_KINDS.join(", ")
+                ),
             )));
         }
         many => {
@@ -521,13 +595,14 @@ fn convert_step(
     let mut rest = map.clone();
     let head = rest.remove(kind).unwrap_or(Value::Null);
     let timeout_ms = take_u64(&mut rest, "timeout_ms").map_err(err)?;
-    let note = rest.remove("note").map(|v| scalar_text(&v));
+    let note = text_of(&rest, "note").map_err(bad)?;
+    rest.remove("note");
     let allowed: &[&str] = match kind {
         "send" => &[
             "as", "raw", "method", "status", "reason", "target", "version", "verb", "trid",
             "length", "headers", "blocks", "body", "reply_to", "command",
         ],
-        "expect" => &["reply", "push", "as", "match", "xml", "capture"],
+        "expect" => EXPECT_KEYS,
         "http" => &["as", "method", "target", "headers", "body"],
         "include" => &["with"],
         _ => &[],
@@ -542,16 +617,30 @@ fn convert_step(
         } else {
             format!(" (allowed: {})", allowed.join(", "))
         };
-        return Err(err(format!("`{kind}` step: unknown key `{k}`{hint}")));
+        return Err(bad(Bad::at(
+            &k,
+            format!(
+                "`{kind}` step: unknown key `{k}`{}{hint}",
+                did_you_mean(&k, allowed)
+            ),
+        )));
     }
     let actor = |v: &Value| -> Result<String, ScenarioError> {
+        if matches!(v, Value::Sequence(_) | Value::Mapping(_)) {
+            return Err(err(format!(
+                "`{kind}` takes an actor name, found {}",
+                describe(v)
+            )));
+        }
         let name = scalar_text(v);
         if ctx.actors.contains(&name) {
             Ok(name)
         } else {
+            let declared: Vec<&str> = ctx.actors.iter().map(String::as_str).collect();
             Err(err(format!(
-                "unknown actor `{name}` (declared: {})",
-                ctx.actors.iter().cloned().collect::<Vec<_>>().join(", ")
+                "unknown actor `{name}`{} (declared: {})",
+                did_you_mean(&name, &declared),
+                declared.join(", ")
             )))
         }
     };
@@ -560,23 +649,25 @@ fn convert_step(
         span: span.clone(),
         timeout_ms,
         note: note.clone(),
+        origin: Origin::default(),
+    };
+    // One actor or a list of them (`barrier: [alice, bob]`).
+    let actors = |v: &Value| -> Result<Vec<String>, ScenarioError> {
+        match v {
+            Value::Sequence(seq) => seq.iter().map(&actor).collect(),
+            v => Ok(vec![actor(v)?]),
+        }
     };
     match kind {
         "connect" => out.push(step(StepKind::Connect(actor(&head)?))),
         "disconnect" => out.push(step(StepKind::Disconnect(actor(&head)?))),
         "expect_closed" => out.push(step(StepKind::ExpectClosed(actor(&head)?))),
-        "expect_no_push" => out.push(step(StepKind::ExpectNoPush(actor(&head)?))),
-        "barrier" => {
-            let names = match &head {
-                Value::Sequence(seq) => seq.iter().map(&actor).collect::<Result<Vec<_>, _>>()?,
-                v => vec![actor(v)?],
-            };
-            out.push(step(StepKind::Barrier(names)));
-        }
+        "expect_no_push" => out.push(step(StepKind::ExpectNoPush(actors(&head)?))),
+        "barrier" => out.push(step(StepKind::Barrier(actors(&head)?))),
         "send" => {
             let a = actor(&head)?;
-            let frame = frame_spec(ctx.protocol, &rest).map_err(err)?;
-            let name = rest.get("as").map(scalar_text);
+            let frame = frame_spec(ctx.protocol, &rest).map_err(bad)?;
+            let name = text_of(&rest, "as").map_err(bad)?;
             out.push(step(StepKind::Send(Send {
                 actor: a,
                 name,
@@ -585,8 +676,8 @@ fn convert_step(
         }
         "http" => {
             let a = actor(&head)?;
-            let t = |k: &str| rest.get(k).map(|v| Template(scalar_text(v)));
-            let target = t("target").ok_or_else(|| {
+            let t = |k: &str| text_of(&rest, k).map(|o| o.map(Template)).map_err(bad);
+            let target = t("target")?.ok_or_else(|| {
                 err("`http` needs `target:` (path and query, e.g. /gateway/gateway.dll?Action=open&Server=NS&IP=127.0.0.1)".into())
             })?;
             let headers = match rest.get("headers") {
@@ -595,17 +686,17 @@ fn convert_step(
             };
             out.push(step(StepKind::Http(HttpSend {
                 actor: a,
-                name: rest.get("as").map(scalar_text),
-                method: t("method"),
+                name: text_of(&rest, "as").map_err(bad)?,
+                method: t("method")?,
                 target,
                 headers,
-                body: t("body"),
+                body: t("body")?,
             })));
         }
         "expect" => {
             let a = actor(&head)?;
             out.push(step(StepKind::Expect(
-                expect(a, &rest, span.clone()).map_err(err)?,
+                expect(a, &rest, span.clone(), None).map_err(bad)?,
             )));
         }
         "expect_any_order" => {
@@ -624,6 +715,11 @@ fn convert_step(
                     span: sp.clone(),
                     message: m,
                 };
+                let item_range = (
+                    items.get(n).map_or(range.0, |&(l, _)| l),
+                    items.get(n + 1).map_or(range.1, |&(l, _)| l),
+                );
+                let b2 = |b: Bad| src.bad(item_range, &sp, b);
                 let Value::Mapping(m) = v else {
                     return Err(e2("`expect_any_order` items are `expect:` maps".into()));
                 };
@@ -633,16 +729,27 @@ fn convert_step(
                         "`expect_any_order` items must start with `expect: ACTOR`".into(),
                     ));
                 };
-                if let Some(k) = m.keys().map(scalar_text).find(|k| {
-                    !["reply", "push", "as", "match", "xml", "capture"].contains(&k.as_str())
-                }) {
-                    return Err(e2(format!("`expect` item: unknown key `{k}`")));
+                let item_note = text_of(&m, "note").map_err(b2)?;
+                m.remove("note");
+                if let Some(k) = m
+                    .keys()
+                    .map(scalar_text)
+                    .find(|k| !EXPECT_KEYS.contains(&k.as_str()))
+                {
+                    return Err(b2(Bad::at(
+                        &k,
+                        format!(
+                            "`expect` item: unknown key `{k}`{} (allowed: {}, note)",
+                            did_you_mean(&k, EXPECT_KEYS),
+                            EXPECT_KEYS.join(", ")
+                        ),
+                    )));
                 }
                 let a = actor(&h).map_err(|e| ScenarioError {
                     span: sp.clone(),
                     message: e.message,
                 })?;
-                list.push(expect(a, &m, sp.clone()).map_err(e2)?);
+                list.push(expect(a, &m, sp.clone(), item_note).map_err(b2)?);
             }
             out.push(step(StepKind::ExpectAnyOrder(list)));
         }
@@ -657,7 +764,7 @@ fn convert_step(
             let Value::Mapping(m) = &head else {
                 return Err(err("`assert` takes a map of variable: check".into()));
             };
-            out.push(step(StepKind::Assert(checks(m).map_err(err)?)));
+            out.push(step(StepKind::Assert(checks(m).map_err(bad)?)));
         }
         "repeat" => {
             let Value::Mapping(m) = &head else {
@@ -670,7 +777,8 @@ fn convert_step(
                 Some(Value::Sequence(s)) => s,
                 _ => return Err(err("`repeat` needs `steps:` (a list of steps)".into())),
             };
-            let times = m.remove("times").map(|v| Template(scalar_text(&v)));
+            let times = text_of(&m, "times").map_err(bad)?.map(Template);
+            m.remove("times");
             let max = take_u64(&mut m, "max").map_err(err)?;
             let until = match m.remove("until") {
                 None => None,
@@ -679,7 +787,8 @@ fn convert_step(
                     let Some(var) = u.remove("var") else {
                         return Err(err("`until` needs `var: NAME` and a check, e.g. `{ var: hasmore, iequals: \"false\" }`".into()));
                     };
-                    Some((scalar_text(&var), check(&Value::Mapping(u)).map_err(err)?))
+                    let var = single("var", &var).map_err(bad)?;
+                    Some((var, check(&Value::Mapping(u)).map_err(bad)?))
                 }
                 Some(v) => {
                     return Err(err(format!(
@@ -688,10 +797,15 @@ fn convert_step(
                     )));
                 }
             };
-            if let Some(k) = m.keys().next() {
-                return Err(err(format!(
-                    "`repeat`: unknown key `{}` (allowed: steps, times, until, max)",
-                    scalar_text(k)
+            if let Some(k) = m.keys().next().map(scalar_text) {
+                const REPEAT_KEYS: &[&str] = &["steps", "times", "until", "max"];
+                return Err(bad(Bad::at(
+                    &k,
+                    format!(
+                        "`repeat`: unknown key `{k}`{} (allowed: {})",
+                        did_you_mean(&k, REPEAT_KEYS),
+                        REPEAT_KEYS.join(", ")
+                    ),
                 )));
             }
             if times.is_none() && until.is_none() {
@@ -718,12 +832,13 @@ fn convert_step(
                     "fragments nest deeper than {MAX_INCLUDE_DEPTH} levels"
                 )));
             }
-            let name = scalar_text(&head);
+            let name = single("include", &head).map_err(bad)?;
             let with = match rest.get("with") {
                 None => Mapping::new(),
                 Some(Value::Mapping(m)) => m.clone(),
                 Some(v) => return Err(err(format!("`with` must be a map, found {}", describe(v)))),
             };
+            let before = out.len();
             // Errors without a file (missing fragment, unknown parameter) point at the include.
             include(ctx, &name, &with, depth, out).map_err(|e| {
                 if e.span.file.as_os_str().is_empty() {
@@ -735,6 +850,9 @@ fn convert_step(
                     e
                 }
             })?;
+            for step in out.get_mut(before..).unwrap_or_default() {
+                mark_included(step, &span);
+            }
         }
         _ => return Err(err(format!("unknown step `{kind}`"))),
     }
@@ -824,20 +942,20 @@ fn substitute_str(s: &str, params: &BTreeMap<String, String>) -> String {
     out
 }
 
-fn frame_spec(protocol: Protocol, m: &Mapping) -> Result<FrameSpec, String> {
-    let t = |k: &str| m.get(k).map(|v| Template(scalar_text(v)));
+fn frame_spec(protocol: Protocol, m: &Mapping) -> Result<FrameSpec, Bad> {
+    let t = |k: &str| text_of(m, k).map(|o| o.map(Template));
     let mut f = FrameSpec {
-        raw: t("raw"),
-        method: t("method"),
-        status: t("status"),
-        reason: t("reason"),
-        target: t("target"),
-        version: t("version"),
-        verb: t("verb"),
-        trid: t("trid"),
-        length: t("length"),
-        body: t("body"),
-        reply_to: m.get("reply_to").map(scalar_text),
+        raw: t("raw")?,
+        method: t("method")?,
+        status: t("status")?,
+        reason: t("reason")?,
+        target: t("target")?,
+        version: t("version")?,
+        verb: t("verb")?,
+        trid: t("trid")?,
+        length: t("length")?,
+        body: t("body")?,
+        reply_to: text_of(m, "reply_to")?,
         command: m.get("command").map(tree).transpose()?,
         ..FrameSpec::default()
     };
@@ -846,7 +964,10 @@ fn frame_spec(protocol: Protocol, m: &Mapping) -> Result<FrameSpec, String> {
     }
     if let Some(b) = m.get("blocks") {
         let Value::Sequence(seq) = b else {
-            return Err("`blocks` must be a list of header maps".into());
+            return Err(Bad::at(
+                "blocks",
+                "`blocks` must be a list of header maps".into(),
+            ));
         };
         for block in seq {
             f.blocks.push(headers(block)?);
@@ -855,8 +976,9 @@ fn frame_spec(protocol: Protocol, m: &Mapping) -> Result<FrameSpec, String> {
     let has = |k: &str| m.contains_key(k);
     if f.raw.is_some() {
         if let Some(k) = m.keys().map(scalar_text).find(|k| k != "raw" && k != "as") {
-            return Err(format!(
-                "`raw:` sends bytes as written; `{k}` cannot be combined with it"
+            return Err(Bad::at(
+                &k,
+                format!("`raw:` sends bytes as written; `{k}` cannot be combined with it"),
             ));
         }
         return Ok(f);
@@ -880,17 +1002,24 @@ fn frame_spec(protocol: Protocol, m: &Mapping) -> Result<FrameSpec, String> {
         ),
     };
     if let Some(k) = foreign.iter().find(|k| has(k)) {
-        return Err(format!("`{k}` is not a {} frame key", protocol.name()));
+        return Err(Bad::at(
+            k,
+            format!("`{k}` is not a {} frame key", protocol.name()),
+        ));
     }
     match protocol {
-        Protocol::Fetion | Protocol::Sip if has("method") == has("status") => {
-            Err("a Fetion frame needs exactly one of `method:` (request) or `status:` (response), or `raw:`".into())
+        Protocol::Fetion | Protocol::Sip if has("method") == has("status") => Err(format!(
+            "a {} frame needs exactly one of `method:` (request) or `status:` (response), or `raw:`",
+            protocol.name()
+        )
+        .into()),
+        Protocol::Msnp if !has("verb") => {
+            Err(Bad::from("an MSNP frame needs `verb:` (or `raw:`)".to_owned()))
         }
-        Protocol::Msnp if !has("verb") => Err("an MSNP frame needs `verb:` (or `raw:`)".into()),
-        Protocol::LeanCloud if !has("command") => Err(
+        Protocol::LeanCloud if !has("command") => Err(Bad::from(
             "a LeanCloud frame needs `command:` (the GenericCommand in readable form) or `raw:`"
-                .into(),
-        ),
+                .to_owned(),
+        )),
         _ => {
             let _ = own;
             Ok(f)
@@ -946,30 +1075,35 @@ fn headers(v: &Value) -> Result<Vec<(String, Template)>, String> {
     Ok(out)
 }
 
-fn expect(actor: String, m: &Mapping, span: Span) -> Result<Expect, String> {
+fn expect(actor: String, m: &Mapping, span: Span, note: Option<String>) -> Result<Expect, Bad> {
     let push = match m.get("push") {
         None => false,
         Some(Value::Bool(b)) => *b,
         Some(v) => {
-            return Err(format!(
-                "`push` must be true or false, found {}",
-                describe(v)
+            return Err(Bad::at(
+                "push",
+                format!("`push` must be true or false, found {}", describe(v)),
             ));
         }
     };
     let source = match (m.get("reply"), push) {
-        (Some(_), true) => return Err("`reply:` and `push: true` exclude each other".into()),
-        (Some(r), false) => ExpectSource::Reply(scalar_text(r)),
+        (Some(_), true) => {
+            return Err(Bad::at(
+                "reply",
+                "`reply:` and `push: true` exclude each other".into(),
+            ));
+        }
+        (Some(r), false) => ExpectSource::Reply(single("reply", r)?),
         (None, true) => ExpectSource::Push,
         (None, false) => ExpectSource::NextReply,
     };
-    let checks_of = |k: &str| -> Result<Vec<(String, Check)>, String> {
+    let checks_of = |k: &str| -> Result<Vec<(String, Check)>, Bad> {
         match m.get(k) {
             None => Ok(Vec::new()),
-            Some(Value::Mapping(mm)) => checks(mm).map_err(|e| format!("`{k}`: {e}")),
-            Some(v) => Err(format!(
-                "`{k}` must be a map of FIELD: CHECK, found {}",
-                describe(v)
+            Some(Value::Mapping(mm)) => checks(mm).map_err(|e| e.context(&format!("`{k}`: "))),
+            Some(v) => Err(Bad::at(
+                k,
+                format!("`{k}` must be a map of FIELD: CHECK, found {}", describe(v)),
             )),
         }
     };
@@ -981,35 +1115,39 @@ fn expect(actor: String, m: &Mapping, span: Span) -> Result<Expect, String> {
                 let name = scalar_text(k);
                 captures.push((
                     Template(name.clone()),
-                    capture(v).map_err(|e| format!("capture `{name}`: {e}"))?,
+                    capture(v).map_err(|e| e.context(&format!("capture `{name}`: ")))?,
                 ));
             }
         }
         Some(v) => {
-            return Err(format!(
-                "`capture` must be a map of VAR: {{field|xml: …}}, found {}",
-                describe(v)
+            return Err(Bad::at(
+                "capture",
+                format!(
+                    "`capture` must be a map of VAR: {{field|xml: …}}, found {}",
+                    describe(v)
+                ),
             ));
         }
     }
     Ok(Expect {
         actor,
         source,
-        name: m.get("as").map(scalar_text),
+        name: text_of(m, "as")?,
         checks: checks_of("match")?,
         xml: checks_of("xml")?,
         captures,
         span,
+        note,
     })
 }
 
-fn checks(m: &Mapping) -> Result<Vec<(String, Check)>, String> {
+fn checks(m: &Mapping) -> Result<Vec<(String, Check)>, Bad> {
     m.iter()
         .map(|(k, v)| {
             let name = scalar_text(k);
             check(v)
                 .map(|c| (name.clone(), c))
-                .map_err(|e| format!("`{name}`: {e}"))
+                .map_err(|e| e.context(&format!("`{name}`: ")))
         })
         .collect()
 }
@@ -1038,11 +1176,13 @@ const CHECK_KEYS: &[&str] = &[
 ];
 
 /// A check from YAML: a scalar means `equals`; a map combines check keys.
-fn check(v: &Value) -> Result<Check, String> {
+fn check(v: &Value) -> Result<Check, Bad> {
     let m = match v {
         Value::Mapping(m) => m,
         Value::Sequence(_) => {
-            return Err("a check is a value or a map of checks, not a list (use one_of)".into());
+            return Err(Bad::from(
+                "a check is a value or a map of checks, not a list (use one_of)".to_owned(),
+            ));
         }
         scalar => {
             return Ok(Check {
@@ -1054,34 +1194,39 @@ fn check(v: &Value) -> Result<Check, String> {
     let mut c = Check::default();
     for (k, val) in m {
         let key = scalar_text(k);
-        let text = || Template(scalar_text(val));
+        let text = || single(&key, val).map(Template);
         let boolean = || match val {
             Value::Bool(b) => Ok(*b),
-            other => Err(format!(
-                "`{key}` must be true or false, found {}",
-                describe(other)
+            other => Err(Bad::at(
+                &key,
+                format!("`{key}` must be true or false, found {}", describe(other)),
             )),
         };
         match key.as_str() {
-            "equals" => c.equals = Some(text()),
-            "not_equals" => c.not_equals = Some(text()),
-            "iequals" => c.iequals = Some(text()),
+            "equals" => c.equals = Some(text()?),
+            "not_equals" => c.not_equals = Some(text()?),
+            "iequals" => c.iequals = Some(text()?),
             "regex" => {
-                let pattern = scalar_text(val);
+                let pattern = single(&key, val)?;
                 if !pattern.contains("${") {
-                    regex::Regex::new(&pattern).map_err(|e| format!("bad regex: {e}"))?;
+                    regex::Regex::new(&pattern)
+                        .map_err(|e| Bad::at(&key, format!("bad regex: {e}")))?;
                 }
                 c.regex = Some(Template(pattern));
             }
-            "contains" => c.contains = Some(text()),
+            "contains" => c.contains = Some(text()?),
             "one_of" => match val {
                 Value::Sequence(seq) => {
-                    c.one_of = Some(seq.iter().map(|x| Template(scalar_text(x))).collect());
+                    c.one_of = Some(
+                        seq.iter()
+                            .map(|x| single(&key, x).map(Template))
+                            .collect::<Result<_, _>>()?,
+                    );
                 }
                 other => {
-                    return Err(format!(
-                        "`one_of` must be a list, found {}",
-                        describe(other)
+                    return Err(Bad::at(
+                        &key,
+                        format!("`one_of` must be a list, found {}", describe(other)),
                     ));
                 }
             },
@@ -1096,28 +1241,38 @@ fn check(v: &Value) -> Result<Check, String> {
                     "eq" => Compare::Eq,
                     _ => Compare::Ne,
                 };
-                c.numeric.push((op, text()));
+                c.numeric.push((op, text()?));
             }
-            "count" => c.count = Some(Box::new(check(val).map_err(|e| format!("`count`: {e}"))?)),
-            "each" => c.each = Some(Box::new(check(val).map_err(|e| format!("`each`: {e}"))?)),
-            "any" => c.any = Some(Box::new(check(val).map_err(|e| format!("`any`: {e}"))?)),
+            "count" | "each" | "any" => {
+                let inner = Box::new(check(val).map_err(|e| e.context(&format!("`{key}`: ")))?);
+                match key.as_str() {
+                    "count" => c.count = Some(inner),
+                    "each" => c.each = Some(inner),
+                    _ => c.any = Some(inner),
+                }
+            }
             "distinct" => c.distinct = Some(boolean()?),
             "order" => {
-                c.order = Some(match scalar_text(val).as_str() {
+                c.order = Some(match single(&key, val)?.as_str() {
                     "ascending" => Order::Ascending,
                     "descending" => Order::Descending,
                     other => {
-                        return Err(format!(
-                            "`order` must be ascending or descending, found `{other}`"
+                        return Err(Bad::at(
+                            &key,
+                            format!("`order` must be ascending or descending, found `{other}`"),
                         ));
                     }
                 });
             }
-            "utf8_len_of" => c.utf8_len_of = Some(scalar_text(val)),
+            "utf8_len_of" => c.utf8_len_of = Some(single(&key, val)?),
             other => {
-                return Err(format!(
-                    "unknown check `{other}` (expected one of {})",
-                    CHECK_KEYS.join(", ")
+                return Err(Bad::at(
+                    other,
+                    format!(
+                        "unknown check `{other}`{} (expected one of {})",
+                        did_you_mean(other, CHECK_KEYS),
+                        CHECK_KEYS.join(", ")
+                    ),
                 ));
             }
         }
@@ -1125,41 +1280,47 @@ fn check(v: &Value) -> Result<Check, String> {
     Ok(c)
 }
 
-fn capture(v: &Value) -> Result<Capture, String> {
+fn capture(v: &Value) -> Result<Capture, Bad> {
     let Value::Mapping(m) = v else {
-        return Err(format!(
+        return Err(Bad::from(format!(
             "must be a map with `field:`, `xml:` or `var:`, found {}",
             describe(v)
-        ));
+        )));
     };
     let mut c = Capture::default();
     for (k, val) in m {
         let key = scalar_text(k);
         let boolean = || match val {
             Value::Bool(b) => Ok(*b),
-            other => Err(format!(
-                "`{key}` must be true or false, found {}",
-                describe(other)
+            other => Err(Bad::at(
+                &key,
+                format!("`{key}` must be true or false, found {}", describe(other)),
             )),
         };
         match key.as_str() {
-            "field" => c.field = Some(scalar_text(val)),
-            "xml" => c.xml = Some(scalar_text(val)),
-            "var" => c.var = Some(scalar_text(val)),
+            "field" => c.field = Some(single(&key, val)?),
+            "xml" => c.xml = Some(single(&key, val)?),
+            "var" => c.var = Some(single(&key, val)?),
             "regex" => {
-                let pattern = scalar_text(val);
+                let pattern = single(&key, val)?;
                 if !pattern.contains("${") {
-                    regex::Regex::new(&pattern).map_err(|e| format!("bad regex: {e}"))?;
+                    regex::Regex::new(&pattern)
+                        .map_err(|e| Bad::at(&key, format!("bad regex: {e}")))?;
                 }
                 c.regex = Some(Template(pattern));
             }
             "all" => c.all = boolean()?,
             "append" => c.append = boolean()?,
-            "format" => c.format = Some(Template(scalar_text(val))),
+            "format" => c.format = Some(Template(single(&key, val)?)),
             "lowercase" => c.lowercase = boolean()?,
             other => {
-                return Err(format!(
-                    "unknown key `{other}` (expected field, xml, var, regex, all, append, format, lowercase)"
+                return Err(Bad::at(
+                    other,
+                    format!(
+                        "unknown key `{other}`{} (expected {})",
+                        did_you_mean(other, CAPTURE_KEYS),
+                        CAPTURE_KEYS.join(", ")
+                    ),
                 ));
             }
         }
@@ -1169,9 +1330,119 @@ fn capture(v: &Value) -> Result<Capture, String> {
         .filter(|b| **b)
         .count();
     if sources != 1 {
-        return Err("needs exactly one of `field:`, `xml:` or `var:`".into());
+        return Err(Bad::from(
+            "needs exactly one of `field:`, `xml:` or `var:`".to_owned(),
+        ));
     }
     Ok(c)
+}
+
+const CAPTURE_KEYS: &[&str] = &[
+    "field",
+    "xml",
+    "var",
+    "regex",
+    "all",
+    "append",
+    "format",
+    "lowercase",
+];
+
+/// The keys of an `expect:` step besides `expect`, `note` and `timeout_ms`.
+const EXPECT_KEYS: &[&str] = &["reply", "push", "as", "match", "xml", "capture"];
+
+/// A load error about one key of a step: the message, and the key to point at.
+#[derive(Debug)]
+struct Bad {
+    key: Option<String>,
+    message: String,
+}
+
+impl Bad {
+    fn at(key: &str, message: String) -> Self {
+        Self {
+            key: Some(key.to_owned()),
+            message,
+        }
+    }
+
+    /// The same error with `prefix` before its message.
+    fn context(self, prefix: &str) -> Self {
+        Self {
+            message: format!("{prefix}{}", self.message),
+            ..self
+        }
+    }
+}
+
+impl From<String> for Bad {
+    fn from(message: String) -> Self {
+        Self { key: None, message }
+    }
+}
+
+/// ` (did you mean `x`?)` when one of `known` is within two edits of `word`.
+pub(crate) fn did_you_mean(word: &str, known: &[&str]) -> String {
+    known
+        .iter()
+        .map(|k| (strsim::damerau_levenshtein(word, k), *k))
+        .filter(|&(d, k)| d > 0 && d <= 2 && d < k.len())
+        .min()
+        .map_or_else(String::new, |(_, k)| format!(" (did you mean `{k}`?)"))
+}
+
+/// Adds the `include:` at `at` to the chain of a step spliced in from a fragment (and to the
+/// steps of its `repeat:` body).
+fn mark_included(step: &mut Step, at: &Span) {
+    // The fragment at this level: the file of the innermost step, or of the include that
+    // brought it into the fragment one level down.
+    let file = step
+        .origin
+        .included
+        .last()
+        .map_or(&step.span.file, |i| &i.at.file);
+    let fragment = fragment_label(file);
+    step.origin.included.push(Include {
+        fragment,
+        at: at.clone(),
+    });
+    if let StepKind::Repeat(r) = &mut step.kind {
+        for s in &mut r.steps {
+            mark_included(s, at);
+        }
+    }
+}
+
+/// `fetion/login` for `…/fetion/fragments/login.yaml`; the file stem elsewhere.
+fn fragment_label(file: &Path) -> String {
+    let stem = file
+        .file_stem()
+        .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+    let parent = file.parent();
+    match parent
+        .filter(|p| p.file_name().is_some_and(|n| n == "fragments"))
+        .and_then(Path::parent)
+        .and_then(Path::file_name)
+    {
+        Some(proto) => format!("{}/{stem}", proto.to_string_lossy()),
+        None => stem,
+    }
+}
+
+/// The text of `key`'s value in `m`, if any; a list or map is refused.
+fn text_of(m: &Mapping, key: &str) -> Result<Option<String>, Bad> {
+    m.get(key).map(|v| single(key, v)).transpose()
+}
+
+/// The text of a scalar written under `key`; a list or map is described, never echoed as YAML.
+fn single(key: &str, v: &Value) -> Result<String, Bad> {
+    match v {
+        Value::Sequence(_) | Value::Mapping(_) => Err(Bad::at(
+            key,
+            format!("`{key}` takes a single value, found {}", describe(v)),
+        )),
+        v => Ok(scalar_text(v)),
+    }
 }
 
 fn take_u64(m: &mut Mapping, key: &str) -> Result<Option<u64>, String> {

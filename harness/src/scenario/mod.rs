@@ -3,11 +3,15 @@
 //! catalog ([`rules`]) and the check of rule sources ([`cite`]). No tokio here.
 
 pub mod capability;
+mod check;
 pub mod cite;
 pub mod fragment;
 pub mod load;
 pub mod model;
 pub mod rules;
+pub mod schema;
+pub mod skeleton;
+pub mod template;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

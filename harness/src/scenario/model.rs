@@ -82,7 +82,9 @@ impl Protocol {
 }
 
 /// A rule checked by a case.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct Rule {
     /// Stable rule id (`sipc.response-echoes-i-q`).
     pub id: String,
@@ -99,7 +101,9 @@ pub struct Rule {
 }
 
 /// How well the sources support a rule.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Evidence {
     /// The seed or several independent sources agree.
@@ -111,7 +115,9 @@ pub enum Evidence {
 }
 
 /// The strictness of a rule.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
     /// A failure fails the run.
@@ -179,6 +185,27 @@ pub struct Step {
     pub timeout_ms: Option<u64>,
     /// Free text shown in failure reports.
     pub note: Option<String>,
+    /// Where the step sits in its file's list and which includes brought it in.
+    pub origin: Origin,
+}
+
+/// A step's place as its file shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Origin {
+    /// 1-based position in its own list (a fragment's steps count from 1 in the fragment).
+    pub number: usize,
+    /// The includes that brought the step in, innermost first: the fragment file and the
+    /// `include:` step's place.
+    pub included: Vec<Include>,
+}
+
+/// One `include:` that brought a fragment's steps into a case.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Include {
+    /// The fragment as named in reports (`fetion/login`).
+    pub fragment: String,
+    /// Where the `include:` step is written.
+    pub at: Span,
 }
 
 /// The step kinds of the language (see `scenarios/README.md` §3.2).
@@ -200,8 +227,8 @@ pub enum StepKind {
     ExpectAnyOrder(Vec<Expect>),
     /// The server closes the connection.
     ExpectClosed(String),
-    /// Barrier, then the push queue must be empty.
-    ExpectNoPush(String),
+    /// Barrier on each actor, then their push queues must be empty.
+    ExpectNoPush(Vec<String>),
     /// A loop with a bound.
     Repeat(Repeat),
     /// Send a frame.
@@ -306,6 +333,8 @@ pub struct Expect {
     pub captures: Vec<(Template, Capture)>,
     /// Where this expect was written (for items of `expect_any_order`).
     pub span: Span,
+    /// The item's `note:` (items of `expect_any_order`; a step's note is on the [`Step`]).
+    pub note: Option<String>,
 }
 
 /// Which frame an expect takes.

@@ -27,7 +27,7 @@
 //!
 //! The module also holds what the `http:` scenario step needs ([`exchange`], the response
 //! view [`response_frame`] and its [`known_field`]s), the twin cases that run every MSNP case
-//! over the gateway ([`with_twins`]) and the [`Parity`] summary of the two transports.
+//! over the gateway ([`with_twins`]); `report::Parity::gateway` sums up the two transports.
 
 use std::fmt;
 use std::io;
@@ -49,7 +49,6 @@ use tokio::task::JoinSet;
 use super::tap::{self, Scope};
 use super::{BoxFuture, BoxStream, Connector, Endpoint, TransportError, first_address};
 use crate::proto::{Frame, escape};
-use crate::runner::{CaseResult, Verdict};
 use crate::scenario::{ActorTarget, Protocol, Scenario};
 
 /// The service name of the gateway (`--target msnp-gateway=HOST:PORT`, `actors: {a: msnp-gateway}`).
@@ -299,13 +298,21 @@ pub fn response_frame(r: &HttpResponse) -> Frame {
 
 /// Whether `name` is a field of [`response_frame`].
 pub fn known_field(name: &str) -> bool {
-    name.starts_with("headers.")
-        || name.starts_with("messenger.")
-        || [
-            "status", "body", "size", "commands", "verbs", "rest", "refused",
-        ]
-        .contains(&name)
+    crate::proto::field_in(FIELDS, name)
 }
+
+/// The fields of the HTTP response view; a name ending in `.` is a prefix (`headers.NAME`).
+pub const FIELDS: &[&str] = &[
+    "status",
+    "body",
+    "size",
+    "commands",
+    "verbs",
+    "rest",
+    "refused",
+    "headers.",
+    "messenger.",
+];
 
 /// Whether a case talks to the gateway itself (declares an actor on [`SERVICE`]).
 pub fn is_gateway_case(s: &Scenario) -> bool {
@@ -349,52 +356,6 @@ pub fn with_twins(cases: Vec<Scenario>, tcp: bool, gateway: bool) -> Vec<Scenari
         }
     }
     out
-}
-
-/// The verdicts of the MSNP cases that ran over both transports.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Parity {
-    /// (case id, verdict over TCP, verdict over the gateway), in result order.
-    pub pairs: Vec<(String, Verdict, Verdict)>,
-}
-
-impl Parity {
-    /// Pairs each `…@gateway` result with the result of the same case over TCP (neither
-    /// skipped).
-    pub fn of(results: &[CaseResult]) -> Self {
-        let pairs = results
-            .iter()
-            .filter_map(|g| {
-                let base = g.id.strip_suffix(SUFFIX)?;
-                let t = results.iter().find(|t| t.id == base)?;
-                // A skipped twin (no target for one transport) has nothing to compare.
-                (t.verdict != Verdict::Skip && g.verdict != Verdict::Skip)
-                    .then(|| (base.to_owned(), t.verdict, g.verdict))
-            })
-            .collect();
-        Self { pairs }
-    }
-
-    /// The pairs whose verdicts differ.
-    pub fn differing(&self) -> impl Iterator<Item = &(String, Verdict, Verdict)> {
-        self.pairs.iter().filter(|(_, a, b)| a != b)
-    }
-}
-
-impl fmt::Display for Parity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let differ = self.differing().count();
-        write!(
-            f,
-            "transport parity: {} MSNP cases over tcp and the HTTP gateway, {} with the same verdict, {differ} differ",
-            self.pairs.len(),
-            self.pairs.len() - differ
-        )?;
-        for (id, t, g) in self.differing() {
-            write!(f, "\n  {id}: tcp {}, gateway {}", t.name(), g.name())?;
-        }
-        Ok(())
-    }
 }
 
 /// The verbs of the whole commands at the start of `body` and the bytes left after them.

@@ -57,7 +57,17 @@ pub fn current() -> Option<Scope> {
 }
 
 /// One way of a TCP connection.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Way {
     /// From imspec (the client) to the target.
@@ -68,7 +78,9 @@ pub enum Way {
 }
 
 /// Bytes one read or write moved, or the end of one way.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct Chunk {
     /// Milliseconds since the case started.
     pub t_ms: f64,
@@ -76,6 +88,7 @@ pub struct Chunk {
     pub way: Way,
     /// The bytes, base64.
     #[serde(default, with = "b64")]
+    #[schemars(with = "String")]
     pub raw: Vec<u8>,
     /// This way ended here (a shutdown of imspec's side, or the end of the target's).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -83,7 +96,9 @@ pub struct Chunk {
 }
 
 /// One recorded TCP connection.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct Connection {
     /// Number within the case, from 1 (wire entries refer to it as `conn`).
     pub id: u32,
