@@ -22,14 +22,18 @@ fn main() {
     let subject = args.next().unwrap_or_default();
     let n: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(100_000);
     let buf = support::RELAYED_M;
-    let run: fn(&[u8]) -> usize = match subject.as_str() {
-        "sipc_parse" => |b| match sipc::parse(b) {
-            Ok(Status::Complete((msg, n))) => n + msg.headers.len(),
-            _ => 0,
-        },
-        "httparse_split" => |b| support::httparse_split(b).unwrap_or(0),
-        "line_scan" => support::line_scan,
-        "utf8" => |b| std::str::from_utf8(&b[..support::head_len(b)]).map_or(0, str::len),
+    let head = &buf[..support::head_len(buf)];
+    let (run, input): (fn(&[u8]) -> usize, &[u8]) = match subject.as_str() {
+        "sipc_parse" => (
+            |b| match sipc::parse(b) {
+                Ok(Status::Complete((msg, n))) => n + msg.headers.len(),
+                _ => 0,
+            },
+            buf,
+        ),
+        "httparse_split" => (|b| support::httparse_split(b).unwrap_or(0), buf),
+        "line_scan" => (support::line_scan, buf),
+        "utf8" => (|b| std::str::from_utf8(b).map_or(0, str::len), head),
         other => {
             eprintln!("unknown subject {other:?}: sipc_parse, httparse_split, line_scan, utf8");
             std::process::exit(2);
@@ -37,7 +41,7 @@ fn main() {
     };
     let mut total = 0usize;
     for _ in 0..n {
-        total = total.wrapping_add(run(black_box(buf)));
+        total = total.wrapping_add(run(black_box(input)));
     }
     println!("{subject} x{n}: {total}");
 }
