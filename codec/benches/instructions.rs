@@ -17,13 +17,16 @@ use imspec_codec::{Status, sipc};
 
 mod support;
 
+/// One call of a subject on its input.
+type Subject = fn(&[u8]) -> usize;
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let subject = args.next().unwrap_or_default();
     let n: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(100_000);
     let buf = support::RELAYED_M;
     let head = &buf[..support::head_len(buf)];
-    let (run, input): (fn(&[u8]) -> usize, &[u8]) = match subject.as_str() {
+    let (run, input): (Subject, &[u8]) = match subject.as_str() {
         "sipc_parse" => (
             |b| match sipc::parse(b) {
                 Ok(Status::Complete((msg, n))) => n + msg.headers.len(),
