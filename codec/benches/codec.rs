@@ -8,7 +8,7 @@ use imspec_codec::{Status, sipc};
 use quick_xml::events::Event;
 
 mod support;
-use support::{RELAYED_M, httparse_split};
+use support::{RELAYED_M, httparse_split, line_scan};
 
 /// Seed 000's `<recentconversations-response>`, restored (escaped `<content>`, thread id).
 const RECENT: &str = include_str!(concat!(
@@ -63,6 +63,9 @@ fn sipc(c: &mut Criterion) {
     assert_eq!(httparse_split(RELAYED_M), Some(RELAYED_M.len()));
     group.bench_function("relayed_m/httparse_split", |b| {
         b.iter(|| httparse_split(black_box(RELAYED_M)));
+    });
+    group.bench_function("relayed_m/line_scan", |b| {
+        b.iter(|| line_scan(black_box(RELAYED_M)));
     });
     group.bench_function("relayed_m/parse", |b| {
         b.iter(|| match sipc::parse(black_box(RELAYED_M)) {
