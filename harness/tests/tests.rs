@@ -20,3 +20,7 @@ mod gateway;
 // imspec fuzz: crash files of the harness-side targets, the planted mutant found and
 // reproduced, hangs and protocol errors of a scripted server.
 mod fuzz;
+
+// imspec load: one scenario per protocol as a small load, failures by reason, the schedule's
+// bounds, the CLI's JSON and CSV.
+mod load;
