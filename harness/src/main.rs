@@ -575,14 +575,11 @@ fn run(args: RunArgs) -> anyhow::Result<u8> {
             .map(|(_, c)| c)
             .collect();
     }
-    if !(args.timeout_scale > 0.0 && args.timeout_scale.is_finite()) {
-        anyhow::bail!("--timeout-scale must be a positive number");
-    }
-    let profile = match load_profile(args.profile.as_deref()) {
-        Ok(p) => p,
-        Err(code) => return Ok(code),
-    };
-    let targets = parse_targets(&args.targets)?;
+    let (targets, profile) =
+        match target_setup(&args.targets, args.profile.as_deref(), args.timeout_scale)? {
+            Ok(v) => v,
+            Err(code) => return Ok(code),
+        };
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
         let (connector, embedded) = match connect_targets(targets, args.timeout_scale).await? {
@@ -657,14 +654,29 @@ fn run(args: RunArgs) -> anyhow::Result<u8> {
     })
 }
 
-fn load_profile(path: Option<&Path>) -> Result<Profile, u8> {
-    match path {
-        Some(p) => Profile::load(p).map_err(|e| {
-            eprintln!("{e}");
-            2
-        }),
-        None => Ok(Profile::default()),
+/// What `run` and `load` check before connecting: the timeout scale, the profile (an error
+/// in it is printed and becomes `Err(2)`) and the targets.
+type TargetSetup = Result<(BTreeMap<String, SocketAddr>, Profile), u8>;
+
+fn target_setup(
+    targets: &[String],
+    profile: Option<&Path>,
+    timeout_scale: f64,
+) -> anyhow::Result<TargetSetup> {
+    if !(timeout_scale > 0.0 && timeout_scale.is_finite()) {
+        anyhow::bail!("--timeout-scale must be a positive number");
     }
+    let profile = match profile {
+        Some(p) => match Profile::load(p) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("{e}");
+                return Ok(Err(2));
+            }
+        },
+        None => Profile::default(),
+    };
+    Ok(Ok((parse_targets(targets)?, profile)))
 }
 
 /// `--target NAME=HOST:PORT` values by service name.
@@ -753,14 +765,11 @@ fn load(args: LoadArgs) -> anyhow::Result<u8> {
         },
     };
     opts.validate().map_err(anyhow::Error::msg)?;
-    if !(args.timeout_scale > 0.0 && args.timeout_scale.is_finite()) {
-        anyhow::bail!("--timeout-scale must be a positive number");
-    }
-    let profile = match load_profile(args.profile.as_deref()) {
-        Ok(p) => p,
-        Err(code) => return Ok(code),
-    };
-    let targets = parse_targets(&args.targets)?;
+    let (targets, profile) =
+        match target_setup(&args.targets, args.profile.as_deref(), args.timeout_scale)? {
+            Ok(v) => v,
+            Err(code) => return Ok(code),
+        };
     if let Some((name, addr)) = targets.iter().find(|(_, a)| !a.ip().is_loopback()) {
         anyhow::bail!("--target {name}={addr}: a load runs against loopback addresses only");
     }
