@@ -7,6 +7,9 @@ use imspec_codec::msnp::msgr;
 use imspec_codec::{Status, sipc};
 use quick_xml::events::Event;
 
+mod support;
+use support::{RELAYED_M, httparse_split, line_scan};
+
 /// Seed 000's `<recentconversations-response>`, restored (escaped `<content>`, thread id).
 const RECENT: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -54,42 +57,15 @@ fn msgr(c: &mut Criterion) {
     group.finish();
 }
 
-/// Seed 004's relayed `M` (restored): the frame a chat client reads most.
-const RELAYED_M: &[u8] = include_bytes!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../corpus/fetion/valid/seed004-14-message-relayed.sipc"
-));
-
-/// The baseline: the same framing job done with httparse. The start line is cut at its LF,
-/// `httparse::parse_headers` splits the header block, `L:` is read and the body sliced.
-/// Returns the frame length, like `sipc::parse`.
-fn httparse_split(buf: &[u8]) -> Option<usize> {
-    let line_end = memchr_lf(buf)? + 1;
-    let mut headers = [httparse::EMPTY_HEADER; 32];
-    let httparse::Status::Complete((head_len, headers)) =
-        httparse::parse_headers(&buf[line_end..], &mut headers).ok()?
-    else {
-        return None;
-    };
-    let body_len = headers
-        .iter()
-        .find(|h| h.name == "L")
-        .and_then(|h| std::str::from_utf8(h.value).ok()?.parse::<usize>().ok())
-        .unwrap_or(0);
-    let end = line_end + head_len + body_len;
-    (end <= buf.len()).then_some(end)
-}
-
-fn memchr_lf(buf: &[u8]) -> Option<usize> {
-    buf.iter().position(|&b| b == b'\n')
-}
-
 fn sipc(c: &mut Criterion) {
     let mut group = c.benchmark_group("sipc");
     group.throughput(Throughput::Bytes(RELAYED_M.len() as u64));
     assert_eq!(httparse_split(RELAYED_M), Some(RELAYED_M.len()));
     group.bench_function("relayed_m/httparse_split", |b| {
         b.iter(|| httparse_split(black_box(RELAYED_M)));
+    });
+    group.bench_function("relayed_m/line_scan", |b| {
+        b.iter(|| line_scan(black_box(RELAYED_M)));
     });
     group.bench_function("relayed_m/parse", |b| {
         b.iter(|| match sipc::parse(black_box(RELAYED_M)) {

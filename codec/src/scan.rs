@@ -83,27 +83,31 @@ pub(crate) fn offset_in(buf: &[u8], part: &str) -> usize {
 
 /// The position of the first CR or LF in `bytes`.
 ///
-/// Header values are short, where `memchr2`'s set-up costs more than it saves; this checks
-/// eight bytes at a time for any byte below 0x0E (CR is 0x0D, LF 0x0A) with the
-/// "has less than" bit trick, and looks at single bytes only in a word that has one.
+/// Header values are short, where `memchr2`'s set-up costs more than it saves; this reads
+/// eight bytes at a time and marks the bytes equal to CR or LF with the "has zero byte" bit
+/// trick (`(v - 0x01..) & !v & 0x80..` of `w ^ 0x0D..` and `w ^ 0x0A..`). The trick may mark
+/// a byte above a real match but never one below it, so the lowest mark is the first break.
 pub(crate) fn find_line_break(bytes: &[u8]) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let is_break = |b: &u8| *b == b'\r' || *b == b'\n';
+    let zero_bytes = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
     let mut chunks = bytes.chunks_exact(8);
     let mut at = 0;
     for chunk in &mut chunks {
         let mut word = [0u8; 8];
         word.copy_from_slice(chunk);
         let w = u64::from_le_bytes(word);
-        if w.wrapping_sub(ONES * 0x0E) & !w & HIGHS != 0
-            && let Some(p) = chunk.iter().position(is_break)
-        {
-            return Some(at + p);
+        let marks = zero_bytes(w ^ (ONES * 0x0D)) | zero_bytes(w ^ (ONES * 0x0A));
+        if marks != 0 {
+            return Some(at + (marks.trailing_zeros() / 8) as usize);
         }
         at += 8;
     }
-    chunks.remainder().iter().position(is_break).map(|p| at + p)
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| b == b'\r' || b == b'\n')
+        .map(|p| at + p)
 }
 
 /// The first `limit` bytes of `buf`. A head is scanned only this far: whether it fits its

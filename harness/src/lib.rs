@@ -6,12 +6,14 @@
 //! * [`scenario`] loads YAML scenario scripts (the only module that touches YAML);
 //! * [`runner`] replays a scenario against a target over a [`transport`] and returns plain data;
 //! * [`report`] renders results (console, JSON, JUnit);
+//! * [`load`] runs one scenario as a load (rate, concurrency, latency percentiles);
 //! * [`proto`] adapts each codec to the runner (structural frames, pairing, matching);
 //! * [`server`] is the reference server: sans-IO protocol state machines and one tokio driver.
 #![forbid(unsafe_code)]
 
 pub mod auth;
 pub mod fuzz;
+pub mod load;
 pub mod proto;
 pub mod report;
 pub mod runner;

@@ -4,7 +4,7 @@
 //! or xpassed, 2 a scenario/profile/usage error (`file:line:column: message`), 3 a target could
 //! not be reached.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{IsTerminal, Read, Write};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
@@ -42,6 +42,13 @@ enum Command {
     /// baseline case passed (xpass), 2 a scenario, profile or usage error, 3 a target could not
     /// be reached. Scenario language: scenarios/README.md.
     Run(RunArgs),
+    /// Run one scenario as a load: many instances on a schedule, latency percentiles.
+    ///
+    /// Each instance is a whole run of the scenario by the runner. With --rate the schedule is
+    /// open (instances start on time whether or not earlier ones finished) and latency counts
+    /// from the scheduled start. Loopback targets only. Exit codes: 0 every instance passed, 1
+    /// one failed, 2 a scenario, profile or usage error, 3 a target could not be reached.
+    Load(LoadArgs),
     /// List case ids with the rules they check, or the rules, or the capabilities.
     ///
     /// With --rules: every rule id with level, evidence, text, source and the cases that
@@ -260,6 +267,39 @@ impl ColorChoice {
 }
 
 #[derive(clap::Args)]
+struct LoadArgs {
+    /// The scenario file.
+    scenario: PathBuf,
+    /// Most instances.
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    count: u64,
+    /// Instances started per second (open model); without it, a closed loop.
+    #[arg(long, value_name = "R")]
+    rate: Option<f64>,
+    /// Most instances in flight.
+    #[arg(long, default_value_t = 64, value_name = "C")]
+    concurrency: usize,
+    /// Stop scheduling after this many seconds.
+    #[arg(long, value_name = "S")]
+    duration: Option<f64>,
+    /// A target service on a loopback address, as in `run` (default: the embedded server).
+    #[arg(long = "target", value_name = "NAME=HOST:PORT")]
+    targets: Vec<String>,
+    /// Target profile, as in `run`.
+    #[arg(long, value_name = "FILE")]
+    profile: Option<PathBuf>,
+    /// Multiply every step timeout.
+    #[arg(long, default_value_t = 1.0, value_name = "F")]
+    timeout_scale: f64,
+    /// Write the report as JSON here.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Write per-second figures as CSV here.
+    #[arg(long, value_name = "FILE")]
+    csv: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
 struct FuzzArgs {
     /// Scenario files or directories to replay (default: scenarios/).
     scenarios: Vec<PathBuf>,
@@ -352,6 +392,7 @@ fn main() -> ExitCode {
         } => exit(decode(protocol, framing, lenient, file.as_deref())),
         Command::Run(args) => exit(run(args)),
         Command::Report(cmd) => exit(report(cmd)),
+        Command::Load(args) => exit(load(args)),
         Command::Fuzz(args) => exit(fuzz(args)),
         Command::Serve(args) => {
             let rt = match tokio::runtime::Runtime::new() {
@@ -841,7 +882,7 @@ fn run(args: RunArgs) -> anyhow::Result<u8> {
         Ok(c) => c,
         Err(code) => return Ok(code),
     };
-    let (mut profile, mut targets) = targets(profile, args.targets_from.as_deref(), &args.targets)?;
+    let (mut profile, targets) = targets(profile, args.targets_from.as_deref(), &args.targets)?;
     // Every MSNP case runs over TCP and, as `<id>@gateway`, over the gateway; with targets, a
     // case whose service has none is skipped.
     let mut cases = gateway::with_twins(cases, true, true);
@@ -902,46 +943,11 @@ fn run(args: RunArgs) -> anyhow::Result<u8> {
     }
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
-        let embedded = if targets.is_empty() {
-            let server = Server::start(ServerConfig::local())
-                .await
-                .context("starting the embedded reference server")?;
-            for (service, addr) in server.addrs() {
-                targets.insert(service.name().to_owned(), addr);
-            }
-            Some(server)
-        } else {
-            for (name, addr) in &targets {
-                let probe = tokio::time::timeout(
-                    Duration::from_secs_f64(5.0 * args.timeout_scale),
-                    tokio::net::TcpStream::connect(addr),
-                )
-                .await;
-                match probe {
-                    Ok(Ok(_)) => {}
-                    Ok(Err(e)) => {
-                        eprintln!("imspec: target {name} at {addr} cannot be reached: {e}");
-                        return Ok(3);
-                    }
-                    Err(_) => {
-                        eprintln!("imspec: target {name} at {addr} cannot be reached: timed out");
-                        return Ok(3);
-                    }
-                }
-            }
-            None
-        };
-        let options = gateway::Options {
-            host: targets
-                .get(gateway::SERVICE)
-                .map_or_else(|| "localhost".into(), ToString::to_string),
-            ..gateway::Options::default()
-        };
-        let services = embedded
-            .is_none()
-            .then(|| Arc::new(targets.keys().cloned().collect()));
-        let tcp: Arc<dyn Connector> = Arc::new(Tap::new(Arc::new(Tcp::new(targets))));
-        let connector: Arc<dyn Connector> = Arc::new(Gateway::new(tcp, options));
+        let (connector, embedded, services) =
+            match connect_targets(targets, args.timeout_scale).await? {
+                Ok(v) => v,
+                Err(code) => return Ok(code),
+            };
         let opts = RunOptions {
             timeout_scale: args.timeout_scale,
             // `--chop` runs chopped twins beside the plain cases.
@@ -1097,4 +1103,133 @@ fn report(cmd: ReportCommand) -> anyhow::Result<u8> {
             Ok(u8::from(results.iter().any(|r| r.verdict.fails_run())))
         }
     }
+}
+
+/// What [`connect_targets`] hands the runner: the connector, the embedded server if one was
+/// started, and the services that have a target (`None`: all, the embedded server's).
+type Connected = (
+    Arc<dyn Connector>,
+    Option<Server>,
+    Option<Arc<BTreeSet<String>>>,
+);
+
+/// The connector to `targets`, after one probe connection to each (`Err(3)` when one
+/// cannot be reached); without targets, to an embedded reference server started here. TCP
+/// goes through a [`Tap`], which records connections only for runs that capture them.
+async fn connect_targets(
+    mut targets: BTreeMap<String, SocketAddr>,
+    timeout_scale: f64,
+) -> anyhow::Result<Result<Connected, u8>> {
+    let embedded = if targets.is_empty() {
+        let server = Server::start(ServerConfig::local())
+            .await
+            .context("starting the embedded reference server")?;
+        for (service, addr) in server.addrs() {
+            targets.insert(service.name().to_owned(), addr);
+        }
+        Some(server)
+    } else {
+        for (name, addr) in &targets {
+            let probe = tokio::time::timeout(
+                Duration::from_secs_f64(5.0 * timeout_scale),
+                tokio::net::TcpStream::connect(addr),
+            )
+            .await;
+            let why = match probe {
+                Ok(Ok(_)) => continue,
+                Ok(Err(e)) => e.to_string(),
+                Err(_) => "timed out".to_owned(),
+            };
+            eprintln!("imspec: target {name} at {addr} cannot be reached: {why}");
+            return Ok(Err(3));
+        }
+        None
+    };
+    let options = gateway::Options {
+        host: targets
+            .get(gateway::SERVICE)
+            .map_or_else(|| "localhost".into(), ToString::to_string),
+        ..gateway::Options::default()
+    };
+    let services = embedded
+        .is_none()
+        .then(|| Arc::new(targets.keys().cloned().collect()));
+    let tcp: Arc<dyn Connector> = Arc::new(Tap::new(Arc::new(Tcp::new(targets))));
+    let connector: Arc<dyn Connector> = Arc::new(Gateway::new(tcp, options));
+    Ok(Ok((connector, embedded, services)))
+}
+
+fn load(args: LoadArgs) -> anyhow::Result<u8> {
+    let scenario = match scenario::load(&args.scenario) {
+        Ok(s) => Arc::new(s),
+        Err(e) => {
+            eprintln!("{e}");
+            return Ok(2);
+        }
+    };
+    let opts = imspec::load::Options {
+        count: args.count,
+        rate: args.rate,
+        concurrency: args.concurrency,
+        duration: match args.duration {
+            Some(d) if d > 0.0 && d.is_finite() => Some(Duration::from_secs_f64(d)),
+            Some(_) => anyhow::bail!("--duration must be a positive number of seconds"),
+            None => None,
+        },
+    };
+    opts.validate().map_err(anyhow::Error::msg)?;
+    if !(args.timeout_scale > 0.0 && args.timeout_scale.is_finite()) {
+        anyhow::bail!("--timeout-scale must be a positive number");
+    }
+    let profile = match load_profile(args.profile.as_deref()) {
+        Ok(p) => p,
+        Err(code) => return Ok(code),
+    };
+    let (profile, targets) = targets(profile, None, &args.targets)?;
+    if let Some((name, addr)) = targets.iter().find(|(_, a)| !a.ip().is_loopback()) {
+        anyhow::bail!("--target {name}={addr}: a load runs against loopback addresses only");
+    }
+    let rt = tokio::runtime::Runtime::new()?;
+    rt.block_on(async move {
+        let (connector, embedded, services) =
+            match connect_targets(targets, args.timeout_scale).await? {
+                Ok(v) => v,
+                Err(code) => return Ok(code),
+            };
+        let run_opts = RunOptions {
+            timeout_scale: args.timeout_scale,
+            chop: false,
+            profile: Arc::new(profile),
+            services,
+            capture: false,
+        };
+        let tty = std::io::stderr().is_terminal();
+        let report = imspec::load::load(scenario, &opts, &run_opts, connector, |p| {
+            if tty {
+                eprint!("\r\x1b[2K{}", p.line());
+            }
+        })
+        .await;
+        if tty {
+            eprintln!();
+        }
+        if let Some(server) = embedded {
+            server.shutdown().await;
+        }
+        print!("{}", report.text());
+        if let Some(p) = &args.json {
+            let text = serde_json::to_string_pretty(&report)?;
+            std::fs::write(p, text + "\n").with_context(|| format!("writing {}", p.display()))?;
+        }
+        if let Some(p) = &args.csv {
+            std::fs::write(p, report.csv()).with_context(|| format!("writing {}", p.display()))?;
+        }
+        Ok(if report.unreachable {
+            3
+        } else if report.ok() {
+            0
+        } else {
+            1
+        })
+    })
 }

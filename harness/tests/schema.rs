@@ -152,7 +152,9 @@ fn schema_a_sample_report_is_valid() {
             ..Failure::default()
         }),
         unreachable: true,
-        runs: [(Verdict::Pass, 3), (Verdict::Fail, 1)].into_iter().collect(),
+        runs: [(Verdict::Pass, 3), (Verdict::Fail, 1)]
+            .into_iter()
+            .collect(),
         ..pass.clone()
     };
     let report: serde_json::Value = serde_json::from_str(&json::render(&[pass, fail])).unwrap();

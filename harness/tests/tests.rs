@@ -42,3 +42,6 @@ mod profiles;
 mod report_tools;
 // The command line as scripts use it: new, --var, --trace, --chop, --color, decode, list | head.
 mod cli;
+// imspec load: one scenario per protocol as a small load, failures by reason, the schedule's
+// bounds, the CLI's JSON and CSV.
+mod load;

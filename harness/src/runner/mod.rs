@@ -84,8 +84,38 @@ pub const QUIET_MS: u64 = 300;
 /// Upper bound on `repeat: times:`.
 pub const MAX_TIMES: u64 = 100_000;
 
+/// How long one step took, as [`run_timed`] records it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepTime {
+    /// The step's 1-based index path (`4`; `3.2` inside a repeat, every iteration alike).
+    pub step: String,
+    /// What the step does (`expect alice`).
+    pub action: String,
+    /// From the step's start to its end (a send's flush, an expect's last match).
+    pub elapsed: Duration,
+}
+
 /// Runs one case.
 pub async fn run(s: &Scenario, opts: &RunOptions, connector: &dyn Connector) -> CaseResult {
+    run_case(s, opts, connector, None).await.0
+}
+
+/// Runs one case and records how long each step that passed took, in execution order (a
+/// repeat both as a whole and per inner step). For `imspec load`.
+pub async fn run_timed(
+    s: &Scenario,
+    opts: &RunOptions,
+    connector: &dyn Connector,
+) -> (CaseResult, Vec<StepTime>) {
+    run_case(s, opts, connector, Some(Vec::new())).await
+}
+
+async fn run_case(
+    s: &Scenario,
+    opts: &RunOptions,
+    connector: &dyn Connector,
+    times: Option<Vec<StepTime>>,
+) -> (CaseResult, Vec<StepTime>) {
     let started = Instant::now();
     let wire = Arc::new(Wire::new());
     let mut result = CaseResult {
@@ -106,7 +136,7 @@ pub async fn run(s: &Scenario, opts: &RunOptions, connector: &dyn Connector) -> 
             reason,
             ..Failure::default()
         });
-        return result;
+        return (result, Vec::new());
     }
     let (tx, rx) = watch::channel(0u64);
     let run_id = format!(
@@ -133,6 +163,7 @@ pub async fn run(s: &Scenario, opts: &RunOptions, connector: &dyn Connector) -> 
         rx,
         rng: fnv(s.id.as_bytes()),
         unreachable: false,
+        times,
     };
     let outcome = case.exec_steps(&s.steps, String::new(), None).await;
     let outcome = match outcome {
@@ -160,7 +191,7 @@ pub async fn run(s: &Scenario, opts: &RunOptions, connector: &dyn Connector) -> 
         (Err(_), false) => Verdict::NonStrict,
     };
     result.failure = outcome.err();
-    result
+    (result, case.times.unwrap_or_default())
 }
 
 /// Why a case is not run: a service it needs has no target, or the target does not claim a
@@ -290,6 +321,8 @@ struct Case<'a> {
     rx: watch::Receiver<u64>,
     rng: u64,
     unreachable: bool,
+    /// Step durations, recorded only when `Some` (by [`run_timed`]).
+    times: Option<Vec<StepTime>>,
 }
 
 impl<'a> Case<'a> {
@@ -307,6 +340,7 @@ impl<'a> Case<'a> {
                 // Built only when needed: a passing step never shows its path.
                 let path = || step_label(&prefix, step, i);
                 let from = self.wire.len();
+                let began = self.times.is_some().then(Instant::now);
                 let outcome = if let StepKind::Repeat(r) = &step.kind {
                     self.repeat(step, r, &path()).await
                 } else {
@@ -339,6 +373,13 @@ impl<'a> Case<'a> {
                     })
                 };
                 outcome?;
+                if let (Some(began), Some(times)) = (began, self.times.as_mut()) {
+                    times.push(StepTime {
+                        step: path(),
+                        action: action(&step.kind),
+                        elapsed: began.elapsed(),
+                    });
+                }
             }
             Ok(())
         })

@@ -1,0 +1,50 @@
+//! Fixed-count loops for instruction counting under callgrind, where criterion's timed loops
+//! would make the counts depend on the machine's speed:
+//!
+//! ```sh
+//! cargo bench -p imspec-codec --bench instructions --no-run
+//! valgrind --tool=callgrind target/release/deps/instructions-* sipc_parse 100000
+//! ```
+//!
+//! Each subject runs `N` times on seed 004's relayed `M`; the instructions per parse are the
+//! total minus an `N = 0` run, divided by `N`. Subjects: `sipc_parse`, `httparse_split`
+//! (the baseline of the `sipc` group in `codec.rs`), `line_scan` (a bare CRLF scan of the
+//! head, the stretch goal's floor), `utf8` (the one UTF-8 validation of the head).
+
+use std::hint::black_box;
+
+use imspec_codec::{Status, sipc};
+
+mod support;
+
+/// One call of a subject on its input.
+type Subject = fn(&[u8]) -> usize;
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let subject = args.next().unwrap_or_default();
+    let n: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(100_000);
+    let buf = support::RELAYED_M;
+    let head = &buf[..support::head_len(buf)];
+    let (run, input): (Subject, &[u8]) = match subject.as_str() {
+        "sipc_parse" => (
+            |b| match sipc::parse(b) {
+                Ok(Status::Complete((msg, n))) => n + msg.headers.len(),
+                _ => 0,
+            },
+            buf,
+        ),
+        "httparse_split" => (|b| support::httparse_split(b).unwrap_or(0), buf),
+        "line_scan" => (support::line_scan, buf),
+        "utf8" => (|b| std::str::from_utf8(b).map_or(0, str::len), head),
+        other => {
+            eprintln!("unknown subject {other:?}: sipc_parse, httparse_split, line_scan, utf8");
+            std::process::exit(2);
+        }
+    };
+    let mut total = 0usize;
+    for _ in 0..n {
+        total = total.wrapping_add(run(black_box(input)));
+    }
+    println!("{subject} x{n}: {total}");
+}
