@@ -4,6 +4,7 @@
 //! field view the matchers read, pairs replies with requests and offers the barrier round trip.
 //! Adding a protocol is adding a module here and a [`crate::scenario::Protocol`] variant.
 
+pub mod driver;
 pub mod fetion;
 pub mod leancloud;
 pub mod msnp;

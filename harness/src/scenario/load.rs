@@ -110,6 +110,11 @@ pub fn load_str_with(
     let ctx = Ctx {
         protocol,
         actors: actors.keys().cloned().collect(),
+        drivers: actors
+            .iter()
+            .filter(|(_, t)| matches!(t, ActorTarget::Service(s) if s == DRIVER))
+            .map(|(n, _)| n.clone())
+            .collect(),
         fragments: Lookup::new(path, protocol.name(), sources),
     };
     let lines = whole.items_under(0, whole.line_count(), "steps");
@@ -184,7 +189,33 @@ pub const SERVICES: &[&str] = &[
     "sip",
     "msrp",
     "leancloud",
+    DRIVER,
 ];
+
+/// The service of the driver actor in a client case (`scenarios/clients/`, docs/driver-protocol.md).
+pub const DRIVER: &str = "driver";
+
+/// A `send:` to a driver actor: `command:` is the op object (`{op: login, user: alice}`).
+fn driver_op(m: &Mapping) -> Result<FrameSpec, String> {
+    if let Some(k) = m
+        .keys()
+        .map(scalar_text)
+        .find(|k| !["command", "as"].contains(&k.as_str()))
+    {
+        return Err(format!(
+            "a driver op is written `command: {{op: …}}`; `{k}` does not apply"
+        ));
+    }
+    let command = m
+        .get("command")
+        .map(tree)
+        .transpose()?
+        .ok_or("a driver op needs `command:` (`{op: login, user: …}`)")?;
+    Ok(FrameSpec {
+        command: Some(command),
+        ..FrameSpec::default()
+    })
+}
 
 /// The options of an actor written as `{ service: leancloud, format: …, version: … }`.
 fn actor_options_of(
@@ -343,6 +374,8 @@ struct RawFragment {
 struct Ctx {
     protocol: Protocol,
     actors: BTreeSet<String>,
+    /// Actors of service `driver` (client cases): their frames are driver-protocol ops.
+    drivers: BTreeSet<String>,
     fragments: Lookup,
 }
 
@@ -575,7 +608,11 @@ fn convert_step(
         }
         "send" => {
             let a = actor(&head)?;
-            let frame = frame_spec(ctx.protocol, &rest).map_err(err)?;
+            let frame = if ctx.drivers.contains(&a) {
+                driver_op(&rest).map_err(err)?
+            } else {
+                frame_spec(ctx.protocol, &rest).map_err(err)?
+            };
             let name = rest.get("as").map(scalar_text);
             out.push(step(StepKind::Send(Send {
                 actor: a,
