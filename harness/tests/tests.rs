@@ -37,3 +37,7 @@ mod profiles;
 // The HTML report in headless Chromium and the pcap in tshark (ignored: .ci/report-check runs
 // them with the tools installed and a run's reports written).
 mod report_tools;
+
+// Client cases with the built-in driver: reference clients pass, client mutants are caught,
+// broken drivers fail their case.
+mod client;

@@ -125,26 +125,34 @@ fn run(args: &Args, default_root: &Path) -> Result<u8, String> {
     let cases: Vec<Arc<Scenario>> = cases.into_iter().map(Arc::new).collect();
     let (tty, verbose) = (std::io::stderr().is_terminal(), args.verbose);
     let mut failed = 0;
-    let results = rt.block_on(run_all(cases, &opts, &driver, args.jobs, |r, done, total| {
-        if r.verdict.fails_run() {
-            failed += 1;
-        }
-        if verbose {
-            println!("{}", human::case_line(r));
-        } else if tty {
-            eprint!("\r\x1b[2K{}", human::progress(done, total, failed));
-            if done == total {
-                eprintln!();
+    let results = rt.block_on(run_all(
+        cases,
+        &opts,
+        &driver,
+        args.jobs,
+        |r, done, total| {
+            if r.verdict.fails_run() {
+                failed += 1;
             }
-        }
-    }));
+            if verbose {
+                println!("{}", human::case_line(r));
+            } else if tty {
+                eprint!("\r\x1b[2K{}", human::progress(done, total, failed));
+                if done == total {
+                    eprintln!();
+                }
+            }
+        },
+    ));
     let color = std::io::stdout().is_terminal();
     let mut out = std::io::stdout().lock();
     let io = |e: std::io::Error| e.to_string();
     for r in &results {
         if matches!(
             r.verdict,
-            crate::runner::Verdict::Fail | crate::runner::Verdict::Xpass | crate::runner::Verdict::NonStrict
+            crate::runner::Verdict::Fail
+                | crate::runner::Verdict::Xpass
+                | crate::runner::Verdict::NonStrict
         ) {
             writeln!(out, "\n{}", human::failure_text(r, color)).map_err(io)?;
         }

@@ -143,12 +143,10 @@ impl Connector for Host {
                         .get(s)
                         .ok_or_else(|| TransportError::NoService(s.clone()))?;
                     let (stream, _) =
-                        l.accept()
-                            .await
-                            .map_err(|e| TransportError::Unreachable {
-                                to: format!("the {s} listener"),
-                                source: e,
-                            })?;
+                        l.accept().await.map_err(|e| TransportError::Unreachable {
+                            to: format!("the {s} listener"),
+                            source: e,
+                        })?;
                     let _ = stream.set_nodelay(true);
                     Ok(Box::new(stream) as BoxStream)
                 }

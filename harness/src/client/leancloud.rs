@@ -199,7 +199,10 @@ impl Client {
     /// The connection ended (or could not be opened).
     pub fn closed(&mut self) {
         for w in std::mem::take(&mut self.waiting) {
-            self.answer(w.id, Err(format!("connection lost before the reply to `{}`", w.op)));
+            self.answer(
+                w.id,
+                Err(format!("connection lost before the reply to `{}`", w.op)),
+            );
         }
         // A dropped link is reopened (the SDK's reconnect); a conflict or logout is not.
         if self.state == State::Online && self.user.is_some() {
@@ -366,7 +369,9 @@ mod tests {
         let push = json!({"cmd": "direct", "directMessage": {"id": "m1", "cid": "c", "fromPeerId": "bob", "timestamp": 9, "msg": "hi"}});
         c.frame(&push);
         let first = drain(&mut c);
-        assert!(matches!(&first[0], Output::Send(a) if a["cmd"] == "ack" && a["ackMessage"]["mid"] == "m1"));
+        assert!(
+            matches!(&first[0], Output::Send(a) if a["cmd"] == "ack" && a["ackMessage"]["mid"] == "m1")
+        );
         assert!(matches!(&first[1], Output::Line(e) if e["event"] == "received"));
         c.frame(&push);
         let again = drain(&mut c);
@@ -382,7 +387,9 @@ mod tests {
         c.closed();
         let out = drain(&mut c);
         assert!(out.contains(&Output::Connect));
-        assert!(out.iter().any(|o| matches!(o, Output::Send(s) if s["sessionMessage"]["lastUnreadNotifTime"] == 77)));
+        assert!(out.iter().any(
+            |o| matches!(o, Output::Send(s) if s["sessionMessage"]["lastUnreadNotifTime"] == 77)
+        ));
         c.frame(&json!({"cmd": "session", "op": "closed", "sessionMessage": {"code": 4111}}));
         c.closed();
         let out = drain(&mut c);

@@ -147,10 +147,7 @@ mod tests {
         ));
         let e = Driver.parse(b"{\"ok\":tru}\n").unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Json);
-        assert_eq!(
-            Driver.parse(b"[1]\n").unwrap_err().kind(),
-            ErrorKind::Json
-        );
+        assert_eq!(Driver.parse(b"[1]\n").unwrap_err().kind(), ErrorKind::Json);
     }
 
     #[test]

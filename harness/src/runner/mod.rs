@@ -562,12 +562,18 @@ impl<'a> Case<'a> {
         // requests, LeanCloud runs in WebSocket messages.
         let carried = match &endpoint {
             Endpoint::Service(s) if s == gateway::SERVICE => "http",
+            Endpoint::Service(s) if s == scenario::load::DRIVER => proto.name(),
             _ if self.s.protocol == scenario::Protocol::LeanCloud => "websocket",
             _ => proto.name(),
         };
         let scope = self.scope(name, carried);
         let opened = tap::within(scope, self.connector.connect(&endpoint));
         let stream = match timeout_at(deadline.into(), opened).await {
+            Err(_) if self.connector.accepts() => {
+                return Err(StepFail::new(format!(
+                    "`{name}`: the client did not connect to the {endpoint} listener in time"
+                )));
+            }
             Err(_) => {
                 self.unreachable = matches!(endpoint, Endpoint::Service(_));
                 return Err(StepFail::new(format!(
@@ -947,7 +953,11 @@ impl<'a> Case<'a> {
             )),
             WaitEnd::Closed(Closed::Eof) => StepFail::new(format!(
                 "`{name}`: the {} closed the connection before {what}",
-                if self.connector.accepts() { "client" } else { "server" }
+                if self.connector.accepts() {
+                    "client"
+                } else {
+                    "server"
+                }
             )),
             WaitEnd::Closed(Closed::Failed(m)) => StepFail::new(format!("`{name}`: {m}")),
             WaitEnd::Timeout => {
