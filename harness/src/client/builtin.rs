@@ -11,25 +11,121 @@ use super::leancloud::{Client, Output};
 use super::mutant::Mutant;
 use crate::transport::{BoxStream, ws};
 
-/// Runs the driver until stdin ends; returns the process exit code.
+/// Runs the driver until stdin ends; returns the process exit code. The client is picked by
+/// the service the case listens on (`IMSPEC_SIP`, else `IMSPEC_LEANCLOUD`).
 pub async fn main(mutant: Option<Mutant>) -> u8 {
-    let service = env_name(ws::SERVICE);
-    match std::env::var(&service) {
-        Ok(addr) => match leancloud(&addr, mutant).await {
-            Ok(()) => 0,
-            Err(e) => {
-                eprintln!("imspec client-driver: {e}");
-                1
-            }
-        },
-        Err(_) => {
+    let sip = std::env::var(env_name("sip"));
+    let lc = std::env::var(env_name(ws::SERVICE));
+    let outcome = match (sip, lc) {
+        (Ok(addr), _) => sip_loop(&addr, mutant).await,
+        (_, Ok(addr)) => leancloud(&addr, mutant).await,
+        _ => {
             eprintln!(
-                "imspec client-driver: no reference client for this case ({} is not set; \
-                 the built-in driver has a LeanCloud client)",
-                service
+                "imspec client-driver: no reference client for this case (neither IMSPEC_SIP \
+                 nor IMSPEC_LEANCLOUD is set)"
             );
-            2
+            return 2;
         }
+    };
+    match outcome {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("imspec client-driver: {e}");
+            1
+        }
+    }
+}
+
+async fn sip_loop(addr: &str, mutant: Option<Mutant>) -> std::io::Result<()> {
+    use imspec_codec::Status;
+    use imspec_codec::sip;
+    use std::time::Instant;
+    let mut client = super::sip::Client::new(addr, mutant);
+    let mut stdin = BufReader::new(tokio::io::stdin()).lines();
+    let mut stdout = tokio::io::stdout();
+    let mut conn: Option<BoxStream> = None;
+    let mut buf: Vec<u8> = Vec::with_capacity(8 * 1024);
+    // Leading CRLFs are RFC 5626 keep-alives.
+    let limits = sip::Limits {
+        allow_leading_crlf: true,
+        ..sip::Limits::default()
+    };
+    line(&mut stdout, &json!({"event": "ready"})).await?;
+    loop {
+        while let Some(o) = client.poll() {
+            match o {
+                super::sip::Output::Connect => match TcpStream::connect(addr).await {
+                    Ok(tcp) => {
+                        let _ = tcp.set_nodelay(true);
+                        let local = tcp
+                            .local_addr()
+                            .map_or_else(|_| "127.0.0.1:0".into(), |a| a.to_string());
+                        conn = Some(Box::new(tcp));
+                        buf.clear();
+                        client.connected(&local);
+                    }
+                    Err(e) => {
+                        eprintln!("connecting to {addr}: {e}");
+                        client.connect_failed(&e.to_string());
+                    }
+                },
+                super::sip::Output::Send(bytes) => {
+                    let written = match &mut conn {
+                        Some(c) => c.write_all(&bytes).await.is_ok(),
+                        None => false,
+                    };
+                    if !written {
+                        conn = None;
+                        client.closed();
+                    }
+                }
+                super::sip::Output::Line(v) => line(&mut stdout, &v).await?,
+                super::sip::Output::Disconnect => conn = None,
+            }
+        }
+        let timer = client.next_timeout();
+        tokio::select! {
+            l = stdin.next_line() => match l? {
+                None => return Ok(()),
+                Some(l) if l.trim().is_empty() => {}
+                Some(l) => match serde_json::from_str::<Value>(&l) {
+                    Ok(op) => client.op(&op, Instant::now()),
+                    Err(e) => {
+                        line(&mut stdout, &json!({"ok": false, "error": format!("bad op line: {e}")})).await?;
+                    }
+                },
+            },
+            n = read(&mut conn, &mut buf) => {
+                if !matches!(n, Ok(k) if k > 0) {
+                    conn = None;
+                    client.closed();
+                    continue;
+                }
+                loop {
+                    match sip::parse_with(&buf, &limits) {
+                        Ok(Status::Complete((msg, used))) => {
+                            client.message(&msg, Instant::now());
+                            buf.drain(..used);
+                        }
+                        Ok(Status::Incomplete(_)) => break,
+                        Err(e) => {
+                            eprintln!("byte {}: {} (closing the flow)", e.offset(), e.kind());
+                            conn = None;
+                            client.closed();
+                            break;
+                        }
+                    }
+                }
+            }
+            () = sleep_until(timer) => client.timeout(Instant::now()),
+        }
+    }
+}
+
+async fn sleep_until(t: Option<std::time::Instant>) {
+    match t {
+        Some(t) => tokio::time::sleep_until(t.into()).await,
+        None => std::future::pending().await,
     }
 }
 

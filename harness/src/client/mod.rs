@@ -23,5 +23,6 @@ pub mod leancloud;
 pub mod mutant;
 pub mod run;
 pub mod selftest;
+pub mod sip;
 
 pub use mutant::Mutant;

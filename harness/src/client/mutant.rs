@@ -20,6 +20,12 @@ pub enum Mutant {
     LcNoNotifTime,
     /// LeanCloud: pairs a reply with the oldest command waiting, not by `i`.
     LcPairsByOrder,
+    /// SIP: never answers a MESSAGE.
+    SipNo200ToMessage,
+    /// SIP: never answers a NOTIFY.
+    SipNo200ToNotify,
+    /// SIP: lets its registration expire (no refresh).
+    SipNoRefresh,
 }
 
 impl Mutant {
@@ -31,6 +37,9 @@ impl Mutant {
         Self::LcNoAck,
         Self::LcNoNotifTime,
         Self::LcPairsByOrder,
+        Self::SipNo200ToMessage,
+        Self::SipNo200ToNotify,
+        Self::SipNoRefresh,
     ];
 
     /// The name on the command line (`imspec client-driver --mutant lc-no-ack`).
@@ -42,6 +51,9 @@ impl Mutant {
             Self::LcNoAck => "lc-no-ack",
             Self::LcNoNotifTime => "lc-no-notif-time",
             Self::LcPairsByOrder => "lc-pairs-by-order",
+            Self::SipNo200ToMessage => "sip-no-200-to-message",
+            Self::SipNo200ToNotify => "sip-no-200-to-notify",
+            Self::SipNoRefresh => "sip-no-refresh",
         }
     }
 
@@ -52,7 +64,15 @@ impl Mutant {
 
     /// The protocol whose client cases can catch it.
     pub fn protocol(self) -> Protocol {
-        Protocol::LeanCloud
+        match self {
+            Self::LcDuplicates
+            | Self::LcIgnoresConflict
+            | Self::LcIgnoresPatch
+            | Self::LcNoAck
+            | Self::LcNoNotifTime
+            | Self::LcPairsByOrder => Protocol::LeanCloud,
+            Self::SipNo200ToMessage | Self::SipNo200ToNotify | Self::SipNoRefresh => Protocol::Sip,
+        }
     }
 }
 
