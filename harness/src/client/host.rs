@@ -38,10 +38,11 @@ impl Host {
     pub async fn bind(s: &Scenario, command: &str) -> std::io::Result<Self> {
         let mut listeners = BTreeMap::new();
         for target in s.actors.values() {
-            if let ActorTarget::Service(name) = target {
-                if name != DRIVER && !listeners.contains_key(name) {
-                    listeners.insert(name.clone(), TcpListener::bind("127.0.0.1:0").await?);
-                }
+            if let ActorTarget::Service(name) = target
+                && name != DRIVER
+                && !listeners.contains_key(name)
+            {
+                listeners.insert(name.clone(), TcpListener::bind("127.0.0.1:0").await?);
             }
         }
         Ok(Self {

@@ -140,10 +140,10 @@ impl Client {
             (Some("direct"), _) => self.delivered(cmd),
             (Some("unread"), _) => {
                 let u = cmd.get("unreadMessage").unwrap_or(&Value::Null);
-                if let Some(t) = u.get("notifTime").and_then(Value::as_i64) {
-                    if self.mutant != Some(Mutant::LcNoNotifTime) {
-                        self.notif_time = Some(self.notif_time.map_or(t, |n| n.max(t)));
-                    }
+                if let Some(t) = u.get("notifTime").and_then(Value::as_i64)
+                    && self.mutant != Some(Mutant::LcNoNotifTime)
+                {
+                    self.notif_time = Some(self.notif_time.map_or(t, |n| n.max(t)));
                 }
                 for c in u
                     .get("convs")

@@ -32,15 +32,15 @@ pub async fn run_case(s: &Scenario, opts: &RunOptions, driver: &str) -> CaseResu
     let stderr = host.finish().await;
     // A client that never connects is a failed case, not an unreachable target.
     result.unreachable = false;
-    if let Some(f) = result.failure.as_mut() {
-        if !stderr.is_empty() {
-            f.reason = format!(
-                "{}\n  driver stderr (last {} lines):\n    {}",
-                f.reason,
-                stderr.len(),
-                stderr.join("\n    ")
-            );
-        }
+    if let Some(f) = result.failure.as_mut()
+        && !stderr.is_empty()
+    {
+        f.reason = format!(
+            "{}\n  driver stderr (last {} lines):\n    {}",
+            f.reason,
+            stderr.len(),
+            stderr.join("\n    ")
+        );
     }
     result
 }

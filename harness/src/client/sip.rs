@@ -182,18 +182,16 @@ impl Client {
                     .content_type()
                     .and_then(Result::ok)
                     .is_some_and(|c| c.is("application", "simple-message-summary"));
-                if is_summary {
-                    if let Ok(s) = msg.message_summary() {
-                        let (new, old) = s.summaries.iter().fold((0u64, 0u64), |(n, o), x| {
-                            (n + u64::from(x.new), o + u64::from(x.old))
-                        });
-                        self.event(json!({
-                            "event": "message-waiting",
-                            "waiting": s.waiting,
-                            "new": new,
-                            "old": old,
-                        }));
-                    }
+                if is_summary && let Ok(s) = msg.message_summary() {
+                    let (new, old) = s.summaries.iter().fold((0u64, 0u64), |(n, o), x| {
+                        (n + u64::from(x.new), o + u64::from(x.old))
+                    });
+                    self.event(json!({
+                        "event": "message-waiting",
+                        "waiting": s.waiting,
+                        "new": new,
+                        "old": old,
+                    }));
                 }
             }
             "OPTIONS" => self.respond(msg, 200, "OK"),
