@@ -85,15 +85,10 @@ async fn sip_loop(addr: &str, mutant: Option<Mutant>) -> std::io::Result<()> {
         }
         let timer = client.next_timeout();
         tokio::select! {
-            l = stdin.next_line() => match l? {
+            l = stdin.next_line() => match op_line(l?) {
                 None => return Ok(()),
-                Some(l) if l.trim().is_empty() => {}
-                Some(l) => match serde_json::from_str::<Value>(&l) {
-                    Ok(op) => client.op(&op, Instant::now()),
-                    Err(e) => {
-                        line(&mut stdout, &json!({"ok": false, "error": format!("bad op line: {e}")})).await?;
-                    }
-                },
+                Some(Ok(op)) => client.op(&op, Instant::now()),
+                Some(Err(refusal)) => line(&mut stdout, &refusal).await?,
             },
             n = read(&mut conn, &mut buf) => {
                 if !matches!(n, Ok(k) if k > 0) {
@@ -168,15 +163,10 @@ async fn leancloud(addr: &str, mutant: Option<Mutant>) -> std::io::Result<()> {
             }
         }
         tokio::select! {
-            l = stdin.next_line() => match l? {
+            l = stdin.next_line() => match op_line(l?) {
                 None => return Ok(()),
-                Some(l) if l.trim().is_empty() => {}
-                Some(l) => match serde_json::from_str::<Value>(&l) {
-                    Ok(op) => client.op(&op),
-                    Err(e) => {
-                        line(&mut stdout, &json!({"ok": false, "error": format!("bad op line: {e}")})).await?;
-                    }
-                },
+                Some(Ok(op)) => client.op(&op),
+                Some(Err(refusal)) => line(&mut stdout, &refusal).await?,
             },
             n = read(&mut conn, &mut buf) => {
                 if !matches!(n, Ok(k) if k > 0) {
@@ -204,6 +194,19 @@ async fn leancloud(addr: &str, mutant: Option<Mutant>) -> std::io::Result<()> {
             }
         }
     }
+}
+
+/// An op from a stdin line: `None` at the end of input, `Err` with the answer refusing a line
+/// that is not JSON. A blank line is a `ping` without `id` (answered, harmlessly, by nobody).
+fn op_line(l: Option<String>) -> Option<Result<Value, Value>> {
+    let l = l?;
+    if l.trim().is_empty() {
+        return Some(Ok(json!({"op": "ping"})));
+    }
+    Some(
+        serde_json::from_str::<Value>(&l)
+            .map_err(|e| json!({"ok": false, "error": format!("bad op line: {e}")})),
+    )
 }
 
 async fn open(addr: &str) -> Result<BoxStream, String> {

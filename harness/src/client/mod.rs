@@ -26,3 +26,14 @@ pub mod selftest;
 pub mod sip;
 
 pub use mutant::Mutant;
+
+use serde_json::{Value, json};
+
+/// The driver-protocol answer to the op with `id` (none for work no op asked for).
+fn answer(id: Option<Value>, outcome: Result<(), String>) -> Option<Value> {
+    let id = id?;
+    Some(match outcome {
+        Ok(()) => json!({"ok": true, "id": id}),
+        Err(e) => json!({"ok": false, "id": id, "error": e}),
+    })
+}

@@ -54,6 +54,7 @@ pub async fn run_all(
     jobs: usize,
     mut progress: impl FnMut(&CaseResult, usize, usize),
 ) -> Vec<CaseResult> {
+    // Not `runner::run_all`: every case needs a connector of its own (its listeners, its driver).
     let total = cases.len();
     let sem = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
     let mut set = tokio::task::JoinSet::new();

@@ -36,30 +36,12 @@ impl Matrix {
 
     /// The report.
     pub fn render(&self) -> String {
-        let mut out = String::new();
-        let passed = self
-            .clean
-            .iter()
-            .filter(|r| r.verdict == Verdict::Pass)
-            .count();
-        let _ = writeln!(
-            out,
-            "clean reference client: {} client cases, {passed} passed",
-            self.clean.len()
+        let mut out = crate::selftest::clean_run(
+            "clean reference client",
+            "client cases",
+            &self.clean,
+            &self.clean_failures(),
         );
-        for r in self.clean_failures() {
-            let why = r
-                .failure
-                .as_ref()
-                .map(|f| format!("{} at {}: {}", f.action, f.location, f.reason));
-            let _ = writeln!(
-                out,
-                "  {} {}: {}",
-                r.verdict.name().to_uppercase(),
-                r.id,
-                why.unwrap_or_default()
-            );
-        }
         for (m, caught) in &self.mutants {
             if caught.is_empty() {
                 let _ = writeln!(out, "client mutant {m}: SURVIVED");
@@ -103,12 +85,7 @@ pub async fn selftest(
         .await;
         let caught = results
             .into_iter()
-            .filter(|r| {
-                matches!(
-                    r.verdict,
-                    Verdict::Fail | Verdict::NonStrict | Verdict::Xfail | Verdict::Xpass
-                )
-            })
+            .filter(|r| crate::selftest::caught(r.verdict))
             .map(|r| r.id)
             .collect();
         mutants.push((m, caught));

@@ -373,11 +373,9 @@ impl Client {
     }
 
     fn answer(&mut self, id: Option<Value>, outcome: Result<(), String>) {
-        let Some(id) = id else { return };
-        self.out.push_back(Output::Line(match outcome {
-            Ok(()) => json!({"ok": true, "id": id}),
-            Err(e) => json!({"ok": false, "id": id, "error": e}),
-        }));
+        if let Some(line) = super::answer(id, outcome) {
+            self.out.push_back(Output::Line(line));
+        }
     }
 
     fn event(&mut self, e: Value) {
