@@ -745,7 +745,14 @@ fn run(args: RunArgs) -> anyhow::Result<u8> {
     // Every MSNP case runs over TCP and, as `<id>@gateway`, over the gateway; with targets, a
     // case whose service has none is skipped.
     // Client cases (scenarios/clients/) need a driver: `imspec client-test` runs them.
-    let cases: Vec<Scenario> = cases.into_iter().filter(|c| !c.is_client_case()).collect();
+    let (clients, cases): (Vec<Scenario>, Vec<Scenario>) =
+        cases.into_iter().partition(Scenario::is_client_case);
+    if !clients.is_empty() && !args.paths.is_empty() {
+        eprintln!(
+            "imspec run: {} client case(s) left out: run them with `imspec client-test --driver CMD`",
+            clients.len()
+        );
+    }
     let mut cases = gateway::with_twins(cases, true, true);
     let glob_set = |patterns: &[String]| -> anyhow::Result<Option<globset::GlobSet>> {
         if patterns.is_empty() {

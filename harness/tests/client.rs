@@ -83,3 +83,30 @@ async fn client_driver_that_hangs_fails_its_case() {
         f.reason
     );
 }
+
+/// `imspec run` leaves client cases out (saying so when they were asked for); `imspec list`
+/// marks them.
+#[test]
+fn client_cases_are_not_run_by_imspec_run_and_are_marked_by_list() {
+    let dir = scenarios().join("clients");
+    let run = std::process::Command::new(exe())
+        .arg("run")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr),
+    );
+    assert!(stdout.contains("0 cases"), "{stdout}");
+    assert!(stderr.contains("client case(s) left out"), "{stderr}");
+    let list = std::process::Command::new(exe())
+        .arg("list")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&list.stdout);
+    let ids: Vec<&str> = text.lines().filter(|l| l.starts_with("clients/")).collect();
+    assert!(!ids.is_empty());
+    assert!(ids.iter().all(|l| l.ends_with("[client]")), "{text}");
+}
