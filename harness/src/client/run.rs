@@ -17,14 +17,12 @@ pub async fn run_case(s: &Scenario, opts: &RunOptions, driver: &str) -> CaseResu
                 id: s.id.clone(),
                 title: s.title.clone(),
                 verdict: Verdict::Fail,
-                duration_ms: 0,
                 rules: s.rules.clone(),
                 failure: Some(Failure {
                     reason: format!("cannot listen on 127.0.0.1: {e}"),
                     ..Failure::default()
                 }),
-                unreachable: false,
-                wire: Vec::new(),
+                ..CaseResult::default()
             };
         }
     };

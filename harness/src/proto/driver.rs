@@ -30,6 +30,10 @@ pub fn module() -> &'static dyn Protocol {
 }
 
 impl Protocol for Driver {
+    fn name(&self) -> &'static str {
+        "driver"
+    }
+
     fn parse(&self, buf: &[u8]) -> Result<Status<(Frame, usize)>, Error> {
         let Some(end) = memchr_nl(buf) else {
             if buf.len() > MAX_LINE {

@@ -188,7 +188,8 @@ pub fn for_protocol(p: scenario::Protocol) -> &'static dyn Protocol {
 
 /// The module named `name` ([`Protocol::name`]).
 pub fn by_name(name: &str) -> Option<&'static dyn Protocol> {
-    let all: [&'static dyn Protocol; 5] = [
+    let all: [&'static dyn Protocol; 6] = [
+        driver::module(),
         &fetion::Fetion,
         &leancloud::LeanCloud,
         &msnp::Msnp,
