@@ -128,6 +128,18 @@ enum Command {
         #[arg(long, default_value_t = 0.5, value_name = "F")]
         timeout_scale: f64,
     },
+    /// Run client cases (scenarios/clients/): imspec plays the server, a driver runs the
+    /// client under test (docs/driver-protocol.md).
+    ///
+    /// Exit codes: 0 all passed, 1 a case failed, 2 a scenario, profile or usage error.
+    ClientTest(imspec::client::cli::Args),
+    /// The built-in driver behind `client-test --driver builtin` (reference clients).
+    #[command(hide = true)]
+    ClientDriver {
+        /// Break one rule (a client mutant, for `imspec selftest`).
+        #[arg(long, value_name = "NAME")]
+        mutant: Option<imspec::client::Mutant>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -393,6 +405,16 @@ fn main() -> ExitCode {
         Command::Run(args) => exit(run(args)),
         Command::Report(cmd) => exit(report(cmd)),
         Command::Load(args) => exit(load(args)),
+        Command::ClientTest(args) => {
+            ExitCode::from(imspec::client::cli::main(&args, &default_scenarios()))
+        }
+        Command::ClientDriver { mutant } => match tokio::runtime::Runtime::new() {
+            Ok(rt) => ExitCode::from(rt.block_on(imspec::client::builtin::main(mutant))),
+            Err(e) => {
+                eprintln!("imspec client-driver: {e}");
+                ExitCode::from(1)
+            }
+        },
         Command::Fuzz(args) => exit(fuzz(args)),
         Command::Serve(args) => {
             let rt = match tokio::runtime::Runtime::new() {
@@ -421,6 +443,14 @@ fn main() -> ExitCode {
             } else {
                 paths
             };
+            // Client cases run against the reference clients (all client mutants) unless
+            // server mutants were picked.
+            let clients = if mutant.is_empty() {
+                // A client case that does not load is reported by the server half already.
+                imspec::client::cli::load(&paths, &default_scenarios()).unwrap_or_default()
+            } else {
+                Vec::new()
+            };
             let opts = imspec::selftest::Options {
                 paths,
                 mutants: mutant,
@@ -429,11 +459,30 @@ fn main() -> ExitCode {
             };
             let outcome = tokio::runtime::Runtime::new()
                 .map_err(anyhow::Error::from)
-                .and_then(|rt| Ok(rt.block_on(imspec::selftest::selftest(&opts))?));
+                .and_then(|rt| {
+                    let matrix = rt.block_on(imspec::selftest::selftest(&opts))?;
+                    let client = if clients.is_empty() {
+                        None
+                    } else {
+                        let exe = std::env::current_exe()?;
+                        let run_opts = RunOptions {
+                            timeout_scale,
+                            ..RunOptions::default()
+                        };
+                        let cases = clients.into_iter().map(Arc::new).collect();
+                        Some(rt.block_on(imspec::client::selftest::selftest(
+                            cases, &exe, &run_opts, jobs,
+                        )))
+                    };
+                    Ok((matrix, client))
+                });
             match outcome {
-                Ok(matrix) => {
+                Ok((matrix, client)) => {
                     print!("{}", matrix.render());
-                    if matrix.ok() {
+                    if let Some(c) = &client {
+                        print!("\n{}", c.render());
+                    }
+                    if matrix.ok() && client.as_ref().is_none_or(|c| c.ok()) {
                         ExitCode::SUCCESS
                     } else {
                         ExitCode::from(1)
@@ -695,7 +744,9 @@ fn list(paths: &[PathBuf], capabilities: bool, dirs: Vec<PathBuf>) -> anyhow::Re
         return Ok(0);
     }
     for c in &cases {
-        writeln!(out, "{}  {}", c.id, c.title)?;
+        // Client cases run with `imspec client-test --driver CMD`, not `imspec run`.
+        let mark = if c.is_client_case() { "  [client]" } else { "" };
+        writeln!(out, "{}  {}{mark}", c.id, c.title)?;
         for r in &c.rules {
             writeln!(
                 out,
@@ -885,6 +936,15 @@ fn run(args: RunArgs) -> anyhow::Result<u8> {
     let (mut profile, targets) = targets(profile, args.targets_from.as_deref(), &args.targets)?;
     // Every MSNP case runs over TCP and, as `<id>@gateway`, over the gateway; with targets, a
     // case whose service has none is skipped.
+    // Client cases (scenarios/clients/) need a driver: `imspec client-test` runs them.
+    let (clients, cases): (Vec<Scenario>, Vec<Scenario>) =
+        cases.into_iter().partition(Scenario::is_client_case);
+    if !clients.is_empty() && !args.paths.is_empty() {
+        eprintln!(
+            "imspec run: {} client case(s) left out: run them with `imspec client-test --driver CMD`",
+            clients.len()
+        );
+    }
     let mut cases = gateway::with_twins(cases, true, true);
     if args.chop {
         cases = runner::with_chop_twins(cases);

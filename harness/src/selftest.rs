@@ -115,30 +115,7 @@ impl Matrix {
 
     /// The report: the clean run, a mutant × case grid, and the catching cases per mutant.
     pub fn render(&self) -> String {
-        let mut out = String::new();
-        let passed = self
-            .clean
-            .iter()
-            .filter(|r| r.verdict == Verdict::Pass)
-            .count();
-        let _ = writeln!(
-            out,
-            "clean server: {} cases, {passed} passed",
-            self.clean.len()
-        );
-        for r in self.clean_failures() {
-            let why = r
-                .failure
-                .as_ref()
-                .map(|f| format!("{} at {}: {}", f.action, f.location, f.reason));
-            let _ = writeln!(
-                out,
-                "  {} {}: {}",
-                r.verdict.name().to_uppercase(),
-                r.id,
-                why.unwrap_or_default()
-            );
-        }
+        let mut out = clean_run("clean server", "cases", &self.clean, &self.clean_failures());
         let _ = writeln!(out);
         let _ = writeln!(
             out,
@@ -204,10 +181,12 @@ impl Matrix {
 pub async fn selftest(opts: &Options) -> Result<Matrix, Error> {
     let started = Instant::now();
     let files = scenario::discover(&opts.paths)?;
-    let loaded: Vec<Scenario> = files
+    let mut loaded: Vec<Scenario> = files
         .iter()
         .map(|f| scenario::load(f))
         .collect::<Result<_, _>>()?;
+    // Client cases need a driver: `client::selftest` runs them against the reference clients.
+    loaded.retain(|s| !s.is_client_case());
     // Every MSNP case also runs over the HTTP gateway (`<id>@gateway`).
     let cases: Vec<Arc<Scenario>> = gateway::with_twins(loaded, true, true)
         .into_iter()
@@ -337,7 +316,35 @@ async fn run_suite_bounded(
 }
 
 /// Whether a verdict against a mutant counts as catching it.
-fn caught(v: Verdict) -> bool {
+/// The first lines of a self-test report: `<what>: N <cases>, M passed` and one line per
+/// failure (shared with the client half, `client::selftest`).
+pub fn clean_run(
+    what: &str,
+    cases: &str,
+    clean: &[CaseResult],
+    failures: &[&CaseResult],
+) -> String {
+    let mut out = String::new();
+    let passed = clean.iter().filter(|r| r.verdict == Verdict::Pass).count();
+    let _ = writeln!(out, "{what}: {} {cases}, {passed} passed", clean.len());
+    for r in failures {
+        let why = r
+            .failure
+            .as_ref()
+            .map(|f| format!("{} at {}: {}", f.action, f.location, f.reason));
+        let _ = writeln!(
+            out,
+            "  {} {}: {}",
+            r.verdict.name().to_uppercase(),
+            r.id,
+            why.unwrap_or_default()
+        );
+    }
+    out
+}
+
+/// Whether a verdict means the case caught a mutant.
+pub fn caught(v: Verdict) -> bool {
     matches!(
         v,
         Verdict::Fail | Verdict::NonStrict | Verdict::Xfail | Verdict::Xpass

@@ -45,3 +45,6 @@ mod cli;
 // imspec load: one scenario per protocol as a small load, failures by reason, the schedule's
 // bounds, the CLI's JSON and CSV.
 mod load;
+// Client cases with the built-in driver: reference clients pass, client mutants are caught,
+// broken drivers fail their case.
+mod client;

@@ -187,7 +187,7 @@ pub async fn fuzz(opts: &Options, mut progress: impl FnMut(&str)) -> Result<Repo
     let mut cases = Vec::new();
     for f in files {
         let s = scenario::load(&f)?;
-        if target.serves(s.protocol) && replayable(&s) {
+        if target.serves(s.protocol) && replayable(&s) && !s.is_client_case() {
             cases.push(s);
         }
     }

@@ -320,7 +320,7 @@ fn command_frame(payload: &[u8], format: Format, tag: u8, bytes: &[u8]) -> Resul
 }
 
 /// Every scalar of `v` under its dotted path; list elements both with and without index.
-fn flatten(v: &Value, path: &str, out: &mut Vec<(String, String)>) {
+pub(crate) fn flatten(v: &Value, path: &str, out: &mut Vec<(String, String)>) {
     let join = |k: &str| {
         if path.is_empty() {
             k.to_owned()

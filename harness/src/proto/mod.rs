@@ -4,6 +4,7 @@
 //! field view the matchers read, pairs replies with requests and offers the barrier round trip.
 //! Adding a protocol is adding a module here and a [`crate::scenario::Protocol`] variant.
 
+pub mod driver;
 pub mod fetion;
 pub mod leancloud;
 pub mod msnp;
@@ -194,7 +195,8 @@ pub fn for_protocol(p: scenario::Protocol) -> &'static dyn Protocol {
 
 /// The module named `name` ([`Protocol::name`]).
 pub fn by_name(name: &str) -> Option<&'static dyn Protocol> {
-    let all: [&'static dyn Protocol; 5] = [
+    let all: [&'static dyn Protocol; 6] = [
+        driver::module(),
         &fetion::Fetion,
         &leancloud::LeanCloud,
         &msnp::Msnp,

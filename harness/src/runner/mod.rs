@@ -613,6 +613,9 @@ impl<'a> Case<'a> {
         }
         let (endpoint, proto) = match endpoint {
             Endpoint::Service(s) if s == "msrp" => (Endpoint::Service(s), proto::msrp::module()),
+            Endpoint::Service(s) if s == scenario::load::DRIVER => {
+                (Endpoint::Service(s), proto::driver::module())
+            }
             Endpoint::Address(a) => match proto::msrp::address_of(&a) {
                 Some(hp) => (Endpoint::Address(hp), proto::msrp::module()),
                 None => (Endpoint::Address(a), self.proto),
@@ -624,12 +627,18 @@ impl<'a> Case<'a> {
         // requests, LeanCloud runs in WebSocket messages.
         let carried = match &endpoint {
             Endpoint::Service(s) if s == gateway::SERVICE => "http",
+            Endpoint::Service(s) if s == scenario::load::DRIVER => proto.name(),
             _ if self.s.protocol == scenario::Protocol::LeanCloud => "websocket",
             _ => proto.name(),
         };
         let scope = self.scope(name, carried);
         let opened = tap::within(scope, self.connector.connect(&endpoint));
         let stream = match timeout_at(deadline.into(), opened).await {
+            Err(_) if self.connector.accepts() => {
+                return Err(StepFail::new(format!(
+                    "`{name}`: the client did not connect to the {endpoint} listener in time"
+                )));
+            }
             Err(_) => {
                 self.unreachable = matches!(endpoint, Endpoint::Service(_));
                 return Err(StepFail::new(format!(
@@ -658,7 +667,28 @@ impl<'a> Case<'a> {
         // `${local:NAME}`: this connection's own address (a SIP Contact naming the flow).
         let local = addrs.map_or_else(proto::sip::synthetic_local, |(l, _)| l.to_string());
         self.vars.set(&format!("local:{name}"), local);
-        let stream = if self.s.protocol == scenario::Protocol::LeanCloud {
+        let is_driver = matches!(&endpoint, Endpoint::Service(s) if s == scenario::load::DRIVER);
+        let stream = if self.s.protocol == scenario::Protocol::LeanCloud
+            && !is_driver
+            && self.connector.accepts()
+        {
+            match timeout_at(deadline.into(), ws::accept(stream)).await {
+                Err(_) => {
+                    return Err(StepFail::new(format!(
+                        "the WebSocket handshake of `{name}` timed out"
+                    )));
+                }
+                Ok(Err(e)) => return Err(StepFail::new(format!("`{name}`: {e}"))),
+                Ok(Ok((s, subprotocol))) => {
+                    self.wire.log(
+                        name,
+                        Direction::Event,
+                        format!("WebSocket subprotocol {subprotocol}"),
+                    );
+                    s
+                }
+            }
+        } else if self.s.protocol == scenario::Protocol::LeanCloud && !is_driver {
             let options = ws::Options::of(self.s.actor_options.get(name));
             // The Host the server sees: the address dialled (a TCP stream knows it), else the
             // service name (in memory).
@@ -877,7 +907,21 @@ impl<'a> Case<'a> {
             }
         };
         // The sent frame is decoded only when a step names it (`as:`); the key needs less.
-        let key = proto.request_key_of(&bytes);
+        let mut key = proto.request_key_of(&bytes);
+        // Playing the server (client cases), a frame that would pair as a reply if it came
+        // from the server (`session/opened` with the client's `i`, a SIP response) answers the
+        // client and waits for nothing.
+        if key.is_some() && self.connector.accepts() {
+            let is_reply = match proto.parse(&bytes) {
+                Ok(imspec_codec::Status::Complete((frame, _))) => {
+                    proto.pairing(&frame) != proto::Pairing::Push
+                }
+                _ => false,
+            };
+            if is_reply {
+                key = None;
+            }
+        }
         let chop = self.chop();
         let actor = self
             .actors
@@ -970,8 +1014,16 @@ impl<'a> Case<'a> {
     fn wait_fail(&self, name: &str, e: WaitEnd, what: &str) -> StepFail {
         match e {
             WaitEnd::Fail(f) => f,
+            WaitEnd::Closed(Closed::Eof) if self.is_driver(name) => StepFail::new(format!(
+                "`{name}`: the driver closed its output (exited) before {what}"
+            )),
             WaitEnd::Closed(Closed::Eof) => StepFail::new(format!(
-                "`{name}`: the server closed the connection before {what}"
+                "`{name}`: the {} closed the connection before {what}",
+                if self.connector.accepts() {
+                    "client"
+                } else {
+                    "server"
+                }
             )),
             WaitEnd::Closed(Closed::Failed(m)) => StepFail::new(format!("`{name}`: {m}")),
             WaitEnd::Timeout => {
@@ -992,6 +1044,11 @@ impl<'a> Case<'a> {
                 }
             }
         }
+    }
+
+    /// Whether `name` is the driver actor of a client case.
+    fn is_driver(&self, name: &str) -> bool {
+        matches!(self.s.actors.get(name), Some(ActorTarget::Service(s)) if s == scenario::load::DRIVER)
     }
 
     fn timeout_text(&self) -> String {

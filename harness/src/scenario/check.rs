@@ -411,6 +411,11 @@ impl Checker<'_> {
                 what: "msrp",
                 modules: vec![Module::Proto(proto::msrp::module())],
             },
+            // The client under test's driver: answers and events (docs/driver-protocol.md).
+            Some(ActorTarget::Service(s)) if s == super::load::DRIVER => Fields {
+                what: "driver",
+                modules: vec![Module::Proto(proto::driver::module())],
+            },
             // An address may turn out to be an MSRP URI at run time.
             Some(ActorTarget::Address(_)) if self.s.protocol == Protocol::Sip => Fields {
                 what: "sip or msrp",

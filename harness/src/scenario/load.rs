@@ -111,6 +111,11 @@ pub fn load_str_with(
     let ctx = Ctx {
         protocol,
         actors: actors.keys().cloned().collect(),
+        drivers: actors
+            .iter()
+            .filter(|(_, t)| matches!(t, ActorTarget::Service(s) if s == DRIVER))
+            .map(|(n, _)| n.clone())
+            .collect(),
         fragments: Lookup::new(path, protocol.name(), sources),
     };
     let lines = whole.items_under(0, whole.line_count(), "steps");
@@ -187,7 +192,34 @@ pub const SERVICES: &[&str] = &[
     "sip",
     "msrp",
     "leancloud",
+    DRIVER,
 ];
+
+/// The service of the driver actor in a client case (`scenarios/clients/`, docs/driver-protocol.md).
+pub const DRIVER: &str = "driver";
+
+/// A `send:` to a driver actor: `command:` is the op object (`{op: login, user: alice}`).
+fn driver_op(m: &Mapping) -> Result<FrameSpec, Bad> {
+    if let Some(k) = m
+        .keys()
+        .map(scalar_text)
+        .find(|k| !["command", "as"].contains(&k.as_str()))
+    {
+        return Err(Bad::at(
+            &k,
+            format!("a driver op is written `command: {{op: …}}`; `{k}` does not apply"),
+        ));
+    }
+    let command = m
+        .get("command")
+        .map(tree)
+        .transpose()?
+        .ok_or_else(|| "a driver op needs `command:` (`{op: login, user: …}`)".to_owned())?;
+    Ok(FrameSpec {
+        command: Some(command),
+        ..FrameSpec::default()
+    })
+}
 
 /// The options of an actor written as `{ service: leancloud, format: …, version: … }`.
 fn actor_options_of(
@@ -346,6 +378,8 @@ struct RawFragment {
 struct Ctx {
     protocol: Protocol,
     actors: BTreeSet<String>,
+    /// Actors of service `driver` (client cases): their frames are driver-protocol ops.
+    drivers: BTreeSet<String>,
     fragments: Lookup,
 }
 
@@ -666,7 +700,11 @@ fn convert_step(
         "barrier" => out.push(step(StepKind::Barrier(actors(&head)?))),
         "send" => {
             let a = actor(&head)?;
-            let frame = frame_spec(ctx.protocol, &rest).map_err(bad)?;
+            let frame = if ctx.drivers.contains(&a) {
+                driver_op(&rest).map_err(bad)?
+            } else {
+                frame_spec(ctx.protocol, &rest).map_err(bad)?
+            };
             let name = text_of(&rest, "as").map_err(bad)?;
             out.push(step(StepKind::Send(Send {
                 actor: a,

@@ -81,6 +81,9 @@ impl Protocol {
     }
 }
 
+/// The id prefix (folder under `scenarios/`) of client cases.
+pub const CLIENTS_DIR: &str = "clients/";
+
 /// A rule checked by a case.
 #[derive(
     Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
@@ -127,6 +130,13 @@ pub enum Level {
 }
 
 impl Scenario {
+    /// Whether this is a client case (`scenarios/clients/…`): imspec plays the server and a
+    /// driver runs the client under test (`imspec client-test`, docs/driver-protocol.md).
+    /// `imspec run` leaves these out.
+    pub fn is_client_case(&self) -> bool {
+        self.id.starts_with(CLIENTS_DIR)
+    }
+
     /// Whether a failure of this case fails the run: some rule is MUST-level with at least
     /// medium evidence, or the case names no rule at all.
     pub fn is_strict(&self) -> bool {

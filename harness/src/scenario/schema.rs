@@ -168,6 +168,9 @@ pub struct ActorOptionsDoc {
 #[derive(JsonSchema)]
 #[schemars(rename_all = "kebab-case")]
 pub enum ServiceName {
+    /// In a client case (`scenarios/clients/`): the adapter that runs the client under test,
+    /// spoken to in the driver protocol (docs/driver-protocol.md).
+    Driver,
     /// The Fetion main server.
     Fetion,
     /// The Fetion chat server.

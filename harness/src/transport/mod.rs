@@ -76,6 +76,12 @@ pub trait Connector: Send + Sync {
     fn dial<'a>(&'a self, to: &'a Endpoint) -> BoxFuture<'a, Result<BoxStream, TransportError>> {
         self.connect(to)
     }
+
+    /// Whether `connect` *accepts* a connection from the peer instead of dialling it (client
+    /// cases: imspec is the server, so a WebSocket actor runs the server handshake).
+    fn accepts(&self) -> bool {
+        false
+    }
 }
 
 /// The first `host:port` of an address list (`a:1;b:2`).

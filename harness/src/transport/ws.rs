@@ -1,4 +1,5 @@
-//! WebSocket client (tokio-tungstenite) for LeanCloud realtime (docs/protocols/leancloud.md §2.1).
+//! WebSocket client (tokio-tungstenite) for LeanCloud realtime (docs/protocols/leancloud.md §2.1),
+//! and its server side ([`accept`]) for client cases.
 //!
 //! [`upgrade`] runs the client handshake over an already connected stream (TCP or in memory),
 //! offering exactly one subprotocol `lc.<format>.<version>`, and fails unless the server picks
@@ -150,6 +151,71 @@ pub async fn upgrade(
     let (runner_end, pump_end) = tokio::io::duplex(super::mem::DUPLEX_BUFFER);
     tokio::spawn(pump(ws, pump_end, options.format));
     Ok(Box::new(runner_end))
+}
+
+/// The subprotocols [`accept`] picks from, in order of preference (docs/protocols/leancloud.md §2.1).
+pub const SUBPROTOCOLS: &[&str] = &[
+    "lc.protobuf2.3",
+    "lc.proto2base64.3",
+    "lc.protobuf2.1",
+    "lc.proto2base64.1",
+];
+
+/// The server side of [`upgrade`], for client cases: accepts the client's handshake over
+/// `stream`, picking the first subprotocol of [`SUBPROTOCOLS`] it offers, and starts the same
+/// record pump. Returns the record stream and the subprotocol picked; a client that offers
+/// none of them fails the handshake.
+pub async fn accept(stream: BoxStream) -> Result<(BoxStream, String), String> {
+    use std::sync::{Arc, Mutex};
+    use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
+    let picked: Arc<Mutex<Option<String>>> = Arc::default();
+    let chosen = Arc::clone(&picked);
+    // The callback's signature is tungstenite's.
+    #[allow(clippy::result_large_err)]
+    let callback = move |req: &Request, mut resp: Response| -> Result<Response, ErrorResponse> {
+        let offered: Vec<String> = req
+            .headers()
+            .get_all("Sec-WebSocket-Protocol")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(',').map(|p| p.trim().to_owned()))
+            .collect();
+        let Some(p) = SUBPROTOCOLS
+            .iter()
+            .find(|p| offered.iter().any(|o| o == *p))
+        else {
+            let mut refuse = ErrorResponse::new(Some(format!(
+                "none of the offered subprotocols {offered:?} is one of {SUBPROTOCOLS:?}"
+            )));
+            *refuse.status_mut() = tokio_tungstenite::tungstenite::http::StatusCode::BAD_REQUEST;
+            return Err(refuse);
+        };
+        resp.headers_mut()
+            .insert("Sec-WebSocket-Protocol", HeaderValue::from_static(p));
+        if let Ok(mut g) = chosen.lock() {
+            *g = Some((*p).to_owned());
+        }
+        Ok(resp)
+    };
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(MAX_MESSAGE))
+        .max_frame_size(Some(MAX_MESSAGE));
+    let ws = tokio_tungstenite::accept_hdr_async_with_config(stream, callback, Some(config))
+        .await
+        .map_err(|e| format!("WebSocket handshake from the client failed: {e}"))?;
+    let subprotocol = picked
+        .lock()
+        .ok()
+        .and_then(|g| g.clone())
+        .unwrap_or_default();
+    let format = if subprotocol.contains("proto2base64") {
+        Format::Proto2Base64
+    } else {
+        Format::Protobuf2
+    };
+    let (runner_end, pump_end) = tokio::io::duplex(super::mem::DUPLEX_BUFFER);
+    tokio::spawn(pump(ws, pump_end, format));
+    Ok((Box::new(runner_end), subprotocol))
 }
 
 /// A record: tag, big-endian length, payload.
