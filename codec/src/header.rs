@@ -32,13 +32,27 @@ pub struct Header<'a> {
     /// without the line ending. Assigning it keeps the line's separator and trailing white
     /// space.
     pub value: Cow<'a, str>,
+    /// How the line differs from `name: value`; `None` for a canonical line (boxed, so that
+    /// the usual header stays two words of text wide).
+    #[serde(skip)]
+    ws: Option<Box<Ws<'a>>>,
+}
+
+/// The white space of a line that is not written `name: value`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct Ws<'a> {
     /// What the line has between the name and the value (`":"`, `" :\t"`, `":   "`); empty
     /// for the canonical `": "`.
-    #[serde(skip)]
     sep: Cow<'a, str>,
     /// The white space after the value, as written.
-    #[serde(skip)]
     trail: Cow<'a, str>,
+}
+
+impl<'a> Ws<'a> {
+    /// `None` when `sep` (empty for `": "`) and `trail` make the canonical form.
+    fn new(sep: Cow<'a, str>, trail: Cow<'a, str>) -> Option<Box<Self>> {
+        (!sep.is_empty() || !trail.is_empty()).then(|| Box::new(Self { sep, trail }))
+    }
 }
 
 /// Header lines in wire order, repeats included.
@@ -95,8 +109,7 @@ impl<'a> Header<'a> {
             return Self {
                 name: name.into(),
                 value,
-                sep: Cow::Borrowed(""),
-                trail: Cow::Borrowed(""),
+                ws: None,
             };
         }
         let sep = if lead == 0 {
@@ -112,8 +125,16 @@ impl<'a> Header<'a> {
         Self {
             name: name.into(),
             value,
-            sep: Cow::Owned(sep),
-            trail: Cow::Owned(trail),
+            ws: Ws::new(Cow::Owned(sep), Cow::Owned(trail)),
+        }
+    }
+
+    /// `name: value` as read from a canonical line.
+    fn canonical(name: &'a str, value: &'a str) -> Self {
+        Self {
+            name: Cow::Borrowed(name),
+            value: Cow::Borrowed(value),
+            ws: None,
         }
     }
 
@@ -122,15 +143,19 @@ impl<'a> Header<'a> {
         Header {
             name: Cow::Owned(self.name.into_owned()),
             value: Cow::Owned(self.value.into_owned()),
-            sep: Cow::Owned(self.sep.into_owned()),
-            trail: Cow::Owned(self.trail.into_owned()),
+            ws: self.ws.map(|ws| {
+                Box::new(Ws {
+                    sep: Cow::Owned(ws.sep.into_owned()),
+                    trail: Cow::Owned(ws.trail.into_owned()),
+                })
+            }),
         }
     }
 
     /// Whether the line is written in the form RFC 3261 §7.3.1 says implementations SHOULD
     /// use: `name: value` with one SP after the colon and none around the value.
     pub fn is_canonical(&self) -> bool {
-        self.sep.is_empty() && self.trail.is_empty()
+        self.ws.is_none()
     }
 
     /// Writes the line as it was read (or `name: value` for a header made with
@@ -139,17 +164,24 @@ impl<'a> Header<'a> {
         out.extend_from_slice(self.name.as_bytes());
         out.extend_from_slice(self.sep().as_bytes());
         out.extend_from_slice(self.value.as_bytes());
-        out.extend_from_slice(self.trail.as_bytes());
+        out.extend_from_slice(self.trail().as_bytes());
         out.extend_from_slice(b"\r\n");
     }
 
     /// The length of [`encode`](Self::encode)'s output.
     pub fn encoded_len(&self) -> usize {
-        self.name.len() + self.sep().len() + self.value.len() + self.trail.len() + 2
+        self.name.len() + self.sep().len() + self.value.len() + self.trail().len() + 2
     }
 
     fn sep(&self) -> &str {
-        if self.sep.is_empty() { ": " } else { &self.sep }
+        match &self.ws {
+            Some(ws) if !ws.sep.is_empty() => &ws.sep,
+            _ => ": ",
+        }
+    }
+
+    fn trail(&self) -> &str {
+        self.ws.as_ref().map_or("", |ws| &ws.trail)
     }
 }
 
@@ -162,6 +194,11 @@ fn trimmed(raw: &str) -> (usize, usize) {
 
 /// RFC 3261 `WSP`: the white space of a header line.
 const WSP: [char; 2] = [' ', '\t'];
+
+/// Whether `b` is a [`WSP`] byte.
+fn is_wsp(b: u8) -> bool {
+    (b == b' ') | (b == b'\t')
+}
 
 impl<'a> Headers<'a> {
     /// An empty block.
@@ -320,13 +357,26 @@ pub(crate) fn build<'a>(text: &'a str, base: usize, spans: &Spans) -> Headers<'a
         Header {
             name,
             value: Cow::Borrowed(raw.get(lead..end).unwrap_or_default()),
-            sep: Cow::Borrowed(if sep == ": " { "" } else { sep }),
-            trail: Cow::Borrowed(raw.get(end..).unwrap_or_default()),
+            ws: Ws::new(
+                Cow::Borrowed(if sep == ": " { "" } else { sep }),
+                Cow::Borrowed(raw.get(end..).unwrap_or_default()),
+            ),
         }
     };
-    // Two plain loops into a vector of the right size: cheaper than a chained iterator.
     let mut headers = Vec::with_capacity(spans.len);
     let (inline, spill) = spans.parts();
+    if !spans.liberal {
+        // Every line is `name: value` (the usual case): no trimming and no separator to
+        // keep, so each header is two borrowed slices.
+        for &[n0, n1, v0, v1] in inline {
+            headers.push(Header::canonical(span(n0, n1), span(v0, v1)));
+        }
+        for &[n0, n1, v0, v1] in spill {
+            headers.push(Header::canonical(span(n0, n1), span(v0, v1)));
+        }
+        return Headers(headers);
+    }
+    // Two plain loops into a vector of the right size: cheaper than a chained iterator.
     for s in inline {
         headers.push(one(s));
     }
@@ -374,6 +424,9 @@ pub(crate) struct Spans {
     spill: Vec<[usize; 4]>,
     /// Whether a value was folded over several lines (then [`build`] unfolds values).
     folded: bool,
+    /// Whether a line is not written `name: value` (white space other than one SP after the
+    /// colon, or around the value): then [`build`] trims values and keeps separators.
+    liberal: bool,
 }
 
 impl Spans {
@@ -395,6 +448,7 @@ impl Spans {
         if let Some(span) = last {
             span[3] = value_end;
             self.folded = true;
+            self.liberal = true;
         }
     }
 
@@ -485,11 +539,14 @@ pub(crate) fn scan_block_with(
             return Err(Error::new(ErrorKind::LimitExceeded, pos));
         }
         let mut value_start = i + 1;
+        // Whether the line is not `name: value` (white space other than one SP between the
+        // name and the value, or around the value): then `build` trims values and keeps it.
+        let mut liberal = i != name_end;
         match buf.get(value_start) {
             Some(b' ') => value_start += 1,
             // `Name:` with nothing after it: an empty value.
-            Some(b'\r' | b'\n') => {}
-            Some(_) if limits.allow_no_space => {}
+            Some(b'\r' | b'\n') => liberal = true,
+            Some(_) if limits.allow_no_space => liberal = true,
             Some(_) => return Err(Error::new(ErrorKind::BadHeader, value_start)),
             None => return Ok(Status::Incomplete(Needed::Unknown)),
         }
@@ -504,6 +561,12 @@ pub(crate) fn scan_block_with(
             (Some(b'\n'), _) if limits.allow_bare_lf => value_end + 1,
             _ => return Err(Error::new(ErrorKind::BadLineEnding, value_end)),
         };
+        // Or white space at either end of the value.
+        if let Some((&first, value)) = rest.get(..rel).and_then(<[u8]>::split_first) {
+            let last = value.last().copied().unwrap_or(first);
+            liberal |= is_wsp(first) | is_wsp(last);
+        }
+        spans.liberal |= liberal;
         spans.push([name_start, name_end, value_start, value_end]);
     }
 }
