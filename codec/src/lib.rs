@@ -56,6 +56,7 @@ pub mod sipc;
 mod status;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+pub mod text;
 pub mod xml;
 
 pub use error::{Error, ErrorKind};

@@ -1,4 +1,4 @@
-//! Runner benchmarks (issue 3, "Speed"): `cargo bench -p imspec --bench runner`.
+//! Runner benchmarks (issue 3, "Speed"): `cargo bench -p imspec-harness --bench runner`.
 //!
 //! * `runner_step`: one `PNG` → `PNG` round trip driven by a scenario (a `send` step and an
 //!   `expect` step) against one driven by a bare tokio client writing the same bytes and
@@ -26,13 +26,13 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use imspec::runner::actor::lock;
-use imspec::runner::{self, BarrierMode, Profile, RunOptions, Verdict};
-use imspec::scenario::{self, Scenario};
-use imspec::server::{Server, ServerConfig};
-use imspec::transport::tcp::Tcp;
-use imspec::transport::{BoxFuture, BoxStream, Connector, Endpoint, TransportError};
 use imspec_codec::{Status, msnp};
+use imspec_harness::runner::actor::lock;
+use imspec_harness::runner::{self, BarrierMode, Profile, RunOptions, Verdict};
+use imspec_harness::scenario::{self, Scenario};
+use imspec_harness::transport::tcp::Tcp;
+use imspec_harness::transport::{BoxFuture, BoxStream, Connector, Endpoint, TransportError};
+use imspec_server::{Server, ServerConfig};
 use support::{Clock, CpuTime};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;

@@ -12,14 +12,14 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use imspec::runner::{self, RunOptions, Verdict};
-use imspec::scenario;
-use imspec::server::gateway::Query;
-use imspec::server::{Server, ServerConfig, Service};
-use imspec::transport::gateway::{self, Gateway, HttpRequest, HttpResponse, Open, Options};
-use imspec::transport::mem::Mem;
-use imspec::transport::{BoxStream, Connector, Endpoint};
 use imspec_codec::{Status, msnp};
+use imspec_harness::runner::{self, RunOptions, Verdict};
+use imspec_harness::scenario;
+use imspec_harness::transport::gateway::{self, Gateway, HttpRequest, HttpResponse, Open, Options};
+use imspec_harness::transport::mem::Mem;
+use imspec_harness::transport::{BoxStream, Connector, Endpoint};
+use imspec_server::gateway::Query;
+use imspec_server::{Server, ServerConfig, Service};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn post(target: &str, body: &str) -> HttpRequest {
@@ -193,7 +193,7 @@ async fn gateway_every_msnp_case_passes_over_the_gateway_in_memory() {
         let bad: Vec<String> = results
             .iter()
             .filter(|r| r.verdict != Verdict::Pass)
-            .map(|r| imspec::report::human::failure_text(r, false))
+            .map(|r| imspec_harness::report::human::failure_text(r, false))
             .collect();
         assert!(bad.is_empty(), "{open:?} chop={chop}:\n{}", bad.join("\n"));
     }

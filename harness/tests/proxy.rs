@@ -16,12 +16,12 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use imspec::runner::{self, RunOptions, Verdict};
-use imspec::scenario;
-use imspec::server::{Server, ServerConfig, Service};
-use imspec::transport::tcp::Tcp;
 use imspec_codec::Status;
 use imspec_codec::sip::{self, Message, StartLine, header};
+use imspec_harness::runner::{self, RunOptions, Verdict};
+use imspec_harness::scenario;
+use imspec_harness::transport::tcp::Tcp;
+use imspec_server::{Server, ServerConfig, Service};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -100,7 +100,7 @@ async fn sip_cases_pass_through_equivalent_rewrites_and_fail_through_harmful_one
         let failed: Vec<String> = results
             .iter()
             .filter(|r| r.verdict != Verdict::Pass)
-            .map(|r| imspec::report::human::failure_text(r, false))
+            .map(|r| imspec_harness::report::human::failure_text(r, false))
             .collect();
         if harmful {
             assert!(!failed.is_empty(), "{rewrite:?}: every SIP case passed");

@@ -4,10 +4,10 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use imspec::runner::{self, RunOptions, Verdict};
-use imspec::scenario;
-use imspec::server::{Mutant, Server, ServerConfig};
-use imspec::transport::gateway::Gateway;
+use imspec_harness::runner::{self, RunOptions, Verdict};
+use imspec_harness::scenario;
+use imspec_harness::transport::gateway::Gateway;
+use imspec_server::{Mutant, Server, ServerConfig};
 
 /// Runs the seed-004 exchange (one relayed `M`) `repeat` times, one run at a time, against
 /// the embedded server with `mutant` and a fixed seed (so which relays are late is fixed).
@@ -50,15 +50,17 @@ async fn repeat_reports_a_racy_server_as_flaky() {
     assert_eq!(pass + fail, 8);
     let f = r.failure.as_ref().expect("the failing run is reported");
     assert!(f.reason.contains("no push"), "{}", f.reason);
-    let json: serde_json::Value =
-        serde_json::from_str(&imspec::report::json::render(std::slice::from_ref(&r))).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&imspec_harness::report::json::render(
+        std::slice::from_ref(&r),
+    ))
+    .unwrap();
     let json = &json[0];
     assert_eq!(json["verdict"], "flaky");
     assert_eq!(json["runs"]["pass"], pass);
     assert_eq!(json["runs"]["fail"], fail);
-    let junit = imspec::report::junit::render(std::slice::from_ref(&r)).unwrap();
+    let junit = imspec_harness::report::junit::render(std::slice::from_ref(&r)).unwrap();
     assert!(junit.contains("type=\"flaky\""), "{junit}");
-    let summary = imspec::report::human::summary(std::slice::from_ref(&r), 0);
+    let summary = imspec_harness::report::human::summary(std::slice::from_ref(&r), 0);
     assert!(summary.contains("0 failed, 1 flaky"), "{summary}");
 }
 

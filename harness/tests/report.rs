@@ -1,8 +1,8 @@
 //! Report snapshots: the console failure text, the JSON object and the JUnit XML of fixed results.
 
-use imspec::report::{human, json, junit};
-use imspec::runner::{CaseResult, Direction, Failure, Verdict, WireEntry};
-use imspec::scenario::{Evidence, Level, Rule};
+use imspec_harness::report::{human, json, junit};
+use imspec_harness::runner::{CaseResult, Direction, Failure, Verdict, WireEntry};
+use imspec_harness::scenario::{Evidence, Level, Rule};
 
 /// Every insta snapshot of this crate goes to the top-level `snapshots/harness/`.
 fn settings() -> insta::Settings {
@@ -111,13 +111,13 @@ fn summary_and_difference_marker() {
 async fn capture_records_tcp_gateway_and_websocket_connections() {
     use std::sync::Arc;
 
-    use imspec::report::pcap;
-    use imspec::runner::{self, Direction, RunOptions};
-    use imspec::server::{Server, ServerConfig};
-    use imspec::transport::Connector;
-    use imspec::transport::gateway::{self, Gateway};
-    use imspec::transport::tap::Tap;
-    use imspec::transport::tcp::Tcp;
+    use imspec_harness::report::pcap;
+    use imspec_harness::runner::{self, Direction, RunOptions};
+    use imspec_harness::transport::Connector;
+    use imspec_harness::transport::gateway::{self, Gateway};
+    use imspec_harness::transport::tap::Tap;
+    use imspec_harness::transport::tcp::Tcp;
+    use imspec_server::{Server, ServerConfig};
 
     let server = Server::start(ServerConfig::local()).await.unwrap();
     let targets = server
@@ -131,7 +131,7 @@ async fn capture_records_tcp_gateway_and_websocket_connections() {
         "leancloud/001-session-open.yaml",
     ]
     .iter()
-    .map(|f| imspec::scenario::load(std::path::Path::new(&format!("{root}{f}"))).unwrap())
+    .map(|f| imspec_harness::scenario::load(std::path::Path::new(&format!("{root}{f}"))).unwrap())
     .collect();
     let cases = gateway::with_twins(cases, true, true);
     assert_eq!(cases.len(), 3);
@@ -151,7 +151,7 @@ async fn capture_records_tcp_gateway_and_websocket_connections() {
     .await;
     server.shutdown().await;
     for r in &results {
-        assert_eq!(r.verdict, imspec::runner::Verdict::Pass, "{}", r.id);
+        assert_eq!(r.verdict, imspec_harness::runner::Verdict::Pass, "{}", r.id);
         assert!(r.started_us > 0 && !r.actors.is_empty());
         let protocols: Vec<&str> = r.connections.iter().map(|c| c.protocol.as_str()).collect();
         let frames = r.wire.iter().filter(|w| w.dir != Direction::Event);
@@ -174,7 +174,7 @@ async fn capture_records_tcp_gateway_and_websocket_connections() {
                     let written: Vec<u8> = r.connections[0]
                         .chunks
                         .iter()
-                        .filter(|k| k.way == imspec::runner::Way::Send)
+                        .filter(|k| k.way == imspec_harness::runner::Way::Send)
                         .flat_map(|k| k.raw.clone())
                         .collect();
                     let sent: Vec<u8> = frames

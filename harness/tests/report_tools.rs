@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use imspec::report::{html, json, pcap};
-use imspec::runner::{CaseResult, Verdict};
+use imspec_harness::report::{html, json, pcap};
+use imspec_harness::runner::{CaseResult, Verdict};
 
 fn dir() -> PathBuf {
     PathBuf::from(
@@ -138,7 +138,7 @@ fn chromium_failing_case_page_marks_the_frame_that_failed() {
     let arrows = r
         .wire
         .iter()
-        .filter(|w| w.dir != imspec::runner::Direction::Event)
+        .filter(|w| w.dir != imspec_harness::runner::Direction::Event)
         .count();
     assert_eq!(dom.matches("<g class=\"arrow ").count(), arrows);
     let shot = dir().join("case.png");

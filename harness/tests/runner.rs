@@ -3,10 +3,10 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use imspec::runner::{self, RunOptions, Verdict};
-use imspec::scenario;
-use imspec::transport::mem::Mem;
 use imspec_codec::{Status, msnp, sipc};
+use imspec_harness::runner::{self, RunOptions, Verdict};
+use imspec_harness::scenario;
+use imspec_harness::transport::mem::Mem;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 
 type Handler = fn(DuplexStream) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;

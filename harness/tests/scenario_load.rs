@@ -1,6 +1,6 @@
 use std::path::{Path, PathBuf};
 
-use imspec::scenario::{self, ExpectSource, StepKind};
+use imspec_harness::scenario::{self, ExpectSource, StepKind};
 
 fn fixture(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

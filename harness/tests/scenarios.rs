@@ -4,12 +4,12 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use imspec::runner::{self, RunOptions, Verdict};
-use imspec::scenario;
-use imspec::server::{Server, ServerConfig, Service};
-use imspec::transport::gateway::Gateway;
-use imspec::transport::mem::Mem;
-use imspec::transport::{Endpoint, TransportError, first_address};
+use imspec_harness::runner::{self, RunOptions, Verdict};
+use imspec_harness::scenario;
+use imspec_harness::transport::gateway::Gateway;
+use imspec_harness::transport::mem::Mem;
+use imspec_harness::transport::{Endpoint, TransportError, first_address};
+use imspec_server::{Server, ServerConfig, Service};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_scenario_passes_against_the_reference_server_in_memory() {
@@ -40,7 +40,7 @@ async fn every_scenario_passes_against_the_reference_server_in_memory() {
         let bad: Vec<String> = results
             .iter()
             .filter(|r| r.verdict != Verdict::Pass)
-            .map(|r| imspec::report::human::failure_text(r, false))
+            .map(|r| imspec_harness::report::human::failure_text(r, false))
             .collect();
         assert!(bad.is_empty(), "chop={chop}:\n{}", bad.join("\n"));
     }

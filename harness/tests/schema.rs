@@ -2,13 +2,13 @@
 //! checked against every scenario, every fragment and a sample report.
 //!
 //! When a type changes, regenerate them with
-//! `IMSPEC_WRITE_SCHEMAS=1 cargo test -p imspec --test tests schema`.
+//! `IMSPEC_WRITE_SCHEMAS=1 cargo test -p imspec-harness --test tests schema`.
 
 use std::path::{Path, PathBuf};
 
-use imspec::report::json;
-use imspec::runner::{CaseResult, Direction, Failure, Verdict, WireEntry};
-use imspec::scenario::{Evidence, Level, Rule, schema};
+use imspec_harness::report::json;
+use imspec_harness::runner::{CaseResult, Direction, Failure, Verdict, WireEntry};
+use imspec_harness::scenario::{Evidence, Level, Rule, schema};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -24,7 +24,7 @@ fn committed(name: &str, generated: &str) -> serde_json::Value {
     let text = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         text == generated,
-        "docs/schema/{name} is stale: regenerate it with IMSPEC_WRITE_SCHEMAS=1 cargo test -p imspec --test tests schema"
+        "docs/schema/{name} is stale: regenerate it with IMSPEC_WRITE_SCHEMAS=1 cargo test -p imspec-harness --test tests schema"
     );
     serde_json::from_str(&text).unwrap()
 }

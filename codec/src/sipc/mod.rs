@@ -26,6 +26,7 @@ use crate::header::{BlockLimits, Headers};
 use crate::{Error, ErrorKind, Needed, Status, scan};
 
 pub mod body;
+pub mod digest;
 pub mod header;
 
 /// One SIP-C message: a request or a response.

@@ -10,30 +10,10 @@
 //! and expect driver events.
 //!
 //! * [`host`]: the per-case connector (listeners on `127.0.0.1:0`, the driver process);
-//! * [`run`](mod@run): runs cases with a driver command;
-//! * [`leancloud`]: the sans-IO reference LeanCloud client; [`builtin`]: its I/O loop, the
-//!   `imspec client-driver` behind `--driver builtin`; [`mutant`]: client mutants;
-//! * [`selftest`]: client cases against the reference client and every client mutant;
-//! * [`cli`]: `imspec client-test`.
+//! * [`run`](mod@run): runs cases with a driver command.
+//!
+//! The reference clients behind `--driver builtin`, their mutants and the `imspec client-test`
+//! command live in the `imspec` binary's crate.
 
-pub mod builtin;
-pub mod cli;
 pub mod host;
-pub mod leancloud;
-pub mod mutant;
 pub mod run;
-pub mod selftest;
-pub mod sip;
-
-pub use mutant::Mutant;
-
-use serde_json::{Value, json};
-
-/// The driver-protocol answer to the op with `id` (none for work no op asked for).
-fn answer(id: Option<Value>, outcome: Result<(), String>) -> Option<Value> {
-    let id = id?;
-    Some(match outcome {
-        Ok(()) => json!({"ok": true, "id": id}),
-        Err(e) => json!({"ok": false, "id": id, "error": e}),
-    })
-}

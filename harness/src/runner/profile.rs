@@ -146,8 +146,12 @@ fn check_replacement(builtin: &Path, key: &str, file: &Path) -> Result<(), Strin
     }
 }
 
+/// The password the runner logs in with when a profile gives none: the reference server's
+/// default for every account (`imspec serve` without `--accounts`).
+pub const DEFAULT_PASSWORD: &str = "imspec";
+
 fn default_password() -> String {
-    crate::auth::DEFAULT_PASSWORD.to_owned()
+    DEFAULT_PASSWORD.to_owned()
 }
 
 impl Default for Profile {

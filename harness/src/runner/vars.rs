@@ -168,9 +168,9 @@ fn call(name: &str, args: &[String]) -> Result<String, String> {
     match name {
         "fetion_digest" => {
             arity(4)?;
-            Ok(crate::auth::fetion_digest(
+            Ok(imspec_codec::sipc::digest::fetion_digest(
                 &args[0],
-                crate::auth::FETION_DOMAIN,
+                imspec_codec::sipc::digest::FETION_DOMAIN,
                 &args[1],
                 &args[2],
                 &args[3],
@@ -225,7 +225,13 @@ mod tests {
         let d = v.interpolate("${fetion_digest(1, imspec, n, c)}").unwrap();
         assert_eq!(
             d,
-            crate::auth::fetion_digest("1", crate::auth::FETION_DOMAIN, "imspec", "n", "c")
+            imspec_codec::sipc::digest::fetion_digest(
+                "1",
+                imspec_codec::sipc::digest::FETION_DOMAIN,
+                "imspec",
+                "n",
+                "c"
+            )
         );
     }
 }

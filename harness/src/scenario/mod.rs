@@ -6,6 +6,7 @@ pub mod capability;
 mod check;
 pub mod cite;
 pub mod fragment;
+pub mod fuzz;
 pub mod load;
 pub mod model;
 pub mod rules;

@@ -1,0 +1,100 @@
+//! Client mutants: the reference client with one rule broken, so `imspec selftest` can prove
+//! every client case is able to fail (as `server::Mutant` does for servers).
+
+use std::fmt;
+
+use imspec_harness::scenario::Protocol;
+
+/// One broken rule of a reference client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Mutant {
+    /// LeanCloud: shows a redelivered message again (no de-duplication by message id).
+    LcDuplicates,
+    /// LeanCloud: does not surface a 4111 conflict and reconnects as if the link had dropped.
+    LcIgnoresConflict,
+    /// LeanCloud: ignores `patch` pushes (recalls and edits never reach the user).
+    LcIgnoresPatch,
+    /// LeanCloud: never acknowledges a pushed message.
+    LcNoAck,
+    /// LeanCloud: reopens the session without `lastUnreadNotifTime`.
+    LcNoNotifTime,
+    /// LeanCloud: pairs a reply with the oldest command waiting, not by `i`.
+    LcPairsByOrder,
+    /// SIP: never answers a MESSAGE.
+    SipNo200ToMessage,
+    /// SIP: never answers a NOTIFY.
+    SipNo200ToNotify,
+    /// SIP: lets its registration expire (no refresh).
+    SipNoRefresh,
+}
+
+impl Mutant {
+    /// Every client mutant.
+    pub const ALL: &'static [Self] = &[
+        Self::LcDuplicates,
+        Self::LcIgnoresConflict,
+        Self::LcIgnoresPatch,
+        Self::LcNoAck,
+        Self::LcNoNotifTime,
+        Self::LcPairsByOrder,
+        Self::SipNo200ToMessage,
+        Self::SipNo200ToNotify,
+        Self::SipNoRefresh,
+    ];
+
+    /// The name on the command line (`imspec client-driver --mutant lc-no-ack`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::LcDuplicates => "lc-duplicates",
+            Self::LcIgnoresConflict => "lc-ignores-conflict",
+            Self::LcIgnoresPatch => "lc-ignores-patch",
+            Self::LcNoAck => "lc-no-ack",
+            Self::LcNoNotifTime => "lc-no-notif-time",
+            Self::LcPairsByOrder => "lc-pairs-by-order",
+            Self::SipNo200ToMessage => "sip-no-200-to-message",
+            Self::SipNo200ToNotify => "sip-no-200-to-notify",
+            Self::SipNoRefresh => "sip-no-refresh",
+        }
+    }
+
+    /// Parses [`name`](Self::name).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|m| m.name() == name)
+    }
+
+    /// The protocol whose client cases can catch it.
+    pub fn protocol(self) -> Protocol {
+        match self {
+            Self::LcDuplicates
+            | Self::LcIgnoresConflict
+            | Self::LcIgnoresPatch
+            | Self::LcNoAck
+            | Self::LcNoNotifTime
+            | Self::LcPairsByOrder => Protocol::LeanCloud,
+            Self::SipNo200ToMessage | Self::SipNo200ToNotify | Self::SipNoRefresh => Protocol::Sip,
+        }
+    }
+}
+
+impl fmt::Display for Mutant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Mutant {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::from_name(s).ok_or_else(|| {
+            format!(
+                "unknown client mutant `{s}` (expected one of {})",
+                Self::ALL
+                    .iter()
+                    .map(|m| m.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
+    }
+}
