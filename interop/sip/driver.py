@@ -54,8 +54,9 @@ class LogToStderr(pj.LogWriter):
 
 
 def summary_counts(body):
-    """(waiting, new, old) of an application/simple-message-summary body (RFC 3842 §5.2):
-    new and old summed over the message classes, as the reference client does."""
+    """(waiting, new, old) of an application/simple-message-summary body (RFC 3842 §5):
+    waiting a boolean (None without the line), new and old summed over the message classes,
+    as the reference client does."""
     waiting, new, old = None, 0, 0
     for line in body.splitlines():
         name, sep, value = line.partition(":")
@@ -63,7 +64,7 @@ def summary_counts(body):
             continue
         name, value = name.strip().lower(), value.strip()
         if name == "messages-waiting":
-            waiting = value.lower()
+            waiting = value.lower() == "yes"
         elif name.endswith("-message"):
             counts = value.split()[0] if value else ""
             n, slash, o = counts.partition("/")
@@ -119,8 +120,8 @@ class Driver:
         self.ep.libStart()
         self.account = None
         self.domain = HOST
-        self.login_id = None  # the login (or logout) op waiting for the registrar's answer
-        self.logout_id = None
+        self.login_id = None  # the login op waiting for the registrar's answer
+        self.logout_id = None  # the logout op waiting for the un-REGISTER's answer
         self.sending = []  # [(to, text, id)] waiting for their final response, oldest first
         self.buddies = {}
 
