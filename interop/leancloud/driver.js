@@ -119,8 +119,10 @@ async function handle(op) {
   switch (op.op) {
     case 'login': {
       need(op, 'user');
-      client = await realtime.createIMClient(op.user);
-      watch(client);
+      // The SDK returns the client it already has for an id: watch each client once.
+      const c = await realtime.createIMClient(op.user);
+      if (c !== client) watch(c);
+      client = c;
       return;
     }
     case 'send': {
