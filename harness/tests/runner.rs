@@ -460,3 +460,105 @@ async fn fetion_barrier_is_quiet_without_keepalive() {
     let r = runner::run(&s, &opts, &mem).await;
     assert_eq!(r.verdict, Verdict::Pass, "{:?}", r.failure);
 }
+
+/// Pushes a `BN` after the first request and answers that request (`X: 1`) only once both
+/// `BN`s (the second after an `M` push) were answered with I and Q echoed; `X: 0` otherwise.
+fn asks_twice(
+    mut s: DuplexStream,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+    Box::pin(async move {
+        let mut buf = Vec::new();
+        let Some(req) = read_sipc(&mut s, &mut buf).await else {
+            return;
+        };
+        let bn = |i: i32| {
+            format!("BN 1 SIP-C/2.0\r\nI: {i}\r\nQ: 7 BN\r\nN: Ask\r\nL: 2\r\n\r\n{i}").into_bytes()
+        };
+        let mut answered = 0;
+        for (i, extra) in [
+            (-5, &b""[..]),
+            (-6, &b"M 1 SIP-C/2.0\r\nI: -7\r\nQ: 1 M\r\n\r\n"[..]),
+        ] {
+            let mut out = extra.to_vec();
+            out.extend(bn(i));
+            if s.write_all(&out).await.is_err() {
+                return;
+            }
+            match read_sipc(&mut s, &mut buf).await {
+                Some((method, ii, q))
+                    if method.is_empty() && ii == i.to_string() && q == "7 BN" =>
+                {
+                    answered += 1;
+                }
+                _ => break,
+            }
+        }
+        let x = if answered == 2 {
+            "X: 1\r\n"
+        } else {
+            "X: 0\r\n"
+        };
+        let _ = s.write_all(&ok(&req.1, &req.2, x)).await;
+        // Later requests (the barrier's KeepAlive) get a plain 200.
+        while let Some((_, i, q)) = read_sipc(&mut s, &mut buf).await {
+            if s.write_all(&ok(&i, &q, "")).await.is_err() {
+                return;
+            }
+        }
+    })
+}
+
+#[tokio::test]
+async fn answer_takes_every_matching_push_and_answers_it_others_stay_queued() {
+    // Why (issue 17): a real client *may* ask something (the LeanCloud SDK's conv/query) and
+    // waits for the answer before it goes on; a case must answer it whenever it comes.
+    let s = case(
+        "fetion",
+        &format!(
+            "{FETION_ACTOR}steps:
+  - connect: alice
+  - answer: alice
+    as: ask
+    match: {{ method: BN, body: {{ regex: '^-' }} }}
+    with: {{ status: 200, reply_to: ask, headers: {{ X-Asked: '${{ask.body}}' }} }}
+  - send: alice
+    method: S
+    headers: {{ N: One }}
+  - expect: alice
+    match: {{ status: 200, headers.X: '1' }}
+  - expect: alice
+    push: true
+    match: {{ method: M }}
+  - expect_no_push: alice
+"
+        ),
+    );
+    let r = run_with(&s, asks_twice, 1.0).await;
+    assert_eq!(r.verdict, Verdict::Pass, "{:?}", r.failure);
+    let answers: Vec<&str> = r
+        .wire
+        .iter()
+        .filter(|e| e.dir == runner::Direction::Send && e.text.starts_with("SIP-C/2.0 200"))
+        .map(|e| e.text.as_str())
+        .collect();
+    assert_eq!(answers.len(), 2, "{answers:?}");
+    assert!(answers[1].contains("X-Asked: -6"), "{}", answers[1]);
+
+    // Without the answer the server never replies X: 1, and the BN stays queued.
+    let unanswered = case(
+        "fetion",
+        &format!(
+            "{FETION_ACTOR}steps:
+  - connect: alice
+  - send: alice
+    method: S
+    headers: {{ N: One }}
+  - expect: alice
+    match: {{ status: 200, headers.X: '1' }}
+"
+        ),
+    );
+    let r = run_with(&unanswered, asks_twice, 0.1).await;
+    assert_eq!(r.verdict, Verdict::Fail);
+    assert!(fail_reason(&r).contains("no reply"), "{}", fail_reason(&r));
+}

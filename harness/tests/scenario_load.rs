@@ -300,3 +300,31 @@ fn issue_15_steps_know_their_number_and_include_chain() {
     assert_eq!(login.included[0].at.line, 23);
     assert_eq!(s.steps[5].origin.number, 3);
 }
+
+#[test]
+fn answer_needs_with_names_its_push_beside_it_and_checks_what_it_uses() {
+    let base = "title: t\nprotocol: fetion\nactors: { alice: fetion }\nsteps:\n  - connect: alice\n  - answer: alice\n    as: ask\n    match: { method: BN }\n";
+    let good = format!(
+        "{base}    with: {{ status: 200, reply_to: ask, headers: {{ X: '${{ask.headers.I}}' }} }}\n"
+    );
+    let s = load_text(&good).unwrap();
+    let StepKind::Answer(a) = &s.steps[1].kind else {
+        panic!("{:?}", s.steps[1])
+    };
+    assert_eq!(a.when.source, ExpectSource::Push);
+    assert_eq!(a.when.name.as_deref(), Some("ask"));
+    assert_eq!(a.frame.reply_to.as_deref(), Some("ask"));
+
+    let e = load_text(base).unwrap_err();
+    assert!(e.message.contains("`answer` needs `with:`"), "{e}");
+    let e = load_text(&format!("{base}    with: {{ status: 200, as: x }}\n")).unwrap_err();
+    assert!(e.message.contains("beside `with:`"), "{e}");
+    let e = load_text(&format!(
+        "{base}    with: {{ status: 200, reply_to: asq }}\n"
+    ))
+    .unwrap_err();
+    assert!(e.message.contains("`reply_to: asq` names no frame"), "{e}");
+    let e = load_text(&good.replace("method: BN", "methd: BN")).unwrap_err();
+    assert!(e.message.contains("methd"), "{e}");
+    assert_eq!(e.span.line, 8, "{e}");
+}

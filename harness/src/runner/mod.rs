@@ -19,8 +19,8 @@ use tokio::time::timeout_at;
 
 use crate::proto::{self, Frame, Protocol, Spec};
 use crate::scenario::{
-    self as scenario, ActorTarget, Expect, ExpectSource, FrameSpec, HttpSend, Scenario, Step,
-    StepKind, Template, Tree,
+    self as scenario, ActorTarget, Answer, Expect, ExpectSource, FrameSpec, HttpSend, Scenario,
+    Span, Step, StepKind, Template, Tree,
 };
 use crate::transport::{Connector, Endpoint, TransportError, first_address, gateway, tap, ws};
 
@@ -163,6 +163,7 @@ async fn run_case(
         rx,
         rng: fnv(s.id.as_bytes()),
         unreachable: false,
+        answers: Vec::new(),
         times,
     };
     let outcome = case.exec_steps(&s.steps, String::new(), None).await;
@@ -321,6 +322,8 @@ struct Case<'a> {
     rx: watch::Receiver<u64>,
     rng: u64,
     unreachable: bool,
+    /// The `answer:` steps in force (each with where it is written), oldest first.
+    answers: Vec<(Answer, Span)>,
     /// Step durations, recorded only when `Some` (by [`run_timed`]).
     times: Option<Vec<StepTime>>,
 }
@@ -469,6 +472,10 @@ impl<'a> Case<'a> {
         let deadline = self.deadline(step);
         match &step.kind {
             StepKind::Connect(name) => self.connect(name, deadline).await,
+            StepKind::Answer(a) => {
+                self.answers.push((a.clone(), step.span.clone()));
+                self.serve_answers().await
+            }
             StepKind::Http(h) => self.http(h, deadline).await,
             StepKind::Send(send) => {
                 self.send(&send.actor, send.name.as_deref(), &send.frame)
@@ -495,6 +502,7 @@ impl<'a> Case<'a> {
                 for name in names {
                     self.barrier(name, deadline).await?;
                 }
+                self.serve_answers().await?;
                 for name in names {
                     let actor = self.actor(name)?;
                     let ib = lock(&actor.inbox);
@@ -994,6 +1002,7 @@ impl<'a> Case<'a> {
         let inbox = Arc::clone(&self.actor(name).map_err(WaitEnd::Fail)?.inbox);
         loop {
             self.rx.borrow_and_update();
+            self.serve_answers().await.map_err(WaitEnd::Fail)?;
             {
                 let mut ib = lock(&inbox);
                 if let Some(r) = f(&mut ib) {
@@ -1145,6 +1154,7 @@ impl<'a> Case<'a> {
         let mut got: Vec<Option<Frame>> = vec![None; list.len()];
         loop {
             self.rx.borrow_and_update();
+            self.serve_answers().await?;
             for (i, e) in list.iter().enumerate() {
                 if got[i].is_some() {
                     continue;
@@ -1215,6 +1225,51 @@ impl<'a> Case<'a> {
                 }
             }
         }
+    }
+
+    /// Takes every queued push that an `answer:` step in force matches out of its queue and
+    /// answers it (the oldest step first), until none is left. Runs wherever the runner
+    /// waits, so a peer waiting for its answer is never stuck behind the step being run.
+    async fn serve_answers(&mut self) -> StepResult {
+        while let Some((n, frame)) = self.answerable() {
+            let (a, span) = self.answers[n].clone();
+            let actor = a.when.actor.as_str();
+            self.wire.log(
+                actor,
+                Direction::Event,
+                format!("answered by the `answer:` step at {span}"),
+            );
+            if let Some(name) = &a.when.name {
+                self.vars.frames.insert(name.clone(), frame);
+            }
+            self.send(actor, None, &a.frame)
+                .await
+                .map_err(|f| StepFail {
+                    reason: format!(
+                        "answering `{actor}` (the `answer:` step at {span}): {}",
+                        f.reason
+                    ),
+                    ..f
+                })?;
+            self.flush_all()
+                .await
+                .map_err(|f| StepFail::new(f.reason))?;
+        }
+        Ok(())
+    }
+
+    /// The first `answer:` step in force (its index) with a queued push it matches, and that
+    /// push, taken out of the queue.
+    fn answerable(&self) -> Option<(usize, Frame)> {
+        self.answers.iter().enumerate().find_map(|(n, (a, _))| {
+            let actor = self.actors.get(&a.when.actor).filter(|x| x.is_open())?;
+            let mut ib = lock(&actor.inbox);
+            let p = ib
+                .pushes
+                .iter()
+                .position(|f| self.check_expect(&a.when.actor, f, &a.when).is_ok())?;
+            Some((n, ib.pushes.remove(p)?))
+        })
     }
 
     fn no_push(&self, e: &Expect) -> StepFail {
@@ -1359,6 +1414,7 @@ fn step_actor(kind: &StepKind) -> Option<String> {
         }
         StepKind::Http(h) => Some(h.actor.clone()),
         StepKind::Expect(e) => Some(e.actor.clone()),
+        StepKind::Answer(a) => Some(a.when.actor.clone()),
         StepKind::ExpectAnyOrder(l) => l.first().map(|e| e.actor.clone()),
         StepKind::Send(s) => Some(s.actor.clone()),
         StepKind::Assert(_) | StepKind::Repeat(_) | StepKind::Set(_) => None,
@@ -1368,6 +1424,7 @@ fn step_actor(kind: &StepKind) -> Option<String> {
 /// A short description of a step for reports.
 pub fn action(kind: &StepKind) -> String {
     match kind {
+        StepKind::Answer(a) => format!("answer {}", a.when.actor),
         StepKind::Assert(v) => format!(
             "assert {}",
             v.iter()

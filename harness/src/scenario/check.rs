@@ -84,6 +84,7 @@ impl Names {
                     }
                 }
                 StepKind::Expect(e) => self.expect(e),
+                StepKind::Answer(a) => self.expect(&a.when),
                 StepKind::ExpectAnyOrder(list) => list.iter().for_each(|e| self.expect(e)),
                 StepKind::Send(send) => {
                     if let Some(n) = &send.name {
@@ -173,6 +174,7 @@ impl Checker<'_> {
                 self.headers(&h.headers)
             }
             StepKind::Expect(e) => self.expect(e),
+            StepKind::Answer(a) => self.expect(&a.when).and_then(|()| self.frame(&a.frame)),
             StepKind::Set(pairs) => pairs.iter().try_for_each(|(_, v)| self.template(v)),
             StepKind::Assert(checks) => checks.iter().try_for_each(|(var, c)| {
                 self.variable(var)

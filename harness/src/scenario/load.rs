@@ -14,9 +14,9 @@ use serde_yaml::{Mapping, Value};
 use super::ScenarioError;
 use super::fragment::{self, Lookup, Provides, Sources};
 use super::model::{
-    ActorOptions, ActorTarget, Capture, Check, Compare, Expect, ExpectSource, FrameSpec, HttpSend,
-    Include, Level, Order, Origin, Protocol, Repeat, Rule, Scenario, Send, Span, Step, StepKind,
-    Template, Tree,
+    ActorOptions, ActorTarget, Answer, Capture, Check, Compare, Expect, ExpectSource, FrameSpec,
+    HttpSend, Include, Level, Order, Origin, Protocol, Repeat, Rule, Scenario, Send, Span, Step,
+    StepKind, Template, Tree,
 };
 
 /// Default per-step timeout.
@@ -565,6 +565,7 @@ fn convert_steps(
 }
 
 const STEP_KINDS: &[&str] = &[
+    "answer",
     "assert",
     "barrier",
     "connect",
@@ -637,6 +638,7 @@ fn convert_step(
             "length", "headers", "blocks", "body", "reply_to", "command",
         ],
         "expect" => EXPECT_KEYS,
+        "answer" => &["as", "match", "with"],
         "http" => &["as", "method", "target", "headers", "body"],
         "include" => &["with"],
         _ => &[],
@@ -730,6 +732,44 @@ fn convert_step(
                 headers,
                 body: t("body")?,
             })));
+        }
+        "answer" => {
+            let a = actor(&head)?;
+            let with = match rest.get("with") {
+                Some(Value::Mapping(m)) => m.clone(),
+                Some(v) => {
+                    return Err(bad(Bad::at(
+                        "with",
+                        format!(
+                            "`with` is the answer, written as a `send:` step's keys, found {}",
+                            describe(v)
+                        ),
+                    )));
+                }
+                None => {
+                    return Err(err(
+                        "`answer` needs `with:` (the answer, written as a `send:` step's keys)"
+                            .into(),
+                    ));
+                }
+            };
+            if let Some(k) = with.keys().map(scalar_text).find(|k| k == "as") {
+                return Err(bad(Bad::at(
+                    &k,
+                    "`answer`: name the answered push with `as:` beside `with:`, not inside it"
+                        .into(),
+                )));
+            }
+            let frame = if ctx.drivers.contains(&a) {
+                driver_op(&with).map_err(bad)?
+            } else {
+                frame_spec(ctx.protocol, &with).map_err(bad)?
+            };
+            let mut when = rest.clone();
+            when.remove("with");
+            when.insert(Value::from("push"), Value::Bool(true));
+            let when = expect(a, &when, span.clone(), None).map_err(bad)?;
+            out.push(step(StepKind::Answer(Answer { when, frame })));
         }
         "expect" => {
             let a = actor(&head)?;

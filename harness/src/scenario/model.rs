@@ -221,6 +221,8 @@ pub struct Include {
 /// The step kinds of the language (see `scenarios/README.md` §3.2).
 #[derive(Clone, Debug, PartialEq)]
 pub enum StepKind {
+    /// From here to the end of the case, answer every matching push of an actor.
+    Answer(Answer),
     /// Verify a set of variables.
     Assert(Vec<(String, Check)>),
     /// A protocol round trip on each actor proving earlier frames have arrived.
@@ -255,6 +257,18 @@ pub struct Send {
     /// Name of the request (for `reply:`) and of the stored frame.
     pub name: Option<String>,
     /// What to send.
+    pub frame: FrameSpec,
+}
+
+/// An `answer:` step: from here to the end of the case, every push on `when.actor` that passes
+/// `when`'s checks is taken out of the push queue (no `expect` or `expect_no_push` sees it) and
+/// answered with `frame`, the push stored under `when.name` while `frame` is built. The peer
+/// *may* send such a frame, any number of times, or never.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Answer {
+    /// The actor, the push's name (`as:`) and its checks (`match:`); always a push.
+    pub when: Expect,
+    /// The answer (`with:`), built as a `send:` step's frame.
     pub frame: FrameSpec,
 }
 

@@ -193,6 +193,8 @@ pub enum ServiceName {
 #[derive(JsonSchema)]
 #[schemars(untagged)]
 pub enum StepDoc {
+    /// `answer:` from here on, answers every matching frame the peer may send.
+    Answer(AnswerStep),
     /// `assert:` checks variables.
     Assert(AssertStep),
     /// `barrier:` proves earlier frames have arrived (a protocol round trip per actor).
@@ -314,6 +316,23 @@ step!(
     }
 );
 step!(
+    /// `answer: ACTOR`: from this step to the end of the case, every push on ACTOR that
+    /// passes `match:` is taken out of the queue and answered with `with:` (the peer may send
+    /// such a frame any number of times, or never).
+    AnswerStep {
+        answer: String,
+        /// Store each answered push under this name while `with:` is built (`${NAME.field}`,
+        /// `reply_to:`).
+        #[schemars(rename = "as")]
+        as_: Option<String>,
+        /// Field checks the push must pass: `FIELD: CHECK`.
+        #[schemars(rename = "match")]
+        match_: Option<BTreeMap<String, CheckDoc>>,
+        /// The answer, written as a `send:` step's keys.
+        with: SendDoc,
+    }
+);
+step!(
     /// `http: ACTOR`: one HTTP request; the response is the reply to it.
     HttpStep {
         http: String,
@@ -337,36 +356,45 @@ step!(
         /// Name of the request (for `reply:`) and of the stored frame.
         #[schemars(rename = "as")]
         as_: Option<String>,
-        /// Bytes as written, with `\r`, `\n`, `\t`, `\\`, `\xNN` escapes.
-        raw: Option<Scalar>,
-        /// Fetion/SIP request method.
-        method: Option<Scalar>,
-        /// Fetion/SIP response status.
-        status: Option<Scalar>,
-        /// Fetion/SIP reason phrase.
-        reason: Option<Scalar>,
-        /// Request target.
-        target: Option<Scalar>,
-        /// Protocol version token.
-        version: Option<Scalar>,
-        /// MSNP verb.
-        verb: Option<Scalar>,
-        /// MSNP transaction id.
-        trid: Option<Scalar>,
-        /// MSNP payload length override.
-        length: Option<Scalar>,
-        /// Headers in order; a list repeats a header.
-        headers: Option<BTreeMap<String, HeaderValue>>,
-        /// MSNP layered header blocks.
-        blocks: Option<Vec<BTreeMap<String, HeaderValue>>>,
-        /// Body text.
-        body: Option<Scalar>,
-        /// Fetion/SIP: the stored frame this response answers.
-        reply_to: Option<String>,
-        /// LeanCloud: the GenericCommand in readable form.
-        command: Option<serde_json::Value>,
+        /// The frame.
+        #[schemars(flatten)]
+        frame: SendDoc,
     }
 );
+
+/// A frame to send: the keys of a `send:` step (and of an `answer:` step's `with:`).
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct SendDoc {
+    /// Bytes as written, with `\r`, `\n`, `\t`, `\\`, `\xNN` escapes.
+    pub raw: Option<Scalar>,
+    /// Fetion/SIP request method.
+    pub method: Option<Scalar>,
+    /// Fetion/SIP response status.
+    pub status: Option<Scalar>,
+    /// Fetion/SIP reason phrase.
+    pub reason: Option<Scalar>,
+    /// Request target.
+    pub target: Option<Scalar>,
+    /// Protocol version token.
+    pub version: Option<Scalar>,
+    /// MSNP verb.
+    pub verb: Option<Scalar>,
+    /// MSNP transaction id.
+    pub trid: Option<Scalar>,
+    /// MSNP payload length override.
+    pub length: Option<Scalar>,
+    /// Headers in order; a list repeats a header.
+    pub headers: Option<BTreeMap<String, HeaderValue>>,
+    /// MSNP layered header blocks.
+    pub blocks: Option<Vec<BTreeMap<String, HeaderValue>>>,
+    /// Body text.
+    pub body: Option<Scalar>,
+    /// Fetion/SIP: the stored frame this response answers.
+    pub reply_to: Option<String>,
+    /// LeanCloud: the GenericCommand in readable form; a driver op (`{op: …}`).
+    pub command: Option<serde_json::Value>,
+}
 
 /// An item of `expect_any_order:`.
 #[derive(JsonSchema)]
