@@ -13,19 +13,21 @@ use imspec_harness::client::host::env_name;
 use imspec_harness::transport::{BoxStream, ws};
 
 /// Runs the driver until stdin ends; returns the process exit code. The client is picked by
-/// the service the case listens on (`IMSPEC_SIP`, `IMSPEC_FETION`, `IMSPEC_LEANCLOUD`).
+/// the service the case listens on (`IMSPEC_SIP`, `IMSPEC_FETION`, `IMSPEC_MSNP`, `IMSPEC_LEANCLOUD`).
 pub async fn main(mutant: Option<Mutant>) -> u8 {
     let var = |service: &str| std::env::var(env_name(service)).ok();
     let outcome = if let Some(addr) = var("sip") {
         stream_loop(&addr, super::sip::Client::new(&addr, mutant)).await
     } else if let Some(addr) = var("fetion") {
         stream_loop(&addr, super::fetion::Client::new(mutant)).await
+    } else if let Some(addr) = var("msnp") {
+        stream_loop(&addr, super::msnp::Client::new(mutant)).await
     } else if let Some(addr) = var(ws::SERVICE) {
         leancloud(&addr, mutant).await
     } else {
         eprintln!(
             "imspec client-driver: no reference client for this case (none of IMSPEC_SIP, \
-             IMSPEC_FETION, IMSPEC_LEANCLOUD is set)"
+             IMSPEC_FETION, IMSPEC_MSNP, IMSPEC_LEANCLOUD is set)"
         );
         return 2;
     };

@@ -1,5 +1,5 @@
 //! The client side of `imspec client-test`: sans-IO reference clients ([`leancloud`], [`sip`],
-//! [`fetion`]),
+//! [`fetion`], [`msnp`]),
 //! [`builtin`] (their I/O loops, the `imspec client-driver` behind `--driver builtin`), client
 //! [`mutant`]s, [`selftest`] (client cases against the reference clients and every mutant) and
 //! [`cli`] (`imspec client-test`). The case runner itself is `imspec_harness::client`.
@@ -8,6 +8,7 @@ pub mod builtin;
 pub mod cli;
 pub mod fetion;
 pub mod leancloud;
+pub mod msnp;
 pub mod mutant;
 pub mod selftest;
 pub mod sip;

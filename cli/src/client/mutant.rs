@@ -28,6 +28,14 @@ pub enum Mutant {
     FetionNo200,
     /// Fetion: answers pushed requests with its own `Q` (`1 <method>`), not the request's.
     FetionWrongQ,
+    /// MSNP: omits `Registration` on commands after `BND`.
+    MsnpNoRegistration,
+    /// MSNP: never pings (`PNG`).
+    MsnpNoPng,
+    /// MSNP: reads only the first history page, whatever `<hasmore>` says.
+    MsnpOnePage,
+    /// MSNP: gives every command TrID 1.
+    MsnpTridRepeats,
     /// SIP: never answers a MESSAGE.
     SipNo200ToMessage,
     /// SIP: never answers a NOTIFY.
@@ -49,6 +57,10 @@ impl Mutant {
         Self::FetionLengthInChars,
         Self::FetionNo200,
         Self::FetionWrongQ,
+        Self::MsnpNoRegistration,
+        Self::MsnpNoPng,
+        Self::MsnpOnePage,
+        Self::MsnpTridRepeats,
         Self::SipNo200ToMessage,
         Self::SipNo200ToNotify,
         Self::SipNoRefresh,
@@ -67,6 +79,10 @@ impl Mutant {
             Self::FetionLengthInChars => "fetion-length-in-chars",
             Self::FetionNo200 => "fetion-no-200",
             Self::FetionWrongQ => "fetion-wrong-q",
+            Self::MsnpNoRegistration => "msnp-no-registration",
+            Self::MsnpNoPng => "msnp-no-png",
+            Self::MsnpOnePage => "msnp-one-page",
+            Self::MsnpTridRepeats => "msnp-trid-repeats",
             Self::SipNo200ToMessage => "sip-no-200-to-message",
             Self::SipNo200ToNotify => "sip-no-200-to-notify",
             Self::SipNoRefresh => "sip-no-refresh",
@@ -91,6 +107,10 @@ impl Mutant {
             | Self::FetionLengthInChars
             | Self::FetionNo200
             | Self::FetionWrongQ => Protocol::Fetion,
+            Self::MsnpNoRegistration
+            | Self::MsnpNoPng
+            | Self::MsnpOnePage
+            | Self::MsnpTridRepeats => Protocol::Msnp,
             Self::SipNo200ToMessage | Self::SipNo200ToNotify | Self::SipNoRefresh => Protocol::Sip,
         }
     }
