@@ -8,24 +8,28 @@ use tokio::net::TcpStream;
 
 use super::leancloud::{Client, Output};
 use super::mutant::Mutant;
+use super::{Output as StreamOutput, Peer};
 use imspec_harness::client::host::env_name;
 use imspec_harness::transport::{BoxStream, ws};
 
 /// Runs the driver until stdin ends; returns the process exit code. The client is picked by
-/// the service the case listens on (`IMSPEC_SIP`, else `IMSPEC_LEANCLOUD`).
+/// the service the case listens on (`IMSPEC_SIP`, `IMSPEC_FETION`, `IMSPEC_MSNP`, `IMSPEC_LEANCLOUD`).
 pub async fn main(mutant: Option<Mutant>) -> u8 {
-    let sip = std::env::var(env_name("sip"));
-    let lc = std::env::var(env_name(ws::SERVICE));
-    let outcome = match (sip, lc) {
-        (Ok(addr), _) => sip_loop(&addr, mutant).await,
-        (_, Ok(addr)) => leancloud(&addr, mutant).await,
-        _ => {
-            eprintln!(
-                "imspec client-driver: no reference client for this case (neither IMSPEC_SIP \
-                 nor IMSPEC_LEANCLOUD is set)"
-            );
-            return 2;
-        }
+    let var = |service: &str| std::env::var(env_name(service)).ok();
+    let outcome = if let Some(addr) = var("sip") {
+        stream_loop(&addr, super::sip::Client::new(&addr, mutant)).await
+    } else if let Some(addr) = var("fetion") {
+        stream_loop(&addr, super::fetion::Client::new(mutant)).await
+    } else if let Some(addr) = var("msnp") {
+        stream_loop(&addr, super::msnp::Client::new(mutant)).await
+    } else if let Some(addr) = var(ws::SERVICE) {
+        leancloud(&addr, mutant).await
+    } else {
+        eprintln!(
+            "imspec client-driver: no reference client for this case (none of IMSPEC_SIP, \
+             IMSPEC_FETION, IMSPEC_MSNP, IMSPEC_LEANCLOUD is set)"
+        );
+        return 2;
     };
     match outcome {
         Ok(()) => 0,
@@ -36,25 +40,19 @@ pub async fn main(mutant: Option<Mutant>) -> u8 {
     }
 }
 
-async fn sip_loop(addr: &str, mutant: Option<Mutant>) -> std::io::Result<()> {
+/// The I/O loop of a reference client over one TCP connection to `addr`.
+async fn stream_loop<P: Peer>(addr: &str, mut client: P) -> std::io::Result<()> {
     use imspec_codec::Status;
-    use imspec_codec::sip;
     use std::time::Instant;
-    let mut client = super::sip::Client::new(addr, mutant);
     let mut stdin = BufReader::new(tokio::io::stdin()).lines();
     let mut stdout = tokio::io::stdout();
     let mut conn: Option<BoxStream> = None;
     let mut buf: Vec<u8> = Vec::with_capacity(8 * 1024);
-    // Leading CRLFs are RFC 5626 keep-alives.
-    let limits = sip::Limits {
-        allow_leading_crlf: true,
-        ..sip::Limits::default()
-    };
     line(&mut stdout, &json!({"event": "ready"})).await?;
     loop {
         while let Some(o) = client.poll() {
             match o {
-                super::sip::Output::Connect => match TcpStream::connect(addr).await {
+                StreamOutput::Connect => match TcpStream::connect(addr).await {
                     Ok(tcp) => {
                         let _ = tcp.set_nodelay(true);
                         let local = tcp
@@ -69,7 +67,7 @@ async fn sip_loop(addr: &str, mutant: Option<Mutant>) -> std::io::Result<()> {
                         client.connect_failed(&e.to_string());
                     }
                 },
-                super::sip::Output::Send(bytes) => {
+                StreamOutput::Send(bytes) => {
                     let written = match &mut conn {
                         Some(c) => c.write_all(&bytes).await.is_ok(),
                         None => false,
@@ -79,8 +77,8 @@ async fn sip_loop(addr: &str, mutant: Option<Mutant>) -> std::io::Result<()> {
                         client.closed();
                     }
                 }
-                super::sip::Output::Line(v) => line(&mut stdout, &v).await?,
-                super::sip::Output::Disconnect => conn = None,
+                StreamOutput::Line(v) => line(&mut stdout, &v).await?,
+                StreamOutput::Disconnect => conn = None,
             }
         }
         let timer = client.next_timeout();
@@ -97,19 +95,20 @@ async fn sip_loop(addr: &str, mutant: Option<Mutant>) -> std::io::Result<()> {
                     continue;
                 }
                 loop {
-                    match sip::parse_with(&buf, &limits) {
+                    let used = match P::parse(&buf) {
                         Ok(Status::Complete((msg, used))) => {
                             client.message(&msg, Instant::now());
-                            buf.drain(..used);
+                            used
                         }
                         Ok(Status::Incomplete(_)) => break,
                         Err(e) => {
-                            eprintln!("byte {}: {} (closing the flow)", e.offset(), e.kind());
+                            eprintln!("byte {}: {} (closing the connection)", e.offset(), e.kind());
                             conn = None;
                             client.closed();
                             break;
                         }
-                    }
+                    };
+                    buf.drain(..used);
                 }
             }
             () = sleep_until(timer) => client.timeout(Instant::now()),

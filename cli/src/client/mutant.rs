@@ -20,6 +20,22 @@ pub enum Mutant {
     LcNoNotifTime,
     /// LeanCloud: pairs a reply with the oldest command waiting, not by `i`.
     LcPairsByOrder,
+    /// Fetion: computes the digest with the key as 32 hex digits instead of 16 raw bytes.
+    FetionHexKey,
+    /// Fetion: writes `L` as the number of characters, not UTF-8 bytes.
+    FetionLengthInChars,
+    /// Fetion: never answers a pushed `M`.
+    FetionNo200,
+    /// Fetion: answers pushed requests with its own `Q` (`1 <method>`), not the request's.
+    FetionWrongQ,
+    /// MSNP: omits `Registration` on commands after `BND`.
+    MsnpNoRegistration,
+    /// MSNP: never pings (`PNG`).
+    MsnpNoPng,
+    /// MSNP: reads only the first history page, whatever `<hasmore>` says.
+    MsnpOnePage,
+    /// MSNP: gives every command TrID 1.
+    MsnpTridRepeats,
     /// SIP: never answers a MESSAGE.
     SipNo200ToMessage,
     /// SIP: never answers a NOTIFY.
@@ -37,6 +53,14 @@ impl Mutant {
         Self::LcNoAck,
         Self::LcNoNotifTime,
         Self::LcPairsByOrder,
+        Self::FetionHexKey,
+        Self::FetionLengthInChars,
+        Self::FetionNo200,
+        Self::FetionWrongQ,
+        Self::MsnpNoRegistration,
+        Self::MsnpNoPng,
+        Self::MsnpOnePage,
+        Self::MsnpTridRepeats,
         Self::SipNo200ToMessage,
         Self::SipNo200ToNotify,
         Self::SipNoRefresh,
@@ -51,6 +75,14 @@ impl Mutant {
             Self::LcNoAck => "lc-no-ack",
             Self::LcNoNotifTime => "lc-no-notif-time",
             Self::LcPairsByOrder => "lc-pairs-by-order",
+            Self::FetionHexKey => "fetion-hex-key",
+            Self::FetionLengthInChars => "fetion-length-in-chars",
+            Self::FetionNo200 => "fetion-no-200",
+            Self::FetionWrongQ => "fetion-wrong-q",
+            Self::MsnpNoRegistration => "msnp-no-registration",
+            Self::MsnpNoPng => "msnp-no-png",
+            Self::MsnpOnePage => "msnp-one-page",
+            Self::MsnpTridRepeats => "msnp-trid-repeats",
             Self::SipNo200ToMessage => "sip-no-200-to-message",
             Self::SipNo200ToNotify => "sip-no-200-to-notify",
             Self::SipNoRefresh => "sip-no-refresh",
@@ -71,6 +103,14 @@ impl Mutant {
             | Self::LcNoAck
             | Self::LcNoNotifTime
             | Self::LcPairsByOrder => Protocol::LeanCloud,
+            Self::FetionHexKey
+            | Self::FetionLengthInChars
+            | Self::FetionNo200
+            | Self::FetionWrongQ => Protocol::Fetion,
+            Self::MsnpNoRegistration
+            | Self::MsnpNoPng
+            | Self::MsnpOnePage
+            | Self::MsnpTridRepeats => Protocol::Msnp,
             Self::SipNo200ToMessage | Self::SipNo200ToNotify | Self::SipNoRefresh => Protocol::Sip,
         }
     }

@@ -19,20 +19,7 @@ use imspec_codec::sip::{self, Message};
 use serde_json::{Value, json};
 
 use super::mutant::Mutant;
-
-/// What the I/O loop must do next.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Output {
-    /// Open the TCP flow to `IMSPEC_SIP`, then call [`Client::connected`] with its local
-    /// address.
-    Connect,
-    /// Write these bytes.
-    Send(Vec<u8>),
-    /// Write this line to the driver's stdout.
-    Line(Value),
-    /// Close the flow.
-    Disconnect,
-}
+use super::{Output, Peer};
 
 /// The reference user agent.
 #[derive(Debug)]
@@ -387,6 +374,42 @@ fn reason_of(msg: &Message<'_>) -> String {
     match &msg.start {
         sip::StartLine::Response { reason, .. } => reason.to_string(),
         sip::StartLine::Request { .. } => String::new(),
+    }
+}
+
+impl Peer for Client {
+    type Msg<'a> = Message<'a>;
+    fn parse(buf: &[u8]) -> imspec_codec::Result<(Message<'_>, usize)> {
+        // Leading CRLFs are RFC 5626 keep-alives.
+        let limits = sip::Limits {
+            allow_leading_crlf: true,
+            ..sip::Limits::default()
+        };
+        sip::parse_with(buf, &limits)
+    }
+    fn poll(&mut self) -> Option<Output> {
+        Self::poll(self)
+    }
+    fn next_timeout(&self) -> Option<Instant> {
+        Self::next_timeout(self)
+    }
+    fn connected(&mut self, local: &str) {
+        Self::connected(self, local);
+    }
+    fn connect_failed(&mut self, why: &str) {
+        Self::connect_failed(self, why);
+    }
+    fn closed(&mut self) {
+        Self::closed(self);
+    }
+    fn op(&mut self, op: &Value, now: Instant) {
+        Self::op(self, op, now);
+    }
+    fn message(&mut self, msg: &Message<'_>, now: Instant) {
+        Self::message(self, msg, now);
+    }
+    fn timeout(&mut self, now: Instant) {
+        Self::timeout(self, now);
     }
 }
 
