@@ -113,3 +113,43 @@ fn client_cases_are_not_run_by_imspec_run_and_are_marked_by_list() {
     assert!(!ids.is_empty());
     assert!(ids.iter().all(|l| l.ends_with("[client]")), "{text}");
 }
+
+/// `client-test --html --pcap --json`: the reports hold the case's wire as `imspec run`'s do
+/// (the client's connections in all three; the driver's lines, which are no socket, in JSON and
+/// HTML).
+#[test]
+fn client_test_writes_html_pcap_and_json_with_the_wire() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(exe())
+        .arg("client-test")
+        .arg(scenarios().join("clients/fetion/002-answers-pushed-message.yaml"))
+        .args(["--driver", "builtin", "--html"])
+        .arg(dir.path().join("html"))
+        .arg("--pcap")
+        .arg(dir.path().join("c.pcapng"))
+        .arg("--json")
+        .arg(dir.path().join("r.json"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pcap = std::fs::read(dir.path().join("c.pcapng")).unwrap();
+    // The pushed M and the client's 200 echoing it are in the capture, byte for byte.
+    let has = |needle: &[u8]| pcap.windows(needle.len()).any(|w| w == needle);
+    assert!(has(b"M 815389316 SIP-C/2.0\r\n"));
+    assert!(has(b"SIP-C/2.0 200 OK\r\n"));
+    let page = std::fs::read_to_string(
+        dir.path()
+            .join("html/cases/clients--fetion--002-answers-pushed-message.html"),
+    )
+    .unwrap();
+    assert!(page.contains("SIP-C/2.0 200 OK"));
+    let json = std::fs::read_to_string(dir.path().join("r.json")).unwrap();
+    assert!(
+        json.contains(r#"\"event\":\"ready\""#),
+        "the driver's lines are in the JSON wire"
+    );
+}

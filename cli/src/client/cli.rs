@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use imspec_harness::report::{human, json, junit};
+use imspec_harness::report::{html, human, json, junit, pcap};
 use imspec_harness::runner::{Profile, RunOptions};
 use imspec_harness::scenario::{self, Scenario};
 
@@ -36,6 +36,14 @@ pub struct Args {
     /// Write a JSON report (one object per case) here.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Write the HTML report (index and one page per case, with its sequence diagram) into
+    /// this directory, as `imspec run --html` does.
+    #[arg(long, value_name = "DIR")]
+    pub html: Option<PathBuf>,
+    /// Write every connection of every case, driver included, as one pcapng file (open it in
+    /// Wireshark or tshark), as `imspec run --pcap` does.
+    #[arg(long, value_name = "FILE")]
+    pub pcap: Option<PathBuf>,
     /// Cases run concurrently (each starts its own driver).
     #[arg(long, default_value_t = 4)]
     pub jobs: usize,
@@ -117,6 +125,7 @@ fn run(args: &Args, default_root: &Path) -> Result<u8, String> {
     let opts = RunOptions {
         timeout_scale: args.timeout_scale,
         profile: Arc::new(profile),
+        capture: args.json.is_some() || args.html.is_some() || args.pcap.is_some(),
         // Every service of a client case is one of its own listeners.
         ..RunOptions::default()
     };
@@ -170,6 +179,14 @@ fn run(args: &Args, default_root: &Path) -> Result<u8, String> {
     if let Some(p) = &args.junit {
         let xml = junit::render(&results).map_err(|e| format!("rendering JUnit: {e}"))?;
         std::fs::write(p, xml).map_err(|e| format!("writing {}: {e}", p.display()))?;
+    }
+    if let Some(d) = &args.html {
+        html::write(&results, d)
+            .map_err(|e| format!("writing the HTML report into {}: {e}", d.display()))?;
+    }
+    if let Some(p) = &args.pcap {
+        std::fs::write(p, pcap::render(&results))
+            .map_err(|e| format!("writing {}: {e}", p.display()))?;
     }
     Ok(u8::from(results.iter().any(|r| r.verdict.fails_run())))
 }

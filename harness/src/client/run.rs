@@ -5,6 +5,8 @@ use std::sync::Arc;
 
 use crate::runner::{self, CaseResult, Failure, RunOptions, Verdict};
 use crate::scenario::Scenario;
+use crate::transport::Connector;
+use crate::transport::tap::Tap;
 
 use super::host::Host;
 
@@ -26,7 +28,14 @@ pub async fn run_case(s: &Scenario, opts: &RunOptions, driver: &str) -> CaseResu
             };
         }
     };
-    let mut result = runner::run(s, opts, &host).await;
+    let host = Arc::new(host);
+    let mut result = if opts.capture {
+        // Record every connection (the driver's included) for the JSON, HTML and pcap reports.
+        let tap = Tap::new(Arc::clone(&host) as Arc<dyn Connector>);
+        runner::run(s, opts, &tap).await
+    } else {
+        runner::run(s, opts, &*host).await
+    };
     let stderr = host.finish().await;
     // A client that never connects is a failed case, not an unreachable target.
     result.unreachable = false;
