@@ -52,6 +52,7 @@
 //! The reference server is the separate crate `imspec-server`; the `imspec` binary wires the
 //! two together (its embedded server is what `imspec run` tests without a target).
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod client;
 pub mod load;

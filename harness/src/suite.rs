@@ -112,6 +112,21 @@ enum Cases {
 
 /// What to run and how: the arguments of `imspec run` as a builder. Every setter has the
 /// default of the flag it mirrors.
+///
+/// Planning selects cases without a connection; every MSNP case has a twin that runs it over
+/// the HTTP gateway:
+///
+/// ```
+/// use imspec_harness::Suite;
+///
+/// let plan = Suite::builtin()?.only("msnp/007-*").plan()?;
+/// let ids: Vec<&str> = plan.cases().iter().map(|c| c.id.as_str()).collect();
+/// assert_eq!(ids, ["msnp/007-png-answered", "msnp/007-png-answered@gateway"]);
+///
+/// let plan = Suite::builtin()?.only("msnp/007-*").skip("*@gateway").plan()?;
+/// assert_eq!(plan.cases().len(), 1);
+/// # Ok::<(), imspec_harness::suite::Error>(())
+/// ```
 #[derive(Clone, Debug)]
 #[must_use = "a Suite does nothing until it is planned or run"]
 pub struct Suite {
