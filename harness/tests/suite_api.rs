@@ -125,7 +125,10 @@ async fn a_wrong_trid_fails_the_png_case_naming_its_rule() {
     assert!(text.contains("rule   msnp.png-answered"), "{text}");
     let failure = r.failure.as_ref().expect("a failed case says why");
     assert_eq!(failure.action, "expect reply to ping on alice", "{text}");
-    assert_eq!(failure.actual.as_deref(), Some("unpaired frames: PNG 32 CON 17"));
+    assert_eq!(
+        failure.actual.as_deref(),
+        Some("unpaired frames: PNG 32 CON 17")
+    );
 }
 
 #[tokio::test]
