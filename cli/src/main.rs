@@ -4,9 +4,7 @@
 //! or xpassed, 2 a scenario/profile/usage error (`file:line:column: message`), 3 a target could
 //! not be reached.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::io::{IsTerminal, Read, Write};
-use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -19,8 +17,7 @@ use imspec_harness::report::{Parity, html, human, json, junit, pcap};
 use imspec_harness::runner::{self, Profile, RunOptions, Verdict};
 use imspec_harness::scenario::fragment::{self, Sources};
 use imspec_harness::scenario::{self, Scenario, capability};
-use imspec_harness::transport::gateway::{self, Gateway};
-use imspec_harness::transport::{Connector, tap::Tap, tcp::Tcp};
+use imspec_harness::suite::{self, Plan, Suite};
 use imspec_server::{self as server, Server, ServerConfig};
 
 #[derive(Parser)]
@@ -505,7 +502,11 @@ fn fuzz(args: FuzzArgs) -> anyhow::Result<u8> {
         Ok(p) => p,
         Err(code) => return Ok(code),
     };
-    let (profile, targets) = targets(profile, None, &args.targets)?;
+    let profile = merge_targets(profile, None, &args.targets)?;
+    let targets = match suite::resolve_targets(&profile) {
+        Ok(t) => t,
+        Err(e) => return suite_error(e),
+    };
     let seed = args.seed.unwrap_or_else(server::driver::now_ms);
     let opts = imspec::fuzz::Options {
         targets,
@@ -589,40 +590,47 @@ fn exit(r: anyhow::Result<u8>) -> ExitCode {
     }
 }
 
-/// Loads cases (fragments also from `sources`); a scenario error is printed and becomes exit
-/// code 2.
+/// Loads cases (fragments also from `sources`; the built-in scenarios without paths); a
+/// scenario error is printed and becomes exit code 2.
 fn load_cases(paths: &[PathBuf], sources: &Sources) -> Result<Vec<Scenario>, u8> {
     let paths = if paths.is_empty() {
         vec![default_scenarios()]
     } else {
         paths.to_vec()
     };
-    let files = scenario::discover(&paths).map_err(|e| {
-        eprintln!("{e}");
+    suite::load_cases(&paths, sources).map_err(|e| {
+        print_suite_error(&e);
         2
-    })?;
-    let mut cases = Vec::new();
-    let mut errors = 0;
-    for f in files {
-        match scenario::load_with(&f, sources) {
-            Ok(s) => cases.push(s),
-            Err(e) => {
+    })
+}
+
+/// Prints why a suite cannot run, as `imspec run` words it.
+fn print_suite_error(e: &suite::Error) {
+    match e {
+        suite::Error::Scenarios(errors) => {
+            for e in errors {
                 eprintln!("{e}");
-                errors += 1;
             }
         }
-    }
-    if errors > 0 {
-        return Err(2);
-    }
-    // A rule listed by several cases must be stated the same way in each.
-    if let Err(conflicts) = scenario::rules::catalog(&cases) {
-        for e in conflicts {
-            eprintln!("{e}");
+        suite::Error::NothingSelected => eprintln!("imspec: --only/--skip selected no case"),
+        suite::Error::TimeoutScale(_) => {
+            eprintln!("imspec: --timeout-scale must be a positive number");
         }
-        return Err(2);
+        suite::Error::UnknownParam { name, value } => {
+            eprintln!("imspec: --var `{name}={value}`: no case to run has a param `{name}`");
+        }
+        e => eprintln!("imspec: {e}"),
     }
-    Ok(cases)
+}
+
+/// Prints why a suite cannot run; its exit code: 3 for an unreachable target, else 2.
+fn suite_error(e: suite::Error) -> anyhow::Result<u8> {
+    print_suite_error(&e);
+    Ok(if matches!(e, suite::Error::Unreachable { .. }) {
+        3
+    } else {
+        2
+    })
 }
 
 fn default_scenarios() -> PathBuf {
@@ -640,13 +648,13 @@ fn load_profile(path: Option<&Path>) -> Result<Profile, u8> {
     }
 }
 
-/// The targets: the profile's, then `--targets-from`'s `listening` lines, then `--target`
-/// flags, each overriding the one before; the profile gets the merged list.
-fn targets(
+/// The profile with its targets overridden by `--targets-from`'s `listening` lines, then by
+/// `--target` flags.
+fn merge_targets(
     mut profile: Profile,
     from: Option<&Path>,
     flags: &[String],
-) -> anyhow::Result<(Profile, BTreeMap<String, SocketAddr>)> {
+) -> anyhow::Result<Profile> {
     if let Some(f) = from {
         let text =
             std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?;
@@ -666,16 +674,7 @@ fn targets(
             .set_target(name, addr)
             .map_err(|m| anyhow::anyhow!("--target `{t}`: {m}"))?;
     }
-    let mut resolved = BTreeMap::new();
-    for (name, addr) in &profile.targets {
-        let sa: SocketAddr = addr
-            .to_socket_addrs()
-            .with_context(|| format!("target {name}: cannot resolve `{addr}`"))?
-            .next()
-            .with_context(|| format!("target {name}: no address for `{addr}`"))?;
-        resolved.insert(name.clone(), sa);
-    }
-    Ok((profile, resolved))
+    Ok(profile)
 }
 
 fn new_case(protocol: &str, name: &str, dir: &Path) -> anyhow::Result<u8> {
@@ -924,49 +923,32 @@ fn run(args: RunArgs) -> anyhow::Result<u8> {
         Ok(p) => p,
         Err(code) => return Ok(code),
     };
-    let sources = Sources {
-        dirs: args.fragments.clone(),
-        overrides: profile.fragments.clone(),
-        ..Sources::default()
+    let paths = if args.paths.is_empty() {
+        vec![default_scenarios()]
+    } else {
+        args.paths.clone()
     };
-    let cases = match load_cases(&args.paths, &sources) {
-        Ok(c) => c,
-        Err(code) => return Ok(code),
+    let suite = match Suite::from_paths(paths) {
+        Ok(s) => s,
+        Err(e) => return suite_error(e),
     };
-    let (mut profile, targets) = targets(profile, args.targets_from.as_deref(), &args.targets)?;
-    // Every MSNP case runs over TCP and, as `<id>@gateway`, over the gateway; with targets, a
-    // case whose service has none is skipped.
-    // Client cases (scenarios/clients/) need a driver: `imspec client-test` runs them.
-    let (clients, cases): (Vec<Scenario>, Vec<Scenario>) =
-        cases.into_iter().partition(Scenario::is_client_case);
-    if !clients.is_empty() && !args.paths.is_empty() {
-        eprintln!(
-            "imspec run: {} client case(s) left out: run them with `imspec client-test --driver CMD`",
-            clients.len()
-        );
+    let profile = merge_targets(profile, args.targets_from.as_deref(), &args.targets)?;
+    let mut suite = suite
+        .profile(profile)
+        .jobs(args.jobs)
+        .repeat(usize::try_from(args.repeat).unwrap_or(1))
+        .timeout_scale(args.timeout_scale)
+        .chop(args.chop)
+        // The JSON report carries the connections, so `imspec report` can draw the pcap.
+        .capture(args.json.is_some() || args.pcap.is_some() || args.html.is_some());
+    for dir in &args.fragments {
+        suite = suite.fragments(dir);
     }
-    let mut cases = gateway::with_twins(cases, true, true);
-    if args.chop {
-        cases = runner::with_chop_twins(cases);
+    for glob in &args.only {
+        suite = suite.only(glob);
     }
-    let glob_set = |patterns: &[String]| -> anyhow::Result<Option<globset::GlobSet>> {
-        if patterns.is_empty() {
-            return Ok(None);
-        }
-        let mut b = globset::GlobSetBuilder::new();
-        for p in patterns {
-            b.add(globset::Glob::new(p).with_context(|| format!("bad glob `{p}`"))?);
-        }
-        Ok(Some(b.build()?))
-    };
-    let only = glob_set(&args.only)?;
-    let skip = glob_set(&args.skip)?;
-    cases.retain(|c| {
-        only.as_ref().is_none_or(|g| g.is_match(&c.id))
-            && !skip.as_ref().is_some_and(|g| g.is_match(&c.id))
-    });
-    if cases.is_empty() && (only.is_some() || skip.is_some()) {
-        anyhow::bail!("--only/--skip selected no case");
+    for glob in &args.skip {
+        suite = suite.skip(glob);
     }
     if let Some(p) = &args.partition {
         let (k, n) = p
@@ -974,82 +956,55 @@ fn run(args: RunArgs) -> anyhow::Result<u8> {
             .and_then(|(k, n)| Some((k.parse::<usize>().ok()?, n.parse::<usize>().ok()?)))
             .filter(|&(k, n)| n > 0 && (1..=n).contains(&k))
             .with_context(|| format!("--partition `{p}`: expected K/N with 1 <= K <= N"))?;
-        cases = cases
-            .into_iter()
-            .enumerate()
-            .filter(|(i, _)| i % n == k - 1)
-            .map(|(_, c)| c)
-            .collect();
-    }
-    if !(args.timeout_scale > 0.0 && args.timeout_scale.is_finite()) {
-        anyhow::bail!("--timeout-scale must be a positive number");
+        suite = suite.partition(k, n);
     }
     for v in &args.vars {
         let Some((name, value)) = v.split_once('=') else {
             eprintln!("imspec: --var `{v}`: expected NAME=VALUE");
             return Ok(2);
         };
-        if !cases
-            .iter()
-            .any(|c| c.params.iter().any(|(k, _)| k == name))
-        {
-            eprintln!("imspec: --var `{v}`: no case to run has a param `{name}`");
-            return Ok(2);
-        }
-        profile.params.insert(
-            name.to_owned(),
-            runner::profile::Scalar::Text(value.to_owned()),
+        suite = suite.var(name, value);
+    }
+    let plan = match suite.plan() {
+        Ok(p) => p,
+        Err(e) => return suite_error(e),
+    };
+    if plan.clients_left_out() > 0 && !args.paths.is_empty() {
+        eprintln!(
+            "imspec run: {} client case(s) left out: run them with `imspec client-test --driver CMD`",
+            plan.clients_left_out()
         );
     }
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
-        let (connector, embedded, services) =
-            match connect_targets(targets, args.timeout_scale).await? {
-                Ok(v) => v,
-                Err(code) => return Ok(code),
-            };
-        let opts = RunOptions {
-            timeout_scale: args.timeout_scale,
-            // `--chop` runs chopped twins beside the plain cases.
-            chop: false,
-            profile: Arc::new(profile),
-            services,
-            // The JSON report carries the connections, so `imspec report` can draw the pcap.
-            capture: args.json.is_some() || args.pcap.is_some() || args.html.is_some(),
-        };
+        let (plan, embedded) = with_embedded(plan).await?;
         let started = Instant::now();
         let tty = std::io::stderr().is_terminal();
         let verbose = args.verbose > 0;
         let trace = args.trace || args.verbose > 1;
         let mut failed = 0;
-        let cases: Vec<Arc<Scenario>> = cases.into_iter().map(Arc::new).collect();
-        let repeat = usize::try_from(args.repeat).unwrap_or(1);
-        let results = runner::run_repeated(
-            cases,
-            &opts,
-            connector,
-            args.jobs,
-            repeat,
-            |r, done, total| {
-                if r.verdict.fails_run() {
-                    failed += 1;
-                }
-                if verbose {
-                    if tty {
-                        eprint!("\r\x1b[2K");
-                    }
-                    // A closed stdout (`| head`) shows up, and stops the run, at the report below.
-                    let _ = writeln!(std::io::stdout(), "{}", human::case_line(r));
-                }
+        let results = plan.run_with(|r, done, total| {
+            if r.verdict.fails_run() {
+                failed += 1;
+            }
+            if verbose {
                 if tty {
-                    eprint!("\r\x1b[2K{}", human::progress(done, total, failed));
-                    if done == total {
-                        eprintln!();
-                    }
+                    eprint!("\r\x1b[2K");
                 }
-            },
-        )
-        .await;
+                // A closed stdout (`| head`) shows up, and stops the run, at the report below.
+                let _ = writeln!(std::io::stdout(), "{}", human::case_line(r));
+            }
+            if tty {
+                eprint!("\r\x1b[2K{}", human::progress(done, total, failed));
+                if done == total {
+                    eprintln!();
+                }
+            }
+        });
+        let results = match results.await {
+            Ok(r) => r,
+            Err(e) => return suite_error(e),
+        };
         if let Some(server) = embedded {
             server.shutdown().await;
         }
@@ -1165,58 +1120,19 @@ fn report(cmd: ReportCommand) -> anyhow::Result<u8> {
     }
 }
 
-/// What [`connect_targets`] hands the runner: the connector, the embedded server if one was
-/// started, and the services that have a target (`None`: all, the embedded server's).
-type Connected = (
-    Arc<dyn Connector>,
-    Option<Server>,
-    Option<Arc<BTreeSet<String>>>,
-);
-
-/// The connector to `targets`, after one probe connection to each (`Err(3)` when one
-/// cannot be reached); without targets, to an embedded reference server started here. TCP
-/// goes through a [`Tap`], which records connections only for runs that capture them.
-async fn connect_targets(
-    mut targets: BTreeMap<String, SocketAddr>,
-    timeout_scale: f64,
-) -> anyhow::Result<Result<Connected, u8>> {
-    let embedded = if targets.is_empty() {
-        let server = Server::start(ServerConfig::local())
-            .await
-            .context("starting the embedded reference server")?;
-        for (service, addr) in server.addrs() {
-            targets.insert(service.name().to_owned(), addr);
-        }
-        Some(server)
-    } else {
-        for (name, addr) in &targets {
-            let probe = tokio::time::timeout(
-                Duration::from_secs_f64(5.0 * timeout_scale),
-                tokio::net::TcpStream::connect(addr),
-            )
-            .await;
-            let why = match probe {
-                Ok(Ok(_)) => continue,
-                Ok(Err(e)) => e.to_string(),
-                Err(_) => "timed out".to_owned(),
-            };
-            eprintln!("imspec: target {name} at {addr} cannot be reached: {why}");
-            return Ok(Err(3));
-        }
-        None
-    };
-    let options = gateway::Options {
-        host: targets
-            .get(gateway::SERVICE)
-            .map_or_else(|| "localhost".into(), ToString::to_string),
-        ..gateway::Options::default()
-    };
-    let services = embedded
-        .is_none()
-        .then(|| Arc::new(targets.keys().cloned().collect()));
-    let tcp: Arc<dyn Connector> = Arc::new(Tap::new(Arc::new(Tcp::new(targets))));
-    let connector: Arc<dyn Connector> = Arc::new(Gateway::new(tcp, options));
-    Ok(Ok((connector, embedded, services)))
+/// Without targets, starts the embedded reference server and points the plan at it.
+async fn with_embedded(plan: Plan) -> anyhow::Result<(Plan, Option<Server>)> {
+    if !plan.targets().is_empty() {
+        return Ok((plan, None));
+    }
+    let server = Server::start(ServerConfig::local())
+        .await
+        .context("starting the embedded reference server")?;
+    let addrs = server
+        .addrs()
+        .into_iter()
+        .map(|(service, addr)| (service.name().to_owned(), addr));
+    Ok((plan.serving_every_service(addrs), Some(server)))
 }
 
 fn load(args: LoadArgs) -> anyhow::Result<u8> {
@@ -1245,24 +1161,26 @@ fn load(args: LoadArgs) -> anyhow::Result<u8> {
         Ok(p) => p,
         Err(code) => return Ok(code),
     };
-    let (profile, targets) = targets(profile, None, &args.targets)?;
-    if let Some((name, addr)) = targets.iter().find(|(_, a)| !a.ip().is_loopback()) {
+    let profile = merge_targets(profile, None, &args.targets)?;
+    let plan = Suite::from_cases([(*scenario).clone()])
+        .profile(profile)
+        .timeout_scale(args.timeout_scale)
+        .plan();
+    let plan = match plan {
+        Ok(p) => p,
+        Err(e) => return suite_error(e),
+    };
+    if let Some((name, addr)) = plan.targets().iter().find(|(_, a)| !a.ip().is_loopback()) {
         anyhow::bail!("--target {name}={addr}: a load runs against loopback addresses only");
     }
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
-        let (connector, embedded, services) =
-            match connect_targets(targets, args.timeout_scale).await? {
-                Ok(v) => v,
-                Err(code) => return Ok(code),
-            };
-        let run_opts = RunOptions {
-            timeout_scale: args.timeout_scale,
-            chop: false,
-            profile: Arc::new(profile),
-            services,
-            capture: false,
+        let (plan, embedded) = with_embedded(plan).await?;
+        let connector = match plan.connector().await {
+            Ok(c) => c,
+            Err(e) => return suite_error(e),
         };
+        let run_opts = plan.run_options();
         let tty = std::io::stderr().is_terminal();
         let report = imspec_harness::load::load(scenario, &opts, &run_opts, connector, |p| {
             if tty {

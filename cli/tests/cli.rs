@@ -2,25 +2,10 @@
 //! `--color`, `decode` for every codec protocol, `list | head`, and exit 2 on a typo. Runs
 //! the built binary against the embedded server (loopback, port 0).
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn imspec(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_imspec"))
-        .args(args)
-        .current_dir(root())
-        .env_remove("NO_COLOR")
-        .output()
-        .unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+use crate::common::{imspec, lossy as text, root};
 
 #[test]
 fn cli_new_writes_a_case_that_passes_for_every_protocol() {

@@ -4,9 +4,10 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
+use crate::common::root;
 use imspec::fuzz::{self, Kind, Options, targets};
 use imspec_codec::{Status, msnp};
 use imspec_harness::runner::{self, RunOptions, Verdict};
@@ -14,10 +15,6 @@ use imspec_harness::scenario;
 use imspec_harness::transport::tcp::Tcp;
 use imspec_server::{Mutant, Server, ServerConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 fn replay(file: &str) {
     let path = root().join("corpus").join(file);

@@ -6,6 +6,8 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
+use crate::common::{both as text, imspec, root};
+
 use imspec_harness::runner::Profile;
 use imspec_harness::scenario::{self, fragment::Sources};
 
@@ -58,27 +60,6 @@ impl Drop for Serve {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// `imspec ARGS` from the repository root.
-fn imspec(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_imspec"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 fn summary(o: &Output) -> String {

@@ -1,10 +1,5 @@
-use std::path::{Path, PathBuf};
-
+use crate::common::root;
 use imspec_harness::scenario::{self, cite, rules};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 fn all_cases() -> Vec<scenario::Scenario> {
     let files = scenario::discover(&[root().join("scenarios")]).unwrap();

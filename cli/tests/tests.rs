@@ -1,5 +1,8 @@
 // Integration tests of the imspec binary and its library half: one test binary, one module per area.
 
+// Shared helpers: the repository root, running the binary.
+mod common;
+
 // Rule sources cite what exists; rules agree across cases; docs/rules.md is current.
 mod rules;
 // Durability: a child `imspec serve` killed with SIGKILL mid-traffic, restarted on its --data.

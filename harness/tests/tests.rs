@@ -30,3 +30,7 @@ mod gateway;
 // The HTML report in headless Chromium and the pcap in tshark (ignored: .ci/report-check runs
 // them with the tools installed and a run's reports written).
 mod report_tools;
+
+// The library API (`Suite`) as a server's own test uses it: a small MSNP server written in the
+// test, a correct one passing and a wrong one failing with the rule named.
+mod suite_api;
