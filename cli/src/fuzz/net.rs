@@ -317,7 +317,10 @@ pub async fn fuzz(opts: &Options, mut progress: impl FnMut(&str)) -> Result<Repo
                 log: &log,
                 services: &target.services,
                 service: &checked_service(&played),
-                mutated: log.mutated.as_ref().map(|m| m.bytes.as_slice()),
+                mutated: log
+                    .mutated
+                    .as_ref()
+                    .map(|m| (m.actor.as_str(), m.bytes.as_slice())),
                 tail,
                 timeout: opts.timeout,
             });

@@ -139,8 +139,8 @@ pub struct Draft<'a> {
     pub services: &'a BTreeMap<String, SocketAddr>,
     /// The service the liveness steps probe.
     pub service: &'a str,
-    /// The mutated message, if one was.
-    pub mutated: Option<&'a [u8]>,
+    /// The mutated message and its actor, if one was.
+    pub mutated: Option<(&'a str, &'a [u8])>,
     /// The closing check.
     pub tail: Tail,
     /// The round's step timeout.
@@ -222,7 +222,9 @@ pub fn scenario(d: &Draft<'_>) -> String {
         if !connected.contains_key(actor.as_str()) {
             continue;
         }
-        let mutated = d.mutated.is_some_and(|m| !mutated_seen && contains(bytes, m));
+        let mutated = d
+            .mutated
+            .is_some_and(|(a, m)| a == actor && !mutated_seen && contains(bytes, m));
         mutated_seen |= mutated;
         let last = mutated && matches!(&d.tail, Tail::Reply { actor: a, .. } if a == actor);
         let _ = writeln!(y, "  - send: {actor}");
@@ -236,6 +238,20 @@ pub fn scenario(d: &Draft<'_>) -> String {
         if last {
             break;
         }
+    }
+    // A mutated message no recorded connection carries went out after the round's records
+    // were taken (the gateway transport sends what is left when the scenario ends): it goes
+    // last.
+    if let Some((actor, bytes)) = d.mutated
+        && !mutated_seen
+        && connected.contains_key(actor)
+    {
+        let _ = writeln!(y, "  - send: {actor}");
+        if matches!(&d.tail, Tail::Reply { .. }) {
+            let _ = writeln!(y, "    as: fuzzed");
+        }
+        let _ = writeln!(y, "    note: {}", quoted(&format!("mutated: {}", d.mutation)));
+        let _ = writeln!(y, "    raw: '{}'", raw(bytes));
     }
     match &d.tail {
         Tail::Reply { actor, .. } => {
