@@ -193,11 +193,18 @@ async fn finds_and_reproduces(
     assert!(f.mutation.contains(mutated), "{f:?}");
     assert_eq!(f.reproduced, Some(true), "{f:?}");
     let pcap = std::fs::read(&f.pcap).unwrap();
-    assert_eq!(&pcap[..4], b"\x0a\x0d\x0d\x0a", "not a pcapng: {}", f.pcap.display());
+    assert_eq!(
+        &pcap[..4],
+        b"\x0a\x0d\x0d\x0a",
+        "not a pcapng: {}",
+        f.pcap.display()
+    );
 
     let case = scenario::load(&f.path).unwrap();
     assert!(
-        case.actors.values().any(|t| t == &ActorTarget::Service(service.into())),
+        case.actors
+            .values()
+            .any(|t| t == &ActorTarget::Service(service.into())),
         "{:?}",
         case.actors
     );

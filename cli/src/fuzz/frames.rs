@@ -177,3 +177,49 @@ pub fn http_messages(way: Way, bytes: &[u8]) -> (Vec<HttpMessage>, Rest) {
     }
     (out, Rest::None)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_masked_frame_unmasks_and_frames_again_with_its_key() {
+        let header = FrameHeader {
+            opcode: OpCode::Data(Data::Binary),
+            mask: Some([1, 2, 3, 4]),
+            ..FrameHeader::default()
+        };
+        let mut wire = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec();
+        write_frame(header.clone(), b"hello".to_vec(), &mut wire);
+        let head = wire.len() - 11;
+        assert_ne!(&wire[head + 6..], b"hello", "masked on the wire");
+        let f = client_frame(&wire[head..]).unwrap();
+        assert_eq!(
+            (f.payload.as_slice(), f.len, f.data()),
+            (&b"hello"[..], 11, Some(false))
+        );
+        assert_eq!(
+            ws_messages(&wire),
+            vec![(b"hello".to_vec(), false, wire.len())]
+        );
+        // Incomplete, then not a frame at all (reserved bits are the server's to refuse, a
+        // frame header always parses): the length runs past the bytes.
+        assert!(client_frame(&wire[head..wire.len() - 1]).is_none());
+        assert!(!frame_error(&wire[head..wire.len() - 1]));
+    }
+
+    #[test]
+    fn http_messages_cut_whole_messages_and_say_what_follows() {
+        let two = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nab";
+        let (msgs, rest) = http_messages(Way::Recv, two);
+        assert_eq!(msgs.len(), 1);
+        assert_eq!(
+            (msgs[0].first.as_str(), msgs[0].body.as_slice()),
+            ("200", &b"ok"[..])
+        );
+        assert_eq!(rest, Rest::Incomplete(msgs[0].end));
+        let (msgs, rest) = http_messages(Way::Recv, b"HTTP/1.1 200 OK\r\nBad Header\r\n\r\n");
+        assert!(msgs.is_empty());
+        assert!(matches!(rest, Rest::Bad(0, _)), "{rest:?}");
+    }
+}

@@ -684,6 +684,56 @@ mod tests {
         );
     }
 
+    fn open_command(text: bool) -> Vec<u8> {
+        let cmd: leancloud::GenericCommand = serde_json::from_str(
+            r#"{"cmd":"session","op":"open","i":1,"peerId":"alice","sessionMessage":{"ua":"js/4.3.1"}}"#,
+        )
+        .unwrap();
+        let format = if text {
+            leancloud::Format::Proto2Base64
+        } else {
+            leancloud::Format::Protobuf2
+        };
+        let mut out = Vec::new();
+        leancloud::encode(&cmd, format, &mut out);
+        out
+    }
+
+    #[test]
+    fn command_mutations_change_one_field_and_stay_protobuf() {
+        for text in [false, true] {
+            let format = if text {
+                leancloud::Format::Proto2Base64
+            } else {
+                leancloud::Format::Protobuf2
+            };
+            let payload = open_command(text);
+            let mut dropped = 0;
+            let mut long_peer = false;
+            for n in 0..5u8 {
+                // A field the readable form cannot lose (`cmd`) falls back to bit flips.
+                let (out, what) = apply_command(&payload, text, Mutation::DropHeader(n));
+                if what.starts_with("field `") {
+                    let cmd = leancloud::decode(&out, format).unwrap();
+                    dropped += usize::from(cmd.peer_id.is_none());
+                } else {
+                    assert!(what.starts_with("bits flipped"), "{what}");
+                }
+                let (out, what) =
+                    apply_command(&payload, text, Mutation::GarbleValue(n, Garble::Long(40)));
+                if what == "field `peerId` value replaced by 40 repeated bytes" {
+                    let cmd = leancloud::decode(&out, format).unwrap();
+                    long_peer = cmd.peer_id.as_deref() == Some(&"A".repeat(40)[..]);
+                }
+            }
+            assert_eq!(dropped, 1);
+            assert!(long_peer);
+            let (out, what) = apply_command(&payload, text, Mutation::Flip(7));
+            assert_ne!(out, payload);
+            assert!(what.starts_with("bits flipped"), "{what}");
+        }
+    }
+
     #[test]
     fn byte_mutations_and_fallbacks() {
         let (out, _) = apply(Protocol::Fetion, SIPC, Mutation::Truncate(500));

@@ -2,8 +2,12 @@
 //! mutated per round.
 //!
 //! Each round runs one scenario through the ordinary runner, over a connector that records
-//! every connection and rewrites one chosen message on its way out ([`super::mutate`]), or
-//! runs the scenario with two adjacent sends swapped. Because the runner still resolves
+//! every TCP connection with the harness's [`Tap`] (the records `imspec run --pcap` writes)
+//! and rewrites one chosen message on its way out ([`super::mutate`]), or runs the scenario
+//! with two adjacent sends swapped. A message is one write on a protocol's own stream (SIP-C,
+//! MSNP, SIP, MSRP), one data frame of a LeanCloud WebSocket connection (its command mutated,
+//! the frame masked again with its own key), or one MSNP write into the gateway transport
+//! (which carries it in an HTTP request body). Because the runner still resolves
 //! variables and captures, a round reaches the state the scenario builds (logged in, in a
 //! chat, after a history page) before the mutated message goes out, as AFLNet replays a
 //! recorded message sequence and mutates one message of it. After the round:
@@ -19,8 +23,13 @@
 //! * **unresponsive**: the connection opens but a liveness scenario (a request or two that any
 //!   server answers, even with an error) fails — the check boofuzz makes between test cases.
 //!
+//! A connection is judged in what it carries: the protocol's frames, WebSocket frames whose
+//! messages must decode as LeanCloud commands, HTTP responses whose bodies must hold whole
+//! MSNP commands.
+//!
 //! Each finding becomes a YAML scenario of raw `send` steps replaying the round's bytes, then
-//! the check that failed ([`super::repro`]); it is loaded back and, when possible, run once to
+//! the check that failed ([`super::repro`]), with the round's connections as a pcapng file
+//! beside it; it is loaded back and, when possible, run once to
 //! record whether it reproduces. Against the embedded server (no `--target`), a crash or an
 //! unresponsive server is restarted and fuzzing goes on; an external target that went down
 //! ends the run. The run is bounded by rounds, seconds and findings, and connects to loopback
@@ -43,22 +52,21 @@ use super::{frames, repro};
 use imspec_codec::leancloud;
 use imspec_harness::proto;
 use imspec_harness::report::pcap;
-use imspec_harness::runner::{
-    self, CaseResult, Connection, RunOptions, Verdict, Way, actor::lock,
-};
+use imspec_harness::runner::{self, CaseResult, Connection, RunOptions, Verdict, Way, actor::lock};
 use imspec_harness::scenario::{self, ActorTarget, Protocol, Scenario, ScenarioError, StepKind};
 use imspec_harness::transport::gateway::{self, Gateway};
 use imspec_harness::transport::tap::{self, Tap};
 use imspec_harness::transport::{
     BoxFuture, BoxStream, Connector, Endpoint, TransportError, first_address,
 };
-use tokio_tungstenite::tungstenite::protocol::frame::coding::{Control, Data, OpCode};
 use imspec_server::{Mutant, Server, ServerConfig};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{Control, Data, OpCode};
 
 /// What to fuzz and for how long.
 #[derive(Clone, Debug)]
 pub struct Options {
-    /// Target services by name (`fetion`, `fetion-chat`, `msnp`); empty: the embedded server.
+    /// Target services by name (`fetion`, `msnp`, `msnp-gateway`, `leancloud`, `sip`, …);
+    /// empty: the embedded server.
     pub targets: BTreeMap<String, SocketAddr>,
     /// The embedded server's mutant (only without targets).
     pub mutant: Option<Mutant>,
@@ -433,7 +441,11 @@ impl Fuzzer<'_> {
     ) -> (Vec<(Kind, String, repro::Tail)>, u64) {
         let mut out = Vec::new();
         let mut echoes = 0;
-        let sent: Vec<Vec<u8>> = log.connections.iter().map(|c| way_bytes(c, Way::Send)).collect();
+        let sent: Vec<Vec<u8>> = log
+            .connections
+            .iter()
+            .map(|c| way_bytes(c, Way::Send))
+            .collect();
         let sent: Vec<&[u8]> = sent.iter().map(Vec::as_slice).collect();
         for conn in &log.connections {
             let received = way_bytes(conn, Way::Recv);
@@ -574,7 +586,10 @@ fn websocket_error(received: &[u8], closed: bool) -> Option<(Option<usize>, Stri
                 return closed.then(|| {
                     (
                         None,
-                        format!("the server closed inside a frame at byte {}", received.len()),
+                        format!(
+                            "the server closed inside a frame at byte {}",
+                            received.len()
+                        ),
                     )
                 });
             }
@@ -634,8 +649,7 @@ fn http_error(received: &[u8], closed: bool) -> Option<(Option<usize>, String)> 
             continue;
         }
         let start = r.end - r.body.len();
-        if let Some((at, what)) = stream_error(proto::for_protocol(Protocol::Msnp), &r.body, true)
-        {
+        if let Some((at, what)) = stream_error(proto::for_protocol(Protocol::Msnp), &r.body, true) {
             return Some((
                 at.map(|a| start + a),
                 format!("HTTP {} body: {what}", r.first),
@@ -1073,7 +1087,9 @@ impl Connector for Recording {
             let mut log = lock(&self.log);
             let protocol = log.protocol.unwrap_or(Protocol::Fetion);
             let framing = match (to, protocol) {
-                (Endpoint::Service(s), _) if s == gateway::SERVICE => Framing::Writes(Protocol::Msnp),
+                (Endpoint::Service(s), _) if s == gateway::SERVICE => {
+                    Framing::Writes(Protocol::Msnp)
+                }
                 (_, Protocol::LeanCloud) => Framing::WebSocket,
                 (_, p) => Framing::Writes(p),
             };
@@ -1266,9 +1282,8 @@ fn command_owes_reply(payload: &[u8], text: bool) -> bool {
     } else {
         leancloud::Format::Protobuf2
     };
-    leancloud::decode(payload, format).is_ok_and(|c| {
-        c.i.is_some() && c.command_type() != Some(leancloud::CommandType::Ack)
-    })
+    leancloud::decode(payload, format)
+        .is_ok_and(|c| c.i.is_some() && c.command_type() != Some(leancloud::CommandType::Ack))
 }
 
 #[cfg(test)]
@@ -1313,7 +1328,12 @@ mod tests {
 
     #[test]
     fn liveness_cases_load() {
-        for p in [Protocol::Fetion, Protocol::Msnp, Protocol::Sip, Protocol::LeanCloud] {
+        for p in [
+            Protocol::Fetion,
+            Protocol::Msnp,
+            Protocol::Sip,
+            Protocol::LeanCloud,
+        ] {
             assert_eq!(liveness_case(p, p.name()).protocol, p);
         }
         let gateway = liveness_case(Protocol::Msnp, gateway::SERVICE);

@@ -1,5 +1,8 @@
 //! Findings as runnable scenarios: the round's bytes as raw `send:` steps in the order they
-//! went out (connections opened where they opened), then the check that failed.
+//! went out (connections opened where they opened), then the check that failed. The bytes come
+//! from the round's recorded TCP connections: a stream's writes; a LeanCloud WebSocket
+//! connection's data messages (sent again as binary messages: the runner frames them); a
+//! gateway actor's request bodies (the gateway transport carries them again).
 //!
 //! Raw bytes replay the round exactly, but not the state a server derives from values it
 //! chose (a login answered with a fresh nonce fails when replayed): a problem that needs such
@@ -77,7 +80,11 @@ fn events(log: &Log, services: &BTreeMap<String, SocketAddr>) -> Vec<(f64, Strin
                 }
             }
             "websocket" => {
-                out.push((c.t_ms, actor.clone(), Event::Connect(target_of(c, services))));
+                out.push((
+                    c.t_ms,
+                    actor.clone(),
+                    Event::Connect(target_of(c, services)),
+                ));
                 let sent = way_bytes(c, Way::Send);
                 let ends = send_times(c);
                 for (payload, _text, end) in frames::ws_messages(&sent) {
@@ -85,8 +92,16 @@ fn events(log: &Log, services: &BTreeMap<String, SocketAddr>) -> Vec<(f64, Strin
                 }
             }
             _ => {
-                out.push((c.t_ms, actor.clone(), Event::Connect(target_of(c, services))));
-                for k in c.chunks.iter().filter(|k| k.way == Way::Send && !k.raw.is_empty()) {
+                out.push((
+                    c.t_ms,
+                    actor.clone(),
+                    Event::Connect(target_of(c, services)),
+                ));
+                for k in c
+                    .chunks
+                    .iter()
+                    .filter(|k| k.way == Way::Send && !k.raw.is_empty())
+                {
                     out.push((k.t_ms, actor.clone(), Event::Send(k.raw.clone())));
                 }
             }
@@ -232,7 +247,11 @@ pub fn scenario(d: &Draft<'_>) -> String {
             let _ = writeln!(y, "    as: fuzzed");
         }
         if mutated {
-            let _ = writeln!(y, "    note: {}", quoted(&format!("mutated: {}", d.mutation)));
+            let _ = writeln!(
+                y,
+                "    note: {}",
+                quoted(&format!("mutated: {}", d.mutation))
+            );
         }
         let _ = writeln!(y, "    raw: '{}'", raw(bytes));
         if last {
@@ -250,7 +269,11 @@ pub fn scenario(d: &Draft<'_>) -> String {
         if matches!(&d.tail, Tail::Reply { .. }) {
             let _ = writeln!(y, "    as: fuzzed");
         }
-        let _ = writeln!(y, "    note: {}", quoted(&format!("mutated: {}", d.mutation)));
+        let _ = writeln!(
+            y,
+            "    note: {}",
+            quoted(&format!("mutated: {}", d.mutation))
+        );
         let _ = writeln!(y, "    raw: '{}'", raw(bytes));
     }
     match &d.tail {

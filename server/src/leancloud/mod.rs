@@ -325,7 +325,10 @@ impl Hub {
         if self.mutant(Mutant::LcCrashOnLongPeerId)
             && let Some(p) = cmd.peer_id.as_ref().filter(|p| p.len() > 32)
         {
-            panic!("planted bug: a {}-byte peerId overflows its buffer", p.len());
+            panic!(
+                "planted bug: a {}-byte peerId overflows its buffer",
+                p.len()
+            );
         }
         let ct = cmd.command_type();
         let op = cmd.op_type();
