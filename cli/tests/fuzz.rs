@@ -114,51 +114,14 @@ fn fuzz_regressions_name_their_target_and_replay() {
 /// against the clean server.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fuzz_finds_the_planted_crash_and_writes_a_reproduction() {
-    let out = tempfile::tempdir().unwrap();
-    let opts = Options {
-        mutant: Some(Mutant::FetionCrashOnLongCallId),
-        scenarios: vec![root().join("scenarios/fetion/002-response-echoes-i-q.yaml")],
-        rounds: 300,
-        duration: Duration::from_secs(120),
-        seed: 3,
-        out: out.path().to_path_buf(),
-        timeout: Duration::from_millis(400),
-        max_findings: 1,
-        ..Options::default()
-    };
-    let report = fuzz::fuzz(&opts, |_| {}).await.unwrap();
-    let f = report
-        .findings
-        .first()
-        .unwrap_or_else(|| panic!("nothing found in {} rounds", report.rounds));
-    assert_eq!(f.kind, Kind::Unresponsive, "{f:?}");
-    assert!(f.mutation.contains("header `I` value replaced"), "{f:?}");
-    assert_eq!(f.reproduced, Some(true), "{f:?}");
-
-    let case = scenario::load(&f.path).unwrap();
-    for (mutant, expected) in [
-        (Some(Mutant::FetionCrashOnLongCallId), Verdict::Fail),
-        (None, Verdict::Pass),
-    ] {
-        let server = Server::start(ServerConfig {
-            mutant,
-            ..ServerConfig::local()
-        })
-        .await
-        .unwrap();
-        let services = server
-            .addrs()
-            .into_iter()
-            .map(|(s, a)| (s.name().to_owned(), a))
-            .collect();
-        let opts = RunOptions {
-            timeout_scale: 0.5,
-            ..RunOptions::default()
-        };
-        let r = runner::run(&case, &opts, &Tcp::new(services)).await;
-        server.shutdown().await;
-        assert_eq!(r.verdict, expected, "{mutant:?}: {:?}", r.failure);
-    }
+    finds_and_reproduces(
+        Mutant::FetionCrashOnLongCallId,
+        root().join("scenarios/fetion/002-response-echoes-i-q.yaml"),
+        3,
+        "header `I` value replaced",
+        "fetion",
+    )
+    .await;
 }
 
 /// Fuzzes `scenario` against the embedded server with `mutant` until one finding, then checks
