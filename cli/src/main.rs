@@ -313,14 +313,15 @@ struct FuzzArgs {
     /// Scenario files or directories to replay (default: scenarios/).
     scenarios: Vec<PathBuf>,
     /// A target service on a loopback address: NAME=HOST:PORT (names: fetion, fetion-chat,
-    /// msnp). Repeatable. Without any, an embedded reference server is fuzzed.
+    /// msnp, msnp-gateway, leancloud, sip, msrp). Repeatable. Without any, an embedded
+    /// reference server is fuzzed.
     #[arg(long = "target", value_name = "NAME=HOST:PORT")]
     targets: Vec<String>,
     /// Target profile: its `targets:` (overridden by --target) and accounts, as `imspec run`.
     #[arg(long, value_name = "FILE")]
     profile: Option<PathBuf>,
     /// Start the embedded server with this mutant (the `selftest` ones, or the fuzz-only
-    /// fetion-crash-on-long-call-id).
+    /// fetion-crash-on-long-call-id, lc-crash-on-long-peer-id, gateway-wedge-on-bad-body).
     #[arg(long, value_name = "NAME")]
     mutant: Option<server::Mutant>,
     /// Most rounds.

@@ -11,7 +11,8 @@ use crate::common::root;
 use imspec::fuzz::{self, Kind, Options, targets};
 use imspec_codec::{Status, msnp};
 use imspec_harness::runner::{self, RunOptions, Verdict};
-use imspec_harness::scenario;
+use imspec_harness::scenario::{self, ActorTarget};
+use imspec_harness::transport::gateway::Gateway;
 use imspec_harness::transport::tcp::Tcp;
 use imspec_server::{Mutant, Server, ServerConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -110,13 +111,33 @@ fn fuzz_regressions_name_their_target_and_replay() {
 /// against the clean server.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fuzz_finds_the_planted_crash_and_writes_a_reproduction() {
+    finds_and_reproduces(
+        Mutant::FetionCrashOnLongCallId,
+        root().join("scenarios/fetion/002-response-echoes-i-q.yaml"),
+        3,
+        "header `I` value replaced",
+        "fetion",
+    )
+    .await;
+}
+
+/// Fuzzes `scenario` against the embedded server with `mutant` until one finding, then checks
+/// it: the kind, what was mutated, that it reproduced, that its scenario fails against the
+/// mutant and passes against the clean server, and that its pcapng was written beside it.
+async fn finds_and_reproduces(
+    mutant: Mutant,
+    scenario: PathBuf,
+    seed: u64,
+    mutated: &str,
+    service: &str,
+) {
     let out = tempfile::tempdir().unwrap();
     let opts = Options {
-        mutant: Some(Mutant::FetionCrashOnLongCallId),
-        scenarios: vec![root().join("scenarios/fetion/002-response-echoes-i-q.yaml")],
+        mutant: Some(mutant),
+        scenarios: vec![scenario],
         rounds: 300,
         duration: Duration::from_secs(120),
-        seed: 3,
+        seed,
         out: out.path().to_path_buf(),
         timeout: Duration::from_millis(400),
         max_findings: 1,
@@ -127,15 +148,27 @@ async fn fuzz_finds_the_planted_crash_and_writes_a_reproduction() {
         .findings
         .first()
         .unwrap_or_else(|| panic!("nothing found in {} rounds", report.rounds));
+    eprintln!("{}", std::fs::read_to_string(&f.path).unwrap());
     assert_eq!(f.kind, Kind::Unresponsive, "{f:?}");
-    assert!(f.mutation.contains("header `I` value replaced"), "{f:?}");
+    assert!(f.mutation.contains(mutated), "{f:?}");
     assert_eq!(f.reproduced, Some(true), "{f:?}");
+    let pcap = std::fs::read(&f.pcap).unwrap();
+    assert_eq!(
+        &pcap[..4],
+        b"\x0a\x0d\x0d\x0a",
+        "not a pcapng: {}",
+        f.pcap.display()
+    );
 
     let case = scenario::load(&f.path).unwrap();
-    for (mutant, expected) in [
-        (Some(Mutant::FetionCrashOnLongCallId), Verdict::Fail),
-        (None, Verdict::Pass),
-    ] {
+    assert!(
+        case.actors
+            .values()
+            .any(|t| t == &ActorTarget::Service(service.into())),
+        "{:?}",
+        case.actors
+    );
+    for (mutant, expected) in [(Some(mutant), Verdict::Fail), (None, Verdict::Pass)] {
         let server = Server::start(ServerConfig {
             mutant,
             ..ServerConfig::local()
@@ -151,10 +184,45 @@ async fn fuzz_finds_the_planted_crash_and_writes_a_reproduction() {
             timeout_scale: 0.5,
             ..RunOptions::default()
         };
-        let r = runner::run(&case, &opts, &Tcp::new(services)).await;
+        let r = runner::run(&case, &opts, &Gateway::wrap(Tcp::new(services))).await;
         server.shutdown().await;
         assert_eq!(r.verdict, expected, "{mutant:?}: {:?}", r.failure);
     }
+}
+
+/// The planted LeanCloud bug (a `peerId` over 32 bytes kills the hub) is found by mutating a
+/// field of the command inside a WebSocket message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fuzz_finds_a_planted_leancloud_crash_inside_websocket_messages() {
+    finds_and_reproduces(
+        Mutant::LcCrashOnLongPeerId,
+        root().join("scenarios/leancloud/001-session-open.yaml"),
+        5,
+        "field `peerId` value replaced",
+        "leancloud",
+    )
+    .await;
+}
+
+/// The planted gateway bug (a body that is not whole MSNP commands wedges the gateway) is
+/// found by mutating the MSNP carried in a gateway request's body.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fuzz_finds_a_planted_gateway_bug_inside_http_bodies() {
+    let dir = tempfile::tempdir().unwrap();
+    let case = dir.path().join("gateway-png.yaml");
+    std::fs::write(
+        &case,
+        "title: CNT and PNG over the gateway\nprotocol: msnp\nactors:\n  a: msnp-gateway\nsteps:\n  - connect: a\n  - send: a\n    verb: CNT\n    target: CON\n    body: <connect><ver>2</ver></connect>\n  - expect: a\n  - send: a\n    verb: PNG\n    target: CON\n  - expect: a\n",
+    )
+    .unwrap();
+    finds_and_reproduces(
+        Mutant::GatewayWedgeOnBadBody,
+        case,
+        7,
+        "message ",
+        "msnp-gateway",
+    )
+    .await;
 }
 
 /// A loopback server that hands each connection's buffer to `answer` after every read:

@@ -47,7 +47,7 @@ fn failed() -> CaseResult {
             WireEntry {
                 t_ms: 0.5,
                 actor: "alice".into(),
-                dir: Direction::Send,
+                dir: Direction::SEND,
                 text:
                     "S fetion.com.cn SIP-C/2.0\\r\\nN: StartChat\\r\\nI: 1\\r\\nQ: 1 S\\r\\n\\r\\n"
                         .into(),
@@ -56,7 +56,7 @@ fn failed() -> CaseResult {
             WireEntry {
                 t_ms: 3.125,
                 actor: "alice".into(),
-                dir: Direction::Recv,
+                dir: Direction::RECV,
                 text: "SIP-C/2.0 200 OK\\r\\nI: 1\\r\\nQ: 2 S\\r\\n\\r\\n".into(),
                 ..WireEntry::default()
             },
@@ -178,7 +178,7 @@ async fn capture_records_tcp_gateway_and_websocket_connections() {
                         .flat_map(|k| k.raw.clone())
                         .collect();
                     let sent: Vec<u8> = frames
-                        .filter(|w| w.dir == Direction::Send)
+                        .filter(|w| w.dir == Direction::SEND)
                         .flat_map(|w| w.raw.clone().unwrap_or_default())
                         .collect();
                     assert_eq!(written, sent);

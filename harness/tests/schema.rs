@@ -113,7 +113,7 @@ fn schema_a_sample_report_is_valid() {
         WireEntry {
             t_ms: 1.0,
             actor: "alice".into(),
-            dir: Direction::Send,
+            dir: Direction::SEND,
             text: "PNG 31 CON 0\\r\\n".into(),
             conn: Some(1),
             raw: Some(b"PNG 31 CON 0\r\n".to_vec()),
@@ -122,7 +122,7 @@ fn schema_a_sample_report_is_valid() {
         WireEntry {
             t_ms: 2.25,
             actor: "alice".into(),
-            dir: Direction::Recv,
+            dir: Direction::RECV,
             text: "QNG 31 CON 0\\r\\n".into(),
             conn: Some(1),
             raw: Some(b"QNG 31 CON 0\r\n".to_vec()),

@@ -37,6 +37,7 @@ use imspec_codec::msnp::payload::{Layered, Payload};
 use imspec_codec::{Status, msnp, sipc};
 
 use imspec_codec::sipc::digest::{FETION_DOMAIN, fetion_digest};
+use imspec_codec::sipc::header::Auth;
 
 use crate::accounts::DEFAULT_PASSWORD;
 use crate::store::Store;
@@ -579,8 +580,12 @@ impl Model for FetionModel {
                 if args.flag(2) {
                     response.replace_range(..1, "0");
                 }
-                request(sipc::Method::REGISTER, "R")
-                    .with_header("A", format!("Digest response=\"{response}\",cnonce=\"c\""))
+                let auth = Auth::Digest {
+                    params: [("response", response.as_str()), ("cnonce", "c")]
+                        .into_iter()
+                        .collect(),
+                };
+                request(sipc::Method::REGISTER, "R").with_header("A", auth.to_string())
             }
             2 => request(sipc::Method::REGISTER, "R").with_header("X", "0"),
             3 => request(sipc::Method::SERVICE, "S").with_header("N", "StartChat"),
@@ -605,7 +610,7 @@ impl Model for FetionModel {
                 }
                 c.sid = Some(sid.clone());
                 request(sipc::Method::REGISTER, "R")
-                    .with_header("A", format!("TICKS auth=\"{cred}\""))
+                    .with_header("A", Auth::ticks(cred).to_string())
                     .with_header("K", "text/plain")
             }
             6 => {
@@ -656,12 +661,18 @@ impl Model for FetionModel {
             return Err("internal: observed frame does not parse".into());
         };
         let c = self.conns.entry(conn).or_default();
-        if let Some(w) = msg.header("W")
-            && let Some(nonce) = quoted(w, "nonce=\"")
+        // The challenge and the chat-server credential, read through the codec's typed
+        // headers (a value it rejects teaches the model nothing).
+        if let Some(Ok(w)) = msg.challenge()
+            && let Some(nonce) = w.nonce()
         {
-            c.nonce = Some(nonce);
+            c.nonce = Some(nonce.to_owned());
         }
-        if let Some(cred) = msg.header("A").and_then(|a| quoted(a, "credential=\"")) {
+        let cred = match msg.auth() {
+            Some(Ok(Auth::Cs { credential, .. })) => Some(credential.into_owned()),
+            _ => None,
+        };
+        if let Some(cred) = cred {
             // A StartChat 200 is for this connection's sid; an INVITE names its receiver.
             let sid = match msg.start {
                 sipc::StartLine::Request { ref target, .. } => Some(target.to_string()),
@@ -717,12 +728,6 @@ fn cut_sipc(buf: &[u8]) -> Cut {
         Ok(Status::Incomplete(_)) => Cut::Incomplete,
         Err(e) => Cut::Error(e.to_string()),
     }
-}
-
-/// The text between `start` and the next `"` in `s`.
-fn quoted(s: &str, start: &str) -> Option<String> {
-    let rest = &s[s.find(start)? + start.len()..];
-    Some(rest[..rest.find('"')?].to_owned())
 }
 
 // ---------------------------------------------------------------------------------------

@@ -219,6 +219,8 @@ pub struct Table {
     requests: HashMap<RequestId, Pending>,
     next_conn: ConnId,
     next_request: RequestId,
+    /// [`Mutant::GatewayWedgeOnBadBody`] struck: no request is answered any more.
+    pub(crate) wedged: bool,
 }
 
 #[derive(Debug)]
@@ -258,6 +260,7 @@ impl Table {
             requests: HashMap::new(),
             next_conn: CONN_BASE,
             next_request: 1,
+            wedged: false,
         }
     }
 
@@ -388,7 +391,7 @@ impl Table {
             .collect()
     }
 
-    fn mutant(&self, m: Mutant) -> bool {
+    pub(crate) fn mutant(&self, m: Mutant) -> bool {
         self.config.mutant == Some(m)
     }
 

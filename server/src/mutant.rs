@@ -65,6 +65,9 @@ pub enum Mutant {
     GatewayMissingHeaders,
     /// Idle gateway sessions never expire.
     GatewayNoIdleExpiry,
+    /// Planted bug, fuzz-only (not in [`Mutant::ALL`]): a request body that is not whole MSNP
+    /// commands wedges the gateway, which never answers a request again.
+    GatewayWedgeOnBadBody,
     /// A gateway poll waits its whole `Lifespan` even when output exists.
     GatewayPollHoldsOutput,
     /// A gateway poll ignores `Lifespan` and waits the 180 s cap.
@@ -75,6 +78,9 @@ pub enum Mutant {
     GatewayStaleSessionId,
     /// An unknown `SessionID` silently opens a new session and runs the commands.
     GatewayUnknownSessionAccepted,
+    /// Planted bug, fuzz-only (not in [`Mutant::ALL`]): a command whose `peerId` is longer
+    /// than 32 bytes makes the LeanCloud hub panic, which leaves LeanCloud unresponsive.
+    LcCrashOnLongPeerId,
     /// Commands other than `session/open` and `echo` are served before `session/open` (as the session named by `peerId`) instead of being refused with error 4105 `SESSION_REQUIRED`.
     LcAcceptBeforeOpen,
     /// The `ack` answering a `direct` carries the timestamp `t` but no `uid` (message id).
@@ -259,7 +265,11 @@ impl Mutant {
     /// Planted bugs that only `imspec fuzz` is meant to find. No conformance scenario targets
     /// them, so `imspec selftest`, which iterates [`Mutant::ALL`], leaves them out; `serve
     /// --mutant` and `fuzz --mutant` accept them by name.
-    pub const FUZZ_ONLY: &'static [Self] = &[Self::FetionCrashOnLongCallId];
+    pub const FUZZ_ONLY: &'static [Self] = &[
+        Self::FetionCrashOnLongCallId,
+        Self::GatewayWedgeOnBadBody,
+        Self::LcCrashOnLongPeerId,
+    ];
 
     /// Planted races, which break a rule only in some runs: what `imspec run --repeat` must
     /// report as `flaky`. `imspec selftest` runs every case once per mutant and fails when a
@@ -274,6 +284,8 @@ impl Mutant {
             Self::FetionAcceptBadPassword => "fetion-accept-bad-password",
             Self::FetionChatRegisterNoX => "fetion-chat-register-no-x",
             Self::FetionCrashOnLongCallId => "fetion-crash-on-long-call-id",
+            Self::GatewayWedgeOnBadBody => "gateway-wedge-on-bad-body",
+            Self::LcCrashOnLongPeerId => "lc-crash-on-long-peer-id",
             Self::FetionHugeLCrashes => "fetion-huge-l-crashes",
             Self::FetionInviteOfflineOk => "fetion-invite-offline-ok",
             Self::FetionInviteOmitsInviter => "fetion-invite-omits-inviter",
@@ -361,6 +373,12 @@ impl Mutant {
             Self::FetionChatRegisterNoX => "chat-server R 200 carries no X:",
             Self::FetionCrashOnLongCallId => {
                 "an I: longer than 32 bytes crashes the Fetion hub (fuzz-only)"
+            }
+            Self::GatewayWedgeOnBadBody => {
+                "a gateway body that is not whole MSNP commands wedges the gateway (fuzz-only)"
+            }
+            Self::LcCrashOnLongPeerId => {
+                "a peerId longer than 32 bytes crashes the LeanCloud hub (fuzz-only)"
             }
             Self::FetionHugeLCrashes => {
                 "an L: too big for a number crashes the server: every connection closes"

@@ -2,6 +2,7 @@
 //! messages with [`mutate`] and writes findings with [`repro`]), and [`targets`], the table of the
 //! harness-side fuzz target bodies (`imspec_server::fuzz`, `imspec_harness::scenario::fuzz`) by
 //! name.
+pub mod frames;
 pub mod mutate;
 pub mod net;
 pub mod repro;

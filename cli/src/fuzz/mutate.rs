@@ -13,7 +13,7 @@
 use std::fmt;
 
 use imspec_codec::msnp::payload::{Layered, Payload};
-use imspec_codec::{Status, msnp, sipc};
+use imspec_codec::{Status, leancloud, msnp, sipc};
 
 use imspec_harness::scenario::Protocol;
 
@@ -150,6 +150,94 @@ pub fn apply(protocol: Protocol, message: &[u8], m: Mutation) -> (Vec<u8>, Strin
     bytes(message, m)
 }
 
+/// Applies `m` to the payload of one LeanCloud WebSocket message (protobuf bytes, or their
+/// base64 when `text`). A structural mutation edits the decoded `GenericCommand` in its
+/// readable form (a field dropped, a value replaced) and encodes it again, so the frame stays
+/// well-formed protobuf and exactly one value is wrong; the byte-level ones (and a structural
+/// one with nothing to work on) change the payload's bytes.
+pub fn apply_command(payload: &[u8], text: bool, m: Mutation) -> (Vec<u8>, String) {
+    let format = if text {
+        leancloud::Format::Proto2Base64
+    } else {
+        leancloud::Format::Protobuf2
+    };
+    if m.is_structural()
+        && let Ok(cmd) = leancloud::decode(payload, format)
+        && let Some((cmd, what)) = mutate_command(&cmd, m)
+    {
+        let mut out = Vec::new();
+        leancloud::encode(&cmd, format, &mut out);
+        return (out, what);
+    }
+    bytes(payload, m)
+}
+
+/// A structural mutation of a command's readable form; `None` when it does not apply.
+fn mutate_command(
+    cmd: &leancloud::GenericCommand,
+    m: Mutation,
+) -> Option<(leancloud::GenericCommand, String)> {
+    let mut value = serde_json::to_value(cmd).ok()?;
+    let mut leaves = Vec::new();
+    leaf_paths(&value, &mut String::new(), &mut leaves);
+    let pick = |n: u8| leaves.get(usize::from(n) % leaves.len().max(1)).cloned();
+    let what = match m {
+        Mutation::DropHeader(n) => {
+            let path = pick(n)?;
+            let (parent, key) = path.rsplit_once('/')?;
+            value.pointer_mut(parent)?.as_object_mut()?.remove(key)?;
+            format!("field `{}` dropped", dotted(&path))
+        }
+        Mutation::GarbleValue(n, g) | Mutation::GarbleToken(n, g) => {
+            let path = pick(n)?;
+            let slot = value.pointer_mut(&path)?;
+            *slot = match (&*slot, g) {
+                (serde_json::Value::String(s), _) => {
+                    let garbled = g.bytes(s.as_bytes());
+                    serde_json::Value::String(String::from_utf8(garbled).ok()?)
+                }
+                (serde_json::Value::Number(_), Garble::Negative) => serde_json::Value::from(-1),
+                (serde_json::Value::Number(_), Garble::Huge) => serde_json::Value::from(i32::MAX),
+                (serde_json::Value::Number(_), Garble::Empty) => serde_json::Value::from(0),
+                (serde_json::Value::Bool(b), _) => serde_json::Value::Bool(!b),
+                _ => return None,
+            };
+            format!("field `{}` value replaced by {g}", dotted(&path))
+        }
+        _ => return None,
+    };
+    let cmd = serde_json::from_value(value).ok()?;
+    Some((cmd, what))
+}
+
+/// JSON pointers of every scalar in `v` (array elements included).
+fn leaf_paths(v: &serde_json::Value, at: &mut String, out: &mut Vec<String>) {
+    let len = at.len();
+    match v {
+        serde_json::Value::Object(map) => {
+            for (k, child) in map {
+                at.push('/');
+                at.push_str(&k.replace('~', "~0").replace('/', "~1"));
+                leaf_paths(child, at, out);
+                at.truncate(len);
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                at.push_str(&format!("/{i}"));
+                leaf_paths(child, at, out);
+                at.truncate(len);
+            }
+        }
+        _ => out.push(at.clone()),
+    }
+}
+
+/// A JSON pointer as the field path scenarios write (`sessionMessage.ua`).
+fn dotted(pointer: &str) -> String {
+    pointer.trim_start_matches('/').replace('/', ".")
+}
+
 /// The byte-level mutations (and the fallback for messages the codec does not decode).
 fn bytes(message: &[u8], m: Mutation) -> (Vec<u8>, String) {
     match m {
@@ -220,7 +308,8 @@ impl Parts {
             Protocol::Msnp => Self::msnp(message)?,
             // SIP frames are not mutated structurally (yet): only the byte-level mutations.
             Protocol::Sip => return None,
-            // LeanCloud frames are WebSocket messages, not replayed by the stream fuzzer.
+            // LeanCloud commands are mutated inside their WebSocket messages
+            // ([`apply_command`]).
             Protocol::LeanCloud => return None,
         };
         // Only edit what writes back byte for byte when unchanged.
@@ -593,6 +682,56 @@ mod tests {
             "{}",
             text(&out)
         );
+    }
+
+    fn open_command(text: bool) -> Vec<u8> {
+        let cmd: leancloud::GenericCommand = serde_json::from_str(
+            r#"{"cmd":"session","op":"open","i":1,"peerId":"alice","sessionMessage":{"ua":"js/4.3.1"}}"#,
+        )
+        .unwrap();
+        let format = if text {
+            leancloud::Format::Proto2Base64
+        } else {
+            leancloud::Format::Protobuf2
+        };
+        let mut out = Vec::new();
+        leancloud::encode(&cmd, format, &mut out);
+        out
+    }
+
+    #[test]
+    fn command_mutations_change_one_field_and_stay_protobuf() {
+        for text in [false, true] {
+            let format = if text {
+                leancloud::Format::Proto2Base64
+            } else {
+                leancloud::Format::Protobuf2
+            };
+            let payload = open_command(text);
+            let mut dropped = 0;
+            let mut long_peer = false;
+            for n in 0..5u8 {
+                // A field the readable form cannot lose (`cmd`) falls back to bit flips.
+                let (out, what) = apply_command(&payload, text, Mutation::DropHeader(n));
+                if what.starts_with("field `") {
+                    let cmd = leancloud::decode(&out, format).unwrap();
+                    dropped += usize::from(cmd.peer_id.is_none());
+                } else {
+                    assert!(what.starts_with("bits flipped"), "{what}");
+                }
+                let (out, what) =
+                    apply_command(&payload, text, Mutation::GarbleValue(n, Garble::Long(40)));
+                if what == "field `peerId` value replaced by 40 repeated bytes" {
+                    let cmd = leancloud::decode(&out, format).unwrap();
+                    long_peer = cmd.peer_id.as_deref() == Some(&"A".repeat(40)[..]);
+                }
+            }
+            assert_eq!(dropped, 1);
+            assert!(long_peer);
+            let (out, what) = apply_command(&payload, text, Mutation::Flip(7));
+            assert_ne!(out, payload);
+            assert!(what.starts_with("bits flipped"), "{what}");
+        }
     }
 
     #[test]

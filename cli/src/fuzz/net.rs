@@ -2,8 +2,12 @@
 //! mutated per round.
 //!
 //! Each round runs one scenario through the ordinary runner, over a connector that records
-//! every connection and rewrites one chosen message on its way out ([`super::mutate`]), or
-//! runs the scenario with two adjacent sends swapped. Because the runner still resolves
+//! every TCP connection with the harness's [`Tap`] (the records `imspec run --pcap` writes)
+//! and rewrites one chosen message on its way out ([`super::mutate`]), or runs the scenario
+//! with two adjacent sends swapped. A message is one write on a protocol's own stream (SIP-C,
+//! MSNP, SIP, MSRP), one data frame of a LeanCloud WebSocket connection (its command mutated,
+//! the frame masked again with its own key), or one MSNP write into the gateway transport
+//! (which carries it in an HTTP request body). Because the runner still resolves
 //! variables and captures, a round reaches the state the scenario builds (logged in, in a
 //! chat, after a history page) before the mutated message goes out, as AFLNet replays a
 //! recorded message sequence and mutates one message of it. After the round:
@@ -19,8 +23,13 @@
 //! * **unresponsive**: the connection opens but a liveness scenario (a request or two that any
 //!   server answers, even with an error) fails — the check boofuzz makes between test cases.
 //!
+//! A connection is judged in what it carries: the protocol's frames, WebSocket frames whose
+//! messages must decode as LeanCloud commands, HTTP responses whose bodies must hold whole
+//! MSNP commands.
+//!
 //! Each finding becomes a YAML scenario of raw `send` steps replaying the round's bytes, then
-//! the check that failed ([`super::repro`]); it is loaded back and, when possible, run once to
+//! the check that failed ([`super::repro`]), with the round's connections as a pcapng file
+//! beside it; it is loaded back and, when possible, run once to
 //! record whether it reproduces. Against the embedded server (no `--target`), a crash or an
 //! unresponsive server is restarted and fuzzing goes on; an external target that went down
 //! ends the run. The run is bounded by rounds, seconds and findings, and connects to loopback
@@ -39,19 +48,25 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
 use super::mutate::{self, Mutation};
-use super::repro;
+use super::{frames, repro};
+use imspec_codec::leancloud;
 use imspec_harness::proto;
-use imspec_harness::runner::{self, CaseResult, RunOptions, Verdict, actor::lock};
+use imspec_harness::report::pcap;
+use imspec_harness::runner::{self, CaseResult, Connection, RunOptions, Verdict, Way, actor::lock};
 use imspec_harness::scenario::{self, ActorTarget, Protocol, Scenario, ScenarioError, StepKind};
+use imspec_harness::transport::gateway::{self, Gateway};
+use imspec_harness::transport::tap::{self, Tap};
 use imspec_harness::transport::{
     BoxFuture, BoxStream, Connector, Endpoint, TransportError, first_address,
 };
 use imspec_server::{Mutant, Server, ServerConfig};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{Control, Data, OpCode};
 
 /// What to fuzz and for how long.
 #[derive(Clone, Debug)]
 pub struct Options {
-    /// Target services by name (`fetion`, `fetion-chat`, `msnp`); empty: the embedded server.
+    /// Target services by name (`fetion`, `msnp`, `msnp-gateway`, `leancloud`, `sip`, …);
+    /// empty: the embedded server.
     pub targets: BTreeMap<String, SocketAddr>,
     /// The embedded server's mutant (only without targets).
     pub mutant: Option<Mutant>,
@@ -131,6 +146,8 @@ pub struct Finding {
     pub detail: String,
     /// The reproduction scenario.
     pub path: PathBuf,
+    /// The round's TCP connections as a pcapng file (beside the scenario).
+    pub pcap: PathBuf,
     /// Whether running the reproduction failed as expected (`None`: not checked, the target
     /// is down).
     pub reproduced: Option<bool>,
@@ -189,7 +206,7 @@ pub async fn fuzz(opts: &Options, mut progress: impl FnMut(&str)) -> Result<Repo
     let mut cases = Vec::new();
     for f in files {
         let s = scenario::load(&f)?;
-        if target.serves(s.protocol) && replayable(&s) && !s.is_client_case() {
+        if target.serves(&s) && replayable(&s) && !s.is_client_case() {
             cases.push(s);
         }
     }
@@ -210,10 +227,10 @@ pub async fn fuzz(opts: &Options, mut progress: impl FnMut(&str)) -> Result<Repo
     for case in cases {
         let (_, log) = fuzzer.round(&target, &case, None).await;
         let messages: Vec<(usize, usize)> = log
-            .conns
+            .streams
             .iter()
             .enumerate()
-            .flat_map(|(c, conn)| (0..conn.messages.len()).map(move |m| (c, m)))
+            .flat_map(|(c, &n)| (0..n).map(move |m| (c, m)))
             .collect();
         if !messages.is_empty() {
             plans.push((case, messages));
@@ -268,12 +285,12 @@ pub async fn fuzz(opts: &Options, mut progress: impl FnMut(&str)) -> Result<Repo
         let (errors, echoes) = fuzzer.protocol_errors(&played, &log);
         found.extend(errors);
         report.echoes += echoes;
-        let live = target.liveness(&fuzzer, played.protocol).await;
+        let live = target.liveness(&fuzzer, &played).await;
         // A server that is down after the round explains an unanswered request: the crash is
         // the finding, whether the dying connection closed before the runner gave up waiting
         // (a loaded machine) or after. Only a live server's silence is a hang.
         if live.is_ok() {
-            found.extend(fuzzer.hang(&played, &log, &result));
+            found.extend(fuzzer.hang(&log, &result));
         }
         let down = match live {
             Ok(()) => None,
@@ -307,10 +324,18 @@ pub async fn fuzz(opts: &Options, mut progress: impl FnMut(&str)) -> Result<Repo
                 detail: &detail,
                 log: &log,
                 services: &target.services,
+                service: &checked_service(&played),
+                mutated: log
+                    .mutated
+                    .as_ref()
+                    .map(|m| (m.actor.as_str(), m.bytes.as_slice())),
                 tail,
                 timeout: opts.timeout,
             });
             std::fs::write(&path, &text)?;
+            // The round's TCP connections, as `imspec run --pcap` writes them.
+            let pcap_path = path.with_extension("pcapng");
+            std::fs::write(&pcap_path, log.pcapng(&played))?;
             // A reproduction that does not load is a bug here, not a finding.
             let repro_case = scenario::load(&path)?;
             let reproduced = target.reproduce(&repro_case, &fuzzer, kind).await?;
@@ -332,6 +357,7 @@ pub async fn fuzz(opts: &Options, mut progress: impl FnMut(&str)) -> Result<Repo
                 mutation: mutation.clone(),
                 detail,
                 path,
+                pcap: pcap_path,
                 reproduced,
             });
         }
@@ -385,19 +411,12 @@ impl Fuzzer<'_> {
             plan,
             ..Log::default()
         };
-        let connector = Recording {
-            services: target.services.clone(),
-            log: Arc::clone(&self.log),
-        };
-        let result = runner::run(case, &self.run_options(case), &connector).await;
+        let connector = Recording::new(target.services.clone(), Arc::clone(&self.log));
+        let mut result = runner::run(case, &self.run_options(case), &connector).await;
         let mut log = std::mem::take(&mut *lock(&self.log));
         log.ended = Some(Instant::now());
-        log.actors = result
-            .wire
-            .iter()
-            .filter(|e| e.text.starts_with("connected to "))
-            .map(|e| e.actor.clone())
-            .collect();
+        log.connections = std::mem::take(&mut result.connections);
+        log.started_us = result.started_us;
         (result, log)
     }
 
@@ -405,109 +424,247 @@ impl Fuzzer<'_> {
         RunOptions {
             timeout_scale: self.opts.timeout.as_secs_f64() * 1000.0 / case.timeout_ms.max(1) as f64,
             profile: Arc::clone(&self.opts.profile),
+            // Every TCP connection recorded by the connector's `Tap`.
+            capture: true,
             ..RunOptions::default()
         }
     }
 
     /// Server bytes the codec rejects, per connection, and how many rejections were bytes
-    /// the client sent, echoed ([`echoed`]).
+    /// the client sent, echoed ([`echoed`]). A connection is judged in what it carries: the
+    /// protocol's frames; WebSocket frames holding LeanCloud commands after the handshake;
+    /// HTTP responses whose bodies hold whole MSNP commands (docs/protocols/gateway.md §3.2).
     fn protocol_errors(
         &self,
         case: &Scenario,
         log: &Log,
     ) -> (Vec<(Kind, String, repro::Tail)>, u64) {
-        let p = proto::for_protocol(case.protocol);
         let mut out = Vec::new();
         let mut echoes = 0;
-        let sent: Vec<&[u8]> = log
-            .conns
+        let sent: Vec<Vec<u8>> = log
+            .connections
             .iter()
-            .flat_map(|c| c.messages.iter().map(|m| m.bytes.as_slice()))
+            .map(|c| way_bytes(c, Way::Send))
             .collect();
-        for (c, conn) in log.conns.iter().enumerate() {
-            let mut at = 0;
-            while at < conn.received.len() {
-                match p.parse(&conn.received[at..]) {
-                    Ok(imspec_codec::Status::Complete((_, n))) => at += n,
-                    Ok(imspec_codec::Status::Incomplete(_)) => {
-                        if conn.eof.is_some() {
-                            out.push((
-                                Kind::ProtocolError,
-                                format!(
-                                    "connection {}: the server closed inside a frame at byte {}: \"{}\"",
-                                    log.actor(c),
-                                    conn.received.len(),
-                                    short(&conn.received[at..])
-                                ),
-                                repro::Tail::Valid { conn: c, closed: true },
-                            ));
-                        }
-                        break;
-                    }
-                    Err(e) if echoed(&conn.received, at + e.offset(), &sent) => {
-                        // The rest of this connection cannot be framed; nothing more to judge.
-                        echoes += 1;
-                        break;
-                    }
-                    Err(e) => {
-                        out.push((
-                            Kind::ProtocolError,
-                            format!(
-                                "connection {}: byte {}: {} in \"{}\"",
-                                log.actor(c),
-                                at + e.offset(),
-                                e.kind(),
-                                short(&conn.received[at..])
-                            ),
-                            repro::Tail::Valid {
-                                conn: c,
-                                closed: conn.eof.is_some(),
-                            },
-                        ));
-                        break;
-                    }
+        let sent: Vec<&[u8]> = sent.iter().map(Vec::as_slice).collect();
+        for conn in &log.connections {
+            let received = way_bytes(conn, Way::Recv);
+            let closed = conn.chunks.iter().any(|k| k.way == Way::Recv && k.fin);
+            let tail = repro::Tail::Valid {
+                actor: conn.actor.clone(),
+                closed,
+            };
+            let judged = match conn.protocol.as_str() {
+                "websocket" => websocket_error(&received, closed),
+                "http" => http_error(&received, closed),
+                name => {
+                    let p = if name == "msrp" {
+                        proto::msrp::module()
+                    } else {
+                        proto::for_protocol(case.protocol)
+                    };
+                    stream_error(p, &received, closed)
                 }
+            };
+            let Some((at, what)) = judged else {
+                continue;
+            };
+            if let Some(at) = at
+                && echoed(&received, at, &sent)
+            {
+                echoes += 1;
+                continue;
             }
+            out.push((
+                Kind::ProtocolError,
+                format!("connection {} ({}): {what}", conn.id, conn.actor),
+                tail,
+            ));
         }
         (out, echoes)
     }
 
     /// The mutated message was a whole request and nothing came back in time.
-    fn hang(
-        &self,
-        case: &Scenario,
-        log: &Log,
-        result: &CaseResult,
-    ) -> Option<(Kind, String, repro::Tail)> {
-        let (c, m, _) = log.plan?;
-        let conn = log.conns.get(c)?;
-        let sent = conn.messages.get(m)?;
-        if !owes_reply(case.protocol, &sent.bytes) {
+    fn hang(&self, log: &Log, result: &CaseResult) -> Option<(Kind, String, repro::Tail)> {
+        let m = log.mutated.as_ref()?;
+        if !m.owes_reply || m.answered {
             return None;
         }
-        let answered = conn.received_at.iter().any(|t| *t >= sent.at)
-            || conn.eof.is_some_and(|t| t >= sent.at);
-        let waited = log.ended?.saturating_duration_since(sent.at);
+        let waited = log.ended?.saturating_duration_since(m.at);
         // The scenario itself must have given up waiting on this connection (a reply can be
         // legitimately held back for another connection, like a Fetion relay).
-        let actor = log.actor(c);
+        let actor = &m.actor;
         let waited_here = result.failure.as_ref().is_some_and(|f| {
             f.action.ends_with(&format!(" {actor}")) && f.reason.contains("within")
         });
-        (!answered && waited >= self.opts.timeout && waited_here).then(|| {
+        (waited >= self.opts.timeout && waited_here).then(|| {
             (
                 Kind::Hang,
                 format!(
                     "connection {actor}: no reply and no close within {} ms of `{}`",
                     self.opts.timeout.as_millis(),
-                    proto::first_line(&sent.bytes)
+                    proto::first_line(&m.bytes)
                 ),
                 repro::Tail::Reply {
-                    conn: c,
-                    message: m,
+                    actor: actor.clone(),
+                    bytes: m.bytes.clone(),
                 },
             )
         })
+    }
+}
+
+/// One way's bytes of a recorded connection.
+pub fn way_bytes(c: &Connection, way: Way) -> Vec<u8> {
+    c.chunks
+        .iter()
+        .filter(|k| k.way == way)
+        .flat_map(|k| k.raw.iter().copied())
+        .collect()
+}
+
+/// The first problem in a stream of `p`'s frames: (offset of the rejected byte, if the codec
+/// rejected one; what).
+fn stream_error(
+    p: &'static dyn proto::Protocol,
+    received: &[u8],
+    closed: bool,
+) -> Option<(Option<usize>, String)> {
+    let mut at = 0;
+    while at < received.len() {
+        match p.parse(&received[at..]) {
+            Ok(imspec_codec::Status::Complete((_, n))) => at += n,
+            Ok(imspec_codec::Status::Incomplete(_)) => {
+                return closed.then(|| {
+                    (
+                        None,
+                        format!(
+                            "the server closed inside a frame at byte {}: \"{}\"",
+                            received.len(),
+                            short(&received[at..])
+                        ),
+                    )
+                });
+            }
+            Err(e) => {
+                return Some((
+                    Some(at + e.offset()),
+                    format!(
+                        "byte {}: {} in \"{}\"",
+                        at + e.offset(),
+                        e.kind(),
+                        short(&received[at..])
+                    ),
+                ));
+            }
+        }
+    }
+    None
+}
+
+/// The first problem in a WebSocket server's stream: the `101` answer, then unmasked frames
+/// whose data messages decode as LeanCloud commands.
+fn websocket_error(received: &[u8], closed: bool) -> Option<(Option<usize>, String)> {
+    let (heads, rest) = frames::http_messages(Way::Recv, received);
+    let Some(head) = heads.first() else {
+        return match rest {
+            frames::Rest::Bad(at, why) => Some((Some(at), format!("handshake answer: {why}"))),
+            _ => None,
+        };
+    };
+    if head.first != "101" {
+        // A refused handshake: no frames follow.
+        return None;
+    }
+    let mut at = head.end - head.body.len();
+    let mut message: Vec<u8> = Vec::new();
+    let mut text = false;
+    while at < received.len() {
+        let f = match frames::frame(&received[at..]) {
+            Ok(Some(f)) => f,
+            Ok(None) => {
+                return closed.then(|| {
+                    (
+                        None,
+                        format!(
+                            "the server closed inside a frame at byte {}",
+                            received.len()
+                        ),
+                    )
+                });
+            }
+            Err(e) => return Some((Some(at), format!("byte {at}: not a WebSocket frame: {e}"))),
+        };
+        if f.header.mask.is_some() {
+            return Some((None, format!("byte {at}: a masked frame from the server")));
+        }
+        match f.header.opcode {
+            OpCode::Data(Data::Text) => {
+                text = true;
+                message = f.payload;
+            }
+            OpCode::Data(Data::Binary) => {
+                text = false;
+                message = f.payload;
+            }
+            OpCode::Data(Data::Continue) => message.extend_from_slice(&f.payload),
+            OpCode::Data(Data::Reserved(c)) | OpCode::Control(Control::Reserved(c)) => {
+                return Some((None, format!("byte {at}: reserved opcode {c}")));
+            }
+            OpCode::Control(_) => {
+                at += f.len;
+                continue;
+            }
+        }
+        if f.header.is_final {
+            let format = if text {
+                leancloud::Format::Proto2Base64
+            } else {
+                leancloud::Format::Protobuf2
+            };
+            if let Err(e) = leancloud::decode(&message, format) {
+                return Some((
+                    None,
+                    format!(
+                        "the message ending at byte {}: {} at byte {} of \"{}\"",
+                        at + f.len,
+                        e.kind(),
+                        e.offset(),
+                        short(&message)
+                    ),
+                ));
+            }
+        }
+        at += f.len;
+    }
+    None
+}
+
+/// The first problem in a gateway's stream of HTTP responses: a response that is not HTTP,
+/// or a body that is not whole MSNP commands.
+fn http_error(received: &[u8], closed: bool) -> Option<(Option<usize>, String)> {
+    let (responses, rest) = frames::http_messages(Way::Recv, received);
+    for r in &responses {
+        if r.chunked {
+            continue;
+        }
+        let start = r.end - r.body.len();
+        if let Some((at, what)) = stream_error(proto::for_protocol(Protocol::Msnp), &r.body, true) {
+            return Some((
+                at.map(|a| start + a),
+                format!("HTTP {} body: {what}", r.first),
+            ));
+        }
+    }
+    match rest {
+        frames::Rest::None => None,
+        frames::Rest::Incomplete(at) => closed.then(|| {
+            (
+                None,
+                format!("the server closed inside a response at byte {at}"),
+            )
+        }),
+        frames::Rest::Bad(at, why) => Some((Some(at), format!("byte {at}: {why}"))),
     }
 }
 
@@ -545,20 +702,38 @@ pub fn echoed(received: &[u8], at: usize, sent: &[&[u8]]) -> bool {
     contains(line) || value.is_some_and(contains)
 }
 
-/// Whether every actor of `case` talks the protocol's framing over a byte stream (cases for
-/// another transport, such as the MSNP HTTP gateway, are left out).
+/// Whether every actor of `case` talks the protocol over a transport the fuzzer mutates: its
+/// byte stream, LeanCloud's WebSocket messages, MSNP in the gateway's HTTP bodies. Cases with
+/// `http:` steps (requests the scenario writes itself) are left out.
 fn replayable(case: &Scenario) -> bool {
     let streams: &[&str] = match case.protocol {
         Protocol::Fetion => &["fetion", "fetion-chat"],
-        Protocol::Msnp => &["msnp"],
+        Protocol::Msnp => &["msnp", gateway::SERVICE],
         Protocol::Sip => &["sip", "msrp"],
-        // WebSocket messages, not a byte stream of the protocol's own framing.
-        Protocol::LeanCloud => &[],
+        Protocol::LeanCloud => &["leancloud"],
     };
-    case.actors.values().all(|t| match t {
-        ActorTarget::Service(s) => streams.contains(&s.as_str()),
-        ActorTarget::Address(_) => true,
-    })
+    fn http(steps: &[scenario::Step]) -> bool {
+        steps.iter().any(|s| match &s.kind {
+            StepKind::Http(_) => true,
+            StepKind::Repeat(r) => http(&r.steps),
+            _ => false,
+        })
+    }
+    !http(&case.steps)
+        && case.actors.values().all(|t| match t {
+            ActorTarget::Service(s) => streams.contains(&s.as_str()),
+            ActorTarget::Address(_) => true,
+        })
+}
+
+/// The service whose liveness a round of `case` checks: the gateway for a case that talks to
+/// it, else the protocol's main service.
+fn checked_service(case: &Scenario) -> String {
+    if gateway::is_gateway_case(case) {
+        gateway::SERVICE.to_owned()
+    } else {
+        case.protocol.name().to_owned()
+    }
 }
 
 /// Whether a server owes `message` an answer: it is a whole request that expects a reply.
@@ -657,9 +832,12 @@ impl Target {
         })
     }
 
-    /// Whether cases of `protocol` can run: its main service is a target.
-    fn serves(&self, protocol: Protocol) -> bool {
-        self.services.contains_key(protocol.name())
+    /// Whether `case` can run: every service its actors name is a target.
+    fn serves(&self, case: &Scenario) -> bool {
+        case.actors.values().all(|t| match t {
+            ActorTarget::Service(s) => self.services.contains_key(s),
+            ActorTarget::Address(_) => true,
+        }) && self.services.contains_key(&checked_service(case))
     }
 
     /// Replaces a dead embedded server with a fresh one; `false` for an external target.
@@ -682,12 +860,9 @@ impl Target {
 
     /// After a round: a refused connection is a crash, a failed liveness scenario an
     /// unresponsive server.
-    async fn liveness(
-        &self,
-        fuzzer: &Fuzzer<'_>,
-        protocol: Protocol,
-    ) -> Result<(), (Kind, String)> {
-        let Some(addr) = self.services.get(protocol.name()) else {
+    async fn liveness(&self, fuzzer: &Fuzzer<'_>, case: &Scenario) -> Result<(), (Kind, String)> {
+        let (protocol, service) = (case.protocol, checked_service(case));
+        let Some(addr) = self.services.get(&service) else {
             return Ok(());
         };
         match tokio::time::timeout(fuzzer.opts.timeout, TcpStream::connect(addr)).await {
@@ -695,24 +870,18 @@ impl Target {
             Ok(Err(e)) => {
                 return Err((
                     Kind::Crash,
-                    format!(
-                        "connecting to {} at {addr} after the round: {e}",
-                        protocol.name()
-                    ),
+                    format!("connecting to {service} at {addr} after the round: {e}"),
                 ));
             }
             Err(_) => {
                 return Err((
                     Kind::Crash,
-                    format!(
-                        "connecting to {} at {addr} after the round timed out",
-                        protocol.name()
-                    ),
+                    format!("connecting to {service} at {addr} after the round timed out"),
                 ));
             }
         }
-        let case = liveness_case(protocol);
-        let (result, _) = fuzzer.round(self, &case, None).await;
+        let probe = liveness_case(protocol, &service);
+        let (result, _) = fuzzer.round(self, &probe, None).await;
         if result.verdict == Verdict::Pass {
             return Ok(());
         }
@@ -737,10 +906,7 @@ impl Target {
         let run = |services: BTreeMap<String, SocketAddr>| {
             let opts = fuzzer.run_options(case);
             async move {
-                let connector = Recording {
-                    services,
-                    log: Arc::new(Mutex::new(Log::default())),
-                };
+                let connector = Recording::new(services, Arc::new(Mutex::new(Log::default())));
                 runner::run(case, &opts, &connector).await.verdict
             }
         };
@@ -766,84 +932,100 @@ fn services_of(server: &Server) -> BTreeMap<String, SocketAddr> {
         .collect()
 }
 
-/// The liveness scenario: a fresh connection gets an answer (any answer) to two requests.
-pub fn liveness_case(protocol: Protocol) -> Scenario {
-    let text = repro::liveness_yaml(protocol);
+/// The liveness scenario: a fresh connection to `service` gets an answer (any answer) to two
+/// requests of `protocol`.
+pub fn liveness_case(protocol: Protocol, service: &str) -> Scenario {
+    let text = repro::liveness_yaml(protocol, service);
     // INVARIANT: the built-in text is tested to load (`liveness_cases_load`).
     scenario::load_str(Path::new("imspec-fuzz-liveness.yaml"), &text)
         .unwrap_or_else(|e| panic!("built-in liveness scenario: {e}"))
 }
 
 // ---------------------------------------------------------------------------------------
-// Recording connections
+// Recording and mutating connections
 
-/// What one round sent and received.
+/// What one round sent and received: every TCP connection as the harness's [`Tap`] recorded
+/// it (the same records `imspec run --pcap` writes), and the mutation made.
 #[derive(Debug, Default)]
 pub struct Log {
     protocol: Option<Protocol>,
-    /// (connection index, message index, mutation) to apply.
+    /// (stream index, message index, mutation) to apply.
     plan: Option<(usize, usize, Mutation)>,
-    /// The connections, in the order they opened.
-    pub conns: Vec<ConnLog>,
-    /// The actor of each connection (from the runner's wire log).
-    pub actors: Vec<String>,
+    /// Messages written on each stream the runner opened, in the order it opened them (the
+    /// baseline's choice of what to mutate).
+    pub streams: Vec<usize>,
+    /// The message mutated, once it went out.
+    pub mutated: Option<Mutated>,
+    /// The TCP connections of the round (a gateway actor's HTTP requests included).
+    pub connections: Vec<Connection>,
+    /// When the round started (microseconds since the Unix epoch; the connections' times
+    /// count from here).
+    pub started_us: u64,
     ended: Option<Instant>,
 }
 
 impl Log {
-    /// The actor name of connection `c`.
-    pub fn actor(&self, c: usize) -> String {
-        self.actors
-            .get(c)
-            .cloned()
-            .unwrap_or_else(|| format!("c{}", c + 1))
+    /// The round's connections as a pcapng file (`report::pcap`).
+    pub fn pcapng(&self, case: &Scenario) -> Vec<u8> {
+        let result = CaseResult {
+            id: case.id.clone(),
+            started_us: self.started_us,
+            connections: self.connections.clone(),
+            ..CaseResult::default()
+        };
+        pcap::render(&[result])
     }
 
     /// The description of the mutation applied, if it was.
     fn mutation(&self) -> Option<String> {
-        let (c, m, _) = self.plan?;
-        let what = self.conns.get(c)?.messages.get(m)?.mutation.clone()?;
-        Some(format!("message {} on {}: {what}", m + 1, self.actor(c)))
+        let m = self.mutated.as_ref()?;
+        Some(format!(
+            "message {} on {}: {}",
+            m.message + 1,
+            m.actor,
+            m.what
+        ))
     }
 }
 
-/// One connection of a round.
-#[derive(Debug)]
-pub struct ConnLog {
-    /// Where it went.
-    pub endpoint: Endpoint,
-    /// The address it connected to.
-    pub addr: SocketAddr,
-    /// When it opened.
-    pub opened: Instant,
-    /// What the client wrote, one entry per write (one `send:` step each).
-    pub messages: Vec<Sent>,
-    /// Every byte the server sent.
-    pub received: Vec<u8>,
-    /// When bytes arrived.
-    pub received_at: Vec<Instant>,
-    /// When the server closed it.
-    pub eof: Option<Instant>,
-}
-
-/// One write.
-#[derive(Debug)]
-pub struct Sent {
-    /// When.
-    pub at: Instant,
-    /// The bytes that went out (after the mutation).
+/// The mutated message of a round.
+#[derive(Debug, Clone)]
+pub struct Mutated {
+    /// The actor whose stream carried it.
+    pub actor: String,
+    /// Its index among the stream's messages.
+    pub message: usize,
+    /// What the mutation did.
+    pub what: String,
+    /// The message as the protocol frames it, after the mutation: the bytes of one write, the
+    /// payload of one WebSocket message, one MSNP write into the gateway bridge.
     pub bytes: Vec<u8>,
-    /// What the mutation did, if this write was mutated.
-    pub mutation: Option<String>,
+    /// Whether a server owes it an answer (a whole request).
+    pub owes_reply: bool,
+    /// When it went out.
+    pub at: Instant,
+    /// Whether a byte, the end or an error was read on its stream after it went out.
+    pub answered: bool,
 }
 
-/// A connector that records connections and applies the round's mutation.
-struct Recording {
+/// How a stream's messages are cut.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Framing {
+    /// One write of the runner is one message (a `send:` step) of this protocol: TCP streams,
+    /// and the MSNP stream of the gateway bridge (whose writes become HTTP request bodies).
+    Writes(Protocol),
+    /// A WebSocket client's stream: the handshake, then frames; a message is one data frame,
+    /// whose LeanCloud command is mutated ([`mutate::apply_command`]).
+    WebSocket,
+}
+
+/// Connects to loopback addresses only and hands back plain TCP streams (which [`Tap`]
+/// records).
+struct Loopback {
     services: BTreeMap<String, SocketAddr>,
-    log: Arc<Mutex<Log>>,
 }
 
-impl Connector for Recording {
+impl Connector for Loopback {
     fn connect<'a>(&'a self, to: &'a Endpoint) -> BoxFuture<'a, Result<BoxStream, TransportError>> {
         Box::pin(async move {
             let addr: SocketAddr = match to {
@@ -874,41 +1056,78 @@ impl Connector for Recording {
                         source,
                     })?;
             let _ = stream.set_nodelay(true);
-            let index = {
-                let mut log = lock(&self.log);
-                log.conns.push(ConnLog {
-                    endpoint: to.clone(),
-                    addr,
-                    opened: Instant::now(),
-                    messages: Vec::new(),
-                    received: Vec::new(),
-                    received_at: Vec::new(),
-                    eof: None,
-                });
-                log.conns.len() - 1
-            };
-            Ok(Box::new(Recorded {
-                inner: stream,
-                index,
-                log: Arc::clone(&self.log),
-                out: Vec::new(),
-            }) as BoxStream)
+            Ok(Box::new(stream) as BoxStream)
         })
     }
 }
 
-/// A connection that logs both directions and mutates the planned write. The runner writes
-/// each `send:` step with one `write_all`, and this stream always takes a whole buffer, so one
-/// `poll_write` is one message.
-struct Recorded {
-    inner: TcpStream,
-    index: usize,
+/// The round's connector: MSNP over the HTTP gateway for `msnp-gateway` actors, every TCP
+/// stream recorded by [`Tap`], and the streams the runner opens wrapped in [`Mutating`].
+struct Recording {
+    inner: Gateway,
     log: Arc<Mutex<Log>>,
-    /// Bytes accepted from the runner, not yet written to the socket.
+}
+
+impl Recording {
+    fn new(services: BTreeMap<String, SocketAddr>, log: Arc<Mutex<Log>>) -> Self {
+        let tap = Tap::new(Arc::new(Loopback { services }));
+        Self {
+            inner: Gateway::new(Arc::new(tap), gateway::Options::default()),
+            log,
+        }
+    }
+}
+
+impl Connector for Recording {
+    fn connect<'a>(&'a self, to: &'a Endpoint) -> BoxFuture<'a, Result<BoxStream, TransportError>> {
+        Box::pin(async move {
+            let stream = self.inner.connect(to).await?;
+            let scope = tap::current();
+            let actor = scope.as_ref().map(|s| s.actor.clone()).unwrap_or_default();
+            let mut log = lock(&self.log);
+            let protocol = log.protocol.unwrap_or(Protocol::Fetion);
+            let framing = match (to, protocol) {
+                (Endpoint::Service(s), _) if s == gateway::SERVICE => {
+                    Framing::Writes(Protocol::Msnp)
+                }
+                (_, Protocol::LeanCloud) => Framing::WebSocket,
+                (_, p) => Framing::Writes(p),
+            };
+            log.streams.push(0);
+            Ok(Box::new(Mutating {
+                inner: stream,
+                index: log.streams.len() - 1,
+                actor,
+                framing,
+                log: Arc::clone(&self.log),
+                held: Vec::new(),
+                handshake_done: false,
+                out: Vec::new(),
+            }) as BoxStream)
+        })
+    }
+
+    fn dial<'a>(&'a self, to: &'a Endpoint) -> BoxFuture<'a, Result<BoxStream, TransportError>> {
+        self.inner.dial(to)
+    }
+}
+
+/// A stream that mutates the planned message on its way out and notes whether it was
+/// answered. The bytes themselves are recorded below it, by [`Tap`].
+struct Mutating {
+    inner: BoxStream,
+    index: usize,
+    actor: String,
+    framing: Framing,
+    log: Arc<Mutex<Log>>,
+    /// WebSocket: bytes written by the client, not yet a whole handshake or frame.
+    held: Vec<u8>,
+    handshake_done: bool,
+    /// Bytes accepted from the writer, not yet written below.
     out: Vec<u8>,
 }
 
-impl Recorded {
+impl Mutating {
     fn poll_drain(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         while !self.out.is_empty() {
             let n = ready!(Pin::new(&mut self.inner).poll_write(cx, &self.out))?;
@@ -919,9 +1138,84 @@ impl Recorded {
         }
         Poll::Ready(Ok(()))
     }
+
+    /// Counts one message of this stream; mutates it if it is the planned one.
+    fn message(&self, message: &[u8], text: bool) -> Vec<u8> {
+        let mut log = lock(&self.log);
+        let Some(k) = log.streams.get_mut(self.index) else {
+            return message.to_vec();
+        };
+        let m = *k;
+        *k += 1;
+        let plan = log.plan;
+        let Some((_, _, mutation)) = plan.filter(|(s, at, _)| *s == self.index && *at == m) else {
+            return message.to_vec();
+        };
+        let (bytes, what, owes_reply) = match self.framing {
+            Framing::Writes(p) => {
+                let (b, what) = mutate::apply(p, message, mutation);
+                let owes = owes_reply(p, &b);
+                (b, what, owes)
+            }
+            Framing::WebSocket => {
+                let (b, what) = mutate::apply_command(message, text, mutation);
+                let owes = command_owes_reply(&b, text);
+                (b, what, owes)
+            }
+        };
+        log.mutated = Some(Mutated {
+            actor: self.actor.clone(),
+            message: m,
+            what,
+            bytes: bytes.clone(),
+            owes_reply,
+            at: Instant::now(),
+            answered: false,
+        });
+        bytes
+    }
+
+    /// WebSocket: moves every whole handshake or frame of `held` to `out`, the planned data
+    /// frame mutated (masked again with its own key).
+    fn cut_frames(&mut self) {
+        loop {
+            if !self.handshake_done {
+                let ends = pcap::frame_ends("http", Way::Send, &self.held);
+                match ends.first() {
+                    Some(&n) if http_head_complete(&self.held[..n]) => {
+                        self.out.extend(self.held.drain(..n));
+                        self.handshake_done = true;
+                    }
+                    _ => return,
+                }
+                continue;
+            }
+            let Some(frame) = frames::client_frame(&self.held) else {
+                // Incomplete, or not a frame (passed on: the server judges it).
+                if frames::frame_error(&self.held) {
+                    self.out.append(&mut self.held);
+                }
+                return;
+            };
+            let whole: Vec<u8> = self.held.drain(..frame.len).collect();
+            let data = matches!(frame.header.opcode, OpCode::Data(Data::Binary | Data::Text))
+                && frame.header.is_final;
+            if !data {
+                self.out.extend_from_slice(&whole);
+                continue;
+            }
+            let text = frame.header.opcode == OpCode::Data(Data::Text);
+            let bytes = self.message(&frame.payload, text);
+            if bytes == frame.payload {
+                self.out.extend_from_slice(&whole);
+            } else {
+                frames::write_frame(frame.header, bytes, &mut self.out);
+            }
+        }
+    }
 }
 
-impl AsyncWrite for Recorded {
+impl AsyncWrite for Mutating {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -929,28 +1223,16 @@ impl AsyncWrite for Recorded {
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         ready!(this.poll_drain(cx))?;
-        let bytes = {
-            let mut log = lock(&this.log);
-            let (protocol, plan) = (log.protocol, log.plan);
-            let Some(conn) = log.conns.get_mut(this.index) else {
-                return Poll::Ready(Err(io::Error::other("connection not logged")));
-            };
-            let k = conn.messages.len();
-            let (bytes, mutation) = match (plan, protocol) {
-                (Some((c, m, mutation)), Some(p)) if c == this.index && m == k => {
-                    let (b, what) = mutate::apply(p, buf, mutation);
-                    (b, Some(what))
-                }
-                _ => (buf.to_vec(), None),
-            };
-            conn.messages.push(Sent {
-                at: Instant::now(),
-                bytes: bytes.clone(),
-                mutation,
-            });
-            bytes
-        };
-        this.out = bytes;
+        match this.framing {
+            Framing::Writes(_) => {
+                let bytes = this.message(buf, false);
+                this.out = bytes;
+            }
+            Framing::WebSocket => {
+                this.held.extend_from_slice(buf);
+                this.cut_frames();
+            }
+        }
         if let Poll::Ready(Err(e)) = this.poll_drain(cx) {
             return Poll::Ready(Err(e));
         }
@@ -970,27 +1252,38 @@ impl AsyncWrite for Recorded {
     }
 }
 
-impl AsyncRead for Recorded {
+impl AsyncRead for Mutating {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        let before = buf.filled().len();
-        ready!(Pin::new(&mut this.inner).poll_read(cx, buf))?;
-        let new = &buf.filled()[before..];
+        let r = ready!(Pin::new(&mut this.inner).poll_read(cx, buf));
         let mut log = lock(&this.log);
-        if let Some(conn) = log.conns.get_mut(this.index) {
-            if new.is_empty() {
-                conn.eof.get_or_insert_with(Instant::now);
-            } else {
-                conn.received.extend_from_slice(new);
-                conn.received_at.push(Instant::now());
-            }
+        let here = log.plan.is_some_and(|(s, _, _)| s == this.index);
+        if here && let Some(m) = log.mutated.as_mut() {
+            m.answered = true;
         }
-        Poll::Ready(Ok(()))
+        Poll::Ready(r)
     }
+}
+
+/// Whether the head `bytes` (one HTTP message cut by `frame_ends`) is complete.
+fn http_head_complete(bytes: &[u8]) -> bool {
+    bytes.ends_with(b"\r\n\r\n")
+}
+
+/// Whether a server owes a LeanCloud command an answer: it decodes and carries the serial
+/// `i` that pairs replies (an `ack` the client sends answers a push and is not answered).
+fn command_owes_reply(payload: &[u8], text: bool) -> bool {
+    let format = if text {
+        leancloud::Format::Proto2Base64
+    } else {
+        leancloud::Format::Protobuf2
+    };
+    leancloud::decode(payload, format)
+        .is_ok_and(|c| c.i.is_some() && c.command_type() != Some(leancloud::CommandType::Ack))
 }
 
 #[cfg(test)]
@@ -1035,9 +1328,16 @@ mod tests {
 
     #[test]
     fn liveness_cases_load() {
-        for p in [Protocol::Fetion, Protocol::Msnp] {
-            assert_eq!(liveness_case(p).protocol, p);
+        for p in [
+            Protocol::Fetion,
+            Protocol::Msnp,
+            Protocol::Sip,
+            Protocol::LeanCloud,
+        ] {
+            assert_eq!(liveness_case(p, p.name()).protocol, p);
         }
+        let gateway = liveness_case(Protocol::Msnp, gateway::SERVICE);
+        assert!(gateway::is_gateway_case(&gateway));
     }
 
     #[test]
@@ -1053,7 +1353,7 @@ mod tests {
         assert_eq!(moved.len(), 2, "{what}");
         assert_eq!(moved[0] + 1, moved[1]);
         assert!(matches!(swapped.steps[moved[0]].kind, StepKind::Send(_)));
-        let liveness = liveness_case(Protocol::Fetion);
+        let liveness = liveness_case(Protocol::Fetion, "fetion");
         assert!(
             swap_adjacent_sends(&liveness, 0).is_none(),
             "no two sends are adjacent"
@@ -1098,10 +1398,7 @@ mod tests {
         };
         let e = fuzz(&opts, |_| {}).await.unwrap_err();
         assert!(e.to_string().contains("not a loopback address"), "{e}");
-        let c = Recording {
-            services: BTreeMap::new(),
-            log: Arc::new(Mutex::new(Log::default())),
-        };
+        let c = Recording::new(BTreeMap::new(), Arc::new(Mutex::new(Log::default())));
         let e = c
             .connect(&Endpoint::Address("192.0.2.1:80".into()))
             .await

@@ -1,5 +1,8 @@
 //! Findings as runnable scenarios: the round's bytes as raw `send:` steps in the order they
-//! went out (connections opened where they opened), then the check that failed.
+//! went out (connections opened where they opened), then the check that failed. The bytes come
+//! from the round's recorded TCP connections: a stream's writes; a LeanCloud WebSocket
+//! connection's data messages (sent again as binary messages: the runner frames them); a
+//! gateway actor's request bodies (the gateway transport carries them again).
 //!
 //! Raw bytes replay the round exactly, but not the state a server derives from values it
 //! chose (a login answered with a fresh nonce fails when replayed): a problem that needs such
@@ -11,33 +14,123 @@ use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use super::net::{Kind, Log};
+use super::frames;
+use super::net::{Kind, Log, way_bytes};
+use imspec_harness::runner::{Connection, Way};
 use imspec_harness::scenario::{Protocol, Scenario};
-use imspec_harness::transport::Endpoint;
+use imspec_harness::transport::gateway;
 
 /// The actor the liveness steps use.
 pub const PROBE: &str = "imspec_probe";
 
 /// The check a reproduction ends with.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Tail {
     /// Every connection closed, then the liveness steps on a fresh connection.
     Liveness,
-    /// The sends up to message `message` of connection `conn`, then its reply.
+    /// The sends of `actor` up to the one holding `bytes` (the mutated message), then its
+    /// reply.
     Reply {
-        /// Connection index.
-        conn: usize,
-        /// Message index on that connection.
-        message: usize,
+        /// The actor.
+        actor: String,
+        /// The mutated message.
+        bytes: Vec<u8>,
     },
-    /// Every send, then valid frames on connection `conn`: a barrier, or the close the server
-    /// made (`closed`).
+    /// Every send, then valid frames on `actor`'s connection: a barrier, or the close the
+    /// server made (`closed`).
     Valid {
-        /// Connection index.
-        conn: usize,
+        /// The actor.
+        actor: String,
         /// The server closed the connection in the round.
         closed: bool,
     },
+}
+
+/// One step of a replayed round.
+#[derive(Debug)]
+enum Event {
+    /// The actor (re)connects, to this actor target.
+    Connect(String),
+    /// The actor sends these bytes (a `raw:` send: the bytes of a stream, the payload of a
+    /// WebSocket message, an MSNP gateway body).
+    Send(Vec<u8>),
+}
+
+/// The round's steps per recorded connection, in time order: a connection carrying the
+/// protocol's stream replays its writes; a WebSocket connection its data messages; a
+/// gateway actor's HTTP connections the bodies of its requests (the gateway transport cuts
+/// them into requests again), reconnecting where the round opened a session.
+fn events(log: &Log, services: &BTreeMap<String, SocketAddr>) -> Vec<(f64, String, Event)> {
+    let mut out: Vec<(f64, String, Event)> = Vec::new();
+    for c in &log.connections {
+        let actor = c.actor.clone();
+        match c.protocol.as_str() {
+            "http" => {
+                let sent = way_bytes(c, Way::Send);
+                let ends = send_times(c);
+                for m in frames::http_messages(Way::Send, &sent).0 {
+                    let t = time_at(&ends, m.end);
+                    if m.first.contains("Action=open") || m.first.contains("action=open") {
+                        out.push((t, actor.clone(), Event::Connect(gateway::SERVICE.into())));
+                    }
+                    let lower = m.first.to_ascii_lowercase();
+                    if !m.body.is_empty() && !lower.contains("action=close") {
+                        out.push((t, actor.clone(), Event::Send(m.body)));
+                    }
+                }
+            }
+            "websocket" => {
+                out.push((
+                    c.t_ms,
+                    actor.clone(),
+                    Event::Connect(target_of(c, services)),
+                ));
+                let sent = way_bytes(c, Way::Send);
+                let ends = send_times(c);
+                for (payload, _text, end) in frames::ws_messages(&sent) {
+                    out.push((time_at(&ends, end), actor.clone(), Event::Send(payload)));
+                }
+            }
+            _ => {
+                out.push((
+                    c.t_ms,
+                    actor.clone(),
+                    Event::Connect(target_of(c, services)),
+                ));
+                for k in c
+                    .chunks
+                    .iter()
+                    .filter(|k| k.way == Way::Send && !k.raw.is_empty())
+                {
+                    out.push((k.t_ms, actor.clone(), Event::Send(k.raw.clone())));
+                }
+            }
+        }
+    }
+    // Stable: a connect and the sends at the same instant keep their order.
+    out.sort_by(|a, b| a.0.total_cmp(&b.0));
+    out
+}
+
+/// (offset where a send chunk ends, its time) for one connection.
+fn send_times(c: &Connection) -> Vec<(usize, f64)> {
+    let mut at = 0;
+    c.chunks
+        .iter()
+        .filter(|k| k.way == Way::Send)
+        .map(|k| {
+            at += k.raw.len();
+            (at, k.t_ms)
+        })
+        .collect()
+}
+
+/// When the byte before offset `end` went out.
+fn time_at(ends: &[(usize, f64)], end: usize) -> f64 {
+    ends.iter()
+        .find(|(e, _)| *e >= end)
+        .or(ends.last())
+        .map_or(0.0, |(_, t)| *t)
 }
 
 /// What a reproduction is made of.
@@ -59,6 +152,10 @@ pub struct Draft<'a> {
     pub log: &'a Log,
     /// Target services by name (to name the actors' targets).
     pub services: &'a BTreeMap<String, SocketAddr>,
+    /// The service the liveness steps probe.
+    pub service: &'a str,
+    /// The mutated message and its actor, if one was.
+    pub mutated: Option<(&'a str, &'a [u8])>,
     /// The closing check.
     pub tail: Tail,
     /// The round's step timeout.
@@ -107,80 +204,103 @@ pub fn scenario(d: &Draft<'_>) -> String {
     let _ = writeln!(y, "    level: must");
     let _ = writeln!(y, "timeout_ms: {}", d.timeout.as_millis().max(1) * 2);
 
-    // Actors: one per connection name, targeted like the round's connection.
+    // Actors: one per connection name, targeted like the round's first connection.
+    let events = events(d.log, d.services);
     let mut actors: BTreeMap<String, String> = BTreeMap::new();
-    for (c, conn) in d.log.conns.iter().enumerate() {
-        actors
-            .entry(d.log.actor(c))
-            .or_insert_with(|| target_of(&conn.endpoint, conn.addr, d.services));
+    for (_, actor, e) in &events {
+        if let Event::Connect(target) = e {
+            actors
+                .entry(actor.clone())
+                .or_insert_with(|| target.clone());
+        }
     }
     if d.tail == Tail::Liveness {
-        actors.insert(PROBE.into(), protocol.name().into());
+        actors.insert(PROBE.into(), d.service.into());
     }
     let _ = writeln!(y, "actors:");
     for (name, target) in &actors {
         let _ = writeln!(y, "  {name}: {target}");
     }
 
-    // Events in time order: connects and sends.
-    let mut events: Vec<(std::time::Instant, usize, Option<usize>)> = Vec::new();
-    for (c, conn) in d.log.conns.iter().enumerate() {
-        events.push((conn.opened, c, None));
-        for (m, sent) in conn.messages.iter().enumerate() {
-            events.push((sent.at, c, Some(m)));
-        }
-    }
-    events.sort_by_key(|(t, c, m)| (*t, *c, m.map_or(0, |m| m + 1)));
     let _ = writeln!(y, "steps:");
-    for (_, c, m) in events {
-        let actor = d.log.actor(c);
-        let Some(m) = m else {
-            let _ = writeln!(y, "  - connect: {actor}");
-            continue;
+    let mut connected: BTreeMap<&str, bool> = BTreeMap::new();
+    let mut mutated_seen = false;
+    for (_, actor, e) in &events {
+        let bytes = match e {
+            Event::Connect(_) => {
+                let _ = writeln!(y, "  - connect: {actor}");
+                connected.insert(actor, true);
+                continue;
+            }
+            Event::Send(b) => b,
         };
-        let sent = &d.log.conns[c].messages[m];
+        if !connected.contains_key(actor.as_str()) {
+            continue;
+        }
+        let mutated = d
+            .mutated
+            .is_some_and(|(a, m)| a == actor && !mutated_seen && contains(bytes, m));
+        mutated_seen |= mutated;
+        let last = mutated && matches!(&d.tail, Tail::Reply { actor: a, .. } if a == actor);
         let _ = writeln!(y, "  - send: {actor}");
-        let last = d.tail
-            == Tail::Reply {
-                conn: c,
-                message: m,
-            };
         if last {
             let _ = writeln!(y, "    as: fuzzed");
         }
-        if let Some(what) = &sent.mutation {
-            let _ = writeln!(y, "    note: {}", quoted(&format!("mutated: {what}")));
+        if mutated {
+            let _ = writeln!(
+                y,
+                "    note: {}",
+                quoted(&format!("mutated: {}", d.mutation))
+            );
         }
-        let _ = writeln!(y, "    raw: '{}'", raw(&sent.bytes));
+        let _ = writeln!(y, "    raw: '{}'", raw(bytes));
         if last {
             break;
         }
     }
-    match d.tail {
-        Tail::Reply { conn, .. } => {
-            let _ = writeln!(y, "  - expect: {}", d.log.actor(conn));
+    // A mutated message no recorded connection carries went out after the round's records
+    // were taken (the gateway transport sends what is left when the scenario ends): it goes
+    // last.
+    if let Some((actor, bytes)) = d.mutated
+        && !mutated_seen
+        && connected.contains_key(actor)
+    {
+        let _ = writeln!(y, "  - send: {actor}");
+        if matches!(&d.tail, Tail::Reply { .. }) {
+            let _ = writeln!(y, "    as: fuzzed");
+        }
+        let _ = writeln!(
+            y,
+            "    note: {}",
+            quoted(&format!("mutated: {}", d.mutation))
+        );
+        let _ = writeln!(y, "    raw: '{}'", raw(bytes));
+    }
+    match &d.tail {
+        Tail::Reply { actor, .. } => {
+            let _ = writeln!(y, "  - expect: {actor}");
             let _ = writeln!(y, "    reply: fuzzed");
             let _ = writeln!(
                 y,
                 "    note: the server must answer a whole request (or close)"
             );
         }
-        Tail::Valid { conn, closed: true } => {
-            let _ = writeln!(y, "  - expect_closed: {}", d.log.actor(conn));
+        Tail::Valid {
+            actor,
+            closed: true,
+        } => {
+            let _ = writeln!(y, "  - expect_closed: {actor}");
             let _ = writeln!(y, "    note: every frame before the close must decode");
         }
         Tail::Valid {
-            conn,
+            actor,
             closed: false,
         } => {
-            let _ = writeln!(y, "  - barrier: {}", d.log.actor(conn));
+            let _ = writeln!(y, "  - barrier: {actor}");
             let _ = writeln!(y, "    note: every frame the server sends must decode");
         }
         Tail::Liveness => {
-            let names: BTreeMap<String, ()> = (0..d.log.conns.len())
-                .map(|c| (d.log.actor(c), ()))
-                .collect();
-            for name in names.keys() {
+            for name in connected.keys() {
                 let _ = writeln!(y, "  - disconnect: {name}");
             }
             y.push_str(&liveness_steps(protocol));
@@ -189,10 +309,15 @@ pub fn scenario(d: &Draft<'_>) -> String {
     y
 }
 
-/// The whole liveness scenario for `protocol`.
-pub fn liveness_yaml(protocol: Protocol) -> String {
+/// Whether `hay` holds `needle`.
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// The whole liveness scenario for `protocol`, on `service`.
+pub fn liveness_yaml(protocol: Protocol, service: &str) -> String {
     format!(
-        "title: imspec fuzz liveness ({p})\nprotocol: {p}\nactors:\n  {PROBE}: {p}\nsteps:\n{}",
+        "title: imspec fuzz liveness ({service})\nprotocol: {p}\nactors:\n  {PROBE}: {service}\nsteps:\n{}",
         liveness_steps(protocol),
         p = protocol.name()
     )
@@ -243,18 +368,15 @@ fn rule_text(kind: Kind) -> &'static str {
     }
 }
 
-/// The actor target for a connection: the service whose address it reached, or the address.
-fn target_of(
-    endpoint: &Endpoint,
-    addr: SocketAddr,
-    services: &BTreeMap<String, SocketAddr>,
-) -> String {
-    if let Endpoint::Service(s) = endpoint {
-        return s.clone();
+/// The actor target for a connection: the service it dialled or whose address it reached,
+/// or the address.
+fn target_of(c: &Connection, services: &BTreeMap<String, SocketAddr>) -> String {
+    if services.contains_key(&c.peer) {
+        return c.peer.clone();
     }
-    match services.iter().find(|(_, a)| **a == addr) {
+    match services.iter().find(|(_, a)| a.to_string() == c.remote) {
         Some((name, _)) => name.clone(),
-        None => format!("{{ address: \"{addr}\" }}"),
+        None => format!("{{ address: \"{}\" }}", c.peer),
     }
 }
 

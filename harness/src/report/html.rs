@@ -367,9 +367,9 @@ pub fn diagram(r: &CaseResult) -> String {
                     );
                 }
             }
-            Direction::Send | Direction::Recv => {
+            Direction::Wire(_) => {
                 let px = x(w.peer.as_deref().unwrap_or("?"));
-                let (x1, x2) = if w.dir == Direction::Send {
+                let (x1, x2) = if w.dir == Direction::SEND {
                     (ax, px)
                 } else {
                     (px, ax)
@@ -381,7 +381,7 @@ pub fn diagram(r: &CaseResult) -> String {
                 let _ = write!(
                     s,
                     "<g class=\"arrow {dir}{f}\" data-i=\"{i}\" id=\"e{i}\"><title>{title}</title><line class=\"hit\" x1=\"{x1}\" y1=\"{cy}\" x2=\"{x2}\" y2=\"{cy}\"/><line x1=\"{x1}\" y1=\"{cy}\" x2=\"{x2}\" y2=\"{cy}\" marker-end=\"url(#head)\"/><text x=\"{mx}\" y=\"{ty}\" text-anchor=\"middle\">{label}</text></g>",
-                    dir = if w.dir == Direction::Send {
+                    dir = if w.dir == Direction::SEND {
                         "send"
                     } else {
                         "recv"
@@ -459,7 +459,7 @@ pub fn frame_details(r: &CaseResult) -> BTreeMap<String, Detail> {
         let (label, fields) = decode(protocol, w);
         let peer = w.peer.as_deref().unwrap_or("?");
         let head = match w.dir {
-            Direction::Send => format!("{} → {peer} at {:.3} ms", w.actor, w.t_ms),
+            Direction::SEND => format!("{} → {peer} at {:.3} ms", w.actor, w.t_ms),
             _ => format!("{peer} → {} at {:.3} ms", w.actor, w.t_ms),
         };
         out.insert(
@@ -666,8 +666,8 @@ mod tests {
                     b"connected to service msnp",
                     Some("connect"),
                 ),
-                entry(Direction::Send, b"VER 1 CON 0\r\n", None),
-                entry(Direction::Recv, b"VER 2 CON 0\r\n", None),
+                entry(Direction::SEND, b"VER 1 CON 0\r\n", None),
+                entry(Direction::RECV, b"VER 2 CON 0\r\n", None),
                 entry(Direction::Event, b"barrier", Some("barrier")),
             ],
             failure: Some(Failure {
@@ -744,7 +744,7 @@ mod tests {
 
     #[test]
     fn html_decode_reports_the_codec_error_offset() {
-        let w = entry(Direction::Recv, b"VER x\xff\r\n", None);
+        let w = entry(Direction::RECV, b"VER x\xff\r\n", None);
         let (_, fields) = decode("msnp", &w);
         assert_eq!(fields.len(), 1);
         assert!(fields[0].1.starts_with("byte "), "{fields:?}");

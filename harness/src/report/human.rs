@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::runner::{CaseResult, Direction, Verdict, WireEntry};
+use crate::runner::{CaseResult, Direction, Verdict, Way, WireEntry};
 
 use super::Summary;
 
@@ -118,8 +118,8 @@ pub fn trace_text(r: &CaseResult, color: bool) -> String {
 fn wire_lines(out: &mut String, wire: &[WireEntry], dim: &str, reset: &str) {
     for w in wire {
         let arrow = match w.dir {
-            Direction::Send => "->",
-            Direction::Recv => "<-",
+            Direction::Wire(Way::Send) => "->",
+            Direction::Wire(Way::Recv) => "<-",
             Direction::Event => "--",
         };
         let _ = writeln!(

@@ -62,7 +62,7 @@ pub fn frame_counts(results: &[CaseResult]) -> BTreeMap<String, usize> {
             };
             let name = if p == "leancloud" {
                 // A close the server sent is a frame, but not a data frame.
-                if w.dir == Direction::Recv && is_ws_close(w.raw.as_deref()) {
+                if w.dir == Direction::RECV && is_ws_close(w.raw.as_deref()) {
                     continue;
                 }
                 "websocket"
@@ -444,10 +444,10 @@ mod tests {
                 .into_iter()
                 .collect(),
             wire: vec![
-                frame(Direction::Send, "VER"),
-                frame(Direction::Recv, "VER"),
-                frame(Direction::Recv, "CVR"),
-                frame(Direction::Recv, "PNG"),
+                frame(Direction::SEND, "VER"),
+                frame(Direction::RECV, "VER"),
+                frame(Direction::RECV, "CVR"),
+                frame(Direction::RECV, "PNG"),
             ],
             connections: vec![msnp, http],
             ..CaseResult::default()

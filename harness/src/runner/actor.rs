@@ -149,7 +149,7 @@ impl Wire {
         let g = lock(&self.state);
         (from..g.entries.len()).rev().find(|&i| {
             let e = &g.entries[i];
-            e.dir == Direction::Recv && e.actor == actor && e.raw.as_deref() == Some(bytes)
+            e.dir == Direction::RECV && e.actor == actor && e.raw.as_deref() == Some(bytes)
         })
     }
 
@@ -445,7 +445,7 @@ async fn read_loop(
                 Ok(Status::Complete((frame, n))) => {
                     wire.frame(
                         &actor,
-                        Direction::Recv,
+                        Direction::RECV,
                         &buf[..n],
                         proto.log_text(&buf[..n]),
                     );

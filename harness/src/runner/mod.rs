@@ -804,7 +804,7 @@ impl<'a> Case<'a> {
             headers,
             body,
         };
-        self.wire.log(name, Direction::Send, request.describe());
+        self.wire.log(name, Direction::SEND, request.describe());
         let actor = self
             .actors
             .entry(name.to_owned())
@@ -822,7 +822,7 @@ impl<'a> Case<'a> {
         actor.spawn_request(async move {
             match gateway::exchange(stream, &request, &host).await {
                 Ok(resp) => {
-                    wire.log(&who, Direction::Recv, resp.describe());
+                    wire.log(&who, Direction::RECV, resp.describe());
                     let frame = gateway::response_frame(&resp);
                     let mut ib = lock(&inbox);
                     ib.pending.retain(|k| *k != key);
@@ -950,7 +950,7 @@ impl<'a> Case<'a> {
                 .push_back((as_name.map(str::to_owned), k.clone()));
         }
         self.wire
-            .frame(name, Direction::Send, &bytes, proto.log_text(&bytes));
+            .frame(name, Direction::SEND, &bytes, proto.log_text(&bytes));
         if let Some(n) = as_name {
             let frame = match proto.parse(&bytes) {
                 Ok(imspec_codec::Status::Complete((frame, used))) if used == bytes.len() => frame,
@@ -1101,7 +1101,7 @@ impl<'a> Case<'a> {
         self.wire
             .event(name, "barrier", "barrier: a round trip".into());
         self.wire
-            .frame(name, Direction::Send, &bytes, proto.log_text(&bytes));
+            .frame(name, Direction::SEND, &bytes, proto.log_text(&bytes));
         let rng = if self.chop() {
             Some(&mut self.rng)
         } else {

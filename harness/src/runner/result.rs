@@ -183,7 +183,8 @@ pub struct Waited {
     pub frame: Option<usize>,
 }
 
-/// Direction of a wire log entry.
+/// Direction of a wire log entry: a frame travelled one [`Way`] of the wire, or the entry is
+/// a connection event. Serialised as `send`, `recv` or `event`.
 #[derive(
     Clone,
     Copy,
@@ -197,13 +198,25 @@ pub struct Waited {
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
-    /// From the runner to the target.
-    Send,
-    /// From the target.
-    Recv,
     /// A connection event (connect, close, error).
     #[default]
     Event,
+    /// A frame, sent or received.
+    #[serde(untagged)]
+    Wire(Way),
+}
+
+impl Direction {
+    /// From the runner to the target.
+    pub const SEND: Self = Self::Wire(Way::Send);
+    /// From the target.
+    pub const RECV: Self = Self::Wire(Way::Recv);
+}
+
+impl From<Way> for Direction {
+    fn from(way: Way) -> Self {
+        Self::Wire(way)
+    }
 }
 
 /// One frame (or event) on the wire.
@@ -238,4 +251,23 @@ pub struct WireEntry {
     )]
     #[schemars(with = "Option<String>")]
     pub raw: Option<Vec<u8>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn directions_serialise_as_before() {
+        for (dir, text) in [
+            (Direction::SEND, "\"send\""),
+            (Direction::RECV, "\"recv\""),
+            (Direction::Event, "\"event\""),
+        ] {
+            assert_eq!(serde_json::to_string(&dir).unwrap(), text);
+            assert_eq!(serde_json::from_str::<Direction>(text).unwrap(), dir);
+        }
+        assert!(serde_json::from_str::<Direction>("\"sideways\"").is_err());
+        assert_eq!(Direction::from(Way::Recv), Direction::RECV);
+    }
 }

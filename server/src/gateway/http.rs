@@ -17,7 +17,7 @@ use tokio::sync::watch;
 
 use super::{Begin, Config, MAX_REQUEST_BODY, PATH, Query, RequestId, Response, Table};
 use crate::driver::now_ms;
-use crate::{ConnId, Event, Output, Service};
+use crate::{ConnId, Event, Mutant, Output, Service};
 
 /// How often idle sessions are looked for.
 pub const EXPIRY_TICK: Duration = Duration::from_millis(200);
@@ -51,6 +51,26 @@ impl Front {
         if handed {
             self.wake();
         }
+    }
+
+    /// Under [`Mutant::GatewayWedgeOnBadBody`]: whether the gateway is wedged, after `body`
+    /// (a body that is not whole MSNP commands wedges it for good).
+    fn wedge_on(&self, body: &[u8]) -> bool {
+        let mut table = self.table();
+        if !table.mutant(Mutant::GatewayWedgeOnBadBody) {
+            return false;
+        }
+        let mut at = 0;
+        while at < body.len() {
+            match imspec_codec::msnp::parse(&body[at..]) {
+                Ok(imspec_codec::Status::Complete((_, n))) => at += n,
+                _ => {
+                    table.wedged = true;
+                    break;
+                }
+            }
+        }
+        table.wedged
     }
 
     fn wake(&self) {
@@ -126,6 +146,10 @@ async fn handle(
         Ok(b) => b.to_bytes(),
         Err(_) => return to_http(Response::plain(413)),
     };
+    if front.wedge_on(&body) {
+        // Planted bug for `imspec fuzz` (fuzz-only mutant): the gateway never answers again.
+        std::future::pending::<()>().await;
+    }
     let begin = front.table().begin(now_ms(), &query, html);
     let response = match begin {
         Begin::Answer(r) => r,

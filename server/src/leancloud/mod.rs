@@ -320,6 +320,16 @@ impl Hub {
     }
 
     fn on_command(&mut self, now_ms: u64, conn: ConnId, cmd: GenericCommand) {
+        // Planted bug for `imspec fuzz` (fuzz-only mutant): a server that copies the peer id
+        // into a fixed 32-byte buffer.
+        if self.mutant(Mutant::LcCrashOnLongPeerId)
+            && let Some(p) = cmd.peer_id.as_ref().filter(|p| p.len() > 32)
+        {
+            panic!(
+                "planted bug: a {}-byte peerId overflows its buffer",
+                p.len()
+            );
+        }
         let ct = cmd.command_type();
         let op = cmd.op_type();
         if ct == Some(CommandType::Session) && op == Some(OpType::Open) {
