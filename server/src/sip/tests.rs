@@ -1,6 +1,9 @@
 //! The SIP hub in memory: bytes in, frames out, no sockets and no clock (one TCP test at the
 //! end drives the real driver over loopback).
 
+use imspec_codec::msrp::{self, Chunk};
+use imspec_codec::sip::message_summary::Class;
+
 use super::*;
 
 const NOW: u64 = 1_700_000_000_000;
