@@ -31,6 +31,8 @@ use core::fmt;
 use std::borrow::Cow;
 
 use super::Method;
+use crate::date::MAX_UNIX_SECS as MAX_RFC1123_SECS;
+pub use crate::date::{format_rfc1123, parse_rfc1123};
 use crate::{Error, ErrorKind, scan};
 
 /// `I:` Call-ID. Server-originated requests may use negative ids (`I: -12`, seed 004).
@@ -410,88 +412,6 @@ impl<'a> Date<'a> {
             unix_secs: self.unix_secs,
         }
     }
-}
-
-/// Formats Unix seconds as an RFC 1123 date (`Thu, 17 Dec 2009 16:13:57 GMT`). Past the year
-/// 9999 the year has more than four digits, which [`Date::parse`] rejects; see
-/// [`Date::from_unix_secs`].
-pub fn format_rfc1123(unix_secs: u64) -> String {
-    let days = unix_secs / 86_400;
-    let secs = unix_secs % 86_400;
-    let (year, month, day) = civil_from_days(days);
-    let wkday = WEEKDAYS
-        .get(usize::try_from((days + 4) % 7).unwrap_or_default())
-        .copied()
-        .unwrap_or("Sun");
-    let month = MONTHS
-        .get(usize::try_from(month - 1).unwrap_or_default())
-        .copied()
-        .unwrap_or("Jan");
-    format!(
-        "{wkday}, {day:02} {month} {year:04} {:02}:{:02}:{:02} GMT",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
-}
-
-/// Parses an RFC 1123 date (see [`Date`]) to Unix seconds. Errors are
-/// [`ErrorKind::BadHeaderValue`] at the first byte that does not fit; a week day that does not
-/// match the date is an error at its first byte.
-pub fn parse_rfc1123(value: &str) -> Result<u64, Error> {
-    // Fixed-width: check the shape byte by byte so the offset names the first wrong byte.
-    const SHAPE: &[u8; 29] = b"www, dd mmm yyyy hh:mm:ss GMT";
-    let b = value.as_bytes();
-    for (i, &want) in SHAPE.iter().enumerate() {
-        let Some(&got) = b.get(i) else {
-            return Err(bad(i));
-        };
-        let ok = match want {
-            b'd' | b'y' | b'h' | b'm' | b's' if i != 8 && i != 9 && i != 10 => got.is_ascii_digit(),
-            b'w' | b'm' => got.is_ascii_alphabetic(),
-            _ => got == want,
-        };
-        if !ok {
-            return Err(bad(i));
-        }
-    }
-    if b.len() > SHAPE.len() {
-        return Err(bad(SHAPE.len()));
-    }
-    let num = |from: usize, to: usize| {
-        scan::decimal(slice(value, from, to).as_bytes(), 4).unwrap_or_default()
-    };
-    let wkday = WEEKDAYS
-        .iter()
-        .position(|w| *w == slice(value, 0, 3))
-        .ok_or(bad(0))?;
-    let month = MONTHS
-        .iter()
-        .position(|m| *m == slice(value, 8, 11))
-        .ok_or(bad(8))? as u64
-        + 1;
-    let (day, year) = (num(5, 7), num(12, 16));
-    let (hour, minute, second) = (num(17, 19), num(20, 22), num(23, 25));
-    if year < 1970 {
-        return Err(bad(12));
-    }
-    if day == 0 || day > days_in_month(year, month) {
-        return Err(bad(5));
-    }
-    if hour > 23 {
-        return Err(bad(17));
-    }
-    if minute > 59 {
-        return Err(bad(20));
-    }
-    if second > 59 {
-        return Err(bad(23));
-    }
-    let days = days_from_civil(year, month, day);
-    if usize::try_from((days + 4) % 7).ok() != Some(wkday) {
-        return Err(bad(0));
-    }
-    Ok(days * 86_400 + hour * 3600 + minute * 60 + second)
 }
 
 impl<'a> ContentType<'a> {
@@ -1278,42 +1198,6 @@ fn unsigned(value: &str, kind: ErrorKind) -> Result<u64, Error> {
     Ok(n)
 }
 
-/// Howard Hinnant's `days_from_civil`, for years from 1970 (so every value is non-negative).
-fn days_from_civil(year: u64, month: u64, day: u64) -> u64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y / 400;
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    (era * 146_097 + doe).saturating_sub(719_468)
-}
-
-/// The inverse of [`days_from_civil`]: `(year, month, day)` of a day count since 1970-01-01.
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    (year, month, day)
-}
-
-fn days_in_month(year: u64, month: u64) -> u64 {
-    match month {
-        2 if year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400)) => {
-            29
-        }
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
 fn own(s: Cow<'_, str>) -> Cow<'static, str> {
     Cow::Owned(s.into_owned())
 }
@@ -1395,13 +1279,6 @@ const fn is_unreserved(c: u8) -> bool {
             b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')'
         )
 }
-
-const WEEKDAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-const MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
-/// 9999-12-31T23:59:59Z, the last instant with a four-digit year.
-const MAX_RFC1123_SECS: u64 = 253_402_300_799;
 
 /// Structure-aware fuzzing inputs: every generated value is valid, so `parse(v.to_string())`
 /// must give `v` back.
