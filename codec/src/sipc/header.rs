@@ -145,8 +145,9 @@ pub struct ContentType<'a> {
 /// tel-uri = "tel:" [ "+" ] 1*DIGIT                       ; "tel:13800000000" (PyFetion SendSMS)
 /// ```
 ///
-/// `user`, `host`, `pname` and `pvalue` use the RFC 3261 unreserved and escaped characters
-/// (host also `:` for a port); no white space: the seed's `sip: 815389316@…` is a
+/// The `sip-uri` is read by the one SIP URI grammar, [`crate::sip::Uri`] (RFC 3261 §25.1),
+/// held to the Fetion form: a user, no password, no `?headers` (the port stays in `host`);
+/// no white space: the seed's `sip: 815389316@…` is a
 /// transcription slip (docs/protocols/fetion.md §8.6) and is rejected.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -502,8 +503,8 @@ impl<'a> ContentType<'a> {
 impl<'a> Address<'a> {
     /// Parses an `F:` or `T:` value (also a member or contact `uri` in a body).
     pub fn parse(value: &'a str) -> Result<Self, Error> {
-        if let Some(rest) = value.strip_prefix("sip:") {
-            return SipUri::parse_after_scheme(rest, 4).map(Self::Sip);
+        if value.starts_with("sip:") {
+            return SipUri::parse(value).map(Self::Sip);
         }
         if let Some(rest) = value.strip_prefix("tel:") {
             let b = rest.as_bytes();
@@ -562,10 +563,43 @@ impl<'a> SipUri<'a> {
 
     /// Parses a `sip:` URI.
     pub fn parse(value: &'a str) -> Result<Self, Error> {
-        match value.strip_prefix("sip:") {
-            Some(rest) => Self::parse_after_scheme(rest, 4),
-            None => Err(bad(0)),
+        // The scheme as Fetion writes it (lower case); the rest by the one SIP URI grammar
+        // ([`crate::sip::Uri`], RFC 3261 §25.1), held to the Fetion form: a user, no
+        // password, no `?headers`; the port stays part of `host`.
+        let Some(rest) = value.strip_prefix("sip:") else {
+            return Err(bad(0));
+        };
+        let b = rest.as_bytes();
+        let Some(at) = b.iter().position(|&c| c == b'@') else {
+            return Err(bad(4 + span(b, 0, is_uri_user)));
+        };
+        let whole = crate::sip::Uri::parse(value)
+            .map_err(|e| Error::new(ErrorKind::BadHeaderValue, e.offset()))?;
+        let Some(user) = whole.user else {
+            return Err(bad(4));
+        };
+        if let Some(password) = whole.password {
+            return Err(bad(value.len() - rest.len() + at - password.len() - 1));
         }
+        if !whole.headers.is_empty() {
+            return Err(bad(4 + b
+                .iter()
+                .position(|&c| c == b'?')
+                .unwrap_or(b.len())));
+        }
+        let host_end = span(b, at + 1, |c| c != b';');
+        Ok(Self {
+            user,
+            host: Cow::Borrowed(slice(rest, at + 1, host_end)),
+            params: whole
+                .params
+                .into_iter()
+                .map(|p| UriParam {
+                    name: p.name,
+                    value: p.value,
+                })
+                .collect(),
+        })
     }
 
     /// The user part as a Fetion number, if it is all digits.
@@ -596,49 +630,6 @@ impl<'a> SipUri<'a> {
                 .collect(),
         }
     }
-
-    /// `rest` is the URI after `sip:`, which started at `base` in the header value.
-    fn parse_after_scheme(rest: &'a str, base: usize) -> Result<Self, Error> {
-        let b = rest.as_bytes();
-        let at = span(b, 0, is_uri_user);
-        if at == 0 || b.get(at) != Some(&b'@') {
-            return Err(bad(base + at));
-        }
-        let host_end = span(b, at + 1, is_uri_host);
-        if host_end == at + 1 {
-            return Err(bad(base + host_end));
-        }
-        let mut params = Vec::new();
-        let mut pos = host_end;
-        while pos < b.len() {
-            if b.get(pos) != Some(&b';') {
-                return Err(bad(base + pos));
-            }
-            let name_end = span(b, pos + 1, is_uri_param);
-            if name_end == pos + 1 {
-                return Err(bad(base + name_end));
-            }
-            let name = Cow::Borrowed(slice(rest, pos + 1, name_end));
-            pos = name_end;
-            let value = if b.get(pos) == Some(&b'=') {
-                let end = span(b, pos + 1, is_uri_param);
-                if end == pos + 1 {
-                    return Err(bad(base + end));
-                }
-                let v = slice(rest, pos + 1, end);
-                pos = end;
-                Some(Cow::Borrowed(v))
-            } else {
-                None
-            };
-            params.push(UriParam { name, value });
-        }
-        Ok(Self {
-            user: Cow::Borrowed(slice(rest, 0, at)),
-            host: Cow::Borrowed(slice(rest, at + 1, host_end)),
-            params,
-        })
-    }
 }
 
 impl<'a> Auth<'a> {
@@ -649,9 +640,24 @@ impl<'a> Auth<'a> {
         }
     }
 
-    /// Parses an `A:` value.
+    /// Parses an `A:` value by the grammar above.
     pub fn parse(value: &'a str) -> Result<Self, Error> {
-        let (scheme, params) = scheme_and_params(value)?;
+        Self::parse_with(value, &super::Limits::default())
+    }
+
+    /// Parses an `A:` value with the `A:` leniencies of `limits`:
+    /// [`allow_glued_auth_scheme`](super::Limits::allow_glued_auth_scheme) reads seed 004's
+    /// `TICKSauth="…"` (a known scheme run into its first parameter name, docs/protocols/fetion.md
+    /// §8.6) as `TICKS auth="…"`, and
+    /// [`allow_loose_auth_params`](super::Limits::allow_loose_auth_params) takes white space
+    /// around `=` and `,` and unquoted values (`Digest algorithm=MD5`, up to the next `,`,
+    /// trimmed). Either way the value is written back in the canonical form.
+    pub fn parse_with(value: &'a str, limits: &super::Limits) -> Result<Self, Error> {
+        let forms = AuthForms {
+            glued: limits.allow_glued_auth_scheme,
+            loose: limits.allow_loose_auth_params,
+        };
+        let (scheme, params) = scheme_and_params(value, forms)?;
         match scheme {
             "CS" => cs(params, value.len()),
             "Digest" => Ok(Self::Digest { params: params.0 }),
@@ -751,7 +757,7 @@ impl<'a> HostPort<'a> {
 impl<'a> Challenge<'a> {
     /// Parses a `W:` value.
     pub fn parse(value: &'a str) -> Result<Self, Error> {
-        let (scheme, (params, _)) = scheme_and_params(value)?;
+        let (scheme, (params, _)) = scheme_and_params(value, AuthForms::default())?;
         Ok(Self {
             scheme: Cow::Borrowed(scheme),
             params,
@@ -780,7 +786,7 @@ impl<'a> Challenge<'a> {
 impl<'a> Params<'a> {
     /// Parses a bare `name="value",…` list (at least one parameter).
     pub fn parse(value: &'a str) -> Result<Self, Error> {
-        params(value, 0).map(|(p, _)| p)
+        params(value, 0, false).map(|(p, _)| p)
     }
 
     /// Appends a parameter.
@@ -982,45 +988,81 @@ impl fmt::Display for Params<'_> {
 /// A parameter list and the offset of each parameter's name.
 type Located<'a> = (Params<'a>, Vec<usize>);
 
+/// The opt-in `A:` forms of [`Auth::parse_with`].
+#[derive(Clone, Copy, Default)]
+struct AuthForms {
+    glued: bool,
+    loose: bool,
+}
+
+/// The schemes a glued `A:` value may start with (`TICKSauth="…"`).
+const AUTH_SCHEMES: [&str; 4] = ["TICKS", "Digest", "Verify", "CS"];
+
 /// `scheme [SP params]`: the scheme and the parameters.
-fn scheme_and_params(value: &str) -> Result<(&str, Located<'_>), Error> {
+fn scheme_and_params(value: &str, forms: AuthForms) -> Result<(&str, Located<'_>), Error> {
     let b = value.as_bytes();
     let end = span(b, 0, is_param_name);
     if end == 0 {
         return Err(bad(0));
     }
     let scheme = slice(value, 0, end);
+    if forms.glued && b.get(end) == Some(&b'=') {
+        // `TICKSauth="…"`: a known scheme and the first parameter name ran together.
+        if let Some(known) = AUTH_SCHEMES
+            .into_iter()
+            .find(|k| scheme.len() > k.len() && scheme.starts_with(k))
+        {
+            return Ok((known, params(value, known.len(), forms.loose)?));
+        }
+    }
     match b.get(end) {
         None => Ok((scheme, (Params::default(), Vec::new()))),
-        Some(b' ') => Ok((scheme, params(value, end + 1)?)),
+        Some(b' ') => Ok((scheme, params(value, end + 1, forms.loose)?)),
         Some(_) => Err(bad(end)),
     }
 }
 
-/// `param *("," *SP param)` from `pos` to the end of `value`.
-fn params(value: &str, mut pos: usize) -> Result<Located<'_>, Error> {
+/// `param *("," *SP param)` from `pos` to the end of `value`; with `loose`, also white space
+/// around `=` and `,` and unquoted values up to the next `,`.
+fn params(value: &str, mut pos: usize, loose: bool) -> Result<Located<'_>, Error> {
     let b = value.as_bytes();
+    let spaces = |from: usize| {
+        if loose {
+            span(b, from, |c| c == b' ')
+        } else {
+            from
+        }
+    };
     let mut list = Vec::new();
     let mut offsets = Vec::new();
+    pos = spaces(pos);
     loop {
         let name_end = span(b, pos, is_param_name);
         if name_end == pos {
             return Err(bad(pos));
         }
-        if b.get(name_end) != Some(&b'=') {
-            return Err(bad(name_end));
+        let eq = spaces(name_end);
+        if b.get(eq) != Some(&b'=') {
+            return Err(bad(eq));
         }
-        let (v, next) = quoted(value, name_end + 1)?;
+        let at = spaces(eq + 1);
+        let (v, next) = if loose && b.get(at) != Some(&b'"') {
+            let end = span(b, at, |c| c != b',');
+            let v = slice(value, at, end).trim_end_matches(' ');
+            (Cow::Borrowed(v), end)
+        } else {
+            quoted(value, at)?
+        };
         list.push(Param {
             name: Cow::Borrowed(slice(value, pos, name_end)),
             value: v,
         });
         offsets.push(pos);
-        match b.get(next) {
+        match b.get(spaces(next)) {
             None => return Ok((Params(list), offsets)),
             // Spaces after the comma: PyFetion writes `Digest response="…", cnonce="…"`.
-            Some(b',') => pos = span(b, next + 1, |c| c == b' '),
-            Some(_) => return Err(bad(next)),
+            Some(b',') => pos = span(b, spaces(next) + 1, |c| c == b' '),
+            Some(_) => return Err(bad(spaces(next))),
         }
     }
 }
@@ -1262,16 +1304,6 @@ const fn is_uri_user(c: u8) -> bool {
     is_unreserved(c) || matches!(c, b'%' | b'&' | b'=' | b'+' | b'$' | b',' | b'?' | b'/')
 }
 
-/// Host name, IPv4 address, optional `:port`.
-const fn is_uri_host(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b':')
-}
-
-/// RFC 3261 paramchar: unreserved / escaped / param-unreserved.
-const fn is_uri_param(c: u8) -> bool {
-    is_unreserved(c) || matches!(c, b'%' | b'[' | b']' | b'/' | b':' | b'&' | b'+' | b'$')
-}
-
 const fn is_unreserved(c: u8) -> bool {
     c.is_ascii_alphanumeric()
         || matches!(
@@ -1367,17 +1399,26 @@ mod arbitrary_impls {
         fn arbitrary(u: &mut Unstructured<'u>) -> Result<Self> {
             let mut params = Vec::new();
             for _ in 0..u.int_in_range(0..=3)? {
-                let name = Cow::Owned(from_class(u, is_uri_param, 1, 6)?);
+                // RFC 3261 paramchar without escapes.
+                let param = |c| {
+                    is_unreserved(c) || matches!(c, b'[' | b']' | b'/' | b':' | b'&' | b'+' | b'$')
+                };
+                let name = Cow::Owned(from_class(u, param, 1, 6)?);
                 let value = if u.arbitrary()? {
-                    Some(Cow::Owned(from_class(u, is_uri_param, 1, 8)?))
+                    Some(Cow::Owned(from_class(u, param, 1, 8)?))
                 } else {
                     None
                 };
                 params.push(UriParam { name, value });
             }
             Ok(Self {
-                user: Cow::Owned(from_class(u, is_uri_user, 1, 12)?),
-                host: Cow::Owned(from_class(u, is_uri_host, 1, 16)?),
+                user: Cow::Owned(from_class(u, |c| is_uri_user(c) && c != b'%', 1, 12)?),
+                // An RFC 3261 hostname: a label, then a top label that starts with a letter.
+                host: Cow::Owned(format!(
+                    "{}.{}",
+                    from_class(u, |c| c.is_ascii_alphanumeric(), 1, 6)?,
+                    from_class(u, |c| c.is_ascii_lowercase(), 1, 4)?
+                )),
                 params,
             })
         }
@@ -1735,6 +1776,35 @@ mod tests {
         let owned = Address::parse(&uri).unwrap().into_owned();
         drop(uri);
         assert_eq!(owned.sid(), Some(1));
+    }
+
+    #[test]
+    fn sipc_auth_lenient_reads_the_seed_and_loose_params() {
+        let lenient = super::super::Limits::lenient();
+        // Seed 004 as printed (docs/protocols/fetion.md §8.6).
+        let v = Auth::parse_with("TICKSauth=\"1279087023.1583835504\"", &lenient).unwrap();
+        assert_eq!(v, Auth::ticks("1279087023.1583835504"));
+        assert_eq!(v.to_string(), "TICKS auth=\"1279087023.1583835504\"");
+        let v = Auth::parse_with("CSaddress=\"h:1\",credential=\"c\"", &lenient).unwrap();
+        assert_eq!(v.credential(), Some("c"));
+        let v = Auth::parse_with(
+            "Digest algorithm=MD5 , response = \"r\",cnonce=c n ",
+            &lenient,
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                v.scheme(),
+                v.param("algorithm"),
+                v.param("response"),
+                v.param("cnonce")
+            ),
+            ("Digest", Some("MD5"), Some("r"), Some("c n"))
+        );
+        // An unknown glued scheme stays an error; so does everything without the options.
+        assert!(Auth::parse_with("Fooauth=\"1\"", &lenient).is_err());
+        assert!(Auth::parse("TICKSauth=\"1\"").is_err());
+        assert!(Auth::parse("Digest algorithm=MD5").is_err());
     }
 
     #[test]
@@ -2136,8 +2206,8 @@ mod tests {
 
     fn address() -> impl Strategy<Value = Address<'static>> {
         let uri_param = (
-            "[A-Za-z0-9_.!~*'()%:/&+$-]{1,6}",
-            prop::option::of("[A-Za-z0-9_.!~*'()%:/&+$\\[\\]-]{1,8}"),
+            "([A-Za-z0-9_.!~*'():/&+$-]|%[0-9a-f]{2}){1,6}",
+            prop::option::of("([A-Za-z0-9_.!~*'():/&+$\\[\\]-]|%[0-9a-f]{2}){1,8}"),
         )
             .prop_map(|(n, v)| UriParam {
                 name: Cow::Owned(n),
@@ -2146,8 +2216,8 @@ mod tests {
         prop_oneof![
             any::<u64>().prop_map(Address::Sid),
             (
-                "[A-Za-z0-9_.!~*'()%&=+$,?/-]{1,12}",
-                "[A-Za-z0-9.:-]{1,16}",
+                "([A-Za-z0-9_.!~*'()&=+$,?/-]|%[0-9a-fA-F]{2}){1,12}",
+                "([a-z0-9]+\\.){0,2}[a-z][a-z0-9]{0,5}(:[0-9]{1,4})?|[0-9]{1,3}(\\.[0-9]{1,3}){3}",
                 prop::collection::vec(uri_param, 0..4)
             )
                 .prop_map(|(user, host, params)| Address::Sip(SipUri {
@@ -2175,7 +2245,25 @@ mod tests {
         #[test]
         fn sipc_auth_round_trips(v in auth()) {
             let text = v.to_string();
-            prop_assert_eq!(Auth::parse(&text).unwrap(), v);
+            prop_assert_eq!(Auth::parse(&text).unwrap(), v.clone());
+            // Leniency changes nothing on canonical input.
+            let lenient = super::super::Limits::lenient();
+            prop_assert_eq!(Auth::parse_with(&text, &lenient).unwrap(), v);
+        }
+
+        /// Whatever the lenient reader accepts, it reads again the same from its writing, and
+        /// it agrees with the strict reader wherever that one accepts.
+        #[test]
+        fn sipc_auth_lenient_is_a_superset(s in "(TICKS|CS|Digest|Verify|X)( ?)[a-z =,\"]{0,20}") {
+            let lenient = super::super::Limits::lenient();
+            let loose = Auth::parse_with(&s, &lenient);
+            if let Ok(strict) = Auth::parse(&s) {
+                prop_assert_eq!(&loose, &Ok(strict));
+            }
+            if let Ok(v) = loose {
+                let text = v.to_string();
+                prop_assert_eq!(Auth::parse_with(&text, &lenient).unwrap(), v);
+            }
         }
 
         #[test]
