@@ -22,11 +22,12 @@
 
 use std::collections::HashMap;
 
+use imspec_codec::date::format_iso8601_ms;
 use imspec_codec::msrp::{self, Chunk};
 use imspec_codec::sip::Message;
+use imspec_codec::sip::sdp::{self, SessionDescription};
 
-use super::{Hub, MAILBOX_USER, Offline, Req, Uri, sdp, split_host_port, take_frame};
-use crate::time::iso8601_ms;
+use super::{Hub, MAILBOX_USER, Offline, Req, sip_uri, split_host_port, take_frame};
 use crate::{ConnId, Mutant};
 
 pub(super) struct Session {
@@ -43,29 +44,73 @@ pub(super) struct Session {
     pub(super) pending: HashMap<String, u64>,
 }
 
+/// What the client offered for its MSRP session.
+#[derive(Debug, PartialEq, Eq)]
+struct Offer {
+    /// The `a=path:` URIs (the client's MSRP path), space-separated.
+    path: String,
+    /// Whether `a=accept-types` takes `message/cpim` (listed, `message/*` or `*`).
+    cpim: bool,
+}
+
+impl Offer {
+    /// The offer of an INVITE: an `application/sdp` body (read with the codec's leniencies:
+    /// bare LF, no session-level lines) whose first `m=message <port> TCP/MSRP <fmt>` section
+    /// has a non-empty `a=path` (RFC 4975 §8.1, §8.2). `TCP/TLS/MSRP` is not offered back: the
+    /// mailbox listens on plain TCP only, so such an offer finds nothing (the caller answers
+    /// 488).
+    fn of(msg: &Message<'_>) -> Option<Self> {
+        let ct = msg.content_type()?.ok()?;
+        if !ct.kind.eq_ignore_ascii_case("application") || !ct.subtype.eq_ignore_ascii_case("sdp") {
+            return None;
+        }
+        let sdp = msg.sdp(&sdp::Limits::lenient()).ok()?;
+        let media = sdp
+            .media()
+            .find(|m| m.media == "message" && m.is_msrp_tcp())?;
+        let path = media.path().filter(|p| !p.is_empty())?.join(" ");
+        Some(Self {
+            path,
+            cpim: media.accepts("message", "cpim"),
+        })
+    }
+}
+
+/// The SDP answer (RFC 3264 §6, RFC 4975 §8): one `m=message` section whose `a=path` is
+/// `path` (`msrp://host:port/id;tcp` on the MSRP listener `host:port`).
+fn answer(session: &str, host: &str, port: &str, path: &str) -> Vec<u8> {
+    let ip = if host.contains(':') { "IP6" } else { "IP4" };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    SessionDescription::new()
+        .with('v', "0")
+        .with('o', format!("imspec {session} 1 IN {ip} {host}"))
+        .with('s', "-")
+        .with('c', format!("IN {ip} {host}"))
+        .with('t', "0 0")
+        .with('m', format!("message {port} TCP/MSRP *"))
+        .with('a', "accept-types:message/cpim text/plain")
+        .with('a', format!("path:{path}"))
+        .to_bytes()
+}
+
 impl Hub {
     pub(super) fn invite(&mut self, now_ms: u64, conn: ConnId, msg: &Message<'_>, req: &Req<'_>) {
-        let to_mailbox = req.uri.as_ref().and_then(|u| u.user) == Some(MAILBOX_USER);
+        let to_mailbox = req.uri.as_ref().and_then(|u| u.user.as_deref()) == Some(MAILBOX_USER);
         if !to_mailbox || req.to.tag().is_some() {
             self.reply(conn, msg, 480, "Temporarily Unavailable", None, &[], None);
             return;
         }
-        let owner = Uri::parse(&req.from.uri)
-            .filter(|u| self.is_ours(u.host))
-            .and_then(|u| u.user)
+        let from = sip_uri(&req.from.uri);
+        let owner = from
+            .as_ref()
+            .filter(|u| self.is_ours(u))
+            .and_then(|u| u.user.as_deref())
             .filter(|u| *u != MAILBOX_USER && self.config.accounts.exists(u));
         let Some(owner) = owner else {
             self.reply(conn, msg, 403, "Forbidden", None, &[], None);
             return;
         };
-        let is_sdp = msg.content_type().and_then(Result::ok).is_some_and(|ct| {
-            ct.kind.eq_ignore_ascii_case("application") && ct.subtype.eq_ignore_ascii_case("sdp")
-        });
-        let offer = msg
-            .body_text()
-            .filter(|_| is_sdp)
-            .and_then(sdp::parse_offer);
-        let Some(offer) = offer else {
+        let Some(offer) = Offer::of(msg) else {
             self.reply(conn, msg, 488, "Not Acceptable Here", None, &[], None);
             return;
         };
@@ -73,22 +118,22 @@ impl Hub {
         let local_tag = self.rng.hex(8);
         let our_path = format!("msrp://{}/{sid};tcp", self.config.msrp_address);
         let (host, port) = split_host_port(&self.config.msrp_address);
-        let answer = sdp::answer(&sid, host, port, &our_path);
+        let answer = answer(&sid, host, port, &our_path);
         self.sessions.insert(
             sid.clone(),
             Session {
                 user: owner.to_owned(),
                 call_id: req.call_id.to_owned(),
                 local_tag: local_tag.clone(),
-                client_path: offer.path.clone(),
+                client_path: offer.path,
                 our_path,
-                cpim: offer.accepts_cpim(),
+                cpim: offer.cpim,
                 msrp_conn: None,
                 pending: HashMap::new(),
             },
         );
         let extra = [("Contact", self.contact())];
-        let body = ("application/sdp", answer.into_bytes());
+        let body = ("application/sdp", answer);
         self.reply(conn, msg, 200, "OK", Some(&local_tag), &extra, Some(body));
         let _ = now_ms;
     }
@@ -296,10 +341,70 @@ fn cpim(m: &Offline) -> Vec<u8> {
         "From: {}\r\nTo: {}\r\nDateTime: {}\r\n\r\nContent-Type: {}\r\n\r\n",
         m.from,
         m.to,
-        iso8601_ms(m.arrival_ms),
+        format_iso8601_ms(m.arrival_ms),
         m.content_type.as_deref().unwrap_or("text/plain"),
     )
     .into_bytes();
     out.extend_from_slice(&m.body);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn offer(content_type: &str, body: &str) -> Option<Offer> {
+        let msg = Message::request(imspec_codec::sip::Method::INVITE, "sip:offline@h")
+            .with_header("Content-Type", content_type)
+            .with_body(body.as_bytes().to_vec());
+        Offer::of(&msg)
+    }
+
+    #[test]
+    fn sip_mailbox_offer_is_found_in_its_media_section() {
+        let sdp = "application/sdp";
+        let body = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\na=path:msrp://wrong\r\nm=message 7654 TCP/MSRP *\r\na=accept-types:text/plain message/cpim\r\na=path:msrp://127.0.0.1:7654/jshA7weztas;tcp\r\n";
+        let o = offer(sdp, body).unwrap();
+        assert_eq!(o.path, "msrp://127.0.0.1:7654/jshA7weztas;tcp");
+        assert!(o.cpim);
+        assert_eq!(offer("text/plain", body), None, "not SDP");
+        let plain = offer(
+            sdp,
+            "m=message 9 TCP/MSRP *\na=accept-types:text/plain\na=path:msrp://h:1/s;tcp\n",
+        )
+        .unwrap();
+        assert!(!plain.cpim);
+        let wild = offer(sdp, "m=message 9 TCP/MSRP *\r\na=accept-types:message/*\r\na=path:msrp://a:1/s;tcp msrp://b:2/t;tcp\r\n").unwrap();
+        assert!(wild.cpim);
+        assert_eq!(wild.path, "msrp://a:1/s;tcp msrp://b:2/t;tcp");
+        assert_eq!(
+            offer(
+                sdp,
+                "m=message 9 TCP/TLS/MSRP *\r\na=path:msrps://h:1/s;tcp\r\n"
+            ),
+            None
+        );
+        assert_eq!(offer(sdp, "m=message 9 TCP/MSRP *\r\n"), None, "no a=path");
+        assert_eq!(
+            offer(sdp, "m=audio 9 RTP/AVP 0\r\na=path:msrp://h:1/s;tcp\r\n"),
+            None
+        );
+    }
+
+    #[test]
+    fn sip_mailbox_answer_names_the_listener() {
+        let a = answer("42", "127.0.0.1", "2855", "msrp://127.0.0.1:2855/abc;tcp");
+        let text = String::from_utf8(a.clone()).unwrap();
+        assert!(text.contains("\r\nc=IN IP4 127.0.0.1\r\n"));
+        assert!(text.contains("\r\nm=message 2855 TCP/MSRP *\r\n"));
+        assert!(text.ends_with("a=path:msrp://127.0.0.1:2855/abc;tcp\r\n"));
+        assert_eq!(
+            offer("application/sdp", &text).unwrap().path,
+            "msrp://127.0.0.1:2855/abc;tcp"
+        );
+        let strict = SessionDescription::parse(&a).unwrap();
+        assert_eq!(strict.to_bytes(), a);
+        let v6 = String::from_utf8(answer("1", "[::1]", "9", "p")).unwrap();
+        assert!(v6.contains("IN IP6 ::1"));
+    }
 }

@@ -54,11 +54,11 @@
 //! Mutants ([`Mutant`] `sip-*`) each break exactly one of these rules.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 
 use imspec_codec::Status;
 use imspec_codec::sip::header::NameAddr;
-use imspec_codec::sip::{self, Limits, Message};
+use imspec_codec::sip::{self, Limits, Message, Uri, uri};
 
 use mailbox::Session;
 use mwi::Subscription;
@@ -77,7 +77,6 @@ mod offline;
 mod publish;
 mod registrar;
 mod relay;
-mod sdp;
 pub mod store;
 
 pub use store::{Mailbox, Offline, StoreError};
@@ -433,7 +432,7 @@ impl Hub {
             self.reply(conn, msg, 416, "Unsupported URI Scheme", None, &[], None);
             return;
         };
-        if !self.is_ours(uri.host) {
+        if !self.is_ours(uri) {
             self.reply(conn, msg, 403, "Relay Forbidden", None, &[], None);
             return;
         }
@@ -481,9 +480,9 @@ impl Hub {
         &mut self,
         conn: ConnId,
         msg: &Message<'_>,
-        uri: Option<&Uri<'u>>,
+        uri: Option<&'u Uri<'_>>,
     ) -> Option<&'u str> {
-        match uri.and_then(|u| u.user) {
+        match uri.and_then(|u| u.user.as_deref()) {
             Some(u) if u != MAILBOX_USER && self.config.accounts.exists(u) => Some(u),
             _ => {
                 self.reply(conn, msg, 404, "Not Found", None, &[], None);
@@ -563,8 +562,9 @@ impl Hub {
         );
     }
 
-    fn is_ours(&self, host: &str) -> bool {
-        let host = host.trim_start_matches('[').trim_end_matches(']');
+    /// Whether `uri` names one of our hosts (the port is not compared).
+    fn is_ours(&self, uri: &Uri<'_>) -> bool {
+        let host = uri.host_unbracketed();
         host.eq_ignore_ascii_case(self.host().trim_start_matches('[').trim_end_matches(']'))
             || self
                 .config
@@ -580,8 +580,7 @@ impl Hub {
     /// Whether a Route URI names this proxy: one of our hosts, on our port or none.
     fn routes_here(&self, uri: &str) -> bool {
         let port = split_host_port(&self.config.sip_address).1.parse().ok();
-        Uri::parse(uri)
-            .is_some_and(|u| self.is_ours(u.host) && (u.port.is_none() || u.port == port))
+        sip_uri(uri).is_some_and(|u| self.is_ours(&u) && (u.port.is_none() || u.port == port))
     }
 
     fn branch(&mut self) -> String {
@@ -655,11 +654,22 @@ fn check<'m>(msg: &'m Message<'_>) -> Result<Req<'m>, &'static str> {
     }
     Ok(Req {
         method,
-        uri: msg.uri().and_then(Uri::parse),
+        uri: msg.uri().and_then(sip_uri),
         from,
         to,
         call_id,
     })
+}
+
+/// A `sip:` URI (Request-URI, `To`, `From`, `Contact`, `Route`) read by the codec with its
+/// leniencies on, as a reader of other implementations should (RFC 3261 §19.1 strictly
+/// forbids what some user agents write, such as unescaped characters in a user part);
+/// `None` for other schemes and for URIs that do not parse. `sips:` is `None` too: the server
+/// has no TLS, so such a Request-URI gets `416` and such a Contact is unreachable.
+fn sip_uri(value: &str) -> Option<Uri<'_>> {
+    Uri::parse_with(value, &uri::Limits::lenient())
+        .ok()
+        .filter(|u| !u.is_sips())
 }
 
 /// `host:port` → (`host`, `port`); IPv6 references keep their brackets.
@@ -667,75 +677,5 @@ fn split_host_port(addr: &str) -> (&str, &str) {
     match addr.rsplit_once(':') {
         Some((h, p)) if !p.contains(']') && (!h.contains(':') || h.ends_with(']')) => (h, p),
         _ => (addr, ""),
-    }
-}
-
-/// The parts of a `sip:` URI the server routes on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Uri<'a> {
-    user: Option<&'a str>,
-    host: &'a str,
-    port: Option<u16>,
-    params: &'a str,
-}
-
-impl<'a> Uri<'a> {
-    /// `sip:[user[:password]@]host[:port][;params][?headers]`; `None` for other schemes.
-    fn parse(uri: &'a str) -> Option<Self> {
-        let rest = uri
-            .get(..4)
-            .filter(|s| s.eq_ignore_ascii_case("sip:"))
-            .and_then(|_| uri.get(4..))?;
-        let rest = rest.split_once('?').map_or(rest, |(r, _)| r);
-        let (user, hostpart) = match rest.rsplit_once('@') {
-            Some((u, h)) => (Some(u.split_once(':').map_or(u, |(u, _)| u)), h),
-            None => (None, rest),
-        };
-        let (hostport, params) = hostpart.split_once(';').unwrap_or((hostpart, ""));
-        let (host, port) = if let Some(v6) = hostport.strip_prefix('[') {
-            let (h, tail) = v6.split_once(']')?;
-            let port = match tail.strip_prefix(':') {
-                Some(p) => Some(p.parse().ok()?),
-                None if tail.is_empty() => None,
-                None => return None,
-            };
-            (hostport.get(..h.len() + 2)?, port)
-        } else {
-            match hostport.split_once(':') {
-                Some((h, p)) => (h, Some(p.parse().ok()?)),
-                None => (hostport, None),
-            }
-        };
-        if host.is_empty() || user == Some("") {
-            return None;
-        }
-        Some(Self {
-            user,
-            host,
-            port,
-            params,
-        })
-    }
-
-    fn param(&self, name: &str) -> Option<&'a str> {
-        self.params.split(';').find_map(|p| {
-            let (n, v) = p.split_once('=').unwrap_or((p, ""));
-            n.trim().eq_ignore_ascii_case(name).then_some(v.trim())
-        })
-    }
-
-    fn has_param(&self, name: &str) -> bool {
-        self.param(name).is_some()
-    }
-
-    /// The address of an IP-literal host (port 5060 if none); host names are not resolved.
-    fn socket_addr(&self) -> Option<SocketAddr> {
-        let ip: IpAddr = self
-            .host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse()
-            .ok()?;
-        Some(SocketAddr::new(ip, self.port.unwrap_or(5060)))
     }
 }

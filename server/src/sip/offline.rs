@@ -16,12 +16,12 @@
 //! * **Expiry**: stored messages expire after [`Config::expiry_ms`] (default 7 days; msilo's
 //!   `expire_time` is 3 days) and are then never delivered.
 
+use imspec_codec::date::format_rfc1123;
 use imspec_codec::sip::header::NameAddr;
 use imspec_codec::sip::{self, Message};
 
 use super::relay::{ClientTxn, TxnKind};
 use super::{Hub, Offline};
-use crate::time::rfc1123;
 use crate::{ConnId, Mutant};
 
 pub(super) struct ToStore {
@@ -126,7 +126,7 @@ impl Hub {
                 .with_header("To", m.to.clone())
                 .with_header("Call-ID", call_id)
                 .with_header("CSeq", "1 MESSAGE")
-                .with_header("Date", rfc1123(m.arrival_ms / 1000));
+                .with_header("Date", format_rfc1123(m.arrival_ms / 1000));
             if let Some(ct) = &m.content_type {
                 req = req.with_header("Content-Type", ct.clone());
             }
@@ -157,12 +157,9 @@ impl Hub {
 /// Whether `msg` carries an RFC 3994 status message (`application/im-iscomposing+xml`), not
 /// a message for its user.
 fn is_status_message(msg: &Message<'_>) -> bool {
-    msg.header("Content-Type").is_some_and(|ct| {
-        ct.split(';')
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .eq_ignore_ascii_case("application/im-iscomposing+xml")
+    msg.content_type().and_then(Result::ok).is_some_and(|ct| {
+        ct.kind.eq_ignore_ascii_case("application")
+            && ct.subtype.eq_ignore_ascii_case("im-iscomposing+xml")
     })
 }
 

@@ -13,7 +13,7 @@
 
 use imspec_codec::sip::{self, Message};
 
-use super::{Hub, REGISTER_EXPIRES, Req, Uri};
+use super::{Hub, REGISTER_EXPIRES, Req, sip_uri};
 use crate::{ConnId, Mutant};
 
 pub(super) struct Binding {
@@ -24,9 +24,9 @@ pub(super) struct Binding {
 
 impl Hub {
     pub(super) fn register(&mut self, now_ms: u64, conn: ConnId, msg: &Message<'_>, req: &Req<'_>) {
-        let to = Uri::parse(&req.to.uri);
+        let to = sip_uri(&req.to.uri);
         if let Some(to) = &to
-            && !self.is_ours(to.host)
+            && !self.is_ours(to)
         {
             self.reply(conn, msg, 403, "Relay Forbidden", None, &[], None);
             return;

@@ -25,7 +25,7 @@
 use imspec_codec::sip::header::NameAddr;
 use imspec_codec::sip::{self, Message};
 
-use super::{Conn, Hub, MAILBOX_USER, Req, Uri};
+use super::{Conn, Hub, MAILBOX_USER, Req, sip_uri};
 use crate::{ConnId, Mutant, Service};
 
 pub(super) struct ClientTxn {
@@ -50,7 +50,7 @@ pub(super) struct Relay {
 
 impl Hub {
     pub(super) fn message(&mut self, now_ms: u64, conn: ConnId, msg: &Message<'_>, req: &Req<'_>) {
-        if req.uri.as_ref().and_then(|u| u.user) == Some(MAILBOX_USER) {
+        if req.uri.as_ref().and_then(|u| u.user.as_deref()) == Some(MAILBOX_USER) {
             let extra = [("Allow", "INVITE, ACK, BYE".to_owned())];
             self.reply(conn, msg, 405, "Method Not Allowed", None, &extra, None);
             return;
@@ -189,7 +189,7 @@ impl Hub {
 
     /// The connection that reaches `contact` (see the module docs), opening one if needed.
     pub(super) fn route(&mut self, contact: &str, origin: Option<ConnId>) -> Option<ConnId> {
-        let uri = Uri::parse(contact)?;
+        let uri = sip_uri(contact)?;
         let addr = uri.socket_addr();
         if let Some(o) = origin
             && let Some(c) = self.conns.get(&o)
@@ -199,7 +199,7 @@ impl Hub {
             return Some(o);
         }
         if uri
-            .param("transport")
+            .transport()
             .is_some_and(|t| !t.eq_ignore_ascii_case("tcp"))
         {
             return None;
