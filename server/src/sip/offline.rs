@@ -13,8 +13,8 @@
 //!   `Content-Type` and body unchanged (no msilo `[Offline message - …]` prefix). All are sent
 //!   at once (pipelined in order); each is deleted only after the user agent's 2xx; a non-2xx,
 //!   a timeout or a lost connection keeps it for the next REGISTER.
-//! * **Expiry**: stored messages expire after [`Config::expiry_ms`] (default 7 days; msilo's
-//!   `expire_time` is 3 days) and are then never delivered.
+//! * **Expiry**: stored messages expire after [`Config::expiry_ms`](super::Config::expiry_ms)
+//!   (default 7 days; msilo's `expire_time` is 3 days) and are then never delivered.
 
 use imspec_codec::date::format_rfc1123;
 use imspec_codec::sip::header::NameAddr;

@@ -5,8 +5,8 @@
 //!   RFC 3261 §16.6: Request-URI = the Contact, our `Via` on top, `Max-Forwards` minus one,
 //!   the first `Route` value removed when it names us (§16.4), everything else as sent); the
 //!   first 2xx goes back to the sender with our `Via` removed (§16.7). When no binding is
-//!   reachable, or every branch answers non-2xx, times out after [`RELAY_TIMEOUT_MS`] or loses
-//!   its connection, the message is stored (see `offline.rs`: msilo plus the `failure_route`
+//!   reachable, or every branch answers non-2xx, times out (see below) or loses its
+//!   connection, the message is stored (see `offline.rs`: msilo plus the `failure_route`
 //!   of docs/protocols/peers.md §2.1). Provisional responses are not forwarded. A MESSAGE to
 //!   the mailbox user gets `405` (the mailbox speaks INVITE only).
 //! * **Reaching a user agent** (relay, dump, NOTIFY; §8.3): over the connection the request
@@ -19,7 +19,8 @@
 //!   `;ob`) to get connection reuse.
 //! * **Client transactions**: every request the server sends (a relayed MESSAGE, a dumped
 //!   MESSAGE, a NOTIFY) waits for a final response, matched by the top `Via` branch
-//!   (RFC 3261 §17.1.3), for [`Config::relay_timeout_ms`] (Kamailio's `fr_timer`); a timeout
+//!   (RFC 3261 §17.1.3), for [`Config::relay_timeout_ms`](super::Config::relay_timeout_ms)
+//!   (default [`RELAY_TIMEOUT_MS`](super::RELAY_TIMEOUT_MS), Kamailio's `fr_timer`); a timeout
 //!   or a lost connection counts as a failure.
 
 use imspec_codec::sip::header::NameAddr;
