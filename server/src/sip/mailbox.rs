@@ -146,15 +146,7 @@ impl Hub {
             .find(|(_, s)| s.call_id == req.call_id && tags.contains(&Some(s.local_tag.as_str())))
             .map(|(id, _)| id.clone());
         let Some(sid) = found else {
-            self.reply(
-                conn,
-                msg,
-                481,
-                "Call/Transaction Does Not Exist",
-                None,
-                &[],
-                None,
-            );
+            self.no_transaction(conn, msg);
             return;
         };
         self.reply(conn, msg, 200, "OK", None, &[], None);

@@ -453,17 +453,7 @@ impl Hub {
                 ];
                 self.reply(conn, msg, 200, "OK", None, &extra, None);
             }
-            "CANCEL" => {
-                self.reply(
-                    conn,
-                    msg,
-                    481,
-                    "Call/Transaction Does Not Exist",
-                    None,
-                    &[],
-                    None,
-                );
-            }
+            "CANCEL" => self.no_transaction(conn, msg),
             "NOTIFY" | "INFO" | "REFER" | "UPDATE" | "PRACK" => {
                 let extra = [("Allow", ALLOW.to_owned())];
                 self.reply(conn, msg, 405, "Method Not Allowed", None, &extra, None);
@@ -539,6 +529,21 @@ impl Hub {
             None => resp.with_body(Vec::new()),
         };
         self.send_msg(conn, &resp);
+    }
+
+    /// `481 Call/Transaction Does Not Exist`: a CANCEL (the server answers every request at
+    /// once, so nothing is left to cancel) or a BYE outside any session (RFC 3261 §9.2,
+    /// §15.1.2).
+    fn no_transaction(&mut self, conn: ConnId, msg: &Message<'_>) {
+        self.reply(
+            conn,
+            msg,
+            481,
+            "Call/Transaction Does Not Exist",
+            None,
+            &[],
+            None,
+        );
     }
 
     fn bad_request(&mut self, conn: ConnId, msg: &Message<'_>, problem: &str) {
