@@ -635,6 +635,11 @@ mod tests {
         ] {
             assert_eq!(ok(s).to_string(), s);
         }
+        // Found by the sip_uri fuzz target: a port is a number, written without leading zeros.
+        assert_eq!(
+            ok("sip:bob@127.0.0.1:0160").to_string(),
+            "sip:bob@127.0.0.1:160"
+        );
         let built = Uri::sip(Some("bob".into()), "127.0.0.1", Some(5060))
             .with_param("transport", Some("tcp".into()));
         assert_eq!(built.to_string(), "sip:bob@127.0.0.1:5060;transport=tcp");

@@ -1047,7 +1047,8 @@ fn params(value: &str, mut pos: usize, loose: bool) -> Result<Located<'_>, Error
         }
         let at = spaces(eq + 1);
         let (v, next) = if loose && b.get(at) != Some(&b'"') {
-            let end = span(b, at, |c| c != b',');
+            // No control bytes: the value is written back as a quoted-string, which has none.
+            let end = span(b, at, |c| c != b',' && !c.is_ascii_control());
             let v = slice(value, at, end).trim_end_matches(' ');
             (Cow::Borrowed(v), end)
         } else {
@@ -1803,6 +1804,8 @@ mod tests {
         );
         // An unknown glued scheme stays an error; so does everything without the options.
         assert!(Auth::parse_with("Fooauth=\"1\"", &lenient).is_err());
+        // Found by sipc_parse: an unquoted value with a control byte is not taken.
+        assert!(Auth::parse_with("CS address=\"h:1\",credential=\u{19}x", &lenient).is_err());
         assert!(Auth::parse("TICKSauth=\"1\"").is_err());
         assert!(Auth::parse("Digest algorithm=MD5").is_err());
     }
