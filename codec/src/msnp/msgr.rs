@@ -95,6 +95,8 @@ impl Limits {
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub enum Document<'a> {
+    /// `<msgr>` (`BND … CON\MSGR`).
+    Bind(Bind<'a>),
     /// `<connect>` (`CNT … CON`).
     Connect(Connect<'a>),
     /// `<messagesbyconversation>` (`GET … MSGR\MESSAGESBYCONVERSATION`).
@@ -130,6 +132,7 @@ pub fn parse_document_with<'a>(text: &'a str, limits: &Limits) -> Result<Documen
     let root = d.r.root()?;
     let doc = match root.name() {
         "connect" => Document::Connect(Connect::read(&mut d, &root)?),
+        "msgr" => Document::Bind(Bind::read(&mut d, &root)?),
         "messagesbyconversation" => {
             Document::MessagesByConversation(MessagesByConversation::read(&mut d, &root)?)
         }
@@ -156,6 +159,7 @@ impl Document<'_> {
     /// The root element's name (`recentconversations-response`, `deletemember`, …).
     pub fn root_name(&self) -> &'static str {
         match self {
+            Self::Bind(_) => "msgr",
             Self::Connect(_) => "connect",
             Self::MessagesByConversation(_) => "messagesbyconversation",
             Self::MessagesByConversationResponse(_) => "messagesbyconversation-response",
@@ -169,6 +173,7 @@ impl Document<'_> {
     /// Appends the document's XML.
     pub fn encode(&self, out: &mut Vec<u8>) {
         match self {
+            Self::Bind(d) => d.encode(out),
             Self::Connect(d) => d.encode(out),
             Self::MessagesByConversation(d) => d.encode(out),
             Self::MessagesByConversationResponse(d) => d.encode(out),
@@ -182,6 +187,7 @@ impl Document<'_> {
     /// Detaches the document from its input.
     pub fn into_owned(self) -> Document<'static> {
         match self {
+            Self::Bind(d) => Document::Bind(d.into_owned()),
             Self::Connect(d) => Document::Connect(d.into_owned()),
             Self::MessagesByConversation(d) => Document::MessagesByConversation(d.into_owned()),
             Self::MessagesByConversationResponse(d) => {
@@ -1226,6 +1232,103 @@ impl<'a> Connect<'a> {
     }
 }
 
+/// The `BND … CON\MSGR` body that binds an endpoint (docs/protocols/msnp.md §3.3).
+///
+/// ```text
+/// msgr = "<msgr>" "<ver>" N "</ver>"
+///        [ "<client>" [ "<name>" t "</name>" ] [ "<ver>" t "</ver>" ] "</client>" ]
+///        [ "<epid>" GUID "</epid>" ] "</msgr>"
+/// ```
+///
+/// As MIR sends it: `<msgr><ver>2</ver><client><name>…</name><ver>…</ver></client><epid>GUID</epid></msgr>`.
+/// The endpoint id is optional here: whether a server needs it is the server's policy.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct Bind<'a> {
+    /// `<ver>`: 2 in MIR.
+    pub ver: u32,
+    /// `<client>` `<name>`.
+    pub client_name: Option<Cow<'a, str>>,
+    /// `<client>` `<ver>`.
+    pub client_ver: Option<Cow<'a, str>>,
+    /// `<epid>`: the endpoint's GUID, braces kept as written.
+    pub epid: Option<Cow<'a, str>>,
+}
+
+impl<'a> Bind<'a> {
+    /// Decodes a `<msgr>` document with the default [`Limits`].
+    pub fn parse(text: &'a str) -> Result<Self, Error> {
+        Self::parse_with(text, &Limits::default())
+    }
+
+    /// Decodes a `<msgr>` document within `limits`.
+    pub fn parse_with(text: &'a str, limits: &Limits) -> Result<Self, Error> {
+        parse_root(text, limits, "msgr", Self::read)
+    }
+
+    fn read(d: &mut Decoder<'a, '_>, el: &Element<'a>) -> Result<Self, Error> {
+        let (mut ver, mut client, mut epid) = (None, None, None);
+        while let Some(c) = d.r.next_child(el)? {
+            match c.name() {
+                "ver" => put(&mut ver, d.number(&c)?, &c)?,
+                "epid" => put(&mut epid, d.r.text(&c)?, &c)?,
+                "client" => {
+                    let (mut name, mut cver) = (None, None);
+                    while let Some(f) = d.r.next_child(&c)? {
+                        let slot = match f.name() {
+                            "name" => &mut name,
+                            "ver" => &mut cver,
+                            _ => {
+                                d.r.skip(&f)?;
+                                continue;
+                            }
+                        };
+                        put(slot, d.r.text(&f)?, &f)?;
+                    }
+                    put(&mut client, (name, cver), &c)?;
+                }
+                _ => d.r.skip(&c)?,
+            }
+        }
+        let (client_name, client_ver) = client.unwrap_or_default();
+        Ok(Self {
+            ver: need(ver, d.r.closed_at())?,
+            client_name,
+            client_ver,
+            epid,
+        })
+    }
+
+    /// Appends the document's XML.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        xml::start_tag(out, "msgr");
+        number_element(out, "ver", self.ver.into());
+        if self.client_name.is_some() || self.client_ver.is_some() {
+            xml::start_tag(out, "client");
+            for (name, value) in [("name", &self.client_name), ("ver", &self.client_ver)] {
+                if let Some(v) = value {
+                    xml::text_element(out, name, v);
+                }
+            }
+            xml::end_tag(out, "client");
+        }
+        if let Some(e) = &self.epid {
+            xml::text_element(out, "epid", e);
+        }
+        xml::end_tag(out, "msgr");
+    }
+
+    /// Detaches the value from its input.
+    pub fn into_owned(self) -> Bind<'static> {
+        Bind {
+            ver: self.ver,
+            client_name: self.client_name.map(own),
+            client_ver: self.client_ver.map(own),
+            epid: self.epid.map(own),
+        }
+    }
+}
+
 // helpers
 
 /// The reader plus the bounds and the running counts they limit.
@@ -1717,6 +1820,28 @@ mod tests {
             (Some("winnt"), Some("5.2"), Some("x86"), Some("en-us"))
         );
         assert_eq!(encoded(|o| c.encode(o)), CONNECT);
+    }
+
+    #[test]
+    fn msgr_bind_as_mir_and_the_scenarios_send_it() {
+        // docs/protocols/msnp.md §3.3; scenarios/msnp/001-login.yaml.
+        let text = "<msgr><ver>2</ver><client><name>imspec</name><ver>1.0</ver></client><epid>{00000000-0000-0000-0000-000000000001}</epid></msgr>";
+        let b = Bind::parse(text).unwrap();
+        assert_eq!(b.ver, 2);
+        assert_eq!(b.client_name.as_deref(), Some("imspec"));
+        assert_eq!(b.client_ver.as_deref(), Some("1.0"));
+        assert_eq!(
+            b.epid.as_deref(),
+            Some("{00000000-0000-0000-0000-000000000001}")
+        );
+        let mut out = Vec::new();
+        b.encode(&mut out);
+        assert_eq!(out, text.as_bytes());
+        assert_eq!(parse_document(text).map(|d| d.root_name()), Ok("msgr"));
+        assert_eq!(
+            Bind::parse("<msgr><epid>x</epid></msgr>").map_err(|e| e.kind()),
+            Err(ErrorKind::Missing)
+        );
     }
 
     #[test]
