@@ -945,7 +945,7 @@ fn run(args: RunArgs) -> anyhow::Result<u8> {
             clients.len()
         );
     }
-    let mut cases = gateway::with_twins(cases, true, true);
+    let mut cases = runner::with_twins(cases, true, true);
     if args.chop {
         cases = runner::with_chop_twins(cases);
     }
