@@ -44,7 +44,7 @@ use imspec_harness::proto;
 use imspec_harness::runner::{self, CaseResult, RunOptions, Verdict, actor::lock};
 use imspec_harness::scenario::{self, ActorTarget, Protocol, Scenario, ScenarioError, StepKind};
 use imspec_harness::transport::{
-    BoxFuture, BoxStream, Connector, Endpoint, TransportError, first_address,
+    BoxFuture, BoxStream, Connector, Endpoint, TransportError, first_address, gateway,
 };
 use imspec_server::{Mutant, Server, ServerConfig};
 
@@ -416,7 +416,7 @@ impl Fuzzer<'_> {
         case: &Scenario,
         log: &Log,
     ) -> (Vec<(Kind, String, repro::Tail)>, u64) {
-        let p = proto::for_protocol(case.protocol);
+        let p = case.protocol.module();
         let mut out = Vec::new();
         let mut echoes = 0;
         let sent: Vec<&[u8]> = log
@@ -548,12 +548,19 @@ pub fn echoed(received: &[u8], at: usize, sent: &[&[u8]]) -> bool {
 /// Whether every actor of `case` talks the protocol's framing over a byte stream (cases for
 /// another transport, such as the MSNP HTTP gateway, are left out).
 fn replayable(case: &Scenario) -> bool {
-    let streams: &[&str] = match case.protocol {
-        Protocol::Fetion => &["fetion", "fetion-chat"],
-        Protocol::Msnp => &["msnp"],
-        Protocol::Sip => &["sip", "msrp"],
-        // WebSocket messages, not a byte stream of the protocol's own framing.
-        Protocol::LeanCloud => &[],
+    // The protocol's services and those of protocols met at run-time addresses (MSRP), but
+    // neither the HTTP gateway nor a protocol that opens with a handshake (LeanCloud's
+    // WebSocket messages are not a byte stream of the protocol's own framing).
+    let p = case.protocol.module();
+    let streams: Vec<&str> = if p.handshake().is_some() {
+        Vec::new()
+    } else {
+        p.services()
+            .iter()
+            .chain(p.address_protocols().iter().flat_map(|a| a.services()))
+            .copied()
+            .filter(|s| *s != gateway::SERVICE)
+            .collect()
     };
     case.actors.values().all(|t| match t {
         ActorTarget::Service(s) => streams.contains(&s.as_str()),
@@ -563,7 +570,7 @@ fn replayable(case: &Scenario) -> bool {
 
 /// Whether a server owes `message` an answer: it is a whole request that expects a reply.
 fn owes_reply(protocol: Protocol, message: &[u8]) -> bool {
-    let p = proto::for_protocol(protocol);
+    let p = protocol.module();
     match p.parse(message) {
         Ok(imspec_codec::Status::Complete((frame, _))) => {
             // MSNP `ACK` answers a push; nothing answers it unless it is refused.
@@ -999,7 +1006,7 @@ mod tests {
 
     /// The first byte the SIP reader rejects in `reply`.
     fn error_at(reply: &[u8]) -> usize {
-        match proto::for_protocol(Protocol::Sip).parse(reply) {
+        match Protocol::Sip.module().parse(reply) {
             Err(e) => e.offset(),
             other => panic!("{other:?}"),
         }
