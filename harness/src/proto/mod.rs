@@ -399,6 +399,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_registry_names_each_protocol_and_service_once() {
+        let mut names: Vec<&str> = ALL.iter().map(|p| p.name()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), ALL.len(), "two modules share a name");
+        let services: Vec<&str> = services().collect();
+        let mut unique = services.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), services.len(), "two modules claim a service");
+        for p in ALL {
+            assert_eq!(by_name(p.name()).map(|m| m.name()), Some(p.name()));
+            assert!(!p.services().is_empty(), "{} has no service", p.name());
+            for s in p.services() {
+                assert_eq!(by_service(s).map(|m| m.name()), Some(p.name()));
+            }
+            if p.scenario_protocol() {
+                assert!(p.skeleton().is_some(), "{} has no skeleton", p.name());
+                assert_eq!(p.liveness().len(), 2, "{} liveness", p.name());
+            }
+        }
+    }
+
+    #[test]
     fn request_key_of_matches_request_key_of_the_parsed_frame() {
         let cases: [(&dyn Protocol, &[u8]); 5] = [
             (&msnp::Msnp, b"PNG 7 CON 0\r\n"),

@@ -493,3 +493,23 @@ impl fmt::Display for Evidence {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_scenario_protocols_are_the_registrys() {
+        let ours: Vec<&str> = Protocol::ALL.iter().map(|p| p.name()).collect();
+        let registry: Vec<&str> = proto::ALL
+            .iter()
+            .filter(|p| p.scenario_protocol())
+            .map(|p| p.name())
+            .collect();
+        assert_eq!(ours, registry);
+        for p in Protocol::ALL {
+            assert_eq!(Protocol::from_name(p.name()), Some(p));
+        }
+        assert_eq!(Protocol::from_name("msrp"), None);
+    }
+}
