@@ -118,7 +118,7 @@ pub enum Pairing {
 /// A frame to build, with every template already resolved.
 #[derive(Clone, Debug, Default)]
 pub struct Spec {
-    /// See [`scenario::FrameSpec`].
+    /// See [`crate::scenario::FrameSpec`].
     pub method: Option<String>,
     /// Fetion response status.
     pub status: Option<String>,

@@ -10,14 +10,14 @@ pub struct RunOptions {
     /// Multiplies every step timeout.
     pub timeout_scale: f64,
     /// Split sends into 1–7 byte writes and coalesce consecutive sends, in every case (a
-    /// case whose id ends in [`CHOP_SUFFIX`] is chopped either way).
+    /// case whose id ends in [`CHOP_SUFFIX`](super::twins::CHOP_SUFFIX) is chopped either way).
     pub chop: bool,
     /// The target profile.
     pub profile: Arc<Profile>,
     /// The services that have a target; a case needing another one is skipped. `None`: all
     /// (the embedded server).
     pub services: Option<Arc<std::collections::BTreeSet<String>>>,
-    /// Record every TCP connection's bytes into [`CaseResult::connections`] (for `--pcap`;
+    /// Record every TCP connection's bytes into [`CaseResult::connections`](super::result::CaseResult::connections) (for `--pcap`;
     /// needs a [`crate::transport::tap::Tap`] in the connector).
     pub capture: bool,
 }
