@@ -48,14 +48,7 @@ impl Protocol for Driver {
 
     /// Ops are written `command: {op: …}` (the loader reads them apart from frames).
     fn frame_keys(&self) -> FrameKeys {
-        FrameKeys {
-            foreign: &[
-                "method", "status", "reason", "target", "version", "verb", "trid", "length",
-                "headers", "blocks", "body", "reply_to",
-            ],
-            one_of: &["command"],
-            missing: "a driver op needs `command:` (`{op: login, user: …}`)",
-        }
+        FrameKeys::command("a driver op needs `command:` (`{op: login, user: …}`)")
     }
 
     /// Answers and events are JSON objects whose fields a driver may extend (the driver

@@ -36,11 +36,9 @@ impl Protocol for Fetion {
     }
 
     fn frame_keys(&self) -> FrameKeys {
-        FrameKeys {
-            foreign: &["verb", "trid", "length", "blocks"],
-            one_of: &["method", "status"],
-            missing: "a fetion frame needs exactly one of `method:` (request) or `status:` (response), or `raw:`",
-        }
+        FrameKeys::request_or_response(
+            "a fetion frame needs exactly one of `method:` (request) or `status:` (response), or `raw:`",
+        )
     }
 
     /// Fetion ids are numbers (sids like 815389316).

@@ -60,14 +60,9 @@ impl Protocol for LeanCloud {
     }
 
     fn frame_keys(&self) -> FrameKeys {
-        FrameKeys {
-            foreign: &[
-                "method", "status", "reason", "target", "version", "verb", "trid", "length",
-                "headers", "blocks", "body", "reply_to",
-            ],
-            one_of: &["command"],
-            missing: "a LeanCloud frame needs `command:` (the GenericCommand in readable form) or `raw:`",
-        }
+        FrameKeys::command(
+            "a LeanCloud frame needs `command:` (the GenericCommand in readable form) or `raw:`",
+        )
     }
 
     fn handshake(&self) -> Option<&'static str> {

@@ -342,6 +342,31 @@ pub enum Mutable {
     Command,
 }
 
+impl FrameKeys {
+    /// The keys of a request-or-response protocol (SIP-C, SIP, MSRP): exactly one of
+    /// `method:` and `status:`, none of MSNP's.
+    pub const fn request_or_response(missing: &'static str) -> Self {
+        Self {
+            foreign: &["verb", "trid", "length", "blocks"],
+            one_of: &["method", "status"],
+            missing,
+        }
+    }
+
+    /// The keys of a protocol whose frames are written as a `command:` tree (LeanCloud,
+    /// the driver): none of the line protocols' keys.
+    pub const fn command(missing: &'static str) -> Self {
+        Self {
+            foreign: &[
+                "method", "status", "reason", "target", "version", "verb", "trid", "length",
+                "headers", "blocks", "body", "reply_to",
+            ],
+            one_of: &["command"],
+            missing,
+        }
+    }
+}
+
 /// What the [`Protocol::open`] handshake knows of the connection.
 #[derive(Clone, Debug)]
 pub struct Opening<'a> {

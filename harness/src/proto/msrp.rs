@@ -40,11 +40,9 @@ impl Protocol for Msrp {
     }
 
     fn frame_keys(&self) -> FrameKeys {
-        FrameKeys {
-            foreign: &["verb", "trid", "length", "blocks"],
-            one_of: &["method", "status"],
-            missing: "an msrp frame needs exactly one of `method:` (request) or `status:` (response), or `raw:`",
-        }
+        FrameKeys::request_or_response(
+            "an msrp frame needs exactly one of `method:` (request) or `status:` (response), or `raw:`",
+        )
     }
 
     fn key_label(&self, f: &Frame) -> Option<String> {

@@ -83,11 +83,9 @@ impl Protocol for Sip {
     }
 
     fn frame_keys(&self) -> FrameKeys {
-        FrameKeys {
-            foreign: &["verb", "trid", "length", "blocks"],
-            one_of: &["method", "status"],
-            missing: "a sip frame needs exactly one of `method:` (request) or `status:` (response), or `raw:`",
-        }
+        FrameKeys::request_or_response(
+            "a sip frame needs exactly one of `method:` (request) or `status:` (response), or `raw:`",
+        )
     }
 
     /// An SDP `a=path:` gives an MSRP URI to connect to.

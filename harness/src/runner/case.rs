@@ -9,10 +9,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
+use tokio::time::error::Elapsed;
 
 use crate::proto::{self, Frame, Protocol};
 use crate::scenario::{ActorTarget, Expect, Scenario, Step};
-use crate::transport::{Connector, tap};
+use crate::transport::{BoxStream, Connector, Endpoint, TransportError, tap};
 
 use super::actor::{Actor, Wire};
 use super::expect::{self, Mismatch, check_frame};
@@ -83,6 +84,32 @@ impl<'a> Case<'a> {
     pub(super) fn deadline(&self, step: &Step) -> Instant {
         let ms = step.timeout_ms.unwrap_or(self.s.timeout_ms) as f64 * self.opts.timeout_scale;
         Instant::now() + Duration::from_secs_f64((ms / 1000.0).max(0.001))
+    }
+
+    /// The stream a connect or dial gave within the step's deadline, or the step's failure;
+    /// a target service that cannot be reached marks the case unreachable.
+    pub(super) fn opened(
+        &mut self,
+        name: &str,
+        endpoint: &Endpoint,
+        opened: Result<Result<BoxStream, TransportError>, Elapsed>,
+    ) -> Result<BoxStream, StepFail> {
+        match opened {
+            Err(_) => {
+                self.unreachable = matches!(endpoint, Endpoint::Service(_));
+                Err(StepFail::new(format!(
+                    "connecting `{name}` to {endpoint} timed out"
+                )))
+            }
+            Ok(Err(e)) => {
+                self.unreachable = matches!(endpoint, Endpoint::Service(_))
+                    && matches!(e, TransportError::Unreachable { .. });
+                Err(StepFail::new(format!(
+                    "connecting `{name}` to {endpoint}: {e}"
+                )))
+            }
+            Ok(Ok(s)) => Ok(s),
+        }
     }
 
     /// The capture scope of `name`'s connections, when the run records them.

@@ -9,7 +9,7 @@ use tokio::time::timeout_at;
 
 use crate::proto::{self, Protocol};
 use crate::scenario::ActorTarget;
-use crate::transport::{Endpoint, TransportError, first_address, gateway, tap};
+use crate::transport::{Endpoint, first_address, gateway, tap};
 
 use super::actor::Actor;
 use super::case::{Case, StepFail, StepResult};
@@ -35,27 +35,13 @@ impl<'a> Case<'a> {
         };
         let scope = self.scope(name, carried);
         let opened = tap::within(scope, self.connector.connect(&endpoint));
-        let stream = match timeout_at(deadline.into(), opened).await {
-            Err(_) if self.connector.accepts() => {
-                return Err(StepFail::new(format!(
-                    "`{name}`: the client did not connect to the {endpoint} listener in time"
-                )));
-            }
-            Err(_) => {
-                self.unreachable = matches!(endpoint, Endpoint::Service(_));
-                return Err(StepFail::new(format!(
-                    "connecting `{name}` to {endpoint} timed out"
-                )));
-            }
-            Ok(Err(e)) => {
-                self.unreachable = matches!(endpoint, Endpoint::Service(_))
-                    && matches!(e, TransportError::Unreachable { .. });
-                return Err(StepFail::new(format!(
-                    "connecting `{name}` to {endpoint}: {e}"
-                )));
-            }
-            Ok(Ok(s)) => s,
-        };
+        let opened = timeout_at(deadline.into(), opened).await;
+        if opened.is_err() && self.connector.accepts() {
+            return Err(StepFail::new(format!(
+                "`{name}`: the client did not connect to the {endpoint} listener in time"
+            )));
+        }
+        let stream = self.opened(name, &endpoint, opened)?;
         let peer = match &endpoint {
             Endpoint::Service(s) | Endpoint::Address(s) => s.clone(),
         };

@@ -8,7 +8,7 @@ use tokio::time::timeout_at;
 
 use crate::proto;
 use crate::scenario::{ActorTarget, HttpSend};
-use crate::transport::{Endpoint, TransportError, gateway, tap};
+use crate::transport::{Endpoint, gateway, tap};
 
 use super::actor::{Actor, Closed, lock};
 use super::case::{Case, StepFail, StepResult};
@@ -45,22 +45,8 @@ impl<'a> Case<'a> {
         };
         let scope = self.scope(name, "http");
         let dialled = tap::within(scope, self.connector.dial(&endpoint));
-        let stream = match timeout_at(deadline.into(), dialled).await {
-            Err(_) => {
-                self.unreachable = matches!(endpoint, Endpoint::Service(_));
-                return Err(StepFail::new(format!(
-                    "connecting `{name}` to {endpoint} timed out"
-                )));
-            }
-            Ok(Err(e)) => {
-                self.unreachable = matches!(endpoint, Endpoint::Service(_))
-                    && matches!(e, TransportError::Unreachable { .. });
-                return Err(StepFail::new(format!(
-                    "connecting `{name}` to {endpoint}: {e}"
-                )));
-            }
-            Ok(Ok(s)) => s,
-        };
+        let dialled = timeout_at(deadline.into(), dialled).await;
+        let stream = self.opened(name, &endpoint, dialled)?;
         let host = match &endpoint {
             Endpoint::Address(a) => a.clone(),
             Endpoint::Service(s) => s.clone(),
