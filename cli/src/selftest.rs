@@ -188,7 +188,7 @@ pub async fn selftest(opts: &Options) -> Result<Matrix, Error> {
     // Client cases need a driver: `client::selftest` runs them against the reference clients.
     loaded.retain(|s| !s.is_client_case());
     // Every MSNP case also runs over the HTTP gateway (`<id>@gateway`).
-    let cases: Vec<Arc<Scenario>> = gateway::with_twins(loaded, true, true)
+    let cases: Vec<Arc<Scenario>> = imspec_harness::runner::with_twins(loaded, true, true)
         .into_iter()
         .map(Arc::new)
         .collect();
@@ -225,7 +225,10 @@ pub async fn selftest(opts: &Options) -> Result<Matrix, Error> {
         // A gateway mutant can only be caught by a case that goes through the gateway.
         let subset: Vec<Arc<Scenario>> = cases
             .iter()
-            .filter(|s| s.protocol == wanted && (!m.is_gateway() || gateway::is_gateway_case(s)))
+            .filter(|s| {
+                s.protocol == wanted
+                    && (!m.is_gateway() || imspec_harness::runner::is_gateway_case(s))
+            })
             .cloned()
             .collect();
         let (run_opts, sem) = (run_opts.clone(), Arc::clone(&sem));

@@ -299,7 +299,7 @@ impl Suite {
         let (clients, cases): (Vec<Scenario>, Vec<Scenario>) =
             loaded.into_iter().partition(Scenario::is_client_case);
         // Every MSNP case runs over TCP and, as `<id>@gateway`, over the gateway.
-        let mut cases = gateway::with_twins(cases, true, true);
+        let mut cases = runner::with_twins(cases, true, true);
         if self.chop {
             cases = runner::with_chop_twins(cases);
         }

@@ -168,11 +168,16 @@ async fn gateway_every_msnp_case_passes_over_the_gateway_in_memory() {
         .iter()
         .map(|f| scenario::load(f).unwrap_or_else(|e| panic!("{e}")))
         .collect();
-    let cases: Vec<Arc<scenario::Scenario>> = gateway::with_twins(loaded, false, true)
-        .into_iter()
-        .map(Arc::new)
-        .collect();
-    assert!(cases.iter().all(|c| gateway::is_gateway_case(c)));
+    let cases: Vec<Arc<scenario::Scenario>> =
+        imspec_harness::runner::with_twins(loaded, false, true)
+            .into_iter()
+            .map(Arc::new)
+            .collect();
+    assert!(
+        cases
+            .iter()
+            .all(|c| imspec_harness::runner::is_gateway_case(c))
+    );
     assert!(cases.iter().any(|c| c.id.ends_with(gateway::SUFFIX)));
     let server = Arc::new(Server::start(ServerConfig::local()).await.unwrap());
     let mem = crate::scenarios::mem_dialer(server);

@@ -133,7 +133,7 @@ async fn capture_records_tcp_gateway_and_websocket_connections() {
     .iter()
     .map(|f| imspec_harness::scenario::load(std::path::Path::new(&format!("{root}{f}"))).unwrap())
     .collect();
-    let cases = gateway::with_twins(cases, true, true);
+    let cases = imspec_harness::runner::with_twins(cases, true, true);
     assert_eq!(cases.len(), 3);
     let tcp: Arc<dyn Connector> = Arc::new(Tap::new(Arc::new(Tcp::new(targets))));
     let connector: Arc<dyn Connector> = Arc::new(Gateway::new(tcp, gateway::Options::default()));

@@ -538,7 +538,7 @@ async fn answer_takes_every_matching_push_and_answers_it_others_stay_queued() {
     let answers: Vec<&str> = r
         .wire
         .iter()
-        .filter(|e| e.dir == runner::Direction::Send && e.text.starts_with("SIP-C/2.0 200"))
+        .filter(|e| e.dir == runner::Direction::SEND && e.text.starts_with("SIP-C/2.0 200"))
         .map(|e| e.text.as_str())
         .collect();
     assert_eq!(answers.len(), 2, "{answers:?}");

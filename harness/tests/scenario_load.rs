@@ -282,7 +282,7 @@ fn builtin_fragments_declare_provides() {
                 "{} has no provides:",
                 f.display()
             );
-            scenario::fragment::load_contract(&f).unwrap();
+            scenario::load::fragment_contract(&f).unwrap();
         }
     }
 }

@@ -15,6 +15,7 @@ use std::fmt;
 use imspec_codec::msnp::payload::{Layered, Payload};
 use imspec_codec::{Status, leancloud, msnp, sipc};
 
+use imspec_harness::proto::Mutable;
 use imspec_harness::scenario::Protocol;
 
 /// One change to one message.
@@ -277,7 +278,7 @@ fn bytes(message: &[u8], m: Mutation) -> (Vec<u8>, String) {
 /// A decoded message, ready to be edited and written back.
 #[derive(Clone, Debug)]
 struct Parts {
-    protocol: Protocol,
+    kind: Mutable,
     /// First-line tokens (for MSNP the last one is the payload length).
     first: Vec<Vec<u8>>,
     /// Header lines by block; SIP-C has one block, an MSNP payload one per header block.
@@ -303,14 +304,13 @@ struct Line {
 
 impl Parts {
     fn parse(protocol: Protocol, message: &[u8]) -> Option<Self> {
-        let parts = match protocol {
-            Protocol::Fetion => Self::sipc(message)?,
-            Protocol::Msnp => Self::msnp(message)?,
+        let parts = match protocol.module().mutable() {
+            Mutable::Headers => Self::sipc(message)?,
+            Mutable::Command => Self::msnp(message)?,
             // SIP frames are not mutated structurally (yet): only the byte-level mutations.
-            Protocol::Sip => return None,
             // LeanCloud commands are mutated inside their WebSocket messages
-            // ([`apply_command`]).
-            Protocol::LeanCloud => return None,
+            // ([`apply_command`]), not here.
+            Mutable::Bytes => return None,
         };
         // Only edit what writes back byte for byte when unchanged.
         (parts.to_bytes() == message).then_some(parts)
@@ -324,7 +324,7 @@ impl Parts {
         msg.encode(&mut head);
         let first_line = head.split(|&b| b == b'\r').next()?;
         Some(Self {
-            protocol: Protocol::Fetion,
+            kind: Mutable::Headers,
             first: first_line
                 .split(|&b| b == b' ')
                 .map(<[u8]>::to_vec)
@@ -369,7 +369,7 @@ impl Parts {
             (vec![lines(&p.headers)], p.body.to_vec(), Vec::new())
         };
         Some(Self {
-            protocol: Protocol::Msnp,
+            kind: Mutable::Command,
             first,
             blocks,
             body,
@@ -445,7 +445,7 @@ impl Parts {
             }
             Mutation::GarbleToken(n, g) => {
                 // The MSNP length token is the frame length.
-                let tokens = self.first.len() - usize::from(self.protocol == Protocol::Msnp);
+                let tokens = self.first.len() - usize::from(self.kind == Mutable::Command);
                 let k = usize::from(n) % tokens.max(1);
                 let old = String::from_utf8_lossy(self.first.get(k)?).into_owned();
                 self.first[k] = g.bytes(old.as_bytes());
@@ -481,7 +481,7 @@ impl Parts {
 
     /// The position of the layered `Content-Length` line.
     fn content_length(&self) -> Option<(usize, usize)> {
-        if self.protocol != Protocol::Msnp {
+        if self.kind != Mutable::Command {
             return None;
         }
         let b = self.blocks.len().checked_sub(1)?;
@@ -493,10 +493,10 @@ impl Parts {
 
     /// What the frame length counts: the SIP-C body, or the whole MSNP payload.
     fn payload_len(&self) -> usize {
-        match self.protocol {
+        match self.kind {
             // LeanCloud never gets here: `parse` makes no parts of it.
-            Protocol::Fetion | Protocol::Sip | Protocol::LeanCloud => self.body.len(),
-            Protocol::Msnp => self.payload().len(),
+            Mutable::Headers | Mutable::Bytes => self.body.len(),
+            Mutable::Command => self.payload().len(),
         }
     }
 
@@ -523,8 +523,8 @@ impl Parts {
 
     fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::new();
-        match self.protocol {
-            Protocol::Fetion | Protocol::Sip | Protocol::LeanCloud => {
+        match self.kind {
+            Mutable::Headers | Mutable::Bytes => {
                 out.extend_from_slice(&self.first.join(&b' '));
                 out.extend_from_slice(b"\r\n");
                 for l in self.blocks.iter().flatten() {
@@ -551,7 +551,7 @@ impl Parts {
                 out.extend_from_slice(b"\r\n");
                 out.extend_from_slice(&self.body);
             }
-            Protocol::Msnp => {
+            Mutable::Command => {
                 let payload = self.payload();
                 let mut first = self.first.clone();
                 if let Some(last) = first.last_mut() {

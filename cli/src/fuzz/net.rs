@@ -439,6 +439,7 @@ impl Fuzzer<'_> {
         case: &Scenario,
         log: &Log,
     ) -> (Vec<(Kind, String, repro::Tail)>, u64) {
+        let p = case.protocol.module();
         let mut out = Vec::new();
         let mut echoes = 0;
         let sent: Vec<Vec<u8>> = log
@@ -461,7 +462,7 @@ impl Fuzzer<'_> {
                     let p = if name == "msrp" {
                         proto::msrp::module()
                     } else {
-                        proto::for_protocol(case.protocol)
+                        p
                     };
                     stream_error(p, &received, closed)
                 }
@@ -649,7 +650,7 @@ fn http_error(received: &[u8], closed: bool) -> Option<(Option<usize>, String)> 
             continue;
         }
         let start = r.end - r.body.len();
-        if let Some((at, what)) = stream_error(proto::for_protocol(Protocol::Msnp), &r.body, true) {
+        if let Some((at, what)) = stream_error(Protocol::Msnp.module(), &r.body, true) {
             return Some((
                 at.map(|a| start + a),
                 format!("HTTP {} body: {what}", r.first),
@@ -706,12 +707,15 @@ pub fn echoed(received: &[u8], at: usize, sent: &[&[u8]]) -> bool {
 /// byte stream, LeanCloud's WebSocket messages, MSNP in the gateway's HTTP bodies. Cases with
 /// `http:` steps (requests the scenario writes itself) are left out.
 fn replayable(case: &Scenario) -> bool {
-    let streams: &[&str] = match case.protocol {
-        Protocol::Fetion => &["fetion", "fetion-chat"],
-        Protocol::Msnp => &["msnp", gateway::SERVICE],
-        Protocol::Sip => &["sip", "msrp"],
-        Protocol::LeanCloud => &["leancloud"],
-    };
+    // Every service of the protocol and of those met at run-time addresses (MSRP): byte
+    // streams, LeanCloud's WebSocket messages and the gateway's HTTP bodies are all mutated.
+    let p = case.protocol.module();
+    let streams: Vec<&str> = p
+        .services()
+        .iter()
+        .chain(p.address_protocols().iter().flat_map(|a| a.services()))
+        .copied()
+        .collect();
     fn http(steps: &[scenario::Step]) -> bool {
         steps.iter().any(|s| match &s.kind {
             StepKind::Http(_) => true,
@@ -729,7 +733,7 @@ fn replayable(case: &Scenario) -> bool {
 /// The service whose liveness a round of `case` checks: the gateway for a case that talks to
 /// it, else the protocol's main service.
 fn checked_service(case: &Scenario) -> String {
-    if gateway::is_gateway_case(case) {
+    if runner::is_gateway_case(case) {
         gateway::SERVICE.to_owned()
     } else {
         case.protocol.name().to_owned()
@@ -738,7 +742,7 @@ fn checked_service(case: &Scenario) -> String {
 
 /// Whether a server owes `message` an answer: it is a whole request that expects a reply.
 fn owes_reply(protocol: Protocol, message: &[u8]) -> bool {
-    let p = proto::for_protocol(protocol);
+    let p = protocol.module();
     match p.parse(message) {
         Ok(imspec_codec::Status::Complete((frame, _))) => {
             // MSNP `ACK` answers a push; nothing answers it unless it is refused.
@@ -1292,7 +1296,7 @@ mod tests {
 
     /// The first byte the SIP reader rejects in `reply`.
     fn error_at(reply: &[u8]) -> usize {
-        match proto::for_protocol(Protocol::Sip).parse(reply) {
+        match Protocol::Sip.module().parse(reply) {
             Err(e) => e.offset(),
             other => panic!("{other:?}"),
         }
@@ -1337,7 +1341,7 @@ mod tests {
             assert_eq!(liveness_case(p, p.name()).protocol, p);
         }
         let gateway = liveness_case(Protocol::Msnp, gateway::SERVICE);
-        assert!(gateway::is_gateway_case(&gateway));
+        assert!(runner::is_gateway_case(&gateway));
     }
 
     #[test]

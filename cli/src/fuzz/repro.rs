@@ -325,26 +325,11 @@ pub fn liveness_yaml(protocol: Protocol, service: &str) -> String {
 
 /// Two requests on a fresh connection, each answered (any answer, an error included).
 fn liveness_steps(protocol: Protocol) -> String {
-    let requests = match protocol {
-        Protocol::Fetion => [
-            format!("    method: R\n    headers: {{ F: \"${{fresh:{PROBE}}}\" }}\n"),
-            format!("    method: S\n    headers: {{ F: \"${{fresh:{PROBE}}}\", N: KeepAlive }}\n"),
-        ],
-        Protocol::Msnp => [
-            "    verb: CNT\n    target: CON\n    body: <connect><ver>2</ver></connect>\n"
-                .to_owned(),
-            "    verb: PNG\n    target: CON\n".to_owned(),
-        ],
-        Protocol::Sip => [
-            "    method: OPTIONS\n    target: sip:imspec-probe@imspec.invalid\n".to_owned(),
-            "    method: OPTIONS\n    target: sip:imspec-probe@imspec.invalid\n".to_owned(),
-        ],
-        // Before session/open every command is answered with error 4105 (§4.6 (2)).
-        Protocol::LeanCloud => [
-            "    command: { cmd: echo }\n".to_owned(),
-            "    command: { cmd: echo }\n".to_owned(),
-        ],
-    };
+    let requests = protocol
+        .module()
+        .liveness()
+        .iter()
+        .map(|r| r.replace("{actor}", PROBE));
     let mut s = format!("  - connect: {PROBE}\n");
     for r in requests {
         let _ = write!(

@@ -15,7 +15,11 @@
 use imspec_codec::{Error, ErrorKind, Needed, Status};
 use serde_json::Value;
 
-use super::{Frame, Pairing, Protocol, Spec};
+use super::{Frame, FrameKeys, Pairing, Protocol, Spec};
+
+/// The service of the driver actor in a client case (`scenarios/clients/`,
+/// docs/driver-protocol.md).
+pub const DRIVER: &str = "driver";
 
 /// Longest line accepted from a driver (a line without `\n` beyond this fails the case).
 pub const MAX_LINE: usize = 1 << 20;
@@ -32,6 +36,19 @@ pub fn module() -> &'static dyn Protocol {
 impl Protocol for Driver {
     fn name(&self) -> &'static str {
         "driver"
+    }
+
+    fn services(&self) -> &'static [&'static str] {
+        &[DRIVER]
+    }
+
+    fn scenario_protocol(&self) -> bool {
+        false
+    }
+
+    /// Ops are written `command: {op: …}` (the loader reads them apart from frames).
+    fn frame_keys(&self) -> FrameKeys {
+        FrameKeys::command("a driver op needs `command:` (`{op: login, user: …}`)")
     }
 
     /// Answers and events are JSON objects whose fields a driver may extend (the driver

@@ -9,7 +9,7 @@ use std::borrow::Cow;
 use imspec_codec::sipc::{self, Message, StartLine, Version};
 use imspec_codec::{Error, Status};
 
-use super::{Frame, Pairing, Protocol, Spec};
+use super::{Frame, FrameKeys, Mutable, Pairing, Protocol, Skeleton, Spec};
 
 /// How a server's messages are read: SIP-C is SIP's line grammar, where `Name:value` and
 /// `Name: value` are the same header (RFC 3261 §7.3.1; seed 004's captures have both); the
@@ -31,6 +31,61 @@ pub struct Fetion;
 impl Protocol for Fetion {
     fn name(&self) -> &'static str {
         "fetion"
+    }
+
+    fn services(&self) -> &'static [&'static str] {
+        &["fetion", "fetion-chat"]
+    }
+
+    fn frame_keys(&self) -> FrameKeys {
+        FrameKeys::request_or_response(
+            "a fetion frame needs exactly one of `method:` (request) or `status:` (response), or `raw:`",
+        )
+    }
+
+    /// Fetion ids are numbers (sids like 815389316).
+    fn fresh_id(&self, _role: &str, hash: u64) -> String {
+        format!("8{:08}", hash % 100_000_000)
+    }
+
+    fn barrier_claim(&self) -> Option<&'static str> {
+        Some("fetion.keepalive")
+    }
+
+    fn mutable(&self) -> Mutable {
+        Mutable::Headers
+    }
+
+    fn liveness(&self) -> &'static [&'static str] {
+        &[
+            "    method: R\n    headers: { F: \"${fresh:{actor}}\" }\n",
+            "    method: S\n    headers: { F: \"${fresh:{actor}}\", N: KeepAlive }\n",
+        ]
+    }
+
+    fn key_label(&self, f: &Frame) -> Option<String> {
+        match (f.get("headers.I"), f.get("headers.Q")) {
+            (Some(i), Some(q)) => Some(format!("I {i} · Q {q}")),
+            (Some(i), None) => Some(format!("I {i}")),
+            _ => None,
+        }
+    }
+
+    fn skeleton(&self) -> Option<Skeleton> {
+        Some(Skeleton {
+            actors: "actors:\n  alice: fetion\n",
+            steps: r#"  - connect: alice
+  - include: login
+    with: { actor: alice }
+  - send: alice
+    as: keepalive
+    method: S
+    headers: { F: "${fresh:alice}", N: KeepAlive }
+  - expect: alice
+    reply: keepalive
+    match: { status: 200 }
+"#,
+        })
     }
 
     fn parse(&self, buf: &[u8]) -> Result<Status<(Frame, usize)>, Error> {

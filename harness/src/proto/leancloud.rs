@@ -28,8 +28,23 @@ use imspec_codec::leancloud::{self, Format, GenericCommand};
 use imspec_codec::{Error, ErrorKind, Needed, Status};
 use serde_json::Value;
 
-use super::{Frame, Pairing, Protocol, Spec};
-use crate::transport::ws;
+use super::{ActorOptions, Frame, FrameKeys, Opened, Opening, Pairing, Protocol, Skeleton, Spec};
+use crate::transport::{BoxFuture, BoxStream, ws};
+
+/// The subprotocol an actor offers: its `format:` and `version:` (the loader has checked
+/// their values), defaults for the rest.
+pub fn ws_options(given: Option<&ActorOptions>) -> ws::Options {
+    let mut o = ws::Options::default();
+    if let Some(g) = given {
+        if let Some(f) = g.format.as_deref().and_then(ws::Format::from_name) {
+            o.format = f;
+        }
+        if let Some(v) = &g.version {
+            o.version.clone_from(v);
+        }
+    }
+    o
+}
 
 /// The LeanCloud protocol module.
 #[derive(Clone, Copy, Debug, Default)]
@@ -38,6 +53,88 @@ pub struct LeanCloud;
 impl Protocol for LeanCloud {
     fn name(&self) -> &'static str {
         "leancloud"
+    }
+
+    fn services(&self) -> &'static [&'static str] {
+        &[ws::SERVICE]
+    }
+
+    fn frame_keys(&self) -> FrameKeys {
+        FrameKeys::command(
+            "a LeanCloud frame needs `command:` (the GenericCommand in readable form) or `raw:`",
+        )
+    }
+
+    fn handshake(&self) -> Option<&'static str> {
+        Some("WebSocket")
+    }
+
+    /// The WebSocket upgrade (§2.1): as the client offering the actor's subprotocol, or, in a
+    /// client case, as the server picking one of [`ws::SUBPROTOCOLS`].
+    fn open<'a>(
+        &'a self,
+        stream: BoxStream,
+        opening: Opening<'a>,
+    ) -> BoxFuture<'a, Result<Opened, String>> {
+        Box::pin(async move {
+            if opening.accepts {
+                let (stream, subprotocol) = ws::accept(stream).await?;
+                return Ok(Opened {
+                    stream,
+                    note: Some((None, format!("WebSocket subprotocol {subprotocol}"))),
+                });
+            }
+            let options = ws_options(opening.options);
+            let host = opening.host?;
+            let stream = ws::upgrade(stream, &host, &options).await?;
+            Ok(Opened {
+                stream,
+                note: Some((
+                    Some("connect"),
+                    format!("WebSocket subprotocol {}", options.subprotocol()),
+                )),
+            })
+        })
+    }
+
+    fn carried(&self) -> &'static str {
+        "websocket"
+    }
+
+    fn takes_actor_options(&self, service: &str) -> bool {
+        service == ws::SERVICE
+    }
+
+    /// Before `session/open` every command is answered with error 4105 (§4.6 (2)).
+    fn liveness(&self) -> &'static [&'static str] {
+        &[
+            "    command: { cmd: echo }\n",
+            "    command: { cmd: echo }\n",
+        ]
+    }
+
+    fn key_label(&self, f: &Frame) -> Option<String> {
+        f.get("i").map(|i| format!("i {i}"))
+    }
+
+    fn label_detail(&self, f: &Frame) -> Option<String> {
+        f.get("op").map(str::to_owned)
+    }
+
+    fn skeleton(&self) -> Option<Skeleton> {
+        Some(Skeleton {
+            actors: "actors:\n  alice: leancloud\n",
+            steps: r#"  - connect: alice
+  - include: open
+    with: { actor: alice, peer: alice }
+  - send: alice
+    as: echo
+    command: { cmd: echo }
+  - expect: alice
+    reply: echo
+    match: { cmd: echo, i: "${echo.i}" }
+"#,
+        })
     }
 
     fn parse(&self, buf: &[u8]) -> Result<Status<(Frame, usize)>, Error> {
@@ -352,6 +449,16 @@ pub(crate) fn flatten(v: &Value, path: &str, out: &mut Vec<(String, String)>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ws_options_take_the_actor_options() {
+        let given = ActorOptions {
+            format: Some("proto2base64".into()),
+            version: Some("1".into()),
+        };
+        assert_eq!(ws_options(Some(&given)).subprotocol(), "lc.proto2base64.1");
+        assert_eq!(ws_options(None), ws::Options::default());
+    }
     use serde_json::json;
 
     fn build(command: Value, counter: u64) -> Vec<u8> {

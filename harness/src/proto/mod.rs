@@ -1,11 +1,20 @@
-//! Protocol modules: each adapts one codec to the runner behind the [`Protocol`] trait.
+//! Protocol modules: each adapts one codec to the runner behind the [`Protocol`] trait, and
+//! [`ALL`] lists them: the one place the harness enumerates protocols.
 //!
-//! A module cuts frames from a byte buffer, builds a frame from a scenario step, gives the
-//! field view the matchers read, pairs replies with requests and offers the barrier round trip.
-//! Adding a protocol is adding a module here and a [`crate::scenario::Protocol`] variant.
+//! A module names its protocol and the target services its actors use, cuts frames from a
+//! byte buffer, builds a frame from a scenario step, says which keys a written frame takes,
+//! gives the field view the matchers read, pairs replies with requests, offers the barrier
+//! round trip, runs the connection opening handshake (LeanCloud's WebSocket upgrade) and makes
+//! account ids fresh to a run. Adding a protocol is adding a module here and a line in
+//! [`ALL`] (CONTRIBUTING.md).
+//!
+//! The layers below the registry: [`crate::transport`] opens byte streams and knows nothing of
+//! protocols; [`crate::scenario`] reads the registry to check a script; [`crate::runner`]
+//! drives an actor's stream through its module.
 
 pub mod driver;
 pub mod fetion;
+pub mod http;
 pub mod leancloud;
 pub mod msnp;
 pub mod msrp;
@@ -14,7 +23,19 @@ pub mod xml;
 
 use imspec_codec::{Error, Status};
 
-use crate::scenario;
+use crate::transport::{BoxFuture, BoxStream};
+
+/// Every protocol module: the scenario protocols (a case's `protocol:`) and the protocols
+/// their actors also speak (MSRP in SIP cases, the driver in client cases). Their services,
+/// in this order, are the services a target can name.
+pub static ALL: [&dyn Protocol; 6] = [
+    &fetion::Fetion,
+    &msnp::Msnp,
+    &sip::Sip,
+    &msrp::Msrp,
+    &leancloud::LeanCloud,
+    &driver::Driver,
+];
 
 /// A decoded frame in the protocol-neutral form the runner and the reports use.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
@@ -97,7 +118,7 @@ pub enum Pairing {
 /// A frame to build, with every template already resolved.
 #[derive(Clone, Debug, Default)]
 pub struct Spec {
-    /// See [`scenario::FrameSpec`].
+    /// See [`crate::scenario::FrameSpec`].
     pub method: Option<String>,
     /// Fetion response status.
     pub status: Option<String>,
@@ -145,6 +166,103 @@ pub trait Protocol: Send + Sync {
     /// (a Fetion response to a server request).
     fn request_key(&self, frame: &Frame) -> Option<String>;
 
+    /// The target services actors of this protocol connect to (`--target NAME=HOST:PORT`,
+    /// `actors: {alice: NAME}`), the protocol's own first.
+    fn services(&self) -> &'static [&'static str];
+
+    /// Whether a scenario may name this protocol as its `protocol:` (MSRP and the driver
+    /// are only spoken by actors of other protocols' cases).
+    fn scenario_protocol(&self) -> bool {
+        true
+    }
+
+    /// The keys a written frame (`send:`) of this protocol takes.
+    fn frame_keys(&self) -> FrameKeys;
+
+    /// An account id fresh to one run of a case for `role` (`${fresh:alice}`), from a hash
+    /// of the run and the role.
+    fn fresh_id(&self, role: &str, hash: u64) -> String {
+        format!("{role}_{:08x}", hash & 0xffff_ffff)
+    }
+
+    /// The capability a target must claim for the barrier round trip to be used; without it
+    /// the barrier is a quiet period (Fetion: the round trip is a KeepAlive).
+    fn barrier_claim(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// The connection opening handshake this protocol runs over a connected stream before its
+    /// first frame, named for messages (`WebSocket`); `None` when frames start at once.
+    fn handshake(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// Runs the [`handshake`](Self::handshake) over `stream` and returns the stream the
+    /// frames travel on. By default the stream as it is.
+    fn open<'a>(
+        &'a self,
+        stream: BoxStream,
+        opening: Opening<'a>,
+    ) -> BoxFuture<'a, Result<Opened, String>> {
+        let _ = opening;
+        Box::pin(async move { Ok(Opened { stream, note: None }) })
+    }
+
+    /// What a connection's bytes are, as a capture names them: the protocol's name, or the
+    /// framing it runs in (`websocket`).
+    fn carried(&self) -> &'static str {
+        self.name()
+    }
+
+    /// Whether a service of this protocol takes actor options (`format:`, `version:`).
+    fn takes_actor_options(&self, service: &str) -> bool {
+        let _ = service;
+        false
+    }
+
+    /// The `host:port` to dial when an address learned at run time belongs to this protocol
+    /// (an MSRP URI); `None` when it does not.
+    fn address_of(&self, address: &str) -> Option<String> {
+        let _ = address;
+        None
+    }
+
+    /// The other protocols an actor of this protocol's cases may speak at an address learned
+    /// at run time (SIP: MSRP, from an SDP `a=path:`).
+    fn address_protocols(&self) -> &'static [&'static dyn Protocol] {
+        &[]
+    }
+
+    /// What the network fuzzer may mutate in a frame of this protocol beyond its bytes.
+    fn mutable(&self) -> Mutable {
+        Mutable::Bytes
+    }
+
+    /// Requests a live server answers on a fresh connection (any answer, an error included),
+    /// as the frame keys of a `send:` step, each line indented four spaces; `{actor}` stands
+    /// for the sending actor's name. The network fuzzer's liveness probe sends them.
+    fn liveness(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// How a report's arrow names the key that pairs `frame` (`I 3 · Q 1 S`, `CSeq 2
+    /// REGISTER`, `TrID 7`); `None` when it has none.
+    fn key_label(&self, frame: &Frame) -> Option<String> {
+        let _ = frame;
+        None
+    }
+
+    /// What a report's arrow adds after the frame's name (LeanCloud: the `op`).
+    fn label_detail(&self, frame: &Frame) -> Option<String> {
+        let _ = frame;
+        None
+    }
+
+    /// The skeleton `imspec new` writes for a case of this protocol.
+    fn skeleton(&self) -> Option<Skeleton> {
+        None
+    }
+
     /// The key of a request given as its encoded bytes: [`request_key`](Self::request_key)
     /// of the one frame `bytes` holds, `None` when they are not exactly one frame. Modules
     /// override it to skip building a [`Frame`] the runner does not keep.
@@ -183,27 +301,109 @@ pub trait Protocol: Send + Sync {
     }
 }
 
-/// The module for a scenario's protocol.
-pub fn for_protocol(p: scenario::Protocol) -> &'static dyn Protocol {
-    match p {
-        scenario::Protocol::Fetion => &fetion::Fetion,
-        scenario::Protocol::LeanCloud => &leancloud::LeanCloud,
-        scenario::Protocol::Msnp => &msnp::Msnp,
-        scenario::Protocol::Sip => &sip::Sip,
+/// The module named `name` ([`Protocol::name`]).
+pub fn by_name(name: &str) -> Option<&'static dyn Protocol> {
+    ALL.iter().copied().find(|p| p.name() == name)
+}
+
+/// The module whose [`services`](Protocol::services) include `service`.
+pub fn by_service(service: &str) -> Option<&'static dyn Protocol> {
+    ALL.iter()
+        .copied()
+        .find(|p| p.services().contains(&service))
+}
+
+/// Every service a target can name, in [`ALL`]'s order.
+pub fn services() -> impl Iterator<Item = &'static str> {
+    ALL.iter().flat_map(|p| p.services().iter().copied())
+}
+
+/// The keys a written frame of a protocol takes (checked when a scenario loads).
+#[derive(Clone, Copy, Debug)]
+pub struct FrameKeys {
+    /// Keys of other protocols' frames that this protocol's frames do not take.
+    pub foreign: &'static [&'static str],
+    /// A frame needs exactly one of these (a request's and a response's first key).
+    pub one_of: &'static [&'static str],
+    /// What the loader says when a frame has none, or more than one, of [`one_of`](Self::one_of).
+    pub missing: &'static str,
+}
+
+/// The parts of a frame the network fuzzer edits structurally ([`Protocol::mutable`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mutable {
+    /// Only the bytes (truncate, duplicate, flip).
+    Bytes,
+    /// A start line of tokens, `Name: value` header lines and a body whose length a header
+    /// states (SIP-C).
+    Headers,
+    /// A command line whose last token is the payload length, and a payload of header
+    /// blocks and a body (MSNP).
+    Command,
+}
+
+impl FrameKeys {
+    /// The keys of a request-or-response protocol (SIP-C, SIP, MSRP): exactly one of
+    /// `method:` and `status:`, none of MSNP's.
+    pub const fn request_or_response(missing: &'static str) -> Self {
+        Self {
+            foreign: &["verb", "trid", "length", "blocks"],
+            one_of: &["method", "status"],
+            missing,
+        }
+    }
+
+    /// The keys of a protocol whose frames are written as a `command:` tree (LeanCloud,
+    /// the driver): none of the line protocols' keys.
+    pub const fn command(missing: &'static str) -> Self {
+        Self {
+            foreign: &[
+                "method", "status", "reason", "target", "version", "verb", "trid", "length",
+                "headers", "blocks", "body", "reply_to",
+            ],
+            one_of: &["command"],
+            missing,
+        }
     }
 }
 
-/// The module named `name` ([`Protocol::name`]).
-pub fn by_name(name: &str) -> Option<&'static dyn Protocol> {
-    let all: [&'static dyn Protocol; 6] = [
-        driver::module(),
-        &fetion::Fetion,
-        &leancloud::LeanCloud,
-        &msnp::Msnp,
-        msrp::module(),
-        &sip::Sip,
-    ];
-    all.into_iter().find(|p| p.name() == name)
+/// What the [`Protocol::open`] handshake knows of the connection.
+#[derive(Clone, Debug)]
+pub struct Opening<'a> {
+    /// The `Host` the server sees: the `host:port` dialled, else the service name (in
+    /// memory); `Err` for an address that is not `host:port`.
+    pub host: Result<String, String>,
+    /// imspec accepted the connection (it plays the server: a client case).
+    pub accepts: bool,
+    /// The actor's options in the scenario.
+    pub options: Option<&'a ActorOptions>,
+}
+
+/// The stream after [`Protocol::open`], and what to note in the wire log.
+pub struct Opened {
+    /// The stream frames travel on.
+    pub stream: BoxStream,
+    /// A line for the wire log: with `Some(kind)` an event of that kind (`connect`), else a
+    /// plain note.
+    pub note: Option<(Option<&'static str>, String)>,
+}
+
+/// Per-actor connection options: `alice: { service: leancloud, format: proto2base64 }`.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct ActorOptions {
+    /// LeanCloud framing: `protobuf2` (binary frames, the default) or `proto2base64`.
+    pub format: Option<String>,
+    /// LeanCloud subprotocol version: `3` (the default) or `1`.
+    pub version: Option<String>,
+}
+
+/// The skeleton of a new case (`imspec new`): its `actors:` block and its steps.
+#[derive(Clone, Copy, Debug)]
+pub struct Skeleton {
+    /// Text before `actors:` and the block itself (`params:` … `actors:\n  alice: fetion\n`).
+    pub actors: &'static str,
+    /// The steps, each line indented as under `steps:`.
+    pub steps: &'static str,
 }
 
 pub use imspec_codec::text::{cut, escape, first_line, unescape};
@@ -222,6 +422,30 @@ pub fn field_in(fields: &[&str], name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_registry_names_each_protocol_and_service_once() {
+        let mut names: Vec<&str> = ALL.iter().map(|p| p.name()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), ALL.len(), "two modules share a name");
+        let services: Vec<&str> = services().collect();
+        let mut unique = services.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), services.len(), "two modules claim a service");
+        for p in ALL {
+            assert_eq!(by_name(p.name()).map(|m| m.name()), Some(p.name()));
+            assert!(!p.services().is_empty(), "{} has no service", p.name());
+            for s in p.services() {
+                assert_eq!(by_service(s).map(|m| m.name()), Some(p.name()));
+            }
+            if p.scenario_protocol() {
+                assert!(p.skeleton().is_some(), "{} has no skeleton", p.name());
+                assert_eq!(p.liveness().len(), 2, "{} liveness", p.name());
+            }
+        }
+    }
 
     #[test]
     fn request_key_of_matches_request_key_of_the_parsed_frame() {

@@ -7,7 +7,7 @@
 use imspec_codec::msnp::{self, payload};
 use imspec_codec::{Error, Headers, Status};
 
-use super::{Frame, Pairing, Protocol, Spec};
+use super::{Frame, FrameKeys, Mutable, Pairing, Protocol, Skeleton, Spec};
 
 /// The MSNP protocol module.
 #[derive(Clone, Copy, Debug, Default)]
@@ -16,6 +16,54 @@ pub struct Msnp;
 impl Protocol for Msnp {
     fn name(&self) -> &'static str {
         "msnp"
+    }
+
+    /// `msnp-gateway`: MSNP over the HTTP gateway (`crate::transport::gateway`).
+    fn services(&self) -> &'static [&'static str] {
+        &["msnp", "msnp-gateway"]
+    }
+
+    fn frame_keys(&self) -> FrameKeys {
+        FrameKeys {
+            foreign: &[
+                "method", "status", "reason", "version", "reply_to", "command",
+            ],
+            one_of: &["verb"],
+            missing: "an MSNP frame needs `verb:` (or `raw:`)",
+        }
+    }
+
+    fn mutable(&self) -> Mutable {
+        Mutable::Command
+    }
+
+    fn liveness(&self) -> &'static [&'static str] {
+        &[
+            "    verb: CNT\n    target: CON\n    body: <connect><ver>2</ver></connect>\n",
+            "    verb: PNG\n    target: CON\n",
+        ]
+    }
+
+    fn key_label(&self, f: &Frame) -> Option<String> {
+        f.get("trid").map(|t| format!("TrID {t}"))
+    }
+
+    fn skeleton(&self) -> Option<Skeleton> {
+        Some(Skeleton {
+            actors: "actors:\n  alice: msnp\n",
+            steps: r#"  - connect: alice
+  - include: login
+    with: { actor: alice }
+  - send: alice
+    as: ping
+    verb: PNG
+    trid: "31"
+    target: CON
+  - expect: alice
+    reply: ping
+    match: { verb: PNG, trid: "31", target: CON }
+"#,
+        })
     }
 
     fn parse(&self, buf: &[u8]) -> Result<Status<(Frame, usize)>, Error> {

@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use imspec_codec::msrp::{self, Chunk, Flag, StartLine};
 use imspec_codec::{Error, Status};
 
-use super::{Frame, Pairing, Protocol, Spec};
+use super::{Frame, FrameKeys, Pairing, Protocol, Spec};
 
 /// The MSRP protocol module.
 #[derive(Clone, Copy, Debug, Default)]
@@ -28,6 +28,29 @@ pub struct Msrp;
 impl Protocol for Msrp {
     fn name(&self) -> &'static str {
         "msrp"
+    }
+
+    /// MSRP actors belong to SIP cases (a send to one is read with the SIP case's keys).
+    fn services(&self) -> &'static [&'static str] {
+        &["msrp"]
+    }
+
+    fn scenario_protocol(&self) -> bool {
+        false
+    }
+
+    fn frame_keys(&self) -> FrameKeys {
+        FrameKeys::request_or_response(
+            "an msrp frame needs exactly one of `method:` (request) or `status:` (response), or `raw:`",
+        )
+    }
+
+    fn key_label(&self, f: &Frame) -> Option<String> {
+        f.get("transaction").map(|t| format!("tid {t}"))
+    }
+
+    fn address_of(&self, address: &str) -> Option<String> {
+        address_of(address)
     }
 
     fn parse(&self, buf: &[u8]) -> Result<Status<(Frame, usize)>, Error> {

@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use imspec_codec::sip::{self, Message, StartLine, header, message_summary};
 use imspec_codec::{Error, Status};
 
-use super::{Frame, Pairing, Protocol, Spec};
+use super::{Frame, FrameKeys, Pairing, Protocol, Skeleton, Spec};
 
 /// The SIP protocol module.
 #[derive(Clone, Copy, Debug, Default)]
@@ -76,6 +76,53 @@ const CANONICAL: &[&str] = &[
 impl Protocol for Sip {
     fn name(&self) -> &'static str {
         "sip"
+    }
+
+    fn services(&self) -> &'static [&'static str] {
+        &["sip"]
+    }
+
+    fn frame_keys(&self) -> FrameKeys {
+        FrameKeys::request_or_response(
+            "a sip frame needs exactly one of `method:` (request) or `status:` (response), or `raw:`",
+        )
+    }
+
+    /// An SDP `a=path:` gives an MSRP URI to connect to.
+    fn address_protocols(&self) -> &'static [&'static dyn Protocol] {
+        &[&super::msrp::Msrp]
+    }
+
+    /// OPTIONS, which a server answers whatever its state (RFC 3261 §11).
+    fn liveness(&self) -> &'static [&'static str] {
+        &[
+            "    method: OPTIONS\n    target: sip:imspec-probe@imspec.invalid\n",
+            "    method: OPTIONS\n    target: sip:imspec-probe@imspec.invalid\n",
+        ]
+    }
+
+    fn key_label(&self, f: &Frame) -> Option<String> {
+        f.get("cseq").map(|c| format!("CSeq {c}"))
+    }
+
+    fn skeleton(&self) -> Option<Skeleton> {
+        Some(Skeleton {
+            actors: "params:\n  domain: imspec.test\n\nactors:\n  alice: sip\n",
+            steps: r#"  - connect: alice
+  - include: register
+    with: { actor: alice }
+  - send: alice
+    as: options
+    method: OPTIONS
+    target: sip:${domain}
+    headers:
+      From: <sip:${fresh:alice}@${domain}>
+      To: <sip:${domain}>
+  - expect: alice
+    reply: options
+    match: { status: 200, cseq.method: OPTIONS }
+"#,
+        })
     }
 
     fn parse(&self, buf: &[u8]) -> Result<Status<(Frame, usize)>, Error> {

@@ -510,22 +510,12 @@ pub fn label(protocol: &str, f: &Frame) -> String {
             })
         })
         .unwrap_or_else(|| short(&f.summary, 30));
-    let what = match f.get("op") {
-        Some(op) if protocol == "leancloud" => format!("{what}/{op}"),
-        _ => what,
+    let module = crate::proto::by_name(protocol);
+    let what = match module.and_then(|m| m.label_detail(f)) {
+        Some(detail) => format!("{what}/{detail}"),
+        None => what,
     };
-    let key = match protocol {
-        "fetion" => match (f.get("headers.I"), f.get("headers.Q")) {
-            (Some(i), Some(q)) => Some(format!("I {i} · Q {q}")),
-            (Some(i), None) => Some(format!("I {i}")),
-            _ => None,
-        },
-        "sip" => f.get("cseq").map(|c| format!("CSeq {c}")),
-        "msrp" => f.get("transaction").map(|t| format!("tid {t}")),
-        "msnp" => f.get("trid").map(|t| format!("TrID {t}")),
-        "leancloud" => f.get("i").map(|i| format!("i {i}")),
-        _ => None,
-    };
+    let key = module.and_then(|m| m.key_label(f));
     match key {
         Some(k) => short(&format!("{what} ({k})"), 44),
         None => short(&what, 44),

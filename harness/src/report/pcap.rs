@@ -60,14 +60,19 @@ pub fn frame_counts(results: &[CaseResult]) -> BTreeMap<String, usize> {
             let Some(p) = r.actors.get(&w.actor) else {
                 continue;
             };
-            let name = if p == "leancloud" {
-                // A close the server sent is a frame, but not a data frame.
-                if w.dir == Direction::RECV && is_ws_close(w.raw.as_deref()) {
-                    continue;
+            // A protocol that runs inside another framing (LeanCloud in WebSocket messages)
+            // is counted as that framing's frames.
+            let p = p.as_str();
+            let module = proto::by_name(p);
+            let name = match module.map(|m| m.carried()).filter(|c| *c != p) {
+                Some(carried) => {
+                    // A close the server sent is a frame, but not a data frame.
+                    if w.dir == Direction::RECV && is_ws_close(module, w.raw.as_deref()) {
+                        continue;
+                    }
+                    carried
                 }
-                "websocket"
-            } else {
-                p
+                None => p,
             };
             *counts.entry(name.to_owned()).or_default() += 1;
         }
@@ -91,9 +96,9 @@ pub fn frame_counts(results: &[CaseResult]) -> BTreeMap<String, usize> {
     counts
 }
 
-/// Whether a LeanCloud record is a close frame the server sent (decoded by the protocol module).
-fn is_ws_close(raw: Option<&[u8]>) -> bool {
-    let (Some(raw), Some(m)) = (raw, proto::by_name("leancloud")) else {
+/// Whether a record is a WebSocket close frame the server sent (decoded by the protocol module).
+fn is_ws_close(module: Option<&dyn proto::Protocol>, raw: Option<&[u8]>) -> bool {
+    let (Some(raw), Some(m)) = (raw, module) else {
         return false;
     };
     matches!(m.parse(raw), Ok(Status::Complete((f, _))) if f.get("ws") == Some("close"))

@@ -7,14 +7,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use imspec_codec::Status;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::proto::{self, Frame, Pairing, Protocol};
 use crate::transport::BoxStream;
-use crate::transport::tap::{Capture, Tapped};
+use crate::transport::tap::{Capture, Reader, Writer, split};
 
 use super::result::{Direction, WireEntry};
 
@@ -359,48 +358,6 @@ impl Drop for Actor {
             r.abort();
         }
     }
-}
-
-type Reader = Box<dyn AsyncRead + Send + Unpin>;
-type Writer = Box<dyn AsyncWrite + Send + Unpin>;
-
-/// Splits a connection for the read loop and the step runner. `tokio::io::split` halves share
-/// a lock, so the read loop's `recv` waits for the runner's `send`, and on loopback a `send`
-/// also runs the peer's receive path: the read loop often blocked on it. A TCP stream splits
-/// into owned halves without a lock, and so does a recorded one; other streams (in memory) use
-/// `tokio::io::split`.
-fn split(stream: BoxStream) -> (Reader, Writer) {
-    let stream = match owned_halves(stream, Tapped::into_split) {
-        Ok(halves) => return halves,
-        Err(other) => other,
-    };
-    let stream = match owned_halves(stream, TcpStream::into_split) {
-        Ok(halves) => return halves,
-        Err(other) => other,
-    };
-    let (r, w) = tokio::io::split(stream);
-    (Box::new(r), Box::new(w))
-}
-
-/// The halves `into_split` makes when `stream` is a `T`; the stream back otherwise.
-fn owned_halves<T, R, W>(
-    stream: BoxStream,
-    into_split: fn(T) -> (R, W),
-) -> Result<(Reader, Writer), BoxStream>
-where
-    T: 'static,
-    R: AsyncRead + Send + Unpin + 'static,
-    W: AsyncWrite + Send + Unpin + 'static,
-{
-    if !(&*stream as &dyn std::any::Any).is::<T>() {
-        return Err(stream);
-    }
-    let any: Box<dyn std::any::Any + Send> = stream;
-    let Ok(t) = any.downcast::<T>() else {
-        unreachable!("checked by is::<T>() just above");
-    };
-    let (r, w) = into_split(*t);
-    Ok((Box::new(r), Box::new(w)))
 }
 
 /// xorshift64: deterministic write sizes for `--chop`.

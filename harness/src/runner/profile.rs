@@ -110,10 +110,10 @@ pub fn targets_from_listening(text: &str) -> Result<Vec<(String, String)>, Strin
 
 /// A known service name and a `host:port` address.
 fn check_target(name: &str, addr: &str) -> Result<(), String> {
-    if !crate::scenario::load::SERVICES.contains(&name) {
+    if crate::proto::by_service(name).is_none() {
         return Err(format!(
             "unknown service `{name}` (expected one of {})",
-            crate::scenario::load::SERVICES.join(", ")
+            crate::proto::services().collect::<Vec<_>>().join(", ")
         ));
     }
     match addr.rsplit_once(':') {
@@ -131,9 +131,9 @@ fn check_replacement(builtin: &Path, key: &str, file: &Path) -> Result<(), Strin
             original.display()
         ));
     }
-    let theirs = fragment::load_contract(file)
+    let theirs = crate::scenario::load::fragment_contract(file)
         .map_err(|e| format!("fragments: `{key}` replacement: {e}"))?;
-    let ours = fragment::load_contract(&original).map_err(|e| e.to_string())?;
+    let ours = crate::scenario::load::fragment_contract(&original).map_err(|e| e.to_string())?;
     let lacking = ours.lacking_in(&theirs);
     if lacking.is_empty() {
         Ok(())

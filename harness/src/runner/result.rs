@@ -5,6 +5,7 @@
 //! run's JSON as from a fresh run.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use crate::scenario::Rule;
 pub use crate::transport::tap::{Chunk, Connection, Way};
@@ -251,6 +252,17 @@ pub struct WireEntry {
     )]
     #[schemars(with = "Option<String>")]
     pub raw: Option<Vec<u8>>,
+}
+
+/// How long one step took, as [`super::run_timed`] records it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepTime {
+    /// The step's 1-based index path (`4`; `3.2` inside a repeat, every iteration alike).
+    pub step: String,
+    /// What the step does (`expect alice`).
+    pub action: String,
+    /// From the step's start to its end (a send's flush, an expect's last match).
+    pub elapsed: Duration,
 }
 
 #[cfg(test)]

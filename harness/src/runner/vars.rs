@@ -128,13 +128,7 @@ impl Vars {
             return a.id.clone();
         }
         let h = fnv(format!("{}/{role}", self.run_id).as_bytes());
-        match self.protocol {
-            // Fetion ids are numbers (sids like 815389316).
-            Protocol::Fetion => format!("8{:08}", h % 100_000_000),
-            Protocol::LeanCloud | Protocol::Msnp | Protocol::Sip => {
-                format!("{role}_{:08x}", h & 0xffff_ffff)
-            }
-        }
+        self.protocol.module().fresh_id(role, h)
     }
 
     /// The password for a role.

@@ -10,11 +10,11 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 
-use super::ScenarioError;
-use super::load::{Source, did_you_mean};
+use super::error::ScenarioError;
+use super::load::source::{Source, did_you_mean};
 use super::model::{
-    ActorTarget, Capture, Check, Expect, ExpectSource, FrameSpec, Protocol, Scenario, Span, Step,
-    StepKind, Template, Tree,
+    ActorTarget, Capture, Check, Expect, ExpectSource, FrameSpec, Scenario, Span, Step, StepKind,
+    Template, Tree,
 };
 use super::template::{self, Piece};
 use crate::proto;
@@ -401,30 +401,39 @@ impl Checker<'_> {
 
     /// The fields of frames `actor` receives.
     fn fields_of(&self, actor: &str) -> Fields {
-        let case = proto::for_protocol(self.s.protocol);
+        let case = self.s.protocol.module();
         if self.names.http_actors.contains(actor) {
             return Fields {
-                what: "HTTP response",
+                what: "HTTP response".into(),
                 modules: vec![Module::Gateway],
             };
         }
         match self.s.actors.get(actor) {
-            Some(ActorTarget::Service(s)) if s == "msrp" => Fields {
-                what: "msrp",
-                modules: vec![Module::Proto(proto::msrp::module())],
+            // An actor on a service of a protocol spoken inside other protocols' cases: MSRP
+            // in SIP cases, the client under test's driver (docs/driver-protocol.md).
+            Some(ActorTarget::Service(s)) => match proto::by_service(s) {
+                Some(p) if !p.scenario_protocol() => Fields {
+                    what: p.name().into(),
+                    modules: vec![Module::Proto(p)],
+                },
+                _ => Fields {
+                    what: case.name().into(),
+                    modules: vec![Module::Proto(case)],
+                },
             },
-            // The client under test's driver: answers and events (docs/driver-protocol.md).
-            Some(ActorTarget::Service(s)) if s == super::load::DRIVER => Fields {
-                what: "driver",
-                modules: vec![Module::Proto(proto::driver::module())],
-            },
-            // An address may turn out to be an MSRP URI at run time.
-            Some(ActorTarget::Address(_)) if self.s.protocol == Protocol::Sip => Fields {
-                what: "sip or msrp",
-                modules: vec![Module::Proto(case), Module::Proto(proto::msrp::module())],
+            // An address may turn out to be one of another protocol at run time (an MSRP URI).
+            Some(ActorTarget::Address(_)) if !case.address_protocols().is_empty() => Fields {
+                what: std::iter::once(case.name())
+                    .chain(case.address_protocols().iter().map(|p| p.name()))
+                    .collect::<Vec<_>>()
+                    .join(" or "),
+                modules: std::iter::once(case)
+                    .chain(case.address_protocols().iter().copied())
+                    .map(Module::Proto)
+                    .collect(),
             },
             _ => Fields {
-                what: self.s.protocol.name(),
+                what: case.name().into(),
                 modules: vec![Module::Proto(case)],
             },
         }
@@ -459,14 +468,14 @@ enum Module {
 
 /// The field names of the frames an actor receives.
 struct Fields {
-    what: &'static str,
+    what: String,
     modules: Vec<Module>,
 }
 
 impl Fields {
     fn check(&self, field: &str) -> Result<(), Bad> {
         let known = |m: &Module| match m {
-            Module::Gateway => crate::transport::gateway::known_field(field),
+            Module::Gateway => crate::proto::http::known_field(field),
             Module::Proto(p) => p.known_field(field),
         };
         if self.modules.iter().any(known) {
@@ -476,7 +485,7 @@ impl Fields {
             .modules
             .iter()
             .flat_map(|m| match m {
-                Module::Gateway => crate::transport::gateway::FIELDS,
+                Module::Gateway => crate::proto::http::FIELDS,
                 Module::Proto(p) => p.fields(),
             })
             .copied()

@@ -25,8 +25,6 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_yaml::{Mapping, Value};
 
-use super::ScenarioError;
-
 /// The places fragments come from besides a case's own folder.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Sources {
@@ -224,9 +222,4 @@ fn canonical(p: &Path) -> PathBuf {
         p
     };
     std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
-}
-
-/// A fragment's contract, for a profile that replaces it.
-pub fn load_contract(path: &Path) -> Result<Contract, ScenarioError> {
-    super::load::fragment_contract(path)
 }

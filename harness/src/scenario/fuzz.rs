@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::scenario;
+use crate::scenario::load as scenario;
 
 /// Loads `data` as the scenario file `scenarios/fetion/fuzz.yaml` (so its fragments resolve);
 /// `Err` names the broken property.

@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::proto;
+
 /// A loaded case.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Scenario {
@@ -35,14 +37,7 @@ pub struct Scenario {
     pub actor_options: BTreeMap<String, ActorOptions>,
 }
 
-/// Per-actor connection options: `alice: { service: leancloud, format: proto2base64 }`.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
-pub struct ActorOptions {
-    /// LeanCloud framing: `protobuf2` (binary frames, the default) or `proto2base64`.
-    pub format: Option<String>,
-    /// LeanCloud subprotocol version: `3` (the default) or `1`.
-    pub version: Option<String>,
-}
+pub use crate::proto::ActorOptions;
 
 /// The protocols imspec drives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -59,25 +54,28 @@ pub enum Protocol {
 }
 
 impl Protocol {
-    /// The name used in YAML and on the command line.
-    pub fn name(self) -> &'static str {
+    /// Every scenario protocol, in the order of [`proto::ALL`].
+    pub const ALL: [Self; 4] = [Self::Fetion, Self::Msnp, Self::Sip, Self::LeanCloud];
+
+    /// The protocol module that drives this protocol: everything the harness knows of a
+    /// protocol beyond its name in a scenario comes from there.
+    pub fn module(self) -> &'static dyn proto::Protocol {
         match self {
-            Self::Fetion => "fetion",
-            Self::LeanCloud => "leancloud",
-            Self::Msnp => "msnp",
-            Self::Sip => "sip",
+            Self::Fetion => &proto::fetion::Fetion,
+            Self::LeanCloud => &proto::leancloud::LeanCloud,
+            Self::Msnp => &proto::msnp::Msnp,
+            Self::Sip => &proto::sip::Sip,
         }
+    }
+
+    /// The name used in YAML and on the command line (the module's name).
+    pub fn name(self) -> &'static str {
+        self.module().name()
     }
 
     /// Parses the YAML name.
     pub fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "fetion" => Some(Self::Fetion),
-            "leancloud" => Some(Self::LeanCloud),
-            "msnp" => Some(Self::Msnp),
-            "sip" => Some(Self::Sip),
-            _ => None,
-        }
+        Self::ALL.into_iter().find(|p| p.name() == name)
     }
 }
 
@@ -489,4 +487,43 @@ pub struct Repeat {
     pub max: u64,
     /// The loop body.
     pub steps: Vec<Step>,
+}
+
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Must => "must",
+            Self::Should => "should",
+        })
+    }
+}
+
+impl fmt::Display for Evidence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::High => "high",
+            Self::Low => "low",
+            Self::Medium => "medium",
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_scenario_protocols_are_the_registrys() {
+        let ours: Vec<&str> = Protocol::ALL.iter().map(|p| p.name()).collect();
+        let registry: Vec<&str> = proto::ALL
+            .iter()
+            .filter(|p| p.scenario_protocol())
+            .map(|p| p.name())
+            .collect();
+        assert_eq!(ours, registry);
+        for p in Protocol::ALL {
+            assert_eq!(Protocol::from_name(p.name()), Some(p));
+        }
+        assert_eq!(Protocol::from_name("msrp"), None);
+    }
 }

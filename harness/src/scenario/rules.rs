@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use super::{Rule, Scenario, ScenarioError};
+use super::error::ScenarioError;
+use super::model::{Rule, Scenario};
 
 /// One rule and the cases that check it.
 #[derive(Clone, Debug, PartialEq, Eq)]

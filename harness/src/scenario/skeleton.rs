@@ -7,66 +7,15 @@ use super::model::Protocol;
 /// The text of a new case named `name` (a slug such as `history-after-sdg`).
 pub fn skeleton(protocol: Protocol, name: &str) -> String {
     let p = protocol.name();
-    let (actors, steps) = match protocol {
-        Protocol::Fetion => (
-            "actors:\n  alice: fetion\n",
-            r#"  - connect: alice
-  - include: login
-    with: { actor: alice }
-  - send: alice
-    as: keepalive
-    method: S
-    headers: { F: "${fresh:alice}", N: KeepAlive }
-  - expect: alice
-    reply: keepalive
-    match: { status: 200 }
-"#,
-        ),
-        Protocol::LeanCloud => (
-            "actors:\n  alice: leancloud\n",
-            r#"  - connect: alice
-  - include: open
-    with: { actor: alice, peer: alice }
-  - send: alice
-    as: echo
-    command: { cmd: echo }
-  - expect: alice
-    reply: echo
-    match: { cmd: echo, i: "${echo.i}" }
-"#,
-        ),
-        Protocol::Msnp => (
-            "actors:\n  alice: msnp\n",
-            r#"  - connect: alice
-  - include: login
-    with: { actor: alice }
-  - send: alice
-    as: ping
-    verb: PNG
-    trid: "31"
-    target: CON
-  - expect: alice
-    reply: ping
-    match: { verb: PNG, trid: "31", target: CON }
-"#,
-        ),
-        Protocol::Sip => (
-            "params:\n  domain: imspec.test\n\nactors:\n  alice: sip\n",
-            r#"  - connect: alice
-  - include: register
-    with: { actor: alice }
-  - send: alice
-    as: options
-    method: OPTIONS
-    target: sip:${domain}
-    headers:
-      From: <sip:${fresh:alice}@${domain}>
-      To: <sip:${domain}>
-  - expect: alice
-    reply: options
-    match: { status: 200, cseq.method: OPTIONS }
-"#,
-        ),
+    // A protocol module without a skeleton of its own gets a connect on its first service.
+    let own = protocol.module().skeleton();
+    let fallback = format!(
+        "actors:\n  alice: {}\n",
+        protocol.module().services().first().copied().unwrap_or(p)
+    );
+    let (actors, steps) = match &own {
+        Some(k) => (k.actors, k.steps),
+        None => (fallback.as_str(), "  - connect: alice\n"),
     };
     format!(
         "# A new {p} case: replace the title, the rule and the steps with what you check.

@@ -25,9 +25,9 @@
 //! took earlier; the runner pairs replies by TrID, so only checks that a push has *not* come
 //! yet could notice.
 //!
-//! The module also holds what the `http:` scenario step needs ([`exchange`], the response
-//! view [`response_frame`] and its [`known_field`]s), the twin cases that run every MSNP case
-//! over the gateway ([`with_twins`]); `report::Parity::gateway` sums up the two transports.
+//! The module also holds the HTTP exchange the `http:` scenario step makes ([`exchange`]); the
+//! step's response view is `runner::http`, the twin cases that run every MSNP case over the
+//! gateway are `runner::twins`, and `report::Parity::gateway` sums up the two transports.
 
 use std::fmt;
 use std::io;
@@ -48,8 +48,7 @@ use tokio::task::JoinSet;
 
 use super::tap::{self, Scope};
 use super::{BoxFuture, BoxStream, Connector, Endpoint, TransportError, first_address};
-use crate::proto::{Frame, escape};
-use crate::scenario::{ActorTarget, Protocol, Scenario};
+use imspec_codec::text::escape;
 
 /// The service name of the gateway (`--target msnp-gateway=HOST:PORT`, `actors: {a: msnp-gateway}`).
 pub const SERVICE: &str = "msnp-gateway";
@@ -256,110 +255,8 @@ pub fn messenger_pairs(value: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// The frame an `http:` step's response becomes (scenarios/README.md §3.9): `status`,
-/// `headers.<Name>` (every value; names in their documented spelling, e.g. `X-MSN-Messenger`,
-/// `Content-Type`, else Title-Case), `messenger.<key>` (from `X-MSN-Messenger`), `body`,
-/// `size` (body bytes), `commands` (whole MSNP commands at the start of the body), `verbs`
-/// (their verbs), `rest` (bytes after the last whole command) and `refused` (`true` when
-/// the status is not 2xx or `X-MSN-Messenger` says `Session=close`).
-pub fn response_frame(r: &HttpResponse) -> Frame {
-    let mut fields: Vec<(String, String)> = vec![("status".into(), r.status.to_string())];
-    for (n, v) in &r.headers {
-        fields.push((format!("headers.{}", spelling(n)), v.clone()));
-    }
-    let messenger = r.messenger();
-    let close = messenger
-        .iter()
-        .any(|(k, v)| k.eq_ignore_ascii_case("Session") && v.eq_ignore_ascii_case("close"));
-    for (k, v) in messenger {
-        fields.push((format!("messenger.{k}"), v));
-    }
-    let (verbs, rest) = commands(&r.body);
-    fields.push(("commands".into(), verbs.len().to_string()));
-    for v in verbs {
-        fields.push(("verbs".into(), v));
-    }
-    fields.push(("rest".into(), rest.to_string()));
-    let refused = !(200..300).contains(&r.status) || close;
-    fields.push(("refused".into(), refused.to_string()));
-    fields.push(("body".into(), String::from_utf8_lossy(&r.body).into_owned()));
-    fields.push(("size".into(), r.body.len().to_string()));
-    let sid = r
-        .header("X-MSN-Messenger")
-        .map(|m| format!(", {m}"))
-        .unwrap_or_default();
-    Frame {
-        bytes: r.body.clone(),
-        fields,
-        body: r.body.clone(),
-        summary: format!("HTTP {} ({} bytes{sid})", r.status, r.body.len()),
-    }
-}
-
-/// Whether `name` is a field of [`response_frame`].
-pub fn known_field(name: &str) -> bool {
-    crate::proto::field_in(FIELDS, name)
-}
-
-/// The fields of the HTTP response view; a name ending in `.` is a prefix (`headers.NAME`).
-pub const FIELDS: &[&str] = &[
-    "status",
-    "body",
-    "size",
-    "commands",
-    "verbs",
-    "rest",
-    "refused",
-    "headers.",
-    "messenger.",
-];
-
-/// Whether a case talks to the gateway itself (declares an actor on [`SERVICE`]).
-pub fn is_gateway_case(s: &Scenario) -> bool {
-    s.actors
-        .values()
-        .any(|a| matches!(a, ActorTarget::Service(x) if x == SERVICE))
-}
-
-/// The twin of an MSNP case that runs over the gateway: id + [`SUFFIX`], every `msnp` actor on
-/// [`SERVICE`]. `None` for other protocols, gateway cases and cases without an `msnp` actor.
-pub fn over_gateway(s: &Scenario) -> Option<Scenario> {
-    let msnp = |a: &ActorTarget| matches!(a, ActorTarget::Service(x) if x == "msnp");
-    if s.protocol != Protocol::Msnp || is_gateway_case(s) || !s.actors.values().any(msnp) {
-        return None;
-    }
-    let mut twin = s.clone();
-    twin.id.push_str(SUFFIX);
-    for a in twin.actors.values_mut() {
-        if msnp(a) {
-            *a = ActorTarget::Service(SERVICE.into());
-        }
-    }
-    Some(twin)
-}
-
-/// The cases to run: each MSNP case over TCP (`tcp`) and its twin over the gateway
-/// (`gateway`), next to each other; every other case once.
-pub fn with_twins(cases: Vec<Scenario>, tcp: bool, gateway: bool) -> Vec<Scenario> {
-    let mut out = Vec::with_capacity(cases.len() * 2);
-    for s in cases {
-        match over_gateway(&s) {
-            Some(twin) => {
-                if tcp || !gateway {
-                    out.push(s);
-                }
-                if gateway {
-                    out.push(twin);
-                }
-            }
-            None => out.push(s),
-        }
-    }
-    out
-}
-
 /// The verbs of the whole commands at the start of `body` and the bytes left after them.
-fn commands(body: &[u8]) -> (Vec<String>, usize) {
+pub(crate) fn commands(body: &[u8]) -> (Vec<String>, usize) {
     let mut verbs = Vec::new();
     let mut at = 0;
     while let Some(rest) = body.get(at..).filter(|r| !r.is_empty()) {
@@ -376,7 +273,7 @@ fn commands(body: &[u8]) -> (Vec<String>, usize) {
 
 /// How a header name is shown: the documented spelling of the gateway's headers, else
 /// Title-Case (`content-type` → `Content-Type`).
-fn spelling(lower: &str) -> String {
+pub(crate) fn spelling(lower: &str) -> String {
     const KNOWN: &[&str] = &[
         "X-MSN-Messenger",
         "X-MSN-Host",

@@ -18,7 +18,7 @@ use std::pin::Pin;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 
-/// A connected byte stream (`Any`: the runner splits a TCP stream into owned halves).
+/// A connected byte stream (`Any`: [`tap::split`] splits a TCP stream into owned halves).
 pub trait Stream: AsyncRead + AsyncWrite + Send + Unpin + std::any::Any {}
 impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Stream for T {}
 

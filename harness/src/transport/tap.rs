@@ -405,6 +405,50 @@ pub fn socket_addrs(stream: &BoxStream) -> Option<(SocketAddr, SocketAddr)> {
         .map(|t| (t.local_addr(), t.peer_addr()))
 }
 
+/// The read half of a stream.
+pub type Reader = Box<dyn AsyncRead + Send + Unpin>;
+/// The write half of a stream.
+pub type Writer = Box<dyn AsyncWrite + Send + Unpin>;
+
+/// Splits a connection for the runner's read loop and its steps. `tokio::io::split` halves share
+/// a lock, so the read loop's `recv` waits for the runner's `send`, and on loopback a `send`
+/// also runs the peer's receive path: the read loop often blocked on it. A TCP stream splits
+/// into owned halves without a lock, and so does a recorded one; other streams (in memory) use
+/// `tokio::io::split`.
+pub fn split(stream: BoxStream) -> (Reader, Writer) {
+    let stream = match owned_halves(stream, Tapped::into_split) {
+        Ok(halves) => return halves,
+        Err(other) => other,
+    };
+    let stream = match owned_halves(stream, TcpStream::into_split) {
+        Ok(halves) => return halves,
+        Err(other) => other,
+    };
+    let (r, w) = tokio::io::split(stream);
+    (Box::new(r), Box::new(w))
+}
+
+/// The halves `into_split` makes when `stream` is a `T`; the stream back otherwise.
+fn owned_halves<T, R, W>(
+    stream: BoxStream,
+    into_split: fn(T) -> (R, W),
+) -> Result<(Reader, Writer), BoxStream>
+where
+    T: 'static,
+    R: AsyncRead + Send + Unpin + 'static,
+    W: AsyncWrite + Send + Unpin + 'static,
+{
+    if !(&*stream as &dyn std::any::Any).is::<T>() {
+        return Err(stream);
+    }
+    let any: Box<dyn std::any::Any + Send> = stream;
+    let Ok(t) = any.downcast::<T>() else {
+        unreachable!("checked by is::<T>() just above");
+    };
+    let (r, w) = into_split(*t);
+    Ok((Box::new(r), Box::new(w)))
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }

@@ -90,21 +90,6 @@ impl Default for Options {
 }
 
 impl Options {
-    /// The options an actor gives in its scenario (`format:`, `version:`; the loader has
-    /// checked their values), defaults for the rest.
-    pub fn of(given: Option<&crate::scenario::ActorOptions>) -> Self {
-        let mut o = Self::default();
-        if let Some(g) = given {
-            if let Some(f) = g.format.as_deref().and_then(Format::from_name) {
-                o.format = f;
-            }
-            if let Some(v) = &g.version {
-                o.version.clone_from(v);
-            }
-        }
-        o
-    }
-
     /// `lc.<format>.<version>`.
     pub fn subprotocol(&self) -> String {
         format!("lc.{}.{}", self.format.name(), self.version)
@@ -316,7 +301,7 @@ fn incoming(msg: Message, format: Format) -> Option<Vec<u8>> {
 }
 
 fn refused(why: &str, bytes: &[u8]) -> Vec<u8> {
-    let shown = crate::proto::escape(bytes.get(..bytes.len().min(64)).unwrap_or_default());
+    let shown = imspec_codec::text::escape(bytes.get(..bytes.len().min(64)).unwrap_or_default());
     record(b'x', format!("{why}: \"{shown}\"").as_bytes())
 }
 
@@ -468,11 +453,5 @@ mod tests {
             assert_eq!(cut(&r[..n]), None);
         }
         assert_eq!(Options::default().subprotocol(), "lc.protobuf2.3");
-        let given = crate::scenario::ActorOptions {
-            format: Some("proto2base64".into()),
-            version: Some("1".into()),
-        };
-        assert_eq!(Options::of(Some(&given)).subprotocol(), "lc.proto2base64.1");
-        assert_eq!(Options::of(None), Options::default());
     }
 }
