@@ -106,7 +106,7 @@ use imspec_codec::sip::message_summary::{self, Class, MessageSummary, Summary};
 use imspec_codec::sip::{self, Limits, Message};
 
 use super::rng::Rng;
-use super::time::{iso8601_ms, rfc1123};
+use imspec_codec::date::{format_iso8601_ms, format_rfc1123};
 use super::{ConnId, Event, Mutant, Output, Service};
 use crate::accounts::Accounts;
 
@@ -826,7 +826,7 @@ impl Hub {
                 .with_header("To", m.to.clone())
                 .with_header("Call-ID", call_id)
                 .with_header("CSeq", "1 MESSAGE")
-                .with_header("Date", rfc1123(m.arrival_ms / 1000));
+                .with_header("Date", format_rfc1123(m.arrival_ms / 1000));
             if let Some(ct) = &m.content_type {
                 req = req.with_header("Content-Type", ct.clone());
             }
@@ -1803,7 +1803,7 @@ fn cpim(m: &Offline) -> Vec<u8> {
         "From: {}\r\nTo: {}\r\nDateTime: {}\r\n\r\nContent-Type: {}\r\n\r\n",
         m.from,
         m.to,
-        iso8601_ms(m.arrival_ms),
+        format_iso8601_ms(m.arrival_ms),
         m.content_type.as_deref().unwrap_or("text/plain"),
     )
     .into_bytes();
