@@ -217,7 +217,9 @@ pub async fn selftest(opts: &Options) -> Result<Matrix, Error> {
         // A gateway mutant can only be caught by a case that goes through the gateway.
         let subset: Vec<Arc<Scenario>> = cases
             .iter()
-            .filter(|s| Some(s.protocol) == wanted && (!m.is_gateway() || gateway::is_gateway_case(s)))
+            .filter(|s| {
+                Some(s.protocol) == wanted && (!m.is_gateway() || gateway::is_gateway_case(s))
+            })
             .cloned()
             .collect();
         let (run_opts, sem) = (run_opts.clone(), Arc::clone(&sem));

@@ -56,8 +56,8 @@ use imspec_codec::sipc::{self, Limits, Message, Version, body};
 use imspec_codec::{ErrorKind, Status};
 
 use super::rng::Rng;
-use imspec_codec::date::format_rfc1123;
 use super::{ConnId, Event, Mutant, Output, Service};
+use imspec_codec::date::format_rfc1123;
 use imspec_codec::sipc::digest::FETION_DOMAIN;
 
 use crate::accounts::Accounts;
@@ -1256,9 +1256,7 @@ mod tests {
         p.feed(3, format!("S fetion.com.cn SIP-C/2.0\r\nF: {A}\r\nI: 2\r\nQ: 0 S\r\nN: InviteBuddy\r\nL: {}\r\n\r\n{invite}", invite.len()).as_bytes());
         assert_eq!(p.take(3), ["SIP-C/2.0 200 OK\r\nI: 2\r\nQ: 0 S\r\n\r\n"]);
         let inv = p.take_one(2);
-        let cred = {
-            credential(&inv)
-        };
+        let cred = { credential(&inv) };
         let session = format!(
             "s=session\r\nm=message\r\na=user:{}\r\na=user:{}\r\n",
             uri(A),
@@ -1405,7 +1403,13 @@ mod tests {
         );
         let r = p.take_one(1);
         let w = r.challenge().unwrap().unwrap();
-        let resp = fetion_digest(A, FETION_DOMAIN, "wrong", w.params.get("nonce").unwrap(), "c");
+        let resp = fetion_digest(
+            A,
+            FETION_DOMAIN,
+            "wrong",
+            w.params.get("nonce").unwrap(),
+            "c",
+        );
         p.feed(1, format!("R fetion.com.cn SIP-C/2.0\r\nF: {A}\r\nI: 1\r\nQ: 2 R\r\nA: Digest response=\"{resp}\",cnonce=\"c\"\r\n\r\n").as_bytes());
         assert_eq!(
             p.take(1),
@@ -1732,7 +1736,10 @@ mod tests {
         );
         // No port: not a valid CS form any more, so read as text.
         let a = p.take_one(1).header("A").unwrap().to_owned();
-        assert!(a.starts_with("CS address=\"127.0.0.1\",credential=\""), "{a}");
+        assert!(
+            a.starts_with("CS address=\"127.0.0.1\",credential=\""),
+            "{a}"
+        );
     }
 
     /// The credential of an `A: CS …` or `A: TICKS …` the server sent, through the codec.
@@ -1747,7 +1754,13 @@ mod tests {
     fn fetion_chat_register_accepts_the_glued_ticks_form() {
         let mut p = Pair::new(config());
         p.login(1, A);
-        p.feed(1, format!("S fetion.com.cn SIP-C/2.0\r\nF: {A}\r\nI: 19\r\nQ: 2 S\r\nN: StartChat\r\n\r\n").as_bytes());
+        p.feed(
+            1,
+            format!(
+                "S fetion.com.cn SIP-C/2.0\r\nF: {A}\r\nI: 19\r\nQ: 2 S\r\nN: StartChat\r\n\r\n"
+            )
+            .as_bytes(),
+        );
         let cred = credential(&p.take_one(1));
         p.connect(2, Service::FetionChat);
         let glued = chat_r(A, 1, 1, &cred).replace("TICKS auth=", "TICKSauth=");

@@ -170,8 +170,14 @@ mod tests {
         }
         for p in PROTOCOLS {
             assert_eq!(p.fuzz_target, format!("server_{}", p.name));
-            assert_eq!(Protocol::from_name(p.name).unwrap().fuzz_target, p.fuzz_target);
-            assert_eq!(Protocol::from_fuzz_target(p.fuzz_target).unwrap().name, p.name);
+            assert_eq!(
+                Protocol::from_name(p.name).unwrap().fuzz_target,
+                p.fuzz_target
+            );
+            assert_eq!(
+                Protocol::from_fuzz_target(p.fuzz_target).unwrap().name,
+                p.name
+            );
         }
     }
 }

@@ -65,9 +65,9 @@ use imspec_codec::msnp::{self, Command, Limits};
 
 use super::rng::Rng;
 use super::store::{Store, StoreError, Stored};
-use imspec_codec::date::format_iso8601_ms;
 use super::{ConnId, Event, Mutant, Output};
 use crate::accounts::Accounts;
+use imspec_codec::date::format_iso8601_ms;
 
 /// The `<wait>` a `PNG` reply carries (seconds).
 pub const PING_WAIT: u32 = 50;

@@ -23,8 +23,8 @@ use std::path::Path;
 
 use redb::{ReadableTable, TableDefinition};
 
-use crate::db::{Backend, Db};
 pub use crate::db::StoreError;
+use crate::db::{Backend, Db};
 
 const MESSAGES: TableDefinition<(&str, u64), &str> = TableDefinition::new("messages");
 const CONVERSATIONS: TableDefinition<(&str, &str), &str> = TableDefinition::new("conversations");
@@ -178,8 +178,7 @@ impl Store {
                 break;
             }
             let (_, v) = row.map_err(err)?;
-            let msg: Stored =
-                serde_json::from_str(v.value()).map_err(StoreError::Json)?;
+            let msg: Stored = serde_json::from_str(v.value()).map_err(StoreError::Json)?;
             if msg.arrival_ms < start_ms {
                 break;
             }

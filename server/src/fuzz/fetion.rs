@@ -248,7 +248,7 @@ fn quoted(s: &str, start: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::super::tests::send;
-    use super::super::{run_traced, Args, Cut, Input, Model};
+    use super::super::{Args, Cut, Input, Model, run_traced};
     use super::*;
 
     #[test]

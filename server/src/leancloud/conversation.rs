@@ -4,7 +4,13 @@
 use super::*;
 
 impl Hub {
-    pub(super) fn conv_start(&mut self, now_ms: u64, conn: ConnId, peer: &str, cmd: &GenericCommand) -> Reply {
+    pub(super) fn conv_start(
+        &mut self,
+        now_ms: u64,
+        conn: ConnId,
+        peer: &str,
+        cmd: &GenericCommand,
+    ) -> Reply {
         let cm = cmd.conv_message.clone().unwrap_or_default();
         let mut members: Vec<String> = Vec::new();
         for m in std::iter::once(peer.to_owned()).chain(cm.m.iter().cloned()) {

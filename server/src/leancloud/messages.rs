@@ -4,7 +4,13 @@
 use super::*;
 
 impl Hub {
-    pub(super) fn direct(&mut self, now_ms: u64, conn: ConnId, peer: &str, cmd: &GenericCommand) -> Reply {
+    pub(super) fn direct(
+        &mut self,
+        now_ms: u64,
+        conn: ConnId,
+        peer: &str,
+        cmd: &GenericCommand,
+    ) -> Reply {
         let dm = cmd.direct_message.clone().unwrap_or_default();
         let cid = dm.cid.clone().unwrap_or_default();
         let conv = match self.store.conv(&cid)? {
@@ -89,7 +95,14 @@ impl Hub {
         Ok(())
     }
 
-    pub(super) fn ack_direct(&mut self, conn: ConnId, peer: &str, cmd: &GenericCommand, uid: String, t: u64) {
+    pub(super) fn ack_direct(
+        &mut self,
+        conn: ConnId,
+        peer: &str,
+        cmd: &GenericCommand,
+        uid: String,
+        t: u64,
+    ) {
         let mut reply = self.reply_to(cmd, CommandType::Ack, None);
         reply.ack_message = Some(AckCommand {
             uid: Some(uid).filter(|_| !self.mutant(Mutant::LcAckWithoutUid)),
@@ -109,7 +122,13 @@ impl Hub {
         self.dedup.insert(key, (uid, t));
     }
 
-    pub(super) fn ack(&mut self, now_ms: u64, conn: ConnId, peer: &str, cmd: &GenericCommand) -> Reply {
+    pub(super) fn ack(
+        &mut self,
+        now_ms: u64,
+        conn: ConnId,
+        peer: &str,
+        cmd: &GenericCommand,
+    ) -> Reply {
         let am = cmd.ack_message.clone().unwrap_or_default();
         if let Some(cid) = am.cid.clone() {
             let lo = am.fromts.and_then(|t| u64::try_from(t).ok()).unwrap_or(0);
@@ -202,7 +221,13 @@ impl Hub {
         Ok(())
     }
 
-    pub(super) fn read(&mut self, now_ms: u64, conn: ConnId, peer: &str, cmd: &GenericCommand) -> Reply {
+    pub(super) fn read(
+        &mut self,
+        now_ms: u64,
+        conn: ConnId,
+        peer: &str,
+        cmd: &GenericCommand,
+    ) -> Reply {
         let rm = cmd.read_message.clone().unwrap_or_default();
         let mut marks: Vec<(String, Option<i64>)> = rm
             .convs
@@ -239,7 +264,13 @@ impl Hub {
         Ok(())
     }
 
-    pub(super) fn patch(&mut self, now_ms: u64, conn: ConnId, peer: &str, cmd: &GenericCommand) -> Reply {
+    pub(super) fn patch(
+        &mut self,
+        now_ms: u64,
+        conn: ConnId,
+        peer: &str,
+        cmd: &GenericCommand,
+    ) -> Reply {
         let pm = cmd.patch_message.clone().unwrap_or_default();
         let mut found = Vec::new();
         for item in &pm.patches {

@@ -95,8 +95,8 @@ use imspec_codec::leancloud::{
 use serde_json::{Map, Value};
 
 use super::rng::Rng;
-use imspec_codec::date::format_iso8601_ms;
 use super::{ConnId, Mutant, Output};
+use imspec_codec::date::format_iso8601_ms;
 
 mod conversation;
 mod logs;

@@ -274,7 +274,13 @@ impl Hub {
         }
     }
 
-    pub(super) fn close_session(&mut self, now_ms: u64, conn: ConnId, peer: &str, cmd: &GenericCommand) {
+    pub(super) fn close_session(
+        &mut self,
+        now_ms: u64,
+        conn: ConnId,
+        peer: &str,
+        cmd: &GenericCommand,
+    ) {
         let reply = self.reply_to(cmd, CommandType::Session, Some(OpType::Closed));
         self.send_to(conn, Some(peer), reply);
         self.drop_session(conn, peer);
@@ -284,7 +290,12 @@ impl Hub {
         self.wills.remove(peer);
     }
 
-    pub(super) fn session_query(&mut self, conn: ConnId, peer: &str, cmd: &GenericCommand) -> Reply {
+    pub(super) fn session_query(
+        &mut self,
+        conn: ConnId,
+        peer: &str,
+        cmd: &GenericCommand,
+    ) -> Reply {
         let asked = cmd
             .session_message
             .as_ref()

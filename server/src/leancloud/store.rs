@@ -28,8 +28,8 @@ use std::path::Path;
 
 use redb::{ReadableTable, TableDefinition};
 
-use crate::db::{Backend, Db};
 pub use crate::db::StoreError;
+use crate::db::{Backend, Db};
 
 const CONVERSATIONS: TableDefinition<&str, &str> = TableDefinition::new("conversations");
 const UNIQUE: TableDefinition<&str, &str> = TableDefinition::new("unique");

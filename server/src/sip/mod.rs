@@ -106,9 +106,9 @@ use imspec_codec::sip::message_summary::{self, Class, MessageSummary, Summary};
 use imspec_codec::sip::{self, Limits, Message};
 
 use super::rng::Rng;
-use imspec_codec::date::{format_iso8601_ms, format_rfc1123};
 use super::{ConnId, Event, Mutant, Output, Service};
 use crate::accounts::Accounts;
+use imspec_codec::date::{format_iso8601_ms, format_rfc1123};
 
 mod sdp;
 pub mod store;

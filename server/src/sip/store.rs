@@ -23,8 +23,8 @@ use std::path::Path;
 
 use redb::{ReadableTable, TableDefinition};
 
-use crate::db::{Backend, Db};
 pub use crate::db::StoreError;
+use crate::db::{Backend, Db};
 
 const OFFLINE: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("offline");
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
@@ -280,8 +280,7 @@ fn decode(value: &[u8]) -> Result<Offline, StoreError> {
         .position(|&b| b == b'\n')
         .ok_or_else(|| StoreError::Corrupt("sip.redb: record without a newline".to_owned()))?;
     let (json, body) = value.split_at(nl);
-    let mut msg: Offline =
-        serde_json::from_slice(json).map_err(StoreError::Json)?;
+    let mut msg: Offline = serde_json::from_slice(json).map_err(StoreError::Json)?;
     msg.body = body.get(1..).unwrap_or_default().to_vec();
     Ok(msg)
 }
