@@ -213,20 +213,12 @@ pub async fn selftest(opts: &Options) -> Result<Matrix, Error> {
     let sem = Arc::new(tokio::sync::Semaphore::new(jobs));
     let mut set = tokio::task::JoinSet::new();
     for (row, m) in mutants.iter().copied().enumerate() {
-        let wanted = if m.is_fetion() {
-            Protocol::Fetion
-        } else if m.is_leancloud() {
-            Protocol::LeanCloud
-        } else if m.is_sip() {
-            Protocol::Sip
-        } else {
-            Protocol::Msnp
-        };
+        let wanted = Protocol::from_name(m.protocol().name);
         // A gateway mutant can only be caught by a case that goes through the gateway.
         let subset: Vec<Arc<Scenario>> = cases
             .iter()
             .filter(|s| {
-                s.protocol == wanted
+                Some(s.protocol) == wanted
                     && (!m.is_gateway() || imspec_harness::runner::is_gateway_case(s))
             })
             .cloned()

@@ -15,7 +15,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, DuplexStream};
 use tokio::net::TcpListener;
@@ -25,8 +25,9 @@ use tokio::task::JoinHandle;
 use super::gateway::{self, http as gateway_http};
 use super::leancloud;
 use super::store::Store;
-use super::{ConnId, Event, Mutant, Output, Service, fetion, msnp, sip};
+use super::{ConnId, Event, Hub, Mutant, Output, Service, fetion, msnp, sip};
 use crate::accounts::Accounts;
+pub use crate::now_ms;
 
 /// What to start.
 #[derive(Clone, Debug)]
@@ -208,7 +209,7 @@ impl Server {
             listeners.push((Service::LeanCloud, l));
             let store = match &config.data {
                 Some(dir) => leancloud::Store::open(dir),
-                None => leancloud::Store::temporary(),
+                None => leancloud::Store::in_memory(),
             }
             .map_err(io::Error::other)?;
             let cfg = leancloud::Config {
@@ -290,13 +291,6 @@ impl Server {
     }
 }
 
-/// Current Unix time in milliseconds (the hubs never read a clock themselves).
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
 async fn accept_loop(shared: Arc<Shared>, service: Service, listener: TcpListener) {
     loop {
         let Ok((stream, peer)) = listener.accept().await else {
@@ -347,7 +341,7 @@ async fn timer_loop(shared: Arc<Shared>) {
             .and_then(|h| h.lock().ok()?.poll_timeout())
             .is_some_and(|t| t <= now);
         if due {
-            shared.with_hub(Service::Fetion, |h| h.timeout(now));
+            shared.with_hub(Service::Fetion, |h| h.handle_timeout(now));
         }
         let due = shared
             .sip
@@ -355,63 +349,48 @@ async fn timer_loop(shared: Arc<Shared>) {
             .and_then(|h| h.lock().ok()?.poll_timeout())
             .is_some_and(|t| t <= now);
         if due {
-            shared.with_hub(Service::Sip, |h| h.timeout(now));
+            shared.with_hub(Service::Sip, |h| h.handle_timeout(now));
         }
     }
 }
 
-/// The protocol-independent face of a hub.
-trait Hub {
+/// A byte-stream [`Hub`] as a trait object (the driver picks the hub by service at run time;
+/// `Hub` itself is not object-safe, its event type being generic).
+trait StreamHub {
     fn handle(&mut self, now_ms: u64, conn: ConnId, event: Event<'_>);
     fn poll_output(&mut self) -> Option<Output>;
-    fn timeout(&mut self, now_ms: u64);
-    /// The source address of an accepted connection.
-    fn set_peer(&mut self, _conn: ConnId, _peer: SocketAddr) {}
-    /// An outbound connection to open (see [`sip::Hub::poll_connect`]).
-    fn poll_connect(&mut self) -> Option<(ConnId, SocketAddr)> {
-        None
+    fn set_peer(&mut self, conn: ConnId, peer: SocketAddr);
+    fn poll_connect(&mut self) -> Option<(ConnId, SocketAddr)>;
+    fn handle_timeout(&mut self, now_ms: u64);
+}
+
+impl<H: for<'a> Hub<Event<'a> = Event<'a>>> StreamHub for H {
+    fn handle(&mut self, now_ms: u64, conn: ConnId, event: Event<'_>) {
+        Hub::handle(self, now_ms, conn, event);
     }
-}
-
-/// `impl Hub` for a hub whose inherent `handle`, `poll_output` and `handle_timeout` it
-/// forwards to, plus the optional methods given in braces.
-macro_rules! impl_hub {
-    ($hub:ty { $($optional:tt)* }) => {
-        impl Hub for $hub {
-            fn handle(&mut self, now_ms: u64, conn: ConnId, event: Event<'_>) {
-                Self::handle(self, now_ms, conn, event);
-            }
-            fn poll_output(&mut self) -> Option<Output> {
-                Self::poll_output(self)
-            }
-            fn timeout(&mut self, now_ms: u64) {
-                self.handle_timeout(now_ms);
-            }
-            $($optional)*
-        }
-    };
-}
-
-impl_hub!(sip::Hub {
+    fn poll_output(&mut self) -> Option<Output> {
+        Hub::poll_output(self)
+    }
     fn set_peer(&mut self, conn: ConnId, peer: SocketAddr) {
-        Self::set_peer(self, conn, peer);
+        Hub::set_peer(self, conn, peer);
     }
     fn poll_connect(&mut self) -> Option<(ConnId, SocketAddr)> {
-        Self::poll_connect(self)
+        Hub::poll_connect(self)
     }
-});
-impl_hub!(fetion::Hub {});
-impl_hub!(msnp::Hub {});
+    fn handle_timeout(&mut self, now_ms: u64) {
+        Hub::handle_timeout(self, now_ms);
+    }
+}
 
 /// An outbound connection: its id, where to, and the queue of what the hub already sent it.
 type Outbound = (ConnId, SocketAddr, mpsc::UnboundedReceiver<Output>);
 
 impl Shared {
     /// Runs `f` on the hub of `service`, then routes its outputs.
-    fn with_hub(&self, service: Service, f: impl FnOnce(&mut dyn Hub)) {
+    fn with_hub(&self, service: Service, f: impl FnOnce(&mut dyn StreamHub)) {
         let mut outputs = Vec::new();
         let mut connects = Vec::new();
-        let run = |hub: &mut dyn Hub| {
+        let run = |hub: &mut dyn StreamHub| {
             f(hub);
             while let Some(o) = hub.poll_output() {
                 outputs.push(o);

@@ -51,12 +51,13 @@
 use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
 
-use imspec_codec::sipc::{self, Limits, Message, Version};
+use imspec_codec::sipc::header::{Address, Auth};
+use imspec_codec::sipc::{self, Limits, Message, Version, body};
 use imspec_codec::{ErrorKind, Status};
 
 use super::rng::Rng;
-use super::time::rfc1123;
 use super::{ConnId, Event, Mutant, Output, Service};
+use imspec_codec::date::format_rfc1123;
 use imspec_codec::sipc::digest::FETION_DOMAIN;
 
 use crate::accounts::Accounts;
@@ -476,19 +477,19 @@ impl Hub {
             }
             return self.log_in(conn, msg, sid);
         }
-        let digest = msg.header("A").and_then(|a| {
-            let (scheme, params) = auth_params(a);
-            scheme.eq_ignore_ascii_case("Digest").then_some(params)
-        });
         let nonce = c.nonce.clone();
+        let digest = match msg.auth_with(&self.auth_limits()) {
+            Some(Ok(Auth::Digest { params })) => Some(params),
+            _ => None,
+        };
         match (digest, nonce) {
             (Some(params), Some(nonce)) => {
                 let c = self.conns.get_mut(&conn);
                 if let Some(c) = c {
                     c.nonce = None;
                 }
-                let response = param(&params, "response").unwrap_or_default();
-                let cnonce = param(&params, "cnonce").unwrap_or_default();
+                let response = params.get("response").unwrap_or_default();
+                let cnonce = params.get("cnonce").unwrap_or_default();
                 let ok = !sid.is_empty()
                     && (self.mutant(Mutant::FetionAcceptBadPassword)
                         || self
@@ -575,14 +576,10 @@ impl Hub {
             .header("F")
             .map(|f| f.trim().to_owned())
             .unwrap_or_default();
-        let cred = msg.header("A").and_then(|a| {
-            let (scheme, params) = auth_params(a);
-            if scheme.eq_ignore_ascii_case("TICKS") {
-                param(&params, "auth").map(str::to_owned)
-            } else {
-                None
-            }
-        });
+        let cred = match msg.auth_with(&self.auth_limits()) {
+            Some(Ok(Auth::Ticks { auth })) => Some(auth.into_owned()),
+            _ => None,
+        };
         let ticket = cred.as_deref().and_then(|c| self.tickets.remove(c));
         let chat = match ticket {
             Some(t)
@@ -656,12 +653,18 @@ impl Hub {
             .get(&conn)
             .and_then(|c| c.sid.clone())
             .unwrap_or_default();
-        let body = String::from_utf8_lossy(&msg.body).into_owned();
-        let invitees: Vec<String> = uris(&body, "uri=")
-            .into_iter()
-            .filter_map(|u| sid_of(&u))
-            .filter(|s| *s != inviter)
-            .collect();
+        let invitees: Vec<String> = body::Args::parse(&msg.body)
+            .map(|args| {
+                args.contacts()
+                    .filter_map(|c| match c.address() {
+                        Ok(Address::Sip(uri)) => Some(uri.user.into_owned()),
+                        Ok(Address::Sid(sid)) => Some(sid.to_string()),
+                        _ => None,
+                    })
+                    .filter(|s| *s != inviter)
+                    .collect()
+            })
+            .unwrap_or_default();
         if invitees.is_empty() {
             return self.reply(conn, msg, 400, "Bad Request");
         }
@@ -749,9 +752,9 @@ impl Hub {
         if receivers.is_empty() {
             return self.reply(conn, msg, 404, "Not Found");
         }
-        let date = rfc1123(now_ms / 1000);
+        let date = format_rfc1123(now_ms / 1000);
         let relay_date = if self.mutant(Mutant::FetionRelayDMismatch) {
-            rfc1123(now_ms / 1000 + 1)
+            format_rfc1123(now_ms / 1000 + 1)
         } else {
             date.clone()
         };
@@ -957,6 +960,17 @@ impl Hub {
         self.config.mutant == Some(m)
     }
 
+    /// The limits `A:` values are read with: the configured ones, plus the glued
+    /// `TICKSauth="…"` of seed 004's chat-server R and loose parameters (white space around
+    /// `=` and `,`, unquoted values), as the server always accepted them.
+    fn auth_limits(&self) -> Limits {
+        Limits {
+            allow_glued_auth_scheme: true,
+            allow_loose_auth_params: true,
+            ..self.config.limits
+        }
+    }
+
     /// The version token of a server-originated request to a connection registered with
     /// `registered`.
     fn push_version(&self, registered: Version) -> Version {
@@ -1048,87 +1062,6 @@ pub fn portal(sid: &str) -> u32 {
         (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
     });
     h % 999 + 1
-}
-
-/// The sid of `sip:<sid>@…` (spaces around it tolerated, as the seed has `sip: 815389316@…`).
-pub fn sid_of(uri: &str) -> Option<String> {
-    let rest = uri.trim().strip_prefix("sip:")?;
-    let sid = rest.split('@').next()?.trim();
-    (!sid.is_empty() && !sid.contains(char::is_whitespace)).then(|| sid.to_owned())
-}
-
-/// Every quoted value after `key` (`uri="…"`) in `text`.
-fn uris(text: &str, key: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut rest = text;
-    while let Some(i) = rest.find(key) {
-        rest = rest.get(i + key.len()..).unwrap_or_default();
-        let Some(q) = rest.chars().next().filter(|c| *c == '"' || *c == '\'') else {
-            continue;
-        };
-        let inner = rest.get(1..).unwrap_or_default();
-        let Some(end) = inner.find(q) else { break };
-        out.push(inner.get(..end).unwrap_or_default().to_owned());
-        rest = inner.get(end..).unwrap_or_default();
-    }
-    out
-}
-
-/// Splits `Scheme k="v",k2="v2"` (also `TICKS auth="…"`, and the seed's `TICKSauth="…"`).
-fn auth_params(value: &str) -> (&str, Vec<(&str, &str)>) {
-    let value = value.trim();
-    let split = value.find([' ', '=']).unwrap_or(value.len());
-    let (scheme, rest) = match value.get(..split) {
-        // `TICKSauth="…"`: the scheme and first key ran together.
-        Some(s) if value.get(split..split + 1) == Some("=") => {
-            let known = ["TICKS", "Digest", "Verify", "CS"]
-                .into_iter()
-                .find(|k| s.len() > k.len() && s.starts_with(k));
-            match known {
-                Some(k) => (k, value.get(k.len()..).unwrap_or_default()),
-                None => ("", value),
-            }
-        }
-        Some(s) => (s, value.get(split..).unwrap_or_default()),
-        None => ("", value),
-    };
-    let mut params = Vec::new();
-    let mut rest = rest.trim_start();
-    while !rest.is_empty() {
-        let Some(eq) = rest.find('=') else { break };
-        let key = rest
-            .get(..eq)
-            .unwrap_or_default()
-            .trim()
-            .trim_start_matches(',')
-            .trim();
-        let after = rest.get(eq + 1..).unwrap_or_default();
-        let (val, next) = if let Some(inner) = after.strip_prefix('"') {
-            match inner.find('"') {
-                Some(e) => (
-                    inner.get(..e).unwrap_or_default(),
-                    inner.get(e + 1..).unwrap_or_default(),
-                ),
-                None => (inner, ""),
-            }
-        } else {
-            let e = after.find(',').unwrap_or(after.len());
-            (
-                after.get(..e).unwrap_or_default().trim(),
-                after.get(e..).unwrap_or_default(),
-            )
-        };
-        params.push((key, val));
-        rest = next.trim_start_matches([',', ' ']);
-    }
-    (scheme, params)
-}
-
-fn param<'a>(params: &[(&str, &'a str)], key: &str) -> Option<&'a str> {
-    params
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(key))
-        .map(|(_, v)| *v)
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
@@ -1229,11 +1162,10 @@ mod tests {
             );
             let r = self.take_one(conn);
             assert_eq!(r.status(), Some(401));
-            let w = r.header("W").unwrap().to_owned();
-            let (_, params) = auth_params(&w);
-            assert_eq!(param(&params, "algorithm"), Some("MD5"));
-            let nonce = param(&params, "nonce").unwrap();
-            let resp = fetion_digest(sid, FETION_DOMAIN, "imspec", nonce, "CN0NCE");
+            let w = r.challenge().unwrap().unwrap();
+            assert_eq!(w.params.get("algorithm"), Some("MD5"));
+            let nonce = w.params.get("nonce").unwrap().to_owned();
+            let resp = fetion_digest(sid, FETION_DOMAIN, "imspec", &nonce, "CN0NCE");
             self.feed(
                 conn,
                 format!("R fetion.com.cn SIP-C/2.0\r\nF: {sid}\r\nI: 1\r\nQ: 2 R\r\nA: Digest response=\"{resp}\",cnonce=\"CN0NCE\"\r\n\r\n")
@@ -1250,11 +1182,16 @@ mod tests {
             self.feed(main, format!("S fetion.com.cn SIP-C/2.0\r\nF: {sid}\r\nI: 19\r\nQ: 1 S\r\nN: StartChat\r\n\r\n").as_bytes());
             let r = self.take_one(main);
             assert_eq!(r.status(), Some(200));
-            let a = r.header("A").unwrap().to_owned();
-            let (scheme, params) = auth_params(&a);
-            assert_eq!(scheme, "CS");
-            assert_eq!(param(&params, "address"), Some("127.0.0.1:8080"));
-            let cred = param(&params, "credential").unwrap().to_owned();
+            let Some(Ok(Auth::Cs {
+                addresses,
+                credential,
+            })) = r.auth()
+            else {
+                panic!("{r:?}");
+            };
+            assert_eq!(addresses.len(), 1);
+            assert_eq!(addresses[0].to_string(), "127.0.0.1:8080");
+            let cred = credential.into_owned();
             self.connect(chat, Service::FetionChat);
             self.feed(chat, chat_r(sid, 1, 0, &cred).as_bytes());
             cred
@@ -1319,10 +1256,7 @@ mod tests {
         p.feed(3, format!("S fetion.com.cn SIP-C/2.0\r\nF: {A}\r\nI: 2\r\nQ: 0 S\r\nN: InviteBuddy\r\nL: {}\r\n\r\n{invite}", invite.len()).as_bytes());
         assert_eq!(p.take(3), ["SIP-C/2.0 200 OK\r\nI: 2\r\nQ: 0 S\r\n\r\n"]);
         let inv = p.take_one(2);
-        let cred = {
-            let (_, params) = auth_params(inv.header("A").unwrap());
-            param(&params, "credential").unwrap().to_owned()
-        };
+        let cred = { credential(&inv) };
         let session = format!(
             "s=session\r\nm=message\r\na=user:{}\r\na=user:{}\r\n",
             uri(A),
@@ -1467,13 +1401,13 @@ mod tests {
             1,
             format!("R fetion.com.cn SIP-C/2.0\r\nF: {A}\r\nI: 1\r\nQ: 1 R\r\n\r\n").as_bytes(),
         );
-        let w = p.take_one(1).header("W").unwrap().to_owned();
-        let (_, params) = auth_params(&w);
+        let r = p.take_one(1);
+        let w = r.challenge().unwrap().unwrap();
         let resp = fetion_digest(
             A,
             FETION_DOMAIN,
             "wrong",
-            param(&params, "nonce").unwrap(),
+            w.params.get("nonce").unwrap(),
             "c",
         );
         p.feed(1, format!("R fetion.com.cn SIP-C/2.0\r\nF: {A}\r\nI: 1\r\nQ: 2 R\r\nA: Digest response=\"{resp}\",cnonce=\"c\"\r\n\r\n").as_bytes());
@@ -1511,8 +1445,7 @@ mod tests {
             )
             .as_bytes(),
         );
-        let a = p.take_one(2).header("A").unwrap().to_owned();
-        let cred = param(&auth_params(&a).1, "credential").unwrap().to_owned();
+        let cred = credential(&p.take_one(2));
         p.feed(4, chat_r(B, 3, 0, &cred).as_bytes());
         assert_eq!(p.take_one(4).status(), Some(403));
         // Expired.
@@ -1523,8 +1456,7 @@ mod tests {
             )
             .as_bytes(),
         );
-        let a = p.take_one(2).header("A").unwrap().to_owned();
-        let cred = param(&auth_params(&a).1, "credential").unwrap().to_owned();
+        let cred = credential(&p.take_one(2));
         p.feed_at(
             NOW + CREDENTIAL_TTL_MS,
             4,
@@ -1699,9 +1631,7 @@ mod tests {
         p.feed(3, format!("S fetion.com.cn SIP-C/2.0\r\nF: {A}\r\nI: 2\r\nQ: 0 S\r\nN: InviteBuddy\r\nL: {}\r\n\r\n{invite}", invite.len()).as_bytes());
         p.take(3);
         let inv = p.take_one(2);
-        let cred = param(&auth_params(inv.header("A").unwrap()).1, "credential")
-            .unwrap()
-            .to_owned();
+        let cred = credential(&inv);
         p.connect(4, Service::FetionChat);
         p.feed(4, chat_r(B, 4, 4, &cred).as_bytes());
         assert_eq!(p.take(4).len(), 1);
@@ -1742,9 +1672,7 @@ mod tests {
         assert_eq!(inv.version(), Version::V4);
 
         let (mut p, _, inv) = invite(Mutant::FetionUserEnteredOneParty);
-        let cred = param(&auth_params(inv.header("A").unwrap()).1, "credential")
-            .unwrap()
-            .to_owned();
+        let cred = credential(&inv);
         p.connect(4, Service::FetionChat);
         p.feed(4, chat_r(B, 4, 4, &cred).as_bytes());
         assert_eq!(p.take(4).len(), 2, "B: 200 and UserEntered");
@@ -1806,32 +1734,37 @@ mod tests {
             )
             .as_bytes(),
         );
+        // No port: not a valid CS form any more, so read as text.
         let a = p.take_one(1).header("A").unwrap().to_owned();
-        assert_eq!(param(&auth_params(&a).1, "address"), Some("127.0.0.1"));
+        assert!(
+            a.starts_with("CS address=\"127.0.0.1\",credential=\""),
+            "{a}"
+        );
     }
 
+    /// The credential of an `A: CS …` or `A: TICKS …` the server sent, through the codec.
+    fn credential(m: &Message<'_>) -> String {
+        let a = m.auth().unwrap().unwrap();
+        a.credential().unwrap().to_owned()
+    }
+
+    /// Seed 004's chat-server R glues its scheme to the first parameter (`TICKSauth="…"`):
+    /// still a registration, read through the codec's `allow_glued_auth_scheme`.
     #[test]
-    fn fetion_auth_params_forms() {
-        assert_eq!(
-            auth_params("TICKS auth=\"1.2\""),
-            ("TICKS", vec![("auth", "1.2")])
+    fn fetion_chat_register_accepts_the_glued_ticks_form() {
+        let mut p = Pair::new(config());
+        p.login(1, A);
+        p.feed(
+            1,
+            format!(
+                "S fetion.com.cn SIP-C/2.0\r\nF: {A}\r\nI: 19\r\nQ: 2 S\r\nN: StartChat\r\n\r\n"
+            )
+            .as_bytes(),
         );
-        assert_eq!(
-            auth_params("TICKSauth=\"1.2\""),
-            ("TICKS", vec![("auth", "1.2")])
-        );
-        assert_eq!(
-            auth_params("Digest response=\"AB\",cnonce=\"x y\""),
-            ("Digest", vec![("response", "AB"), ("cnonce", "x y")])
-        );
-        assert_eq!(
-            auth_params("CS address=\"h:1;h:2\",credential=\"9\"").1,
-            vec![("address", "h:1;h:2"), ("credential", "9")]
-        );
-        assert_eq!(
-            sid_of("sip: 815389316@fetion.com.cn;p=72"),
-            Some("815389316".into())
-        );
-        assert_eq!(sid_of("tel:1"), None);
+        let cred = credential(&p.take_one(1));
+        p.connect(2, Service::FetionChat);
+        let glued = chat_r(A, 1, 1, &cred).replace("TICKS auth=", "TICKSauth=");
+        p.feed(2, glued.as_bytes());
+        assert_eq!(p.take_one(2).status(), Some(200));
     }
 }

@@ -1,27 +1,38 @@
-//! The imspec reference server: one sans-IO hub per protocol ([`fetion`], [`msnp`] with its HTTP
-//! [`gateway`], [`leancloud`], [`sip`] with the MSRP mailbox) and one tokio [`driver`] that runs
-//! them on sockets, plus the durable [`store`], the login policy ([`accounts`]), the [`Mutant`]s
-//! that break one rule each for `imspec selftest`, and the bodies of the `server_*` fuzz targets
-//! ([`fuzz`]).
+//! The imspec reference server: one sans-IO [`Hub`] per protocol ([`fetion`], [`msnp`] with its
+//! HTTP [`gateway`], [`leancloud`], [`sip`] with the MSRP mailbox), listed once in
+//! [`PROTOCOLS`], and one tokio [`driver`] that runs them on sockets, plus the durable stores
+//! (scaffolding and backends in [`db`], the MSNP history in [`store`]), the login policy
+//! ([`accounts`]), the [`Mutant`]s that break one rule each for `imspec selftest`, and the
+//! bodies of the `server_*` fuzz targets ([`fuzz`]).
 #![forbid(unsafe_code)]
 
 use std::fmt;
 
 pub mod accounts;
+pub mod db;
 pub mod driver;
 pub mod fetion;
 pub mod fuzz;
 pub mod gateway;
+pub mod hub;
 pub mod leancloud;
 pub mod msnp;
 pub mod mutant;
 mod rng;
 pub mod sip;
 pub mod store;
-pub mod time;
 
 pub use driver::{Server, ServerConfig};
+pub use hub::{Hub, PROTOCOLS, Protocol};
 pub use mutant::Mutant;
+
+/// Current Unix time in milliseconds. The hubs never read a clock themselves: the driver and
+/// the gateway's HTTP glue read it and pass it in.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
 
 /// A connection's id, unique within one server run.
 pub type ConnId = u64;
@@ -73,6 +84,14 @@ impl Service {
     /// The service of a name.
     pub fn from_name(name: &str) -> Option<Self> {
         Self::ALL.iter().copied().find(|s| s.name() == name)
+    }
+
+    /// The protocol this service speaks (its entry in [`PROTOCOLS`]).
+    pub fn protocol(self) -> &'static Protocol {
+        PROTOCOLS
+            .iter()
+            .find(|p| p.services.contains(&self))
+            .expect("every service belongs to one protocol (hub::tests)")
     }
 }
 

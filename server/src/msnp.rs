@@ -65,9 +65,9 @@ use imspec_codec::msnp::{self, Command, Limits};
 
 use super::rng::Rng;
 use super::store::{Store, StoreError, Stored};
-use super::time::iso8601_ms;
 use super::{ConnId, Event, Mutant, Output};
 use crate::accounts::Accounts;
+use imspec_codec::date::format_iso8601_ms;
 
 /// The `<wait>` a `PNG` reply carries (seconds).
 pub const PING_WAIT: u32 = 50;
@@ -282,9 +282,8 @@ impl Hub {
 
     fn ath(&mut self, conn: ConnId, cmd: &Command<'_>) -> Result<(), Refusal> {
         let body = body_text(cmd);
-        let id = element(&body, "id");
-        let ticket = element(&body, "ssl-compact-ticket");
-        let (Some(id), Some(ticket)) = (id, ticket) else {
+        let user = msgr::User::parse(&body).map_err(|_| Refusal(911, "authentication failed"))?;
+        let (Some(id), Some(ticket)) = (user.id, user.ssl_compact_ticket) else {
             return Err(Refusal(911, "authentication failed"));
         };
         let name = id.trim();
@@ -711,12 +710,12 @@ impl Hub {
 fn render(m: &Stored) -> msgr::Message<'static> {
     msgr::Message {
         message_id: m.id,
-        original_arrival_time: iso8601_ms(m.arrival_ms).into(),
+        original_arrival_time: format_iso8601_ms(m.arrival_ms).into(),
         from: m.from.clone().into(),
         message_type: m.message_type.clone().into(),
         content: m.content.clone().into(),
         client_message_id: m.client_message_id.clone().map(Into::into),
-        compose_time: iso8601_ms(m.arrival_ms).into(),
+        compose_time: format_iso8601_ms(m.arrival_ms).into(),
     }
 }
 
@@ -858,7 +857,7 @@ mod tests {
                     seed: 3,
                     ..Config::default()
                 },
-                Store::temporary().unwrap(),
+                Store::in_memory().unwrap(),
             );
             Self {
                 hub,

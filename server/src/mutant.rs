@@ -525,21 +525,15 @@ impl Mutant {
         }
     }
 
-    /// Whether this mutant breaks a Fetion rule (else an MSNP rule).
-    pub fn is_fetion(self) -> bool {
-        self.name().starts_with("fetion-")
-    }
-
-    /// Whether this mutant breaks a rule of the SIP server (`sip-*`): only SIP scenarios
-    /// (registrar, MESSAGE store-and-forward, MWI, the MSRP mailbox) can catch it.
-    pub fn is_sip(self) -> bool {
-        self.name().starts_with("sip-")
-    }
-
-    /// Whether this mutant breaks a rule of the LeanCloud server (`lc-*`): only LeanCloud
-    /// scenarios can catch it.
-    pub fn is_leancloud(self) -> bool {
-        self.name().starts_with("lc-")
+    /// The protocol whose rule this mutant breaks (by its name's prefix, see
+    /// [`Protocol::mutants`](crate::Protocol::mutants)): only that protocol's scenarios can
+    /// catch it.
+    pub fn protocol(self) -> &'static crate::Protocol {
+        let name = self.name();
+        crate::PROTOCOLS
+            .iter()
+            .find(|p| p.mutants.iter().any(|pre| name.starts_with(pre)))
+            .expect("every mutant belongs to one protocol (hub::tests)")
     }
 
     /// Whether this mutant breaks an MSNP HTTP gateway rule (a subset of the MSNP mutants:
@@ -593,6 +587,8 @@ mod tests {
             assert_eq!(m.name().parse::<Mutant>(), Ok(*m));
             assert!(!Mutant::ALL.contains(m), "{m} must stay out of selftest");
         }
-        assert!(Mutant::FetionNoEchoI.is_fetion() && !Mutant::MsnpTridMismatch.is_fetion());
+        assert_eq!(Mutant::FetionNoEchoI.protocol().name, "fetion");
+        assert_eq!(Mutant::MsnpTridMismatch.protocol().name, "msnp");
+        assert_eq!(Mutant::GatewaySplitCommands.protocol().name, "msnp");
     }
 }

@@ -1,16 +1,7 @@
 //! Durable message history for the MSNP server: every message acknowledged to its sender is
 //! committed first, so it survives `kill -9` and a restart on the same `--data DIR`.
 //!
-//! # Why redb
-//!
-//! [redb](https://docs.rs/redb) is an embedded key-value store written in pure Rust (no C
-//! toolchain, no `unsafe` FFI surface in our build), with ACID transactions over
-//! copy-on-write B-trees: a commit with the default `Immediate` durability is on disk when
-//! `commit()` returns, and a crash mid-write leaves the previous commit intact (no
-//! write-ahead log to replay, no repair step). Its file format is stable since 1.0, it is
-//! actively maintained, and ordered tuple keys give us "history of one conversation, newest
-//! first, resuming below id X" as one range scan. SQLite would need a C build and an SQL
-//! layer for the same three queries; sled's on-disk format is not stable.
+//! Why redb, and the backends: see [`crate::db`].
 //!
 //! # Layout
 //!
@@ -28,11 +19,12 @@
 //! A conversation key is the thread id for `19:` threads, and `a|b` (the two bare mris in
 //! byte order) for one-to-one conversations.
 
-use std::cell::RefCell;
 use std::path::Path;
-use std::sync::Arc;
 
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{ReadableTable, TableDefinition};
+
+pub use crate::db::StoreError;
+use crate::db::{Backend, Db};
 
 const MESSAGES: TableDefinition<(&str, u64), &str> = TableDefinition::new("messages");
 const CONVERSATIONS: TableDefinition<(&str, &str), &str> = TableDefinition::new("conversations");
@@ -56,22 +48,14 @@ pub struct Stored {
     pub client_message_id: Option<String>,
 }
 
-/// A storage failure (disk full, corrupt file). The caller answers the peer with a server error.
-#[derive(Debug, thiserror::Error)]
-#[error("store: {0}")]
-pub struct StoreError(String);
-
 fn err(e: impl Into<redb::Error>) -> StoreError {
-    StoreError(e.into().to_string())
+    StoreError::db(e)
 }
 
 /// The history database.
 pub struct Store {
-    /// Shared only with this thread's [`Store::reused_in_memory`] pool.
-    db: Arc<Database>,
+    db: Db,
     last_id: u64,
-    /// Keeps a temporary directory alive as long as the store uses it.
-    _temp: Option<tempfile::TempDir>,
 }
 
 impl std::fmt::Debug for Store {
@@ -85,98 +69,30 @@ impl std::fmt::Debug for Store {
 impl Store {
     /// Opens (or creates) `DIR/history.redb`.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(dir).map_err(|e| StoreError(format!("{}: {e}", dir.display())))?;
-        let db = Database::create(dir.join("history.redb")).map_err(err)?;
-        Self::init(db, None)
+        Self::with_backend(&Backend::Dir(dir.to_owned()))
     }
 
     /// A fresh store in a new temporary directory, removed when the store drops.
     pub fn temporary() -> Result<Self, StoreError> {
-        let temp =
-            tempfile::tempdir().map_err(|e| StoreError(format!("temporary directory: {e}")))?;
-        let db = Database::create(temp.path().join("history.redb")).map_err(err)?;
-        Self::init(db, Some(temp))
+        Self::with_backend(&Backend::Temporary)
     }
 
-    /// A fresh store held in memory (redb's `InMemoryBackend`): nothing touches the disk, so
-    /// nothing survives a restart. For fuzzing and tests that create a store per input.
+    /// A fresh, empty store in memory ([`Backend::InMemory`]: nothing touches the disk,
+    /// nothing survives a restart; reset per fuzz input and per test).
     pub fn in_memory() -> Result<Self, StoreError> {
-        let db = Database::builder()
-            .create_with_backend(redb::backends::InMemoryBackend::new())
-            .map_err(err)?;
-        Self::init(db, None)
+        Self::with_backend(&Backend::InMemory)
     }
 
-    /// An empty in-memory store like [`Store::in_memory`], but reusing this thread's previous
-    /// one: its tables are emptied (one commit) instead of a new database being created,
-    /// which is most of the cost of a store per fuzz input (redb creates an initial region
-    /// and commits twice per database). A store from an earlier call that is still alive
-    /// keeps its database; this call then creates a fresh one, so two live stores never
-    /// share data. The result is indistinguishable from a fresh store: same tables, same
-    /// (empty) content, `last_id` 0.
-    pub fn reused_in_memory() -> Result<Self, StoreError> {
-        thread_local! {
-            static POOL: RefCell<Option<Arc<Database>>> = const { RefCell::new(None) };
-        }
-        POOL.with(|pool| {
-            let mut pool = pool.borrow_mut();
-            let idle = pool.take().filter(|db| Arc::strong_count(db) == 1);
-            let store = match idle {
-                Some(db) => {
-                    Self::clear(&db)?;
-                    Self {
-                        db,
-                        last_id: 0,
-                        _temp: None,
-                    }
-                }
-                None => Self::init_shared(
-                    Arc::new(
-                        Database::builder()
-                            .create_with_backend(redb::backends::InMemoryBackend::new())
-                            .map_err(err)?,
-                    ),
-                    None,
-                )?,
-            };
-            *pool = Some(Arc::clone(&store.db));
-            Ok(store)
-        })
-    }
-
-    /// Empties every table and creates it again, in one transaction.
-    fn clear(db: &Database) -> Result<(), StoreError> {
-        let txn = db.begin_write().map_err(err)?;
-        txn.delete_table(MESSAGES).map_err(err)?;
-        txn.delete_table(CONVERSATIONS).map_err(err)?;
-        txn.delete_table(THREADS).map_err(err)?;
-        txn.delete_table(META).map_err(err)?;
-        txn.open_table(MESSAGES).map_err(err)?;
-        txn.open_table(CONVERSATIONS).map_err(err)?;
-        txn.open_table(THREADS).map_err(err)?;
-        txn.open_table(META).map_err(err)?;
-        txn.commit().map_err(err)
-    }
-
-    fn init(db: Database, temp: Option<tempfile::TempDir>) -> Result<Self, StoreError> {
-        Self::init_shared(Arc::new(db), temp)
-    }
-
-    fn init_shared(db: Arc<Database>, temp: Option<tempfile::TempDir>) -> Result<Self, StoreError> {
-        let txn = db.begin_write().map_err(err)?;
-        let last_id = {
+    /// The store at `backend`.
+    pub fn with_backend(backend: &Backend) -> Result<Self, StoreError> {
+        let (db, last_id) = Db::open(backend, "history.redb", |txn| {
             txn.open_table(MESSAGES).map_err(err)?;
             txn.open_table(CONVERSATIONS).map_err(err)?;
             txn.open_table(THREADS).map_err(err)?;
             let meta = txn.open_table(META).map_err(err)?;
-            meta.get("last_id").map_err(err)?.map_or(0, |v| v.value())
-        };
-        txn.commit().map_err(err)?;
-        Ok(Self {
-            db,
-            last_id,
-            _temp: temp,
-        })
+            Ok(meta.get("last_id").map_err(err)?.map_or(0, |v| v.value()))
+        })?;
+        Ok(Self { db, last_id })
     }
 
     /// Appends a message to conversation `key` and indexes it for each `(member, name)` (the
@@ -191,8 +107,8 @@ impl Store {
         let id = now_ms.max(self.last_id + 1);
         msg.id = id;
         msg.arrival_ms = id;
-        let json = serde_json::to_string(&msg).map_err(|e| StoreError(e.to_string()))?;
-        let txn = self.db.begin_write().map_err(err)?;
+        let json = serde_json::to_string(&msg).map_err(StoreError::Json)?;
+        let txn = self.db.write()?;
         {
             let mut messages = txn.open_table(MESSAGES).map_err(err)?;
             messages.insert((key, id), json.as_str()).map_err(err)?;
@@ -221,14 +137,14 @@ impl Store {
     ) -> Result<Vec<Stored>, StoreError> {
         let mut last = self.last_id;
         let mut out = Vec::new();
-        let txn = self.db.begin_write().map_err(err)?;
+        let txn = self.db.write()?;
         {
             let mut messages = txn.open_table(MESSAGES).map_err(err)?;
             for mut msg in msgs {
                 last = now_ms.max(last + 1);
                 msg.id = last;
                 msg.arrival_ms = last;
-                let json = serde_json::to_string(&msg).map_err(|e| StoreError(e.to_string()))?;
+                let json = serde_json::to_string(&msg).map_err(StoreError::Json)?;
                 messages.insert((key, last), json.as_str()).map_err(err)?;
                 out.push(msg);
             }
@@ -253,7 +169,7 @@ impl Store {
         start_ms: u64,
         limit: usize,
     ) -> Result<Vec<Stored>, StoreError> {
-        let txn = self.db.begin_read().map_err(err)?;
+        let txn = self.db.read()?;
         let table = txn.open_table(MESSAGES).map_err(err)?;
         let upper = before.unwrap_or(u64::MAX);
         let mut out = Vec::new();
@@ -262,8 +178,7 @@ impl Store {
                 break;
             }
             let (_, v) = row.map_err(err)?;
-            let msg: Stored =
-                serde_json::from_str(v.value()).map_err(|e| StoreError(e.to_string()))?;
+            let msg: Stored = serde_json::from_str(v.value()).map_err(StoreError::Json)?;
             if msg.arrival_ms < start_ms {
                 break;
             }
@@ -274,7 +189,7 @@ impl Store {
 
     /// The conversations `member` takes part in: (name as the member knows it, key).
     pub fn conversations(&self, member: &str) -> Result<Vec<(String, String)>, StoreError> {
-        let txn = self.db.begin_read().map_err(err)?;
+        let txn = self.db.read()?;
         let table = txn.open_table(CONVERSATIONS).map_err(err)?;
         let mut out = Vec::new();
         for row in table.range((member, "")..).map_err(err)? {
@@ -290,20 +205,20 @@ impl Store {
 
     /// The members of thread `id`, if it exists.
     pub fn thread(&self, id: &str) -> Result<Option<Vec<String>>, StoreError> {
-        let txn = self.db.begin_read().map_err(err)?;
+        let txn = self.db.read()?;
         let table = txn.open_table(THREADS).map_err(err)?;
         let Some(v) = table.get(id).map_err(err)? else {
             return Ok(None);
         };
         serde_json::from_str(v.value())
             .map(Some)
-            .map_err(|e| StoreError(e.to_string()))
+            .map_err(StoreError::Json)
     }
 
     /// Creates or replaces thread `id` with `members`.
     pub fn set_thread(&mut self, id: &str, members: &[String]) -> Result<(), StoreError> {
-        let json = serde_json::to_string(members).map_err(|e| StoreError(e.to_string()))?;
-        let txn = self.db.begin_write().map_err(err)?;
+        let json = serde_json::to_string(members).map_err(StoreError::Json)?;
+        let txn = self.db.write()?;
         txn.open_table(THREADS)
             .map_err(err)?
             .insert(id, json.as_str())
@@ -448,22 +363,22 @@ mod tests {
     }
 
     #[test]
-    fn store_reused_in_memory_starts_empty_and_never_shares_a_live_store() {
-        let mut a = Store::reused_in_memory().unwrap();
+    fn store_in_memory_starts_empty_and_never_shares_a_live_store() {
+        let mut a = Store::in_memory().unwrap();
         a.append("k", &[("8:alice", "8:bob")], msg("one"), 500)
             .unwrap();
         a.set_thread("19:t@thread.skype", &["8:alice".to_owned()])
             .unwrap();
         drop(a);
         // `a` dropped: its database is reused, emptied.
-        let mut b = Store::reused_in_memory().unwrap();
+        let mut b = Store::in_memory().unwrap();
         assert_eq!(b.last_id(), 0);
         assert_eq!(b.page("k", None, 0, 5).unwrap(), []);
         assert_eq!(b.conversations("8:alice").unwrap(), []);
         assert_eq!(b.thread("19:t@thread.skype").unwrap(), None);
         assert_eq!(b.append("k", &[], msg("two"), 400).unwrap().id, 400);
         // `b` alive: the next store neither sees nor clears its data.
-        let c = Store::reused_in_memory().unwrap();
+        let c = Store::in_memory().unwrap();
         assert_eq!(c.page("k", None, 0, 5).unwrap(), []);
         assert_eq!(b.page("k", None, 0, 5).unwrap().len(), 1);
     }

@@ -4,21 +4,20 @@
 //! target's code (regex copies its fuzz function into its tests; one copy is simpler).
 
 use imspec_harness::scenario::fuzz::scenario_load;
-use imspec_server::fuzz as hub;
+use imspec_server::Protocol;
 
 /// A target body: `Err` describes a broken invariant (the fuzz target panics with it).
 pub type Target = fn(&[u8]) -> Result<(), String>;
 
-/// Every harness-side target, by name.
-pub const TARGETS: &[(&str, Target)] = &[
-    ("scenario_load", scenario_load),
-    ("server_fetion", hub::fetion),
-    ("server_msnp", hub::msnp),
-    ("server_leancloud", hub::leancloud),
-    ("server_sip", hub::sip),
-];
+/// The harness-side targets that are not a server hub's, by name.
+pub const TARGETS: &[(&str, Target)] = &[("scenario_load", scenario_load)];
 
-/// The target called `name`.
+/// The target called `name`: one of [`TARGETS`], or a hub's `server_<protocol>` target
+/// ([`imspec_server::PROTOCOLS`]).
 pub fn by_name(name: &str) -> Option<Target> {
-    TARGETS.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
+    TARGETS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, t)| *t)
+        .or_else(|| Protocol::from_fuzz_target(name).map(|p| p.fuzz))
 }

@@ -16,7 +16,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
 
 use super::{Begin, Config, MAX_REQUEST_BODY, PATH, Query, RequestId, Response, Table};
-use crate::driver::now_ms;
+use crate::now_ms;
 use crate::{ConnId, Event, Mutant, Output, Service};
 
 /// How often idle sessions are looked for.

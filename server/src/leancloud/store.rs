@@ -1,6 +1,6 @@
 //! Durable state of the LeanCloud server: conversations, their members, stored messages,
 //! per-member cursors (delivered, read) and the patch log. One redb file, `DIR/leancloud.redb`
-//! (beside the MSNP `history.redb`, see [`crate::store`] for why redb), or an
+//! (beside the MSNP `history.redb`; see [`crate::db`] for why redb and the backends), or an
 //! in-memory database when the server runs without `--data`.
 //!
 //! # Layout
@@ -26,8 +26,10 @@
 
 use std::path::Path;
 
-use redb::backends::InMemoryBackend;
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{ReadableTable, TableDefinition};
+
+pub use crate::db::StoreError;
+use crate::db::{Backend, Db};
 
 const CONVERSATIONS: TableDefinition<&str, &str> = TableDefinition::new("conversations");
 const UNIQUE: TableDefinition<&str, &str> = TableDefinition::new("unique");
@@ -106,68 +108,48 @@ pub struct Cursor {
     pub read: u64,
 }
 
-/// A storage failure (disk full, corrupt file); the hub answers error 4200.
-#[derive(Debug, thiserror::Error)]
-#[error("leancloud store: {0}")]
-pub struct StoreError(String);
-
-impl StoreError {
-    fn new(s: impl Into<String>) -> Self {
-        Self(s.into())
-    }
-}
-
 /// The LeanCloud database.
 pub struct Store {
-    db: Database,
+    db: Db,
     last_ts: u64,
-    /// Keeps nothing on disk alive; present for symmetry with the MSNP store's temp dir.
-    in_memory: bool,
 }
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Store")
             .field("last_ts", &self.last_ts)
-            .field("in_memory", &self.in_memory)
             .finish_non_exhaustive()
     }
 }
 
-/// Page cache of an in-memory store.
-const IN_MEMORY_CACHE: usize = 4 << 20;
-
 fn err(e: impl Into<redb::Error>) -> StoreError {
-    StoreError::new(e.into().to_string())
+    StoreError::db(e)
 }
 
 fn json_err(e: serde_json::Error) -> StoreError {
-    StoreError::new(e.to_string())
+    StoreError::Json(e)
 }
 
 impl Store {
     /// Opens (or creates) `DIR/leancloud.redb`.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| StoreError::new(format!("{}: {e}", dir.display())))?;
-        let db = Database::create(dir.join("leancloud.redb")).map_err(err)?;
-        Self::init(db, false)
+        Self::with_backend(&Backend::Dir(dir.to_owned()))
     }
 
-    /// A fresh in-memory store (redb's `InMemoryBackend`; nothing touches the disk). Its page
-    /// cache is kept small: the backend is memory already, and the fuzz target creates one
-    /// store per input.
+    /// A fresh store in a new temporary directory, removed when the store drops.
     pub fn temporary() -> Result<Self, StoreError> {
-        let db = Database::builder()
-            .set_cache_size(IN_MEMORY_CACHE)
-            .create_with_backend(InMemoryBackend::new())
-            .map_err(err)?;
-        Self::init(db, true)
+        Self::with_backend(&Backend::Temporary)
     }
 
-    fn init(db: Database, in_memory: bool) -> Result<Self, StoreError> {
-        let txn = db.begin_write().map_err(err)?;
-        let last_ts = {
+    /// A fresh, empty store in memory ([`Backend::InMemory`]; nothing touches the disk): what
+    /// the server uses without `--data`, the fuzz target and the unit tests.
+    pub fn in_memory() -> Result<Self, StoreError> {
+        Self::with_backend(&Backend::InMemory)
+    }
+
+    /// The store at `backend`.
+    pub fn with_backend(backend: &Backend) -> Result<Self, StoreError> {
+        let (db, last_ts) = Db::open(backend, "leancloud.redb", |txn| {
             txn.open_table(CONVERSATIONS).map_err(err)?;
             txn.open_table(UNIQUE).map_err(err)?;
             txn.open_table(MEMBERS).map_err(err)?;
@@ -176,14 +158,9 @@ impl Store {
             txn.open_table(CURSORS).map_err(err)?;
             txn.open_table(PATCHES).map_err(err)?;
             let meta = txn.open_table(META).map_err(err)?;
-            meta.get("last_ts").map_err(err)?.map_or(0, |v| v.value())
-        };
-        txn.commit().map_err(err)?;
-        Ok(Self {
-            db,
-            last_ts,
-            in_memory,
-        })
+            Ok(meta.get("last_ts").map_err(err)?.map_or(0, |v| v.value()))
+        })?;
+        Ok(Self { db, last_ts })
     }
 
     /// The next server timestamp: `max(now_ms, last + 1)`; reserved at once (persisted with
@@ -199,7 +176,7 @@ impl Store {
     /// messages), so a restart cannot issue them again.
     pub fn stamp(&mut self, now_ms: u64) -> Result<u64, StoreError> {
         let t = self.next_ts(now_ms);
-        let txn = self.db.begin_write().map_err(err)?;
+        let txn = self.db.write()?;
         keep_last_ts(&txn, t)?;
         txn.commit().map_err(err)?;
         Ok(t)
@@ -207,7 +184,7 @@ impl Store {
 
     /// The conversation `cid`.
     pub fn conv(&self, cid: &str) -> Result<Option<Conv>, StoreError> {
-        let txn = self.db.begin_read().map_err(err)?;
+        let txn = self.db.read()?;
         let table = txn.open_table(CONVERSATIONS).map_err(err)?;
         match table.get(cid).map_err(err)? {
             Some(v) => serde_json::from_str(v.value()).map(Some).map_err(json_err),
@@ -218,7 +195,7 @@ impl Store {
     /// The unique conversation of exactly these members (any order), if one was started.
     pub fn unique(&self, members: &[String]) -> Result<Option<String>, StoreError> {
         let key = unique_key(members);
-        let txn = self.db.begin_read().map_err(err)?;
+        let txn = self.db.read()?;
         let table = txn.open_table(UNIQUE).map_err(err)?;
         Ok(table
             .get(key.as_str())
@@ -231,7 +208,7 @@ impl Store {
     pub fn put_conv(&mut self, conv: &Conv) -> Result<(), StoreError> {
         let json = serde_json::to_string(conv).map_err(json_err)?;
         let old = self.conv(&conv.cid)?;
-        let txn = self.db.begin_write().map_err(err)?;
+        let txn = self.db.write()?;
         {
             let mut convs = txn.open_table(CONVERSATIONS).map_err(err)?;
             convs
@@ -265,7 +242,7 @@ impl Store {
 
     /// The conversations `member` belongs to.
     pub fn conversations_of(&self, member: &str) -> Result<Vec<String>, StoreError> {
-        let txn = self.db.begin_read().map_err(err)?;
+        let txn = self.db.read()?;
         let table = txn.open_table(MEMBERS).map_err(err)?;
         let mut out = Vec::new();
         for row in table.range((member, "")..).map_err(err)? {
@@ -282,7 +259,7 @@ impl Store {
     /// Stores a new message (its `ts` from [`next_ts`](Self::next_ts)).
     pub fn append(&mut self, msg: &Message) -> Result<(), StoreError> {
         let json = serde_json::to_string(msg).map_err(json_err)?;
-        let txn = self.db.begin_write().map_err(err)?;
+        let txn = self.db.write()?;
         {
             txn.open_table(MESSAGES)
                 .map_err(err)?
@@ -302,7 +279,7 @@ impl Store {
     pub fn update(&mut self, msg: &Message) -> Result<(), StoreError> {
         let json = serde_json::to_string(msg).map_err(json_err)?;
         let old_patch = self.message(&msg.cid, msg.ts)?.and_then(|m| m.patch_ts);
-        let txn = self.db.begin_write().map_err(err)?;
+        let txn = self.db.write()?;
         {
             txn.open_table(MESSAGES)
                 .map_err(err)?
@@ -321,7 +298,7 @@ impl Store {
 
     /// The message of `cid` at `ts`.
     pub fn message(&self, cid: &str, ts: u64) -> Result<Option<Message>, StoreError> {
-        let txn = self.db.begin_read().map_err(err)?;
+        let txn = self.db.read()?;
         let table = txn.open_table(MESSAGES).map_err(err)?;
         match table.get((cid, ts)).map_err(err)? {
             Some(v) => serde_json::from_str(v.value()).map(Some).map_err(json_err),
@@ -332,7 +309,7 @@ impl Store {
     /// The message with id `mid`.
     pub fn message_by_id(&self, mid: &str) -> Result<Option<Message>, StoreError> {
         let key = {
-            let txn = self.db.begin_read().map_err(err)?;
+            let txn = self.db.read()?;
             let table = txn.open_table(MIDS).map_err(err)?;
             table.get(mid).map_err(err)?.map(|v| {
                 let (cid, ts) = v.value();
@@ -359,7 +336,7 @@ impl Store {
         if lo > hi || limit == 0 {
             return Ok(out);
         }
-        let txn = self.db.begin_read().map_err(err)?;
+        let txn = self.db.read()?;
         let table = txn.open_table(MESSAGES).map_err(err)?;
         let rows = table.range((cid, lo)..=(cid, hi)).map_err(err)?;
         let mut push = |row: Result<_, redb::StorageError>| -> Result<bool, StoreError> {
@@ -386,7 +363,7 @@ impl Store {
 
     /// The cursor of `member` in `cid`.
     pub fn cursor(&self, member: &str, cid: &str) -> Result<Cursor, StoreError> {
-        let txn = self.db.begin_read().map_err(err)?;
+        let txn = self.db.read()?;
         let table = txn.open_table(CURSORS).map_err(err)?;
         Ok(table
             .get((member, cid))
@@ -399,7 +376,7 @@ impl Store {
 
     /// Replaces the cursor of `member` in `cid`.
     pub fn set_cursor(&mut self, member: &str, cid: &str, c: Cursor) -> Result<(), StoreError> {
-        let txn = self.db.begin_write().map_err(err)?;
+        let txn = self.db.write()?;
         txn.open_table(CURSORS)
             .map_err(err)?
             .insert((member, cid), (c.acked, c.read))
@@ -409,7 +386,7 @@ impl Store {
 
     /// Messages patched after `since` (patch time), in patch order: (cid, message timestamp).
     pub fn patches_since(&self, since: u64) -> Result<Vec<(String, u64)>, StoreError> {
-        let txn = self.db.begin_read().map_err(err)?;
+        let txn = self.db.read()?;
         let table = txn.open_table(PATCHES).map_err(err)?;
         let mut out = Vec::new();
         for row in table.range(since.saturating_add(1)..).map_err(err)? {
@@ -459,7 +436,7 @@ mod tests {
 
     #[test]
     fn leancloud_store_ranges_cursors_and_patches() {
-        let mut s = Store::temporary().unwrap();
+        let mut s = Store::in_memory().unwrap();
         for i in 0..10 {
             let ts = s.next_ts(100);
             assert_eq!(ts, 100 + i);

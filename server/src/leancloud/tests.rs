@@ -20,7 +20,7 @@ struct Pair {
 
 impl Pair {
     fn new(mutant: Option<Mutant>) -> Self {
-        Self::with_store(mutant, Store::temporary().unwrap())
+        Self::with_store(mutant, Store::in_memory().unwrap())
     }
 
     fn with_store(mutant: Option<Mutant>, store: Store) -> Self {

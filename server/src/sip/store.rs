@@ -1,6 +1,6 @@
 //! The durable offline mailbox of the SIP server: one redb file, `DIR/sip.redb` (in memory
 //! when the server has no `--data DIR`), apart from the MSNP history so the two never share a
-//! write lock. Why redb: see [`crate::store`].
+//! write lock. Why redb, and the backends: see [`crate::db`].
 //!
 //! A MESSAGE is answered `202 Accepted` only after [`Mailbox::store`] returned, i.e. after
 //! its durable commit; a message leaves the file only through [`Mailbox::remove`] (after the
@@ -21,7 +21,10 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{ReadableTable, TableDefinition};
+
+pub use crate::db::StoreError;
+use crate::db::{Backend, Db};
 
 const OFFLINE: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("offline");
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
@@ -50,11 +53,10 @@ pub struct Offline {
 
 /// The mailbox file and its in-memory index.
 pub struct Mailbox {
-    db: Database,
+    db: Db,
     last_id: u64,
     /// user → (id, expires_ms) in id order.
     index: BTreeMap<String, Vec<(u64, u64)>>,
-    _temp: Option<tempfile::TempDir>,
 }
 
 impl std::fmt::Debug for Mailbox {
@@ -66,59 +68,37 @@ impl std::fmt::Debug for Mailbox {
     }
 }
 
-/// A storage failure (disk full, corrupt file): the hub answers `503 Service Unavailable`
-/// (Kamailio's answer when `m_store` fails) and keeps nothing it could not commit.
-#[derive(Debug, thiserror::Error)]
-#[error("sip store: {0}")]
-pub struct StoreError(String);
-
-impl StoreError {
-    fn new(text: String) -> Self {
-        Self(text)
-    }
-}
-
 fn err(e: impl Into<redb::Error>) -> StoreError {
-    StoreError::new(e.into().to_string())
+    StoreError::db(e)
 }
 
 impl Mailbox {
     /// Opens (or creates) `DIR/sip.redb`.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| StoreError::new(format!("{}: {e}", dir.display())))?;
-        let db = Database::create(dir.join("sip.redb")).map_err(err)?;
-        Self::init(db, None)
+        Self::with_backend(&Backend::Dir(dir.to_owned()))
     }
 
     /// A fresh mailbox in a new temporary directory, removed when the mailbox drops.
     pub fn temporary() -> Result<Self, StoreError> {
-        let temp = tempfile::tempdir()
-            .map_err(|e| StoreError::new(format!("temporary directory: {e}")))?;
-        let db = Database::create(temp.path().join("sip.redb")).map_err(err)?;
-        Self::init(db, Some(temp))
+        Self::with_backend(&Backend::Temporary)
     }
 
-    /// A fresh mailbox in memory only (redb's in-memory backend): what the server uses
-    /// without `--data`, and the fuzz target (no file, no fsync per commit).
+    /// A fresh, empty mailbox in memory only ([`Backend::InMemory`]): what the server uses
+    /// without `--data`, the fuzz target and the unit tests (no file, no fsync per commit).
     pub fn in_memory() -> Result<Self, StoreError> {
-        let db = Database::builder()
-            .create_with_backend(redb::backends::InMemoryBackend::new())
-            .map_err(err)?;
-        Self::init(db, None)
+        Self::with_backend(&Backend::InMemory)
     }
 
-    fn init(db: Database, temp: Option<tempfile::TempDir>) -> Result<Self, StoreError> {
-        let txn = db.begin_write().map_err(err)?;
-        let last_id = {
+    /// The mailbox at `backend`.
+    pub fn with_backend(backend: &Backend) -> Result<Self, StoreError> {
+        let (db, last_id) = Db::open(backend, "sip.redb", |txn| {
             txn.open_table(OFFLINE).map_err(err)?;
             let meta = txn.open_table(META).map_err(err)?;
-            meta.get("last_id").map_err(err)?.map_or(0, |v| v.value())
-        };
-        txn.commit().map_err(err)?;
+            Ok(meta.get("last_id").map_err(err)?.map_or(0, |v| v.value()))
+        })?;
         let mut index: BTreeMap<String, Vec<(u64, u64)>> = BTreeMap::new();
         {
-            let txn = db.begin_read().map_err(err)?;
+            let txn = db.read()?;
             let table = txn.open_table(OFFLINE).map_err(err)?;
             for row in table.iter().map_err(err)? {
                 let (k, v) = row.map_err(err)?;
@@ -130,12 +110,7 @@ impl Mailbox {
                     .push((id, msg.expires_ms));
             }
         }
-        Ok(Self {
-            db,
-            last_id,
-            index,
-            _temp: temp,
-        })
+        Ok(Self { db, last_id, index })
     }
 
     /// Stores `msg` for `user`, durably, and returns it with its id.
@@ -149,7 +124,7 @@ impl Mailbox {
         msg.id = id;
         msg.arrival_ms = id;
         let value = encode(&msg)?;
-        let txn = self.db.begin_write().map_err(err)?;
+        let txn = self.db.write()?;
         {
             let mut table = txn.open_table(OFFLINE).map_err(err)?;
             table.insert((user, id), value.as_slice()).map_err(err)?;
@@ -174,7 +149,7 @@ impl Mailbox {
     ) -> Result<Vec<Offline>, StoreError> {
         let mut last = self.last_id;
         let mut out = Vec::with_capacity(items.len());
-        let txn = self.db.begin_write().map_err(err)?;
+        let txn = self.db.write()?;
         {
             let mut table = txn.open_table(OFFLINE).map_err(err)?;
             for (user, mut msg) in items {
@@ -206,7 +181,7 @@ impl Mailbox {
 
     /// `user`'s messages not expired at `now_ms`, oldest first.
     pub fn list(&self, user: &str, now_ms: u64) -> Result<Vec<Offline>, StoreError> {
-        let txn = self.db.begin_read().map_err(err)?;
+        let txn = self.db.read()?;
         let table = txn.open_table(OFFLINE).map_err(err)?;
         let mut out = Vec::new();
         for row in table.range((user, 0u64)..=(user, u64::MAX)).map_err(err)? {
@@ -221,7 +196,7 @@ impl Mailbox {
 
     /// Deletes one message durably; whether it was there.
     pub fn remove(&mut self, user: &str, id: u64) -> Result<bool, StoreError> {
-        let txn = self.db.begin_write().map_err(err)?;
+        let txn = self.db.write()?;
         let removed = {
             let mut table = txn.open_table(OFFLINE).map_err(err)?;
             table.remove((user, id)).map_err(err)?.is_some()
@@ -262,7 +237,7 @@ impl Mailbox {
         if due.is_empty() {
             return Ok(Vec::new());
         }
-        let txn = self.db.begin_write().map_err(err)?;
+        let txn = self.db.write()?;
         {
             let mut table = txn.open_table(OFFLINE).map_err(err)?;
             for (u, id) in &due {
@@ -293,7 +268,7 @@ impl Mailbox {
 
 fn encode(msg: &Offline) -> Result<Vec<u8>, StoreError> {
     // Compact serde_json output never holds a raw newline, so the first `\n` ends the JSON.
-    let mut out = serde_json::to_vec(msg).map_err(|e| StoreError::new(e.to_string()))?;
+    let mut out = serde_json::to_vec(msg).map_err(StoreError::Json)?;
     out.push(b'\n');
     out.extend_from_slice(&msg.body);
     Ok(out)
@@ -303,10 +278,9 @@ fn decode(value: &[u8]) -> Result<Offline, StoreError> {
     let nl = value
         .iter()
         .position(|&b| b == b'\n')
-        .ok_or_else(|| StoreError::new("sip.redb: record without a newline".to_owned()))?;
+        .ok_or_else(|| StoreError::Corrupt("sip.redb: record without a newline".to_owned()))?;
     let (json, body) = value.split_at(nl);
-    let mut msg: Offline =
-        serde_json::from_slice(json).map_err(|e| StoreError::new(e.to_string()))?;
+    let mut msg: Offline = serde_json::from_slice(json).map_err(StoreError::Json)?;
     msg.body = body.get(1..).unwrap_or_default().to_vec();
     Ok(msg)
 }
@@ -331,7 +305,7 @@ mod tests {
     /// stepped back was dumped after an older one yet dated before it.
     #[test]
     fn issue_12_sip_arrival_times_follow_storage_order() {
-        let mut m = Mailbox::temporary().unwrap();
+        let mut m = Mailbox::in_memory().unwrap();
         let at = |now_ms| Offline {
             arrival_ms: now_ms,
             ..msg(b"x", u64::MAX)

@@ -32,7 +32,7 @@ struct Pair {
 
 impl Pair {
     fn new(mutant: Option<Mutant>) -> Self {
-        Self::with(mutant, Mailbox::temporary().unwrap())
+        Self::with(mutant, Mailbox::in_memory().unwrap())
     }
 
     fn with(mutant: Option<Mutant>, store: Mailbox) -> Self {
@@ -289,7 +289,7 @@ fn sip_bad_requests_get_400_or_close() {
 
 #[test]
 fn sip_unknown_accounts_are_404() {
-    let store = Mailbox::temporary().unwrap();
+    let store = Mailbox::in_memory().unwrap();
     let mut p = Pair::with(None, store);
     p.hub.config.accounts = crate::accounts::Accounts::parse("bob x\nalice x\n").unwrap();
     assert_eq!(p.send_message("eve", "x").status(), Some(404));

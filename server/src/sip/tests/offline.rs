@@ -88,7 +88,7 @@ fn sip_stored_messages_expire_undelivered() {
         expiry_ms: 1000,
         ..Config::new("127.0.0.1:5060", "127.0.0.1:2855")
     };
-    let mut hub = Hub::new(config, Mailbox::temporary().unwrap());
+    let mut hub = Hub::new(config, Mailbox::in_memory().unwrap());
     hub.handle(NOW, ALICE, Event::Connected(Service::Sip));
     let mut p = Pair {
         hub,

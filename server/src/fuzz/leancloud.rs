@@ -1,5 +1,5 @@
-//! State-machine fuzzing of the LeanCloud [`Hub`] in process: the body of the
-//! `server_leancloud` fuzz target (`crate::fuzz::leancloud`).
+//! The LeanCloud hub's part of the state-machine fuzzer: the body of the `server_leancloud`
+//! fuzz target. Its hub takes whole WebSocket messages, so it has its own driver.
 //!
 //! The input is a small program; each operation is one byte (its value modulo 8 picks the
 //! operation) followed by its arguments:
@@ -27,7 +27,7 @@ use std::collections::{BTreeSet, HashMap};
 use imspec_codec::leancloud::{self as lc, GenericCommand, Subprotocol};
 use serde_json::{Value, json};
 
-use super::{Config, Event, Hub, Store};
+use crate::leancloud::{Config, Event, Hub, Store};
 use crate::{ConnId, Output};
 
 /// Most operations decoded from one input.
@@ -39,7 +39,7 @@ const PEERS: [&str; 3] = ["alice", "bob", "carol"];
 
 /// Runs the hub over the program in `data`.
 pub fn run(data: &[u8]) -> Result<(), String> {
-    let store = Store::temporary().map_err(|e| e.to_string())?;
+    let store = Store::in_memory().map_err(|e| e.to_string())?;
     let mut d = Driver {
         hub: Hub::new(
             Config {

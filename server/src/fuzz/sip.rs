@@ -18,9 +18,14 @@ use std::collections::HashMap;
 use imspec_codec::sip::message_summary;
 use imspec_codec::{Status, msrp, sip};
 
-use super::{Args, Cut, Input, Model, Role, SansIo};
+use super::{Args, Cut, Input, Model, Role, run as run_model};
 use crate::sip::{Config, Hub, Mailbox, OUTBOUND_CONN_BASE, RELAY_TIMEOUT_MS};
 use crate::{ConnId, Event, Output, Service};
+
+/// Runs the SIP hub (SIP and MSRP connections) over the program in `data`.
+pub fn run(data: &[u8]) -> Result<(), String> {
+    run_model::<SipModel>(data)
+}
 
 /// Users the SIP model speaks for.
 const USERS: &[&str] = &["alice", "bob", "carol"];
@@ -39,7 +44,8 @@ impl SipHub {
     }
 }
 
-impl SansIo for SipHub {
+impl crate::Hub for SipHub {
+    type Event<'a> = Event<'a>;
     fn handle(&mut self, now_ms: u64, conn: ConnId, event: Event<'_>) {
         self.now = now_ms;
         self.hub.handle(now_ms, conn, event);
@@ -502,7 +508,7 @@ fn cut(buf: &[u8], limits: &sip::Limits) -> Cut {
 
 #[cfg(test)]
 mod tests {
-    use crate::fuzz as hub;
+    use super::run;
 
     /// Programs from a fixed generator: a smoke run of the model (the fuzz target explores
     /// further); any failure message names the broken rule.
@@ -519,7 +525,7 @@ mod tests {
                     (state >> 33) as u8
                 })
                 .collect();
-            if let Err(e) = hub::sip(&data) {
+            if let Err(e) = run(&data) {
                 panic!("round {round}: {e}\ninput: {data:?}");
             }
         }
@@ -529,7 +535,7 @@ mod tests {
     /// subscribe, open the mailbox, bind MSRP, acknowledge, answer.
     #[test]
     fn sip_hub_fuzz_model_runs_a_whole_conversation() {
-        let trace = hub::run_traced::<super::SipModel>(&[
+        let trace = super::super::run_traced::<super::SipModel>(&[
             0, 0, // connect conn 1 (sip)
             0, 1, // connect conn 2 (sip)
             2, 0, 1, 1, 0, 1, 0, 3, // conn 1: MESSAGE alice -> bob, body "abc" (chunk len 3)
