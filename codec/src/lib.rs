@@ -49,6 +49,7 @@ pub mod header;
 pub mod leancloud;
 pub mod msnp;
 pub mod msrp;
+pub mod registry;
 mod scan;
 mod ser;
 pub mod sip;
@@ -61,4 +62,5 @@ pub mod xml;
 
 pub use error::{Error, ErrorKind};
 pub use header::{Header, Headers};
+pub use registry::{CODECS, Codec};
 pub use status::{Needed, Result, Status};

@@ -52,9 +52,9 @@ use crate::scan;
 
 mod codec;
 
-pub use codec::Msgr;
 use crate::xml::{self, Element, Reader};
 use crate::{Error, ErrorKind};
+pub use codec::Msgr;
 
 /// Bounds and leniencies for decoding MSGR documents. Leniencies are off by default.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
