@@ -15,3 +15,6 @@ mod leancloud;
 
 // Crash files of the fuzz targets that are not plain frames (stream_chunking's cut points).
 mod fuzz;
+
+// The registry CODECS: every codec has corpus, dictionary and fuzz targets; no other list.
+mod registry;
