@@ -10,6 +10,8 @@
 //!   ([`sip::message_summary`]).
 //! * [`msrp`]: MSRP chunks (RFC 4975: transaction ids, end-line framing with `$`/`+`/`#`,
 //!   typed `Byte-Range`, `Status`, report and path headers).
+//! * [`date`]: RFC 1123 and ISO 8601 dates to and from Unix time (SIP `Date`, SIP-C `D:`,
+//!   MSGR and LeanCloud timestamps).
 //! * [`leancloud`]: LeanCloud realtime commands (one protobuf `GenericCommand` per WebSocket
 //!   message, binary or base64 text), with a readable serde form; whole messages in, so
 //!   `leancloud::decode` returns the command or an error, never `Incomplete`.
@@ -44,6 +46,7 @@
 
 #[cfg(feature = "arbitrary")]
 mod arbitrary;
+pub mod date;
 mod error;
 pub mod header;
 pub mod leancloud;

@@ -5,12 +5,26 @@
 //! value.
 #![no_main]
 
-use imspec_codec::Status;
+use imspec_codec::{Status, date};
 use imspec_codec::sip::{self, message_summary};
 use imspec_codec::testing::{Sip, SipLenient};
 use libfuzzer_sys::fuzz_target;
 
+/// The dates of `imspec_codec::date` are fixed-width: what a parser accepts, its formatter
+/// writes back exactly.
+fn date_laws(text: &str) {
+    if let Ok(secs) = date::parse_rfc1123(text) {
+        assert_eq!(date::format_rfc1123(secs), text);
+    }
+    if let Ok(ms) = date::parse_iso8601_ms(text) {
+        assert_eq!(date::format_iso8601_ms(ms), text);
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
+    if let Ok(text) = core::str::from_utf8(data) {
+        date_laws(text);
+    }
     if let Err(e) = imspec_fuzz::parse_laws::<Sip, SipLenient>(data) {
         panic!("{e}");
     }
@@ -30,6 +44,9 @@ fuzz_target!(|data: &[u8]| {
         }
         let _ = (msg.cseq(), msg.from(), msg.to(), msg.vias(), msg.contacts());
         let _ = (msg.event(), msg.subscription_state(), msg.expires(), msg.content_type());
+        if let Some(Ok(secs)) = msg.date() {
+            assert_eq!(Some(date::format_rfc1123(secs).as_str()), msg.header("Date").map(str::trim));
+        }
         for limits in [message_summary::Limits::default(), message_summary::Limits::lenient()] {
             if let Ok(summary) = message_summary::parse_with(&msg.body, &limits) {
                 let bytes = summary.to_bytes();

@@ -1,12 +1,31 @@
 //! Raw bytes into the SIP-C decoder, strict and lenient: no panic, laws 1–2 on success, and
-//! leniency changes nothing on strictly valid input (`imspec_fuzz::parse_laws`).
+//! leniency changes nothing on strictly valid input (`imspec_fuzz::parse_laws`). On a decoded
+//! frame, the `A:` value (`Message::auth_with`): the lenient reader (`TICKSauth=`, loose
+//! parameters) agrees with the strict one wherever that accepts, and what it reads it reads
+//! again the same from its canonical writing.
 #![no_main]
 
+use imspec_codec::Status;
+use imspec_codec::sipc::{self, header::Auth};
 use imspec_codec::testing::{Sipc, SipcLenient};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Err(e) = imspec_fuzz::parse_laws::<Sipc, SipcLenient>(data) {
         panic!("{e}");
+    }
+    let lenient = sipc::Limits::lenient();
+    let Ok(Status::Complete((msg, _))) = sipc::parse_with(data, &lenient) else {
+        return;
+    };
+    let Some(loose) = msg.auth_with(&lenient) else {
+        return;
+    };
+    if let Some(Ok(strict)) = msg.auth() {
+        assert_eq!(loose.as_ref(), Ok(&strict));
+    }
+    if let Ok(auth) = loose {
+        let text = auth.to_string();
+        assert_eq!(Auth::parse_with(&text, &lenient).as_ref(), Ok(&auth), "{text:?}");
     }
 });

@@ -17,7 +17,7 @@ impl Codec for Sip {
         Framing::Stream
     }
     fn fuzz_targets(&self) -> &'static [&'static str] {
-        &["sip_parse"]
+        &["sip_parse", "sip_uri", "sip_sdp"]
     }
     fn decode(&self, input: &[u8], options: &Options) -> Decoded {
         let limits = limits(options.lenient);

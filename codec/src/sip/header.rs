@@ -379,6 +379,11 @@ impl<'a> NameAddr<'a> {
         param(&self.params, "tag")
     }
 
+    /// The URI as a typed `sip:`/`sips:` [`Uri`](super::Uri); errors are offsets into the URI.
+    pub fn sip_uri(&self, limits: &super::uri::Limits) -> Result<super::Uri<'_>, Error> {
+        super::Uri::parse_with(&self.uri, limits)
+    }
+
     /// The value of parameter `name` as written (ignoring the name's case).
     pub fn param(&self, name: &str) -> Option<&str> {
         param(&self.params, name)

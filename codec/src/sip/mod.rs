@@ -1,6 +1,7 @@
 //! SIP requests and responses over a stream transport (RFC 3261): framing by
 //! `Content-Length`, compact header names, list headers, typed values ([`header`]) and the
-//! `application/simple-message-summary` body of RFC 3842 ([`message_summary`]).
+//! `application/simple-message-summary` body of RFC 3842 ([`message_summary`]), SIP URIs
+//! ([`uri`]) and SDP bodies ([`sdp`]).
 //!
 //! ```text
 //! message        = start-line *( message-header ) CRLF [ message-body ]
@@ -50,6 +51,10 @@ use crate::{Error, ErrorKind, Needed, Status, scan};
 mod codec;
 pub mod header;
 pub mod message_summary;
+pub mod sdp;
+pub mod uri;
+
+pub use uri::Uri;
 
 pub use codec::Sip;
 
@@ -267,6 +272,12 @@ impl<'a> Message<'a> {
         }
     }
 
+    /// The Request-URI as a [`Uri`] (`sip:`/`sips:` only), for requests; errors are offsets
+    /// into the URI.
+    pub fn request_uri(&self, limits: &uri::Limits) -> Option<Result<Uri<'_>, Error>> {
+        self.uri().map(|u| Uri::parse_with(u, limits))
+    }
+
     /// The status code, for responses.
     pub fn status(&self) -> Option<u16> {
         match self.start {
@@ -364,6 +375,18 @@ impl<'a> Message<'a> {
     /// `Expires` in seconds.
     pub fn expires(&self) -> Option<Result<u32, Error>> {
         self.header("Expires").map(header::delta_seconds)
+    }
+
+    /// `Date` (RFC 3261 §20.17, an RFC 1123 date) in Unix seconds; errors are offsets into
+    /// the value.
+    pub fn date(&self) -> Option<Result<u64, Error>> {
+        self.header("Date").map(crate::date::parse_rfc1123)
+    }
+
+    /// The body as an SDP session description (RFC 8866), for `application/sdp`. Offsets
+    /// are relative to the body.
+    pub fn sdp(&self, limits: &sdp::Limits) -> Result<sdp::SessionDescription<'_>, Error> {
+        sdp::SessionDescription::parse_with(&self.body, limits)
     }
 
     /// The body as an RFC 3842 message summary (for `application/simple-message-summary`).

@@ -31,6 +31,8 @@ use core::fmt;
 use std::borrow::Cow;
 
 use super::Method;
+use crate::date::MAX_UNIX_SECS as MAX_RFC1123_SECS;
+pub use crate::date::{format_rfc1123, parse_rfc1123};
 use crate::{Error, ErrorKind, scan};
 
 /// `I:` Call-ID. Server-originated requests may use negative ids (`I: -12`, seed 004).
@@ -143,8 +145,9 @@ pub struct ContentType<'a> {
 /// tel-uri = "tel:" [ "+" ] 1*DIGIT                       ; "tel:13800000000" (PyFetion SendSMS)
 /// ```
 ///
-/// `user`, `host`, `pname` and `pvalue` use the RFC 3261 unreserved and escaped characters
-/// (host also `:` for a port); no white space: the seed's `sip: 815389316@…` is a
+/// The `sip-uri` is read by the one SIP URI grammar, [`crate::sip::Uri`] (RFC 3261 §25.1),
+/// held to the Fetion form: a user, no password, no `?headers` (the port stays in `host`);
+/// no white space: the seed's `sip: 815389316@…` is a
 /// transcription slip (docs/protocols/fetion.md §8.6) and is rejected.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -412,88 +415,6 @@ impl<'a> Date<'a> {
     }
 }
 
-/// Formats Unix seconds as an RFC 1123 date (`Thu, 17 Dec 2009 16:13:57 GMT`). Past the year
-/// 9999 the year has more than four digits, which [`Date::parse`] rejects; see
-/// [`Date::from_unix_secs`].
-pub fn format_rfc1123(unix_secs: u64) -> String {
-    let days = unix_secs / 86_400;
-    let secs = unix_secs % 86_400;
-    let (year, month, day) = civil_from_days(days);
-    let wkday = WEEKDAYS
-        .get(usize::try_from((days + 4) % 7).unwrap_or_default())
-        .copied()
-        .unwrap_or("Sun");
-    let month = MONTHS
-        .get(usize::try_from(month - 1).unwrap_or_default())
-        .copied()
-        .unwrap_or("Jan");
-    format!(
-        "{wkday}, {day:02} {month} {year:04} {:02}:{:02}:{:02} GMT",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
-}
-
-/// Parses an RFC 1123 date (see [`Date`]) to Unix seconds. Errors are
-/// [`ErrorKind::BadHeaderValue`] at the first byte that does not fit; a week day that does not
-/// match the date is an error at its first byte.
-pub fn parse_rfc1123(value: &str) -> Result<u64, Error> {
-    // Fixed-width: check the shape byte by byte so the offset names the first wrong byte.
-    const SHAPE: &[u8; 29] = b"www, dd mmm yyyy hh:mm:ss GMT";
-    let b = value.as_bytes();
-    for (i, &want) in SHAPE.iter().enumerate() {
-        let Some(&got) = b.get(i) else {
-            return Err(bad(i));
-        };
-        let ok = match want {
-            b'd' | b'y' | b'h' | b'm' | b's' if i != 8 && i != 9 && i != 10 => got.is_ascii_digit(),
-            b'w' | b'm' => got.is_ascii_alphabetic(),
-            _ => got == want,
-        };
-        if !ok {
-            return Err(bad(i));
-        }
-    }
-    if b.len() > SHAPE.len() {
-        return Err(bad(SHAPE.len()));
-    }
-    let num = |from: usize, to: usize| {
-        scan::decimal(slice(value, from, to).as_bytes(), 4).unwrap_or_default()
-    };
-    let wkday = WEEKDAYS
-        .iter()
-        .position(|w| *w == slice(value, 0, 3))
-        .ok_or(bad(0))?;
-    let month = MONTHS
-        .iter()
-        .position(|m| *m == slice(value, 8, 11))
-        .ok_or(bad(8))? as u64
-        + 1;
-    let (day, year) = (num(5, 7), num(12, 16));
-    let (hour, minute, second) = (num(17, 19), num(20, 22), num(23, 25));
-    if year < 1970 {
-        return Err(bad(12));
-    }
-    if day == 0 || day > days_in_month(year, month) {
-        return Err(bad(5));
-    }
-    if hour > 23 {
-        return Err(bad(17));
-    }
-    if minute > 59 {
-        return Err(bad(20));
-    }
-    if second > 59 {
-        return Err(bad(23));
-    }
-    let days = days_from_civil(year, month, day);
-    if usize::try_from((days + 4) % 7).ok() != Some(wkday) {
-        return Err(bad(0));
-    }
-    Ok(days * 86_400 + hour * 3600 + minute * 60 + second)
-}
-
 impl<'a> ContentType<'a> {
     /// A content type without parameters.
     pub fn new(kind: impl Into<Cow<'a, str>>, subtype: impl Into<Cow<'a, str>>) -> Self {
@@ -582,8 +503,8 @@ impl<'a> ContentType<'a> {
 impl<'a> Address<'a> {
     /// Parses an `F:` or `T:` value (also a member or contact `uri` in a body).
     pub fn parse(value: &'a str) -> Result<Self, Error> {
-        if let Some(rest) = value.strip_prefix("sip:") {
-            return SipUri::parse_after_scheme(rest, 4).map(Self::Sip);
+        if value.starts_with("sip:") {
+            return SipUri::parse(value).map(Self::Sip);
         }
         if let Some(rest) = value.strip_prefix("tel:") {
             let b = rest.as_bytes();
@@ -642,10 +563,43 @@ impl<'a> SipUri<'a> {
 
     /// Parses a `sip:` URI.
     pub fn parse(value: &'a str) -> Result<Self, Error> {
-        match value.strip_prefix("sip:") {
-            Some(rest) => Self::parse_after_scheme(rest, 4),
-            None => Err(bad(0)),
+        // The scheme as Fetion writes it (lower case); the rest by the one SIP URI grammar
+        // ([`crate::sip::Uri`], RFC 3261 §25.1), held to the Fetion form: a user, no
+        // password, no `?headers`; the port stays part of `host`.
+        let Some(rest) = value.strip_prefix("sip:") else {
+            return Err(bad(0));
+        };
+        let b = rest.as_bytes();
+        let Some(at) = b.iter().position(|&c| c == b'@') else {
+            return Err(bad(4 + span(b, 0, is_uri_user)));
+        };
+        let whole = crate::sip::Uri::parse(value)
+            .map_err(|e| Error::new(ErrorKind::BadHeaderValue, e.offset()))?;
+        let Some(user) = whole.user else {
+            return Err(bad(4));
+        };
+        if let Some(password) = whole.password {
+            return Err(bad(value.len() - rest.len() + at - password.len() - 1));
         }
+        if !whole.headers.is_empty() {
+            return Err(bad(4 + b
+                .iter()
+                .position(|&c| c == b'?')
+                .unwrap_or(b.len())));
+        }
+        let host_end = span(b, at + 1, |c| c != b';');
+        Ok(Self {
+            user,
+            host: Cow::Borrowed(slice(rest, at + 1, host_end)),
+            params: whole
+                .params
+                .into_iter()
+                .map(|p| UriParam {
+                    name: p.name,
+                    value: p.value,
+                })
+                .collect(),
+        })
     }
 
     /// The user part as a Fetion number, if it is all digits.
@@ -676,49 +630,6 @@ impl<'a> SipUri<'a> {
                 .collect(),
         }
     }
-
-    /// `rest` is the URI after `sip:`, which started at `base` in the header value.
-    fn parse_after_scheme(rest: &'a str, base: usize) -> Result<Self, Error> {
-        let b = rest.as_bytes();
-        let at = span(b, 0, is_uri_user);
-        if at == 0 || b.get(at) != Some(&b'@') {
-            return Err(bad(base + at));
-        }
-        let host_end = span(b, at + 1, is_uri_host);
-        if host_end == at + 1 {
-            return Err(bad(base + host_end));
-        }
-        let mut params = Vec::new();
-        let mut pos = host_end;
-        while pos < b.len() {
-            if b.get(pos) != Some(&b';') {
-                return Err(bad(base + pos));
-            }
-            let name_end = span(b, pos + 1, is_uri_param);
-            if name_end == pos + 1 {
-                return Err(bad(base + name_end));
-            }
-            let name = Cow::Borrowed(slice(rest, pos + 1, name_end));
-            pos = name_end;
-            let value = if b.get(pos) == Some(&b'=') {
-                let end = span(b, pos + 1, is_uri_param);
-                if end == pos + 1 {
-                    return Err(bad(base + end));
-                }
-                let v = slice(rest, pos + 1, end);
-                pos = end;
-                Some(Cow::Borrowed(v))
-            } else {
-                None
-            };
-            params.push(UriParam { name, value });
-        }
-        Ok(Self {
-            user: Cow::Borrowed(slice(rest, 0, at)),
-            host: Cow::Borrowed(slice(rest, at + 1, host_end)),
-            params,
-        })
-    }
 }
 
 impl<'a> Auth<'a> {
@@ -729,9 +640,24 @@ impl<'a> Auth<'a> {
         }
     }
 
-    /// Parses an `A:` value.
+    /// Parses an `A:` value by the grammar above.
     pub fn parse(value: &'a str) -> Result<Self, Error> {
-        let (scheme, params) = scheme_and_params(value)?;
+        Self::parse_with(value, &super::Limits::default())
+    }
+
+    /// Parses an `A:` value with the `A:` leniencies of `limits`:
+    /// [`allow_glued_auth_scheme`](super::Limits::allow_glued_auth_scheme) reads seed 004's
+    /// `TICKSauth="…"` (a known scheme run into its first parameter name, docs/protocols/fetion.md
+    /// §8.6) as `TICKS auth="…"`, and
+    /// [`allow_loose_auth_params`](super::Limits::allow_loose_auth_params) takes white space
+    /// around `=` and `,` and unquoted values (`Digest algorithm=MD5`, up to the next `,`,
+    /// trimmed). Either way the value is written back in the canonical form.
+    pub fn parse_with(value: &'a str, limits: &super::Limits) -> Result<Self, Error> {
+        let forms = AuthForms {
+            glued: limits.allow_glued_auth_scheme,
+            loose: limits.allow_loose_auth_params,
+        };
+        let (scheme, params) = scheme_and_params(value, forms)?;
         match scheme {
             "CS" => cs(params, value.len()),
             "Digest" => Ok(Self::Digest { params: params.0 }),
@@ -831,7 +757,7 @@ impl<'a> HostPort<'a> {
 impl<'a> Challenge<'a> {
     /// Parses a `W:` value.
     pub fn parse(value: &'a str) -> Result<Self, Error> {
-        let (scheme, (params, _)) = scheme_and_params(value)?;
+        let (scheme, (params, _)) = scheme_and_params(value, AuthForms::default())?;
         Ok(Self {
             scheme: Cow::Borrowed(scheme),
             params,
@@ -860,7 +786,7 @@ impl<'a> Challenge<'a> {
 impl<'a> Params<'a> {
     /// Parses a bare `name="value",…` list (at least one parameter).
     pub fn parse(value: &'a str) -> Result<Self, Error> {
-        params(value, 0).map(|(p, _)| p)
+        params(value, 0, false).map(|(p, _)| p)
     }
 
     /// Appends a parameter.
@@ -1062,45 +988,81 @@ impl fmt::Display for Params<'_> {
 /// A parameter list and the offset of each parameter's name.
 type Located<'a> = (Params<'a>, Vec<usize>);
 
+/// The opt-in `A:` forms of [`Auth::parse_with`].
+#[derive(Clone, Copy, Default)]
+struct AuthForms {
+    glued: bool,
+    loose: bool,
+}
+
+/// The schemes a glued `A:` value may start with (`TICKSauth="…"`).
+const AUTH_SCHEMES: [&str; 4] = ["TICKS", "Digest", "Verify", "CS"];
+
 /// `scheme [SP params]`: the scheme and the parameters.
-fn scheme_and_params(value: &str) -> Result<(&str, Located<'_>), Error> {
+fn scheme_and_params(value: &str, forms: AuthForms) -> Result<(&str, Located<'_>), Error> {
     let b = value.as_bytes();
     let end = span(b, 0, is_param_name);
     if end == 0 {
         return Err(bad(0));
     }
     let scheme = slice(value, 0, end);
+    if forms.glued && b.get(end) == Some(&b'=') {
+        // `TICKSauth="…"`: a known scheme and the first parameter name ran together.
+        if let Some(known) = AUTH_SCHEMES
+            .into_iter()
+            .find(|k| scheme.len() > k.len() && scheme.starts_with(k))
+        {
+            return Ok((known, params(value, known.len(), forms.loose)?));
+        }
+    }
     match b.get(end) {
         None => Ok((scheme, (Params::default(), Vec::new()))),
-        Some(b' ') => Ok((scheme, params(value, end + 1)?)),
+        Some(b' ') => Ok((scheme, params(value, end + 1, forms.loose)?)),
         Some(_) => Err(bad(end)),
     }
 }
 
-/// `param *("," *SP param)` from `pos` to the end of `value`.
-fn params(value: &str, mut pos: usize) -> Result<Located<'_>, Error> {
+/// `param *("," *SP param)` from `pos` to the end of `value`; with `loose`, also white space
+/// around `=` and `,` and unquoted values up to the next `,`.
+fn params(value: &str, mut pos: usize, loose: bool) -> Result<Located<'_>, Error> {
     let b = value.as_bytes();
+    let spaces = |from: usize| {
+        if loose {
+            span(b, from, |c| c == b' ')
+        } else {
+            from
+        }
+    };
     let mut list = Vec::new();
     let mut offsets = Vec::new();
+    pos = spaces(pos);
     loop {
         let name_end = span(b, pos, is_param_name);
         if name_end == pos {
             return Err(bad(pos));
         }
-        if b.get(name_end) != Some(&b'=') {
-            return Err(bad(name_end));
+        let eq = spaces(name_end);
+        if b.get(eq) != Some(&b'=') {
+            return Err(bad(eq));
         }
-        let (v, next) = quoted(value, name_end + 1)?;
+        let at = spaces(eq + 1);
+        let (v, next) = if loose && b.get(at) != Some(&b'"') {
+            let end = span(b, at, |c| c != b',');
+            let v = slice(value, at, end).trim_end_matches(' ');
+            (Cow::Borrowed(v), end)
+        } else {
+            quoted(value, at)?
+        };
         list.push(Param {
             name: Cow::Borrowed(slice(value, pos, name_end)),
             value: v,
         });
         offsets.push(pos);
-        match b.get(next) {
+        match b.get(spaces(next)) {
             None => return Ok((Params(list), offsets)),
             // Spaces after the comma: PyFetion writes `Digest response="…", cnonce="…"`.
-            Some(b',') => pos = span(b, next + 1, |c| c == b' '),
-            Some(_) => return Err(bad(next)),
+            Some(b',') => pos = span(b, spaces(next) + 1, |c| c == b' '),
+            Some(_) => return Err(bad(spaces(next))),
         }
     }
 }
@@ -1278,42 +1240,6 @@ fn unsigned(value: &str, kind: ErrorKind) -> Result<u64, Error> {
     Ok(n)
 }
 
-/// Howard Hinnant's `days_from_civil`, for years from 1970 (so every value is non-negative).
-fn days_from_civil(year: u64, month: u64, day: u64) -> u64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y / 400;
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    (era * 146_097 + doe).saturating_sub(719_468)
-}
-
-/// The inverse of [`days_from_civil`]: `(year, month, day)` of a day count since 1970-01-01.
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    (year, month, day)
-}
-
-fn days_in_month(year: u64, month: u64) -> u64 {
-    match month {
-        2 if year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400)) => {
-            29
-        }
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
 fn own(s: Cow<'_, str>) -> Cow<'static, str> {
     Cow::Owned(s.into_owned())
 }
@@ -1378,16 +1304,6 @@ const fn is_uri_user(c: u8) -> bool {
     is_unreserved(c) || matches!(c, b'%' | b'&' | b'=' | b'+' | b'$' | b',' | b'?' | b'/')
 }
 
-/// Host name, IPv4 address, optional `:port`.
-const fn is_uri_host(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b':')
-}
-
-/// RFC 3261 paramchar: unreserved / escaped / param-unreserved.
-const fn is_uri_param(c: u8) -> bool {
-    is_unreserved(c) || matches!(c, b'%' | b'[' | b']' | b'/' | b':' | b'&' | b'+' | b'$')
-}
-
 const fn is_unreserved(c: u8) -> bool {
     c.is_ascii_alphanumeric()
         || matches!(
@@ -1395,13 +1311,6 @@ const fn is_unreserved(c: u8) -> bool {
             b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')'
         )
 }
-
-const WEEKDAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-const MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
-/// 9999-12-31T23:59:59Z, the last instant with a four-digit year.
-const MAX_RFC1123_SECS: u64 = 253_402_300_799;
 
 /// Structure-aware fuzzing inputs: every generated value is valid, so `parse(v.to_string())`
 /// must give `v` back.
@@ -1490,17 +1399,26 @@ mod arbitrary_impls {
         fn arbitrary(u: &mut Unstructured<'u>) -> Result<Self> {
             let mut params = Vec::new();
             for _ in 0..u.int_in_range(0..=3)? {
-                let name = Cow::Owned(from_class(u, is_uri_param, 1, 6)?);
+                // RFC 3261 paramchar without escapes.
+                let param = |c| {
+                    is_unreserved(c) || matches!(c, b'[' | b']' | b'/' | b':' | b'&' | b'+' | b'$')
+                };
+                let name = Cow::Owned(from_class(u, param, 1, 6)?);
                 let value = if u.arbitrary()? {
-                    Some(Cow::Owned(from_class(u, is_uri_param, 1, 8)?))
+                    Some(Cow::Owned(from_class(u, param, 1, 8)?))
                 } else {
                     None
                 };
                 params.push(UriParam { name, value });
             }
             Ok(Self {
-                user: Cow::Owned(from_class(u, is_uri_user, 1, 12)?),
-                host: Cow::Owned(from_class(u, is_uri_host, 1, 16)?),
+                user: Cow::Owned(from_class(u, |c| is_uri_user(c) && c != b'%', 1, 12)?),
+                // An RFC 3261 hostname: a label, then a top label that starts with a letter.
+                host: Cow::Owned(format!(
+                    "{}.{}",
+                    from_class(u, |c| c.is_ascii_alphanumeric(), 1, 6)?,
+                    from_class(u, |c| c.is_ascii_lowercase(), 1, 4)?
+                )),
                 params,
             })
         }
@@ -1858,6 +1776,35 @@ mod tests {
         let owned = Address::parse(&uri).unwrap().into_owned();
         drop(uri);
         assert_eq!(owned.sid(), Some(1));
+    }
+
+    #[test]
+    fn sipc_auth_lenient_reads_the_seed_and_loose_params() {
+        let lenient = super::super::Limits::lenient();
+        // Seed 004 as printed (docs/protocols/fetion.md §8.6).
+        let v = Auth::parse_with("TICKSauth=\"1279087023.1583835504\"", &lenient).unwrap();
+        assert_eq!(v, Auth::ticks("1279087023.1583835504"));
+        assert_eq!(v.to_string(), "TICKS auth=\"1279087023.1583835504\"");
+        let v = Auth::parse_with("CSaddress=\"h:1\",credential=\"c\"", &lenient).unwrap();
+        assert_eq!(v.credential(), Some("c"));
+        let v = Auth::parse_with(
+            "Digest algorithm=MD5 , response = \"r\",cnonce=c n ",
+            &lenient,
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                v.scheme(),
+                v.param("algorithm"),
+                v.param("response"),
+                v.param("cnonce")
+            ),
+            ("Digest", Some("MD5"), Some("r"), Some("c n"))
+        );
+        // An unknown glued scheme stays an error; so does everything without the options.
+        assert!(Auth::parse_with("Fooauth=\"1\"", &lenient).is_err());
+        assert!(Auth::parse("TICKSauth=\"1\"").is_err());
+        assert!(Auth::parse("Digest algorithm=MD5").is_err());
     }
 
     #[test]
@@ -2259,8 +2206,8 @@ mod tests {
 
     fn address() -> impl Strategy<Value = Address<'static>> {
         let uri_param = (
-            "[A-Za-z0-9_.!~*'()%:/&+$-]{1,6}",
-            prop::option::of("[A-Za-z0-9_.!~*'()%:/&+$\\[\\]-]{1,8}"),
+            "([A-Za-z0-9_.!~*'():/&+$-]|%[0-9a-f]{2}){1,6}",
+            prop::option::of("([A-Za-z0-9_.!~*'():/&+$\\[\\]-]|%[0-9a-f]{2}){1,8}"),
         )
             .prop_map(|(n, v)| UriParam {
                 name: Cow::Owned(n),
@@ -2269,8 +2216,8 @@ mod tests {
         prop_oneof![
             any::<u64>().prop_map(Address::Sid),
             (
-                "[A-Za-z0-9_.!~*'()%&=+$,?/-]{1,12}",
-                "[A-Za-z0-9.:-]{1,16}",
+                "([A-Za-z0-9_.!~*'()&=+$,?/-]|%[0-9a-fA-F]{2}){1,12}",
+                "([a-z0-9]+\\.){0,2}[a-z][a-z0-9]{0,5}(:[0-9]{1,4})?|[0-9]{1,3}(\\.[0-9]{1,3}){3}",
                 prop::collection::vec(uri_param, 0..4)
             )
                 .prop_map(|(user, host, params)| Address::Sip(SipUri {
@@ -2298,7 +2245,25 @@ mod tests {
         #[test]
         fn sipc_auth_round_trips(v in auth()) {
             let text = v.to_string();
-            prop_assert_eq!(Auth::parse(&text).unwrap(), v);
+            prop_assert_eq!(Auth::parse(&text).unwrap(), v.clone());
+            // Leniency changes nothing on canonical input.
+            let lenient = super::super::Limits::lenient();
+            prop_assert_eq!(Auth::parse_with(&text, &lenient).unwrap(), v);
+        }
+
+        /// Whatever the lenient reader accepts, it reads again the same from its writing, and
+        /// it agrees with the strict reader wherever that one accepts.
+        #[test]
+        fn sipc_auth_lenient_is_a_superset(s in "(TICKS|CS|Digest|Verify|X)( ?)[a-z =,\"]{0,20}") {
+            let lenient = super::super::Limits::lenient();
+            let loose = Auth::parse_with(&s, &lenient);
+            if let Ok(strict) = Auth::parse(&s) {
+                prop_assert_eq!(&loose, &Ok(strict));
+            }
+            if let Ok(v) = loose {
+                let text = v.to_string();
+                prop_assert_eq!(Auth::parse_with(&text, &lenient).unwrap(), v);
+            }
         }
 
         #[test]

@@ -98,6 +98,12 @@ pub struct Limits {
     pub allow_bare_lf: bool,
     /// Accept `Name:value` with no space after the colon.
     pub allow_no_space: bool,
+    /// Read an `A:` value whose scheme ran into its first parameter (`TICKSauth="…"`, seed
+    /// 004 as printed) in [`Message::auth_with`].
+    pub allow_glued_auth_scheme: bool,
+    /// Read `A:` parameters with white space around `=` and `,` and unquoted values
+    /// (`Digest algorithm=MD5`) in [`Message::auth_with`].
+    pub allow_loose_auth_params: bool,
 }
 
 impl Default for Limits {
@@ -108,6 +114,8 @@ impl Default for Limits {
             max_body: 1024 * 1024,
             allow_bare_lf: false,
             allow_no_space: false,
+            allow_glued_auth_scheme: false,
+            allow_loose_auth_params: false,
         }
     }
 }
@@ -118,6 +126,8 @@ impl Limits {
         Self {
             allow_bare_lf: true,
             allow_no_space: true,
+            allow_glued_auth_scheme: true,
+            allow_loose_auth_params: true,
             ..Self::default()
         }
     }
@@ -289,6 +299,12 @@ impl<'a> Message<'a> {
     /// `A:` (credential or chat-server address), typed; `None` when absent.
     pub fn auth(&self) -> Option<Result<header::Auth<'_>, Error>> {
         self.header("A").map(header::Auth::parse)
+    }
+
+    /// `A:` with the `A:` leniencies of `limits` (see [`header::Auth::parse_with`]).
+    pub fn auth_with(&self, limits: &Limits) -> Option<Result<header::Auth<'_>, Error>> {
+        self.header("A")
+            .map(|a| header::Auth::parse_with(a, limits))
     }
 
     /// `W:` (the 401 challenge), typed; `None` when absent.

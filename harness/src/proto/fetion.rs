@@ -20,6 +20,8 @@ const LIMITS: sipc::Limits = sipc::Limits {
     max_body: 1024 * 1024,
     allow_bare_lf: false,
     allow_no_space: true,
+    allow_glued_auth_scheme: false,
+    allow_loose_auth_params: false,
 };
 
 /// The Fetion SIP-C protocol module.

@@ -1,4 +1,5 @@
-//! The `CON` login bodies: `<user>` (`ATH … CON\USER`) and `<connect>` (`CNT … CON`).
+//! The `CON` login bodies: `<user>` (`ATH … CON\USER`), `<connect>` (`CNT … CON`) and
+//! `<msgr>` (`BND … CON\MSGR`).
 
 use std::borrow::Cow;
 
@@ -211,6 +212,103 @@ impl<'a> Connect<'a> {
                 processor: a.processor.map(own),
                 lcid: a.lcid.map(own),
             }),
+        }
+    }
+}
+
+/// The `BND … CON\MSGR` body that binds an endpoint (docs/protocols/msnp.md §3.3).
+///
+/// ```text
+/// msgr = "<msgr>" "<ver>" N "</ver>"
+///        [ "<client>" [ "<name>" t "</name>" ] [ "<ver>" t "</ver>" ] "</client>" ]
+///        [ "<epid>" GUID "</epid>" ] "</msgr>"
+/// ```
+///
+/// As MIR sends it: `<msgr><ver>2</ver><client><name>…</name><ver>…</ver></client><epid>GUID</epid></msgr>`.
+/// The endpoint id is optional here: whether a server needs it is the server's policy.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct Bind<'a> {
+    /// `<ver>`: 2 in MIR.
+    pub ver: u32,
+    /// `<client>` `<name>`.
+    pub client_name: Option<Cow<'a, str>>,
+    /// `<client>` `<ver>`.
+    pub client_ver: Option<Cow<'a, str>>,
+    /// `<epid>`: the endpoint's GUID, braces kept as written.
+    pub epid: Option<Cow<'a, str>>,
+}
+
+impl<'a> Bind<'a> {
+    /// Decodes a `<msgr>` document with the default [`Limits`].
+    pub fn parse(text: &'a str) -> Result<Self, Error> {
+        Self::parse_with(text, &Limits::default())
+    }
+
+    /// Decodes a `<msgr>` document within `limits`.
+    pub fn parse_with(text: &'a str, limits: &Limits) -> Result<Self, Error> {
+        parse_root(text, limits, "msgr", Self::read)
+    }
+
+    pub(super) fn read(d: &mut Decoder<'a, '_>, el: &Element<'a>) -> Result<Self, Error> {
+        let (mut ver, mut client, mut epid) = (None, None, None);
+        while let Some(c) = d.r.next_child(el)? {
+            match c.name() {
+                "ver" => put(&mut ver, d.number(&c)?, &c)?,
+                "epid" => put(&mut epid, d.r.text(&c)?, &c)?,
+                "client" => {
+                    let (mut name, mut cver) = (None, None);
+                    while let Some(f) = d.r.next_child(&c)? {
+                        let slot = match f.name() {
+                            "name" => &mut name,
+                            "ver" => &mut cver,
+                            _ => {
+                                d.r.skip(&f)?;
+                                continue;
+                            }
+                        };
+                        put(slot, d.r.text(&f)?, &f)?;
+                    }
+                    put(&mut client, (name, cver), &c)?;
+                }
+                _ => d.r.skip(&c)?,
+            }
+        }
+        let (client_name, client_ver) = client.unwrap_or_default();
+        Ok(Self {
+            ver: need(ver, d.r.closed_at())?,
+            client_name,
+            client_ver,
+            epid,
+        })
+    }
+
+    /// Appends the document's XML.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        xml::start_tag(out, "msgr");
+        number_element(out, "ver", self.ver.into());
+        if self.client_name.is_some() || self.client_ver.is_some() {
+            xml::start_tag(out, "client");
+            for (name, value) in [("name", &self.client_name), ("ver", &self.client_ver)] {
+                if let Some(v) = value {
+                    xml::text_element(out, name, v);
+                }
+            }
+            xml::end_tag(out, "client");
+        }
+        if let Some(e) = &self.epid {
+            xml::text_element(out, "epid", e);
+        }
+        xml::end_tag(out, "msgr");
+    }
+
+    /// Detaches the value from its input.
+    pub fn into_owned(self) -> Bind<'static> {
+        Bind {
+            ver: self.ver,
+            client_name: self.client_name.map(own),
+            client_ver: self.client_ver.map(own),
+            epid: self.epid.map(own),
         }
     }
 }

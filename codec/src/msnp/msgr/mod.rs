@@ -66,7 +66,7 @@ pub use history::{
     ConsumptionHorizon, Conversation, Message, MessagesByConversation,
     MessagesByConversationResponse, RecentConversations, RecentConversationsResponse, Thread,
 };
-pub use login::{Agent, Connect, User};
+pub use login::{Agent, Bind, Connect, User};
 pub use thread_activity::{MemberChange, RoleUpdate, ThreadActivity, TopicUpdate};
 
 /// Bounds and leniencies for decoding MSGR documents. Leniencies are off by default.
@@ -112,6 +112,8 @@ impl Limits {
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub enum Document<'a> {
+    /// `<msgr>` (`BND … CON\MSGR`).
+    Bind(Bind<'a>),
     /// `<connect>` (`CNT … CON`).
     Connect(Connect<'a>),
     /// `<messagesbyconversation>` (`GET … MSGR\MESSAGESBYCONVERSATION`).
@@ -147,6 +149,7 @@ pub fn parse_document_with<'a>(text: &'a str, limits: &Limits) -> Result<Documen
     let root = d.r.root()?;
     let doc = match root.name() {
         "connect" => Document::Connect(Connect::read(&mut d, &root)?),
+        "msgr" => Document::Bind(Bind::read(&mut d, &root)?),
         "messagesbyconversation" => {
             Document::MessagesByConversation(MessagesByConversation::read(&mut d, &root)?)
         }
@@ -173,6 +176,7 @@ impl Document<'_> {
     /// The root element's name (`recentconversations-response`, `deletemember`, …).
     pub fn root_name(&self) -> &'static str {
         match self {
+            Self::Bind(_) => "msgr",
             Self::Connect(_) => "connect",
             Self::MessagesByConversation(_) => "messagesbyconversation",
             Self::MessagesByConversationResponse(_) => "messagesbyconversation-response",
@@ -186,6 +190,7 @@ impl Document<'_> {
     /// Appends the document's XML.
     pub fn encode(&self, out: &mut Vec<u8>) {
         match self {
+            Self::Bind(d) => d.encode(out),
             Self::Connect(d) => d.encode(out),
             Self::MessagesByConversation(d) => d.encode(out),
             Self::MessagesByConversationResponse(d) => d.encode(out),
@@ -199,6 +204,7 @@ impl Document<'_> {
     /// Detaches the document from its input.
     pub fn into_owned(self) -> Document<'static> {
         match self {
+            Self::Bind(d) => Document::Bind(d.into_owned()),
             Self::Connect(d) => Document::Connect(d.into_owned()),
             Self::MessagesByConversation(d) => Document::MessagesByConversation(d.into_owned()),
             Self::MessagesByConversationResponse(d) => {

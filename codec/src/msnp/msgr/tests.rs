@@ -349,6 +349,28 @@ fn msgr_seed001_user_and_connect() {
 }
 
 #[test]
+fn msgr_bind_as_mir_and_the_scenarios_send_it() {
+    // docs/protocols/msnp.md §3.3; scenarios/msnp/001-login.yaml.
+    let text = "<msgr><ver>2</ver><client><name>imspec</name><ver>1.0</ver></client><epid>{00000000-0000-0000-0000-000000000001}</epid></msgr>";
+    let b = Bind::parse(text).unwrap();
+    assert_eq!(b.ver, 2);
+    assert_eq!(b.client_name.as_deref(), Some("imspec"));
+    assert_eq!(b.client_ver.as_deref(), Some("1.0"));
+    assert_eq!(
+        b.epid.as_deref(),
+        Some("{00000000-0000-0000-0000-000000000001}")
+    );
+    let mut out = Vec::new();
+    b.encode(&mut out);
+    assert_eq!(out, text.as_bytes());
+    assert_eq!(parse_document(text).map(|d| d.root_name()), Ok("msgr"));
+    assert_eq!(
+        Bind::parse("<msgr><epid>x</epid></msgr>").map_err(|e| e.kind()),
+        Err(ErrorKind::Missing)
+    );
+}
+
+#[test]
 fn msgr_document_dispatch() {
     let cases = [
         (RECENT_REQUEST, "recentconversations"),
