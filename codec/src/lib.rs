@@ -16,6 +16,10 @@
 //!   message, binary or base64 text), with a readable serde form; whole messages in, so
 //!   `leancloud::decode` returns the command or an error, never `Incomplete`.
 //!
+//! Each protocol also has one [`Codec`] (its name, framing, fuzz targets, a readable decoder
+//! and, with the `testing` feature, its corpus checks), and [`CODECS`] lists them all: code that
+//! treats every protocol alike iterates that list ([`registry`]).
+//!
 //! Every frame decoder has the same shape: `parse(buf)` returns
 //! `Ok(Status::Complete((frame, consumed)))`, `Ok(Status::Incomplete(needed))` when `buf`
 //! ends inside the frame, or an [`Error`] with an [`ErrorKind`] and the absolute byte
