@@ -112,9 +112,100 @@ pub fn by_name(name: &str) -> Option<&'static dyn Codec> {
     CODECS.iter().copied().find(|c| c.name() == name)
 }
 
+/// What a [`Framing::Stream`] codec's module offers the registry: its limits and its frame
+/// decoder. [`stream_decode`] is its [`Codec::decode`], and with the `testing` feature its
+/// corpus checks come from `testing::corpus::StreamCorpus`.
+pub(crate) trait StreamCodec {
+    /// The module's `Limits`: strict by default.
+    type Limits: Default;
+    /// The module's frame.
+    type Frame<'a>: serde::Serialize + core::fmt::Debug;
+    /// The limits with every leniency on (`Limits::lenient()`).
+    fn lenient_limits() -> Self::Limits;
+    /// The module's `parse_with`.
+    fn parse_with<'a>(
+        buf: &'a [u8],
+        limits: &Self::Limits,
+    ) -> crate::Result<(Self::Frame<'a>, usize)>;
+    /// The default or the lenient limits.
+    fn limits(lenient: bool) -> Self::Limits {
+        if lenient {
+            Self::lenient_limits()
+        } else {
+            Self::Limits::default()
+        }
+    }
+}
+
+/// The registry entry of a [`Framing::Stream`] codec, written in its module's `codec.rs`:
+/// the unit struct, its [`Codec`] and its [`StreamCodec`] over the module's `Limits`,
+/// `parse_with` and `$frame`. Its `testing::corpus::StreamCorpus` impl is written beside.
+macro_rules! stream_codec {
+    (
+        $(#[$doc:meta])*
+        $codec:ident {
+            name: $name:literal,
+            about: $about:literal,
+            fuzz_targets: [$($target:literal),+ $(,)?],
+            frame: $frame:ident $(,)?
+        }
+    ) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug)]
+        pub struct $codec;
+
+        impl $crate::registry::Codec for $codec {
+            fn name(&self) -> &'static str {
+                $name
+            }
+            fn about(&self) -> &'static str {
+                $about
+            }
+            fn framing(&self) -> $crate::registry::Framing {
+                $crate::registry::Framing::Stream
+            }
+            fn fuzz_targets(&self) -> &'static [&'static str] {
+                &[$($target),+]
+            }
+            fn decode(
+                &self,
+                input: &[u8],
+                options: &$crate::registry::Options,
+            ) -> $crate::registry::Decoded {
+                $crate::registry::stream_decode::<Self>(input, options)
+            }
+            #[cfg(feature = "testing")]
+            fn corpus(&self) -> &dyn $crate::testing::corpus::Corpus {
+                self
+            }
+        }
+
+        impl $crate::registry::StreamCodec for $codec {
+            type Limits = super::Limits;
+            type Frame<'a> = super::$frame<'a>;
+            fn lenient_limits() -> Self::Limits {
+                super::Limits::lenient()
+            }
+            fn parse_with<'a>(
+                buf: &'a [u8],
+                limits: &Self::Limits,
+            ) -> $crate::Result<(Self::Frame<'a>, usize)> {
+                super::parse_with(buf, limits)
+            }
+        }
+    };
+}
+pub(crate) use stream_codec;
+
+/// [`Codec::decode`] for a [`StreamCodec`].
+pub(crate) fn stream_decode<C: StreamCodec>(input: &[u8], options: &Options) -> Decoded {
+    let limits = C::limits(options.lenient);
+    decode_stream(input, |buf| C::parse_with(buf, &limits))
+}
+
 /// [`Codec::decode`] for a [`Framing::Stream`] codec: `parse` decodes the frame at the start
 /// of its input.
-pub(crate) fn decode_stream<'a, F: serde::Serialize>(
+fn decode_stream<'a, F: serde::Serialize>(
     input: &'a [u8],
     parse: impl Fn(&'a [u8]) -> crate::Result<(F, usize)>,
 ) -> Decoded {

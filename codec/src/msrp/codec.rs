@@ -1,39 +1,12 @@
 //! MSRP in the protocol registry ([`crate::registry`]).
 
-use crate::registry::{self, Codec, Decoded, Framing, Options};
-
-/// The MSRP codec (RFC 4975): `msrp` in [`CODECS`](crate::CODECS).
-#[derive(Clone, Copy, Debug)]
-pub struct Msrp;
-
-impl Codec for Msrp {
-    fn name(&self) -> &'static str {
-        "msrp"
-    }
-    fn about(&self) -> &'static str {
-        "MSRP chunks (RFC 4975)"
-    }
-    fn framing(&self) -> Framing {
-        Framing::Stream
-    }
-    fn fuzz_targets(&self) -> &'static [&'static str] {
-        &["msrp_parse"]
-    }
-    fn decode(&self, input: &[u8], options: &Options) -> Decoded {
-        let limits = limits(options.lenient);
-        registry::decode_stream(input, |buf| super::parse_with(buf, &limits))
-    }
-    #[cfg(feature = "testing")]
-    fn corpus(&self) -> &dyn crate::testing::corpus::Corpus {
-        self
-    }
-}
-
-fn limits(lenient: bool) -> super::Limits {
-    if lenient {
-        super::Limits::lenient()
-    } else {
-        super::Limits::default()
+crate::registry::stream_codec! {
+    /// The MSRP codec (RFC 4975): `msrp` in [`CODECS`](crate::CODECS).
+    Msrp {
+        name: "msrp",
+        about: "MSRP chunks (RFC 4975)",
+        fuzz_targets: ["msrp_parse"],
+        frame: Chunk,
     }
 }
 
@@ -42,33 +15,20 @@ mod corpus {
     use serde::Serialize;
 
     use super::super::{Chunk, Flag, Method, header};
-    use super::{Msrp, limits};
-    use crate::testing::corpus::{self, Corpus, Refusal, Snapshot, Typed, typed};
+    use super::Msrp;
+    use crate::testing::corpus::{StreamCorpus, Typed, regression_laws, typed};
     use crate::testing::{self, MsrpLenient};
 
-    impl Corpus for Msrp {
-        fn valid<'a>(&self, _: &str, input: &'a [u8]) -> Result<Snapshot<'a>, String> {
-            corpus::stream_valid::<testing::Msrp, _>(input, frame(false), |chunk| {
-                Some(Box::new(msrp_typed(chunk)))
-            })
+    impl StreamCorpus for Msrp {
+        type Strict = testing::Msrp;
+        type Lenient = MsrpLenient;
+        fn view<'b>(chunk: &'b Chunk<'_>) -> Option<Box<dyn erased_serde::Serialize + 'b>> {
+            Some(Box::new(msrp_typed(chunk)))
         }
-        fn lenient<'a>(&self, _: &str, input: &'a [u8]) -> Result<Snapshot<'a>, String> {
-            corpus::stream_lenient::<testing::Msrp, MsrpLenient, _>(input, frame(true))
+        fn regression_laws(input: &[u8]) -> Result<(), String> {
+            regression_laws::<testing::Msrp>(input)?;
+            regression_laws::<MsrpLenient>(input)
         }
-        fn invalid(&self, _: &str, input: &[u8]) -> Result<Refusal, String> {
-            corpus::stream_invalid::<testing::Msrp, MsrpLenient>(input)
-        }
-        fn regression(&self, _: &str, input: &[u8]) -> Result<(), String> {
-            corpus::regression_laws::<testing::Msrp>(input)?;
-            corpus::regression_laws::<MsrpLenient>(input)
-        }
-        fn chunking(&self, stream: &[u8], cuts: &[usize]) -> Option<Result<(), String>> {
-            Some(testing::chunking::<testing::Msrp>(stream, cuts))
-        }
-    }
-
-    fn frame<'a>(lenient: bool) -> impl Fn(&'a [u8]) -> Result<Chunk<'a>, String> {
-        move |buf| corpus::reparse(super::super::parse_with(buf, &limits(lenient)))
     }
 
     /// What the typed accessors read from an MSRP chunk, and whether its Byte-Range fits its

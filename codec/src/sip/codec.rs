@@ -1,39 +1,12 @@
 //! SIP in the protocol registry ([`crate::registry`]).
 
-use crate::registry::{self, Codec, Decoded, Framing, Options};
-
-/// The SIP codec (RFC 3261 over TCP): `sip` in [`CODECS`](crate::CODECS).
-#[derive(Clone, Copy, Debug)]
-pub struct Sip;
-
-impl Codec for Sip {
-    fn name(&self) -> &'static str {
-        "sip"
-    }
-    fn about(&self) -> &'static str {
-        "SIP messages (RFC 3261)"
-    }
-    fn framing(&self) -> Framing {
-        Framing::Stream
-    }
-    fn fuzz_targets(&self) -> &'static [&'static str] {
-        &["sip_parse", "sip_uri", "sip_sdp"]
-    }
-    fn decode(&self, input: &[u8], options: &Options) -> Decoded {
-        let limits = limits(options.lenient);
-        registry::decode_stream(input, |buf| super::parse_with(buf, &limits))
-    }
-    #[cfg(feature = "testing")]
-    fn corpus(&self) -> &dyn crate::testing::corpus::Corpus {
-        self
-    }
-}
-
-fn limits(lenient: bool) -> super::Limits {
-    if lenient {
-        super::Limits::lenient()
-    } else {
-        super::Limits::default()
+crate::registry::stream_codec! {
+    /// The SIP codec (RFC 3261 over TCP): `sip` in [`CODECS`](crate::CODECS).
+    Sip {
+        name: "sip",
+        about: "SIP messages (RFC 3261)",
+        fuzz_targets: ["sip_parse", "sip_uri", "sip_sdp"],
+        frame: Message,
     }
 }
 
@@ -43,64 +16,56 @@ mod corpus {
 
     use super::super::message_summary::{self, MessageSummary};
     use super::super::{Message, header};
-    use super::{Sip, limits};
+    use super::Sip;
     use crate::Status;
-    use crate::testing::corpus::{self, Corpus, Refusal, Snapshot, Typed, typed};
+    use crate::registry::StreamCodec;
+    use crate::testing::corpus::{self, StreamCorpus, Typed, regression_laws, typed};
     use crate::testing::{self, SipLenient};
 
-    impl Corpus for Sip {
-        fn valid<'a>(&self, _: &str, input: &'a [u8]) -> Result<Snapshot<'a>, String> {
-            // Law 1 for every message-summary body, before the snapshot shows it.
-            for (offset, length) in corpus::valid_frames::<testing::Sip>(input)? {
-                let msg = corpus::reparse(super::super::parse(&input[offset..offset + length]))?;
+    impl StreamCorpus for Sip {
+        type Strict = testing::Sip;
+        type Lenient = SipLenient;
+        fn view<'b>(msg: &'b Message<'_>) -> Option<Box<dyn erased_serde::Serialize + 'b>> {
+            Some(Box::new(sip_typed(msg)))
+        }
+        /// Law 1 for every message-summary body, before the snapshot shows it.
+        fn valid_laws(input: &[u8]) -> Result<(), String> {
+            let mut at = 0;
+            while let Ok(Status::Complete((msg, n))) = super::super::parse(&input[at..]) {
                 if is_summary(&msg) {
-                    summary_law(&msg.body).map_err(|e| format!("byte {offset}: {e}"))?;
+                    summary_law(&msg.body).map_err(|e| format!("byte {at}: {e}"))?;
                 }
+                at += n;
             }
-            corpus::stream_valid::<testing::Sip, _>(input, frame(false), |msg| {
-                Some(Box::new(sip_typed(msg)))
-            })
+            Ok(())
         }
-        fn lenient<'a>(&self, _: &str, input: &'a [u8]) -> Result<Snapshot<'a>, String> {
-            corpus::stream_lenient::<testing::Sip, SipLenient, _>(input, frame(true))
-        }
-        fn invalid(&self, _: &str, input: &[u8]) -> Result<Refusal, String> {
-            corpus::stream_invalid::<testing::Sip, SipLenient>(input)
-        }
-        fn regression(&self, _: &str, input: &[u8]) -> Result<(), String> {
-            corpus::regression_laws::<testing::Sip>(input)?;
-            corpus::regression_laws::<SipLenient>(input)?;
+        fn regression_laws(input: &[u8]) -> Result<(), String> {
+            regression_laws::<testing::Sip>(input)?;
+            regression_laws::<SipLenient>(input)?;
             // The sip_parse target also decodes every accepted body as a message summary.
             for lenient in [false, true] {
-                if let Ok(Status::Complete((msg, _))) =
-                    super::super::parse_with(input, &limits(lenient))
-                {
-                    for summary_limits in [
-                        message_summary::Limits::default(),
-                        message_summary::Limits::lenient(),
-                    ] {
-                        if let Ok(summary) = message_summary::parse_with(&msg.body, &summary_limits)
-                        {
-                            let bytes = summary.to_bytes();
-                            if message_summary::parse(&bytes).as_ref() != Ok(&summary) {
-                                return Err(format!(
-                                    "a message summary re-encodes to {:?}, which decodes differently",
-                                    String::from_utf8_lossy(&bytes)
-                                ));
-                            }
+                let Ok(Status::Complete((msg, _))) =
+                    Self::parse_with(input, &Self::limits(lenient))
+                else {
+                    continue;
+                };
+                for summary_limits in [
+                    message_summary::Limits::default(),
+                    message_summary::Limits::lenient(),
+                ] {
+                    if let Ok(summary) = message_summary::parse_with(&msg.body, &summary_limits) {
+                        let bytes = summary.to_bytes();
+                        if message_summary::parse(&bytes).as_ref() != Ok(&summary) {
+                            return Err(format!(
+                                "a message summary re-encodes to {:?}, which decodes differently",
+                                String::from_utf8_lossy(&bytes)
+                            ));
                         }
                     }
                 }
             }
             Ok(())
         }
-        fn chunking(&self, stream: &[u8], cuts: &[usize]) -> Option<Result<(), String>> {
-            Some(testing::chunking::<testing::Sip>(stream, cuts))
-        }
-    }
-
-    fn frame<'a>(lenient: bool) -> impl Fn(&'a [u8]) -> Result<Message<'a>, String> {
-        move |buf| corpus::reparse(super::super::parse_with(buf, &limits(lenient)))
     }
 
     fn is_summary(msg: &Message<'_>) -> bool {

@@ -82,6 +82,65 @@ pub struct Refusal {
     pub report: String,
 }
 
+/// The corpus checks of a [`StreamCodec`](crate::registry::StreamCodec): every one is
+/// [`Corpus`] through this trait, with its law twins and, where it has them, a typed view of
+/// its valid frames and more regression laws.
+pub(crate) trait StreamCorpus: crate::registry::StreamCodec {
+    /// The laws' codec with the default limits.
+    type Strict: FrameCodec;
+    /// The laws' codec with every leniency on.
+    type Lenient: FrameCodec;
+    /// The typed view snapshotted beside a valid frame (`payload`), if any.
+    fn view<'b>(frame: &'b Self::Frame<'_>) -> Option<Box<dyn erased_serde::Serialize + 'b>> {
+        let _ = frame;
+        None
+    }
+    /// Laws of a valid file beyond the frame laws (bodies the frames carry).
+    fn valid_laws(input: &[u8]) -> Result<(), String> {
+        let _ = input;
+        Ok(())
+    }
+    /// The laws of a regression file: by default the strict decoder's.
+    fn regression_laws(input: &[u8]) -> Result<(), String> {
+        regression_laws::<Self::Strict>(input)
+    }
+}
+
+impl<C: StreamCorpus + 'static> Corpus for C {
+    fn valid<'a>(&self, _: &str, input: &'a [u8]) -> Result<Snapshot<'a>, String> {
+        C::valid_laws(input)?;
+        stream_valid::<C::Strict, _>(input, frame::<C>(false), |f| C::view(f))
+    }
+    fn lenient<'a>(&self, _: &str, input: &'a [u8]) -> Result<Snapshot<'a>, String> {
+        stream_lenient::<C::Strict, C::Lenient, _>(input, frame::<C>(true))
+    }
+    fn invalid(&self, _: &str, input: &[u8]) -> Result<Refusal, String> {
+        invalid_report(
+            input,
+            stream_error::<C::Lenient>(input),
+            stream_error::<C::Strict>(input),
+        )
+    }
+    fn regression(&self, _: &str, input: &[u8]) -> Result<(), String> {
+        C::regression_laws(input)
+    }
+    fn chunking(&self, stream: &[u8], cuts: &[usize]) -> Option<Result<(), String>> {
+        Some(super::chunking::<C::Strict>(stream, cuts))
+    }
+}
+
+/// The frame the laws accepted at the start of a buffer, decoded again for its snapshot.
+fn frame<'a, C: crate::registry::StreamCodec>(
+    lenient: bool,
+) -> impl Fn(&'a [u8]) -> Result<C::Frame<'a>, String> {
+    move |buf| match C::parse_with(buf, &C::limits(lenient)) {
+        Ok(Status::Complete((frame, _))) => Ok(frame),
+        other => Err(format!(
+            "the laws accepted a frame here, the parser now says {other:?}"
+        )),
+    }
+}
+
 /// One decoded frame of a corpus file, as snapshotted: offset, length, the frame, and the
 /// protocol's typed `payload` view of it where `view` gives one.
 pub(crate) struct Entry<F> {
@@ -135,7 +194,7 @@ pub(crate) fn typed<T>(r: Result<T, Error>) -> Typed<T> {
 
 /// `valid/<file>` for a stream codec: laws 1–3 with `S`; each frame, decoded by `frame` with
 /// the default limits, snapshotted with its `view`.
-pub(crate) fn stream_valid<'a, S: FrameCodec, T: Serialize + 'a>(
+fn stream_valid<'a, S: FrameCodec, T: Serialize + 'a>(
     input: &'a [u8],
     frame: impl Fn(&'a [u8]) -> Result<T, String>,
     view: View<T>,
@@ -156,7 +215,7 @@ pub(crate) fn stream_valid<'a, S: FrameCodec, T: Serialize + 'a>(
 
 /// `lenient/<file>` for a stream codec: refused by `S`, accepted by `L` with a fixpoint
 /// re-encoding; each frame, decoded by `frame` with the lenient limits, snapshotted.
-pub(crate) fn stream_lenient<'a, S: FrameCodec, L: FrameCodec, T: Serialize + 'a>(
+fn stream_lenient<'a, S: FrameCodec, L: FrameCodec, T: Serialize + 'a>(
     input: &'a [u8],
     frame: impl Fn(&'a [u8]) -> Result<T, String>,
 ) -> Result<Snapshot<'a>, String> {
@@ -173,25 +232,6 @@ pub(crate) fn stream_lenient<'a, S: FrameCodec, L: FrameCodec, T: Serialize + 'a
         })
         .collect::<Result<Vec<_>, String>>()?;
     Ok(Snapshot::yaml(Lenient { strict, frames }))
-}
-
-/// The frame the laws accepted, decoded again for the snapshot.
-pub(crate) fn reparse<T: core::fmt::Debug>(parsed: crate::Result<(T, usize)>) -> Result<T, String> {
-    match parsed {
-        Ok(Status::Complete((frame, _))) => Ok(frame),
-        other => Err(format!(
-            "the laws accepted a frame here, the parser now says {other:?}"
-        )),
-    }
-}
-
-/// `invalid/<file>` for a stream codec: both `S` and `L` refuse it; the report shows
-/// `kind @ offset` and a caret under the offending byte, then the default decoder's error
-/// when it differs.
-pub(crate) fn stream_invalid<S: FrameCodec, L: FrameCodec>(
-    input: &[u8],
-) -> Result<Refusal, String> {
-    invalid_report(input, stream_error::<L>(input), stream_error::<S>(input))
 }
 
 /// An invalid file's refusal from the lenient and the default decoders' errors.
