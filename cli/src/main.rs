@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
-use imspec_codec::Status;
 use imspec_harness::report::{Parity, html, human, json, junit, pcap};
 use imspec_harness::runner::{self, Profile, RunOptions, Verdict};
 use imspec_harness::scenario::fragment::{self, Sources};
@@ -82,15 +81,16 @@ enum Command {
     },
     /// Decode every frame of a capture and print one JSON object per frame.
     Decode {
-        /// How to read the input.
-        #[arg(long, value_enum)]
-        protocol: DecodeProtocol,
+        /// How to read the input: a codec's name (`imspec_codec::CODECS`).
+        #[arg(long, value_parser = decode_protocols())]
+        protocol: String,
         /// LeanCloud only: `binary` (the whole input is one `lc.protobuf2` frame) or `base64`
         /// (each non-empty line is one `lc.proto2base64` text frame).
         #[arg(long, value_enum, default_value = "binary")]
         framing: LeanCloudFraming,
         /// Accept what the codec's lenient mode accepts (bare LF line ends, a missing space
-        /// after a colon, …; msgr: markup inside `<content>`). Every protocol but LeanCloud.
+        /// after a colon, …; msgr: markup inside `<content>`; leancloud: a missing proto2
+        /// `required` field).
         #[arg(long)]
         lenient: bool,
         /// Input file, or `-` for stdin (the default).
@@ -344,21 +344,13 @@ struct FuzzArgs {
     max_findings: usize,
 }
 
-/// What `imspec decode` reads: every codec protocol.
-#[derive(Clone, Copy, ValueEnum)]
-enum DecodeProtocol {
-    /// Fetion SIP-C messages.
-    Fetion,
-    /// MSNP commands.
-    Msnp,
-    /// One MSNP `msgr` XML document.
-    Msgr,
-    /// LeanCloud realtime GenericCommands (see --framing).
-    Leancloud,
-    /// SIP messages (RFC 3261).
-    Sip,
-    /// MSRP chunks (RFC 4975).
-    Msrp,
+/// What `imspec decode --protocol` accepts: every codec of the registry, with its summary.
+fn decode_protocols() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(
+        imspec_codec::CODECS
+            .iter()
+            .map(|c| clap::builder::PossibleValue::new(c.name()).help(c.about())),
+    )
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -399,7 +391,7 @@ fn main() -> ExitCode {
             framing,
             lenient,
             file,
-        } => exit(decode(protocol, framing, lenient, file.as_deref())),
+        } => exit(decode(&protocol, framing, lenient, file.as_deref())),
         Command::Run(args) => exit(run(args)),
         Command::Report(cmd) => exit(report(cmd)),
         Command::Load(args) => exit(load(args)),
@@ -779,15 +771,16 @@ fn list_rules(paths: &[PathBuf], format: ListFormat, dirs: Vec<PathBuf>) -> anyh
 }
 
 fn decode(
-    protocol: DecodeProtocol,
+    protocol: &str,
     framing: LeanCloudFraming,
     lenient: bool,
     file: Option<&Path>,
 ) -> anyhow::Result<u8> {
-    if lenient && matches!(protocol, DecodeProtocol::Leancloud) {
-        eprintln!("imspec decode: --lenient: the LeanCloud codec has no lenient mode");
+    use imspec_codec::registry::{End, Framing, Options};
+    let Some(codec) = imspec_codec::registry::by_name(protocol) else {
+        eprintln!("imspec decode: unknown protocol `{protocol}`");
         return Ok(2);
-    }
+    };
     let mut input = Vec::new();
     match file {
         None => std::io::stdin().read_to_end(&mut input)?,
@@ -797,126 +790,36 @@ fn decode(
             input.len()
         }
     };
-    let mut out = std::io::stdout().lock();
-    if let DecodeProtocol::Msgr = protocol {
-        use imspec_codec::msnp::msgr;
-        let limits = if lenient {
-            msgr::Limits::lenient()
-        } else {
-            msgr::Limits::default()
-        };
-        return match msgr::parse_document_bytes(&input, &limits) {
-            Ok(doc) => {
-                let v = serde_json::json!({ "offset": 0, "length": input.len(), "document": doc });
-                writeln!(out, "{v}")?;
-                Ok(0)
-            }
-            Err(e) => {
-                eprintln!("error at byte {}: {}", e.offset(), e.kind());
-                Ok(1)
-            }
-        };
-    }
-    if let DecodeProtocol::Leancloud = protocol {
-        return decode_leancloud(&input, framing, &mut out);
-    }
-    let mut at = 0;
-    while at < input.len() {
-        let rest = &input[at..];
-        let parsed = match protocol {
-            DecodeProtocol::Fetion => frame_json(imspec_codec::sipc::parse_with(
-                rest,
-                &pick(lenient, imspec_codec::sipc::Limits::lenient),
-            )),
-            DecodeProtocol::Sip => frame_json(imspec_codec::sip::parse_with(
-                rest,
-                &pick(lenient, imspec_codec::sip::Limits::lenient),
-            )),
-            DecodeProtocol::Msrp => frame_json(imspec_codec::msrp::parse_with(
-                rest,
-                &pick(lenient, imspec_codec::msrp::Limits::lenient),
-            )),
-            _ => frame_json(imspec_codec::msnp::parse_with(
-                rest,
-                &pick(lenient, imspec_codec::msnp::Limits::lenient),
-            )),
-        };
-        match parsed {
-            Ok(Status::Complete((frame, n))) => {
-                let v = serde_json::json!({ "offset": at, "length": n, "frame": frame });
-                writeln!(out, "{v}")?;
-                at += n;
-            }
-            Ok(Status::Incomplete(_)) => {
-                eprintln!(
-                    "error at byte {}: the input ends inside a frame that starts at byte {at}",
-                    input.len()
-                );
-                return Ok(1);
-            }
-            Err(e) => {
-                eprintln!("error at byte {}: {}", at + e.offset(), e.kind());
-                return Ok(1);
-            }
-        }
-    }
-    Ok(0)
-}
-
-/// A parsed frame as JSON, for `decode`.
-fn frame_json<T: serde::Serialize>(
-    parsed: Result<Status<(T, usize)>, imspec_codec::Error>,
-) -> Result<Status<(serde_json::Value, usize)>, imspec_codec::Error> {
-    parsed.map(|s| s.map(|(f, n)| (serde_json::to_value(&f).unwrap_or_default(), n)))
-}
-
-/// A codec's lenient limits when asked for, else its defaults.
-fn pick<L: Default>(lenient: bool, lenient_limits: fn() -> L) -> L {
-    if lenient {
-        lenient_limits()
-    } else {
-        L::default()
-    }
-}
-
-/// LeanCloud frames are whole WebSocket messages: a binary capture is one frame, a base64
-/// capture one text frame per line. Prints `{offset, length, frame}` per frame, the frame in
-/// its readable form (imspec_codec::leancloud::message).
-fn decode_leancloud(
-    input: &[u8],
-    framing: LeanCloudFraming,
-    out: &mut impl Write,
-) -> anyhow::Result<u8> {
-    use imspec_codec::leancloud::{self, Format};
-    let frames: Vec<(usize, &[u8], Format)> = match framing {
-        LeanCloudFraming::Binary => vec![(0, input, Format::Protobuf2)],
-        LeanCloudFraming::Base64 => {
-            let mut frames = Vec::new();
-            let mut at = 0;
-            for line in input.split_inclusive(|&b| b == b'\n') {
-                let text = line.strip_suffix(b"\n").unwrap_or(line);
-                let text = text.strip_suffix(b"\r").unwrap_or(text);
-                if !text.is_empty() {
-                    frames.push((at, text, Format::Proto2Base64));
-                }
-                at += line.len();
-            }
-            frames
-        }
+    let options = Options {
+        lenient,
+        text: matches!(framing, LeanCloudFraming::Base64),
     };
-    for (at, frame, format) in frames {
-        match leancloud::decode(frame, format) {
-            Ok(cmd) => {
-                let v = serde_json::json!({ "offset": at, "length": frame.len(), "frame": cmd });
-                writeln!(out, "{v}")?;
-            }
-            Err(e) => {
-                eprintln!("error at byte {}: {}", at + e.offset(), e.kind());
-                return Ok(1);
-            }
+    let decoded = codec.decode(&input, &options);
+    // A document prints as `document`, a stream's or a message's frames as `frame`.
+    let key = match codec.framing() {
+        Framing::Document => "document",
+        Framing::Stream | Framing::Message => "frame",
+    };
+    let mut out = std::io::stdout().lock();
+    for frame in decoded.frames {
+        let v =
+            serde_json::json!({ "offset": frame.offset, "length": frame.length, key: frame.value });
+        writeln!(out, "{v}")?;
+    }
+    match decoded.end {
+        End::Clean => Ok(0),
+        End::Incomplete(start) => {
+            eprintln!(
+                "error at byte {}: the input ends inside a frame that starts at byte {start}",
+                input.len()
+            );
+            Ok(1)
+        }
+        End::Error(e) => {
+            eprintln!("error at byte {}: {}", e.offset(), e.kind());
+            Ok(1)
         }
     }
-    Ok(0)
 }
 
 fn run(args: RunArgs) -> anyhow::Result<u8> {

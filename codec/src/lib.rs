@@ -16,6 +16,10 @@
 //!   message, binary or base64 text), with a readable serde form; whole messages in, so
 //!   `leancloud::decode` returns the command or an error, never `Incomplete`.
 //!
+//! Each protocol also has one [`Codec`] (its name, framing, fuzz targets, a readable decoder
+//! and, with the `testing` feature, its corpus checks), and [`CODECS`] lists them all: code that
+//! treats every protocol alike iterates that list ([`registry`]).
+//!
 //! Every frame decoder has the same shape: `parse(buf)` returns
 //! `Ok(Status::Complete((frame, consumed)))`, `Ok(Status::Incomplete(needed))` when `buf`
 //! ends inside the frame, or an [`Error`] with an [`ErrorKind`] and the absolute byte
@@ -52,6 +56,7 @@ pub mod header;
 pub mod leancloud;
 pub mod msnp;
 pub mod msrp;
+pub mod registry;
 mod scan;
 mod ser;
 pub mod sip;
@@ -64,4 +69,5 @@ pub mod xml;
 
 pub use error::{Error, ErrorKind};
 pub use header::{Header, Headers};
+pub use registry::{CODECS, Codec};
 pub use status::{Needed, Result, Status};

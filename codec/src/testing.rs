@@ -9,7 +9,7 @@
 //!    chunking of a stream yields the same frames ([`chunking`]).
 //!
 //! LeanCloud frames are whole WebSocket messages: [`LeanCloud`], [`LeanCloudBase64`] and
-//! their lenient twins implement [`Codec`] by consuming the whole buffer, so laws 1 and 2 apply, while law 3
+//! their lenient twins implement [`FrameCodec`] by consuming the whole buffer, so laws 1 and 2 apply, while law 3
 //! (prefixes, chunking) does not; [`leancloud_frame`] adds the framing laws of that protocol.
 //!
 //! Each checker returns `Err(description)` instead of panicking, so callers decide how to
@@ -19,8 +19,12 @@ use core::fmt::Debug;
 
 use crate::{Error, Status};
 
-/// A frame codec as the laws see it.
-pub trait Codec {
+#[cfg(feature = "testing")]
+pub mod corpus;
+
+/// A frame codec with fixed limits, as the laws see it (one protocol has two: strict and
+/// lenient). The protocol-level codec is [`crate::Codec`].
+pub trait FrameCodec {
     /// The frame type, borrowing its input.
     type Frame<'a>: PartialEq + Debug + Clone;
     /// Decodes one frame from the start of `buf`.
@@ -67,7 +71,7 @@ pub struct MsrpLenient;
 
 macro_rules! codec {
     ($name:ident, $module:ident, $frame:ident, $limits:expr) => {
-        impl Codec for $name {
+        impl FrameCodec for $name {
             type Frame<'a> = crate::$module::$frame<'a>;
             fn parse(buf: &[u8]) -> crate::Result<(Self::Frame<'_>, usize)> {
                 crate::$module::parse_with(buf, &$limits)
@@ -104,7 +108,7 @@ pub struct LeanCloudBase64Lenient;
 
 macro_rules! leancloud_codec {
     ($name:ident, $format:expr, $limits:expr) => {
-        impl Codec for $name {
+        impl FrameCodec for $name {
             type Frame<'a> = crate::leancloud::GenericCommand;
             fn parse(buf: &[u8]) -> crate::Result<(Self::Frame<'_>, usize)> {
                 crate::leancloud::decode_with(buf, $format, &$limits)
@@ -154,7 +158,7 @@ codec!(Msrp, msrp, Chunk, crate::msrp::Limits::default());
 codec!(MsrpLenient, msrp, Chunk, crate::msrp::Limits::lenient());
 
 /// Law 1 for a value `v` that is valid (its length fields agree with its contents).
-pub fn value_round_trip<C: Codec>(v: &C::Frame<'_>) -> Result<(), String> {
+pub fn value_round_trip<C: FrameCodec>(v: &C::Frame<'_>) -> Result<(), String> {
     let mut bytes = Vec::new();
     C::encode(v, &mut bytes);
     if C::encoded_len(v) != bytes.len() {
@@ -184,7 +188,7 @@ pub fn value_round_trip<C: Codec>(v: &C::Frame<'_>) -> Result<(), String> {
 /// Law 2: if `buf` starts with a frame, re-encoding it gives bytes that parse to the same
 /// frame (and encode to the same bytes). Returns the bytes the frame consumed, or `None`
 /// when `buf` does not start with a complete frame.
-pub fn fixpoint<C: Codec>(buf: &[u8]) -> Result<Option<usize>, String> {
+pub fn fixpoint<C: FrameCodec>(buf: &[u8]) -> Result<Option<usize>, String> {
     let (frame, n) = match C::parse(buf) {
         Ok(Status::Complete(v)) => v,
         Ok(Status::Incomplete(_)) | Err(_) => return Ok(None),
@@ -198,7 +202,7 @@ pub fn fixpoint<C: Codec>(buf: &[u8]) -> Result<Option<usize>, String> {
 
 /// Law 2, strong form, for curated valid input: every frame in `buf` re-encodes to exactly
 /// its input bytes. Returns the frames' `(offset, length)`.
-pub fn exact<C: Codec>(buf: &[u8]) -> Result<Vec<(usize, usize)>, String> {
+pub fn exact<C: FrameCodec>(buf: &[u8]) -> Result<Vec<(usize, usize)>, String> {
     let mut at = 0;
     let mut frames = Vec::new();
     while at < buf.len() {
@@ -228,7 +232,7 @@ pub fn exact<C: Codec>(buf: &[u8]) -> Result<Vec<(usize, usize)>, String> {
 }
 
 /// Law 3a: every proper prefix of the single frame `frame` is incomplete.
-pub fn prefixes_incomplete<C: Codec>(frame: &[u8]) -> Result<(), String> {
+pub fn prefixes_incomplete<C: FrameCodec>(frame: &[u8]) -> Result<(), String> {
     for i in 0..frame.len() {
         match C::parse(&frame[..i]) {
             Ok(Status::Incomplete(_)) => {}
@@ -256,7 +260,7 @@ pub enum StreamEnd {
 
 /// Decodes a stream delivered in chunks cut at `cuts` (byte positions, any order, any
 /// value; out-of-range ones are ignored) through a one-buffer framer, as a transport would.
-pub fn decode_chunked<C: Codec>(stream: &[u8], cuts: &[usize]) -> Decoded {
+pub fn decode_chunked<C: FrameCodec>(stream: &[u8], cuts: &[usize]) -> Decoded {
     let mut cuts: Vec<usize> = cuts
         .iter()
         .copied()
@@ -288,7 +292,7 @@ pub fn decode_chunked<C: Codec>(stream: &[u8], cuts: &[usize]) -> Decoded {
 
 /// Law 3b: decoding `stream` in chunks cut at `cuts` gives the same frames and the same
 /// ending as decoding it in one piece.
-pub fn chunking<C: Codec>(stream: &[u8], cuts: &[usize]) -> Result<(), String> {
+pub fn chunking<C: FrameCodec>(stream: &[u8], cuts: &[usize]) -> Result<(), String> {
     let whole = decode_chunked::<C>(stream, &[]);
     let chunked = decode_chunked::<C>(stream, cuts);
     if whole == chunked {
@@ -302,9 +306,11 @@ pub fn chunking<C: Codec>(stream: &[u8], cuts: &[usize]) -> Result<(), String> {
 
 /// The `stream_chunking` fuzz target's body: `data` read as byte `n`, then `n % 8`
 /// little-endian `u16` cut points (as many as the input holds), then the stream; law 3b
-/// ([`chunking`]) for every stream framer (SIP-C, MSNP, SIP, MSRP) at those cut points, and
+/// ([`chunking`]) for every [`Framing::Stream`](crate::registry::Framing::Stream) codec of
+/// [`CODECS`](crate::CODECS) at those cut points, and
 /// with `every_cut` at every cut point as well. Shared by the fuzz target and the test that
 /// replays its crash files.
+#[cfg(feature = "testing")]
 pub fn stream_chunking(data: &[u8], every_cut: bool) -> Result<(), String> {
     let Some((&n, rest)) = data.split_first() else {
         return Ok(());
@@ -323,16 +329,10 @@ pub fn stream_chunking(data: &[u8], every_cut: bool) -> Result<(), String> {
         cut_sets.push((1..stream.len()).collect());
     }
     for cuts in &cut_sets {
-        for (framer, check) in [
-            (
-                "sipc",
-                chunking::<Sipc> as fn(&[u8], &[usize]) -> Result<(), String>,
-            ),
-            ("msnp", chunking::<Msnp>),
-            ("sip", chunking::<Sip>),
-            ("msrp", chunking::<Msrp>),
-        ] {
-            check(stream, cuts).map_err(|e| format!("{framer}: {e}"))?;
+        for codec in crate::CODECS {
+            if let Some(checked) = codec.corpus().chunking(stream, cuts) {
+                checked.map_err(|e| format!("{}: {e}", codec.name()))?;
+            }
         }
     }
     Ok(())
@@ -414,4 +414,30 @@ pub fn leancloud_frame(
         ));
     }
     Ok(Some(cmd))
+}
+
+/// The LeanCloud wire scan agrees with prost on `frame` (a binary frame): with every
+/// leniency on, [`check_with`](crate::leancloud::check_with) accepts exactly what prost
+/// accepts, and what decodes is prost's command; with the default limits, `decode` and
+/// `check` agree, with the same error.
+pub fn leancloud_scan_agrees(frame: &[u8]) -> Result<(), String> {
+    use crate::leancloud::{self, Format, GenericCommand, Limits};
+    let scan = leancloud::check_with(frame, &Limits::lenient());
+    let prost = <GenericCommand as prost::Message>::decode(frame);
+    if scan.is_ok() != prost.is_ok() {
+        return Err(format!("scan says {scan:?}, prost says {prost:?}"));
+    }
+    if let Ok(cmd) = leancloud::decode_with(frame, Format::Protobuf2, &Limits::lenient())
+        && prost.as_ref().ok() != Some(&cmd)
+    {
+        return Err(format!("decode gives {cmd:?}, prost {prost:?}"));
+    }
+    match (
+        leancloud::check(frame),
+        leancloud::decode(frame, Format::Protobuf2),
+    ) {
+        (Ok(()), Ok(_)) => Ok(()),
+        (Err(e), Err(d)) if e == d => Ok(()),
+        (scan, decoded) => Err(format!("scan {scan:?}, decode {decoded:?}")),
+    }
 }

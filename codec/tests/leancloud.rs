@@ -1,53 +1,18 @@
-//! LeanCloud corpus and property tests (corpus/leancloud, snapshots in snapshots/codec/).
-//!
-//! A file's framing follows its extension: `.bin` is a binary frame (`lc.protobuf2.*`),
-//! `.b64` the text of a base64 frame (`lc.proto2base64.*`). Every file is one frame.
-//!
-//! * `valid/*`: decodes, re-encodes to exactly its bytes and obeys
-//!   [`testing::leancloud_frame`] (laws 1 and 2, the other framing, the JSON round trip); the
-//!   readable form is snapshotted with the frame as the description (hex for binary).
-//!   Files named in `constructed.json` must be exactly the encoding of their command there.
-//! * `lenient/*`: decodes with `Limits::lenient()` and obeys the laws, but is refused by
-//!   default (a missing proto2 `required` field) or does not re-encode to the same bytes
-//!   (unknown fields, non-minimal varints, fields out of order); snapshotted.
-//! * `invalid/*`: refused with the kind and offset `invalid.tsv` records; snapshotted.
-//! * `regressions/*.{bin,b64}`: the laws hold, whatever the decoder says; no snapshot (other
-//!   files there are other targets' inputs, e.g. `server_leancloud`'s programs).
+//! LeanCloud tests beside the corpus ones (which `corpus.rs` runs for every codec, with
+//! the checks of `imspec_codec::leancloud::LeanCloud`): files named in
+//! `corpus/leancloud/constructed.json` must be exactly the encoding of their command there,
+//! and property tests of the laws.
 //!
 //! Set `LEANCLOUD_WRITE_CONSTRUCTED=1` to (re)write the constructed files from
 //! `constructed.json`.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use imspec_codec::leancloud::{self, Format, GenericCommand, Limits};
+use imspec_codec::Status;
+use imspec_codec::leancloud::{self, Format, GenericCommand};
 use imspec_codec::testing::{self, LeanCloud, LeanCloudBase64Lenient, LeanCloudLenient};
-use imspec_codec::{Error, ErrorKind, Status};
 use proptest::prelude::*;
-
-use super::corpus;
-
-#[test]
-fn leancloud_valid() {
-    glob("valid", |name, input| {
-        let format = format_of(name);
-        let cmd = testing::leancloud_frame(input, format, true)
-            .unwrap_or_else(|e| panic!("{name}: {e}"))
-            .unwrap_or_else(|| {
-                panic!(
-                    "{name}: refused: {:?}",
-                    leancloud::decode(input, format).err()
-                )
-            });
-        assert_eq!(
-            leancloud::decode(input, format).as_ref(),
-            Ok(&cmd),
-            "{name}"
-        );
-        insta::assert_json_snapshot!(cmd);
-    });
-}
 
 #[test]
 fn leancloud_constructed() {
@@ -72,111 +37,6 @@ fn leancloud_constructed() {
     }
 }
 
-#[test]
-fn leancloud_lenient() {
-    glob("lenient", |name, input| {
-        let format = format_of(name);
-        let cmd = testing::leancloud_frame(input, format, false)
-            .unwrap_or_else(|e| panic!("{name}: {e}"))
-            .unwrap_or_else(|| panic!("{name}: refused even leniently"));
-        let mut again = Vec::new();
-        leancloud::encode(&cmd, format, &mut again);
-        let strict = leancloud::decode(input, format);
-        assert!(
-            strict.is_err() || again != input,
-            "{name} is accepted by default and re-encodes exactly: it belongs in valid/"
-        );
-        let mut view = serde_json::Map::new();
-        view.insert(
-            "default".into(),
-            match strict {
-                Ok(_) => "accepted".into(),
-                Err(e) => format!("{} @ {}", kind_name(e.kind()), e.offset()).into(),
-            },
-        );
-        view.insert("decoded".into(), serde_json::to_value(&cmd).unwrap());
-        view.insert(
-            "reencoded".into(),
-            if again == input {
-                "exact".into()
-            } else {
-                hex(&again).into()
-            },
-        );
-        insta::assert_json_snapshot!(view);
-    });
-}
-
-#[test]
-fn leancloud_invalid() {
-    let manifest = corpus::manifest("leancloud");
-    corpus::invalid_files_match_manifest("leancloud", &manifest);
-    let mut mismatches = Vec::new();
-    glob("invalid", |name, input| {
-        let format = format_of(name);
-        let (kind, offset) = &manifest[name];
-        let Err(e) = leancloud::decode(input, format) else {
-            mismatches.push(format!(
-                "{name}: accepted; invalid.tsv says {kind} @ {offset}"
-            ));
-            return;
-        };
-        let got = kind_name(e.kind());
-        if (got.as_str(), e.offset()) != (kind.as_str(), *offset) {
-            mismatches.push(format!(
-                "{name}: {got} @ {}, invalid.tsv says {kind} @ {offset}",
-                e.offset()
-            ));
-        }
-        if format == Format::Protobuf2 {
-            scan_agrees_with_prost(input);
-        }
-        insta::assert_snapshot!(format!(
-            "{got} @ {}\n{}",
-            e.offset(),
-            caret(input, format, e)
-        ));
-    });
-    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
-}
-
-#[test]
-fn leancloud_regressions() {
-    glob("regressions", |name, input| {
-        if frame_format(name).is_none() {
-            return;
-        }
-        for format in [Format::Protobuf2, Format::Proto2Base64] {
-            testing::leancloud_frame(input, format, false)
-                .unwrap_or_else(|e| panic!("{name} as {format:?}: {e}"));
-            scan_agrees_with_prost(input);
-        }
-    });
-}
-
-/// With every leniency on, the wire scan accepts exactly what prost accepts; with the
-/// default limits, `decode` and `check` agree, with the same error.
-fn scan_agrees_with_prost(input: &[u8]) {
-    let scan = leancloud::check_with(input, &Limits::lenient());
-    let prost = <GenericCommand as prost::Message>::decode(input);
-    assert_eq!(
-        scan.is_ok(),
-        prost.is_ok(),
-        "scan says {scan:?}, prost says {prost:?}"
-    );
-    if let Ok(cmd) = leancloud::decode_with(input, Format::Protobuf2, &Limits::lenient()) {
-        assert_eq!(Ok(cmd), prost);
-    }
-    match (
-        leancloud::check(input),
-        leancloud::decode(input, Format::Protobuf2),
-    ) {
-        (Ok(()), Ok(_)) => {}
-        (Err(e), Err(d)) => assert_eq!(e, d),
-        (scan, decoded) => panic!("scan {scan:?}, decode {decoded:?}"),
-    }
-}
-
 proptest! {
     #[test]
     fn leancloud_value_round_trip(cmd in command()) {
@@ -191,7 +51,7 @@ proptest! {
 
     #[test]
     fn leancloud_arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
-        scan_agrees_with_prost(&bytes);
+        testing::leancloud_scan_agrees(&bytes).map_err(TestCaseError::fail)?;
         testing::leancloud_frame(&bytes, Format::Protobuf2, false).map_err(TestCaseError::fail)?;
         testing::leancloud_frame(&bytes, Format::Proto2Base64, false).map_err(TestCaseError::fail)?;
     }
@@ -205,7 +65,7 @@ proptest! {
             *b = byte;
         }
         frame.truncate(cut.max(1));
-        scan_agrees_with_prost(&frame);
+        testing::leancloud_scan_agrees(&frame).map_err(TestCaseError::fail)?;
         if let Err(e) = leancloud::decode(&frame, Format::Protobuf2) {
             prop_assert!(e.offset() <= frame.len(), "{e:?} past the end");
         }
@@ -373,20 +233,12 @@ fn command() -> impl Strategy<Value = GenericCommand> {
 // ---------------------------------------------------------------------------------------
 // Helpers
 
+/// A constructed frame's framing, by extension: `.b64` base64 text, else binary.
 fn format_of(name: &str) -> Format {
-    frame_format(name)
-        .unwrap_or_else(|| panic!("{name}: a LeanCloud frame file ends in .bin or .b64"))
-}
-
-/// The framing of a frame file, by extension; `None` for other files (in `regressions/`, the
-/// inputs of other targets such as `server_leancloud`, which their own tests replay).
-fn frame_format(name: &str) -> Option<Format> {
     if name.ends_with(".b64") {
-        Some(Format::Proto2Base64)
-    } else if name.ends_with(".bin") {
-        Some(Format::Protobuf2)
+        Format::Proto2Base64
     } else {
-        None
+        Format::Protobuf2
     }
 }
 
@@ -400,67 +252,10 @@ fn constructed() -> BTreeMap<String, serde_json::Value> {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// Runs `check(name, bytes)` on every file of `corpus/leancloud/<folder>/` with snapshots
-/// written to the workspace's `snapshots/codec/` and the frame as the description.
-fn glob(folder: &str, mut check: impl FnMut(&str, &[u8])) {
-    let codec_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let workspace = codec_dir.parent().unwrap_or(codec_dir);
-    let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path(workspace.join("snapshots").join("codec"));
-    settings.set_prepend_module_to_snapshot(false);
-    settings.set_omit_expression(true);
-    settings.bind(|| {
-        insta::glob!("../..", &format!("corpus/leancloud/{folder}/*"), |path| {
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            if name.starts_with('.') {
-                return;
-            }
-            let input = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-            let mut settings = insta::Settings::clone_current();
-            settings.set_description(match frame_format(&name) {
-                Some(Format::Proto2Base64) => String::from_utf8_lossy(&input).into_owned(),
-                Some(Format::Protobuf2) | None => hex(&input),
-            });
-            settings.bind(|| check(&name, &input));
-        });
-    });
-}
-
-fn hex(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(out, "{b:02x}");
-    }
-    out
-}
-
-/// The frame with a caret under the offending byte: hex (two columns a byte) for binary
-/// frames, the text itself for base64.
-fn caret(input: &[u8], format: Format, e: Error) -> String {
-    match format {
-        Format::Protobuf2 => format!("{}\n{}^^", hex(input), " ".repeat(2 * e.offset())),
-        Format::Proto2Base64 => format!(
-            "{}\n{}^",
-            String::from_utf8_lossy(input),
-            " ".repeat(e.offset())
-        ),
-    }
-}
-
-fn kind_name(kind: ErrorKind) -> String {
-    match serde_json::to_value(kind) {
-        Ok(serde_json::Value::String(s)) => s,
-        other => panic!("ErrorKind serializes as {other:?}"),
-    }
-}
-
 /// The codec adapters consume the whole frame.
 #[test]
 fn leancloud_codec_consumes_the_frame() {
-    use imspec_codec::testing::Codec as _;
+    use imspec_codec::testing::FrameCodec as _;
     let Ok(Status::Complete((cmd, n))) = LeanCloud::parse(SDK_OPEN) else {
         panic!("the SDK's session/open does not decode");
     };

@@ -1,5 +1,5 @@
 //! Law 3: any chunking of a byte stream yields the same frames and the same ending, for
-//! every framer (SIP-C, MSNP, SIP, MSRP). The first byte `n` says how many cut points follow
+//! every stream codec of `imspec_codec::CODECS` (SIP-C, MSNP, SIP, MSRP). The first byte `n` says how many cut points follow
 //! (`n % 8`, each a little-endian `u16`); the rest is the stream. `codec/tests/fuzz.rs`
 //! replays `corpus/*/regressions/stream_chunking-*` files with the same decoding.
 #![no_main]

@@ -82,7 +82,7 @@ pub fn byte_string(bytes: &[u8]) -> String {
 /// breaks (where a decoder changes state) and 8 evenly spaced — are incomplete. Checking
 /// every prefix costs a parse per byte, quadratic in the frame, and coverage instrumentation
 /// makes each scanned byte expensive; the sample keeps the target fast.
-pub fn prefixes_incomplete<C: imspec_codec::testing::Codec>(frame: &[u8]) -> Result<(), String> {
+pub fn prefixes_incomplete<C: imspec_codec::testing::FrameCodec>(frame: &[u8]) -> Result<(), String> {
     let n = frame.len();
     let breaks: Vec<usize> = frame
         .iter()
@@ -115,8 +115,8 @@ pub fn prefixes_incomplete<C: imspec_codec::testing::Codec>(frame: &[u8]) -> Res
 /// dominate the cost of accepted inputs.
 pub fn parse_laws<S, L>(data: &[u8]) -> Result<(), String>
 where
-    S: imspec_codec::testing::Codec,
-    L: for<'a> imspec_codec::testing::Codec<Frame<'a> = S::Frame<'a>>,
+    S: imspec_codec::testing::FrameCodec,
+    L: for<'a> imspec_codec::testing::FrameCodec<Frame<'a> = S::Frame<'a>>,
 {
     match imspec_codec::testing::fixpoint::<S>(data)? {
         Some(_) => match (S::parse(data), L::parse(data)) {

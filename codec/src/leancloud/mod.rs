@@ -65,7 +65,10 @@ use base64::engine::general_purpose::STANDARD;
 use crate::{Error, ErrorKind};
 use message::HoldsRequired as _;
 
+mod codec;
 pub mod message;
+
+pub use codec::LeanCloud;
 pub(crate) mod wire;
 
 pub use message::{

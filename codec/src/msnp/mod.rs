@@ -26,8 +26,11 @@ use std::borrow::Cow;
 
 use crate::{Error, ErrorKind, Needed, Status, scan};
 
+mod codec;
 pub mod msgr;
 pub mod payload;
+
+pub use codec::Msnp;
 
 /// One MSNP command with its payload.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize)]

@@ -46,7 +46,10 @@ use std::borrow::Cow;
 use crate::header::{BlockLimits, Forms, Headers};
 use crate::{Error, ErrorKind, Needed, Status, scan};
 
+mod codec;
 pub mod header;
+
+pub use codec::Msrp;
 
 /// One MSRP request or response (a request body may be one chunk of a longer message).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize)]

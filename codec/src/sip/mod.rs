@@ -48,12 +48,15 @@ use std::borrow::Cow;
 use crate::header::{BlockLimits, Forms, Headers};
 use crate::{Error, ErrorKind, Needed, Status, scan};
 
+mod codec;
 pub mod header;
 pub mod message_summary;
 pub mod sdp;
 pub mod uri;
 
 pub use uri::Uri;
+
+pub use codec::Sip;
 
 /// One SIP message: a request or a response.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize)]

@@ -26,8 +26,11 @@ use crate::header::{BlockLimits, Headers};
 use crate::{Error, ErrorKind, Needed, Status, scan};
 
 pub mod body;
+mod codec;
 pub mod digest;
 pub mod header;
+
+pub use codec::Fetion;
 
 /// One SIP-C message: a request or a response.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize)]
