@@ -250,7 +250,6 @@ fn cut_sipc(buf: &[u8]) -> Cut {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::super::tests::send;
