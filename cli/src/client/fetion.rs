@@ -5,7 +5,7 @@
 //! What it does, each a rule of a client case (`scenarios/clients/fetion/`):
 //! * logs in with `R`, answers the `401`'s `W: Digest … nonce="…"` with a second `R` carrying
 //!   `A: Digest response="…",cnonce="…"`, the MD5 response of §7.1
-//!   ([`fetion_digest`](imspec_codec::sipc::digest::fetion_digest));
+//!   ([`fetion_digest`]);
 //! * gives every request its own `I` (call id) and counts `Q` per call id (§9.1);
 //! * answers every request the server pushes (`M`, `I`, `BN`, …) with `SIP-C/2.0 200 OK`
 //!   echoing its `I` and `Q` byte for byte (§9.1), and shows what it carried;
