@@ -66,7 +66,9 @@ pub fn format_rfc1123(unix_secs: u64) -> String {
 /// not match the date is an error at its first byte.
 pub fn parse_rfc1123(value: &str) -> Result<u64, Error> {
     // Fixed-width: check the shape byte by byte so the offset names the first wrong byte.
-    const SHAPE: &[u8; 29] = b"www, dd MMM yyyy hh:mm:ss GMT";
+    // Placeholders: `w`/`b` letters (week day, month), `d`/`y`/`h`/`m`/`s` digits; anything
+    // else is literal (the `M` of `GMT` too).
+    const SHAPE: &[u8; 29] = b"www, dd bbb yyyy hh:mm:ss GMT";
     let b = value.as_bytes();
     check_shape(b, SHAPE)?;
     let num = |from: usize, to: usize| decimal(value, from, to);
@@ -118,7 +120,7 @@ fn check_shape(b: &[u8], shape: &[u8]) -> Result<(), Error> {
         };
         let ok = match want {
             b'd' | b'y' | b'h' | b'm' | b'n' | b's' | b'f' => got.is_ascii_digit(),
-            b'w' | b'M' => got.is_ascii_alphabetic(),
+            b'w' | b'b' => got.is_ascii_alphabetic(),
             _ => got == want,
         };
         if !ok {
@@ -320,5 +322,20 @@ mod tests {
                 prop_assert_eq!(format_rfc1123(secs), s);
             }
         }
+    }
+
+    /// Fuzz finding `sip_parse-f4c51842`: the `M` of the literal `GMT` was the month
+    /// placeholder of the shape, so `GLT` (any letter there) was read as GMT and written back
+    /// as `GMT`.
+    #[test]
+    fn fuzz_sip_parse_f4c51842_zone_is_literal_gmt() {
+        assert_eq!(
+            parse_rfc1123("Mon, 10 Jul 2000 03:55:07 GLT").map_err(|e| e.offset()),
+            Err(27)
+        );
+        assert_eq!(
+            parse_rfc1123("Mon, 10 Jul 2000 03:55:07 GMT"),
+            Ok(963_201_307)
+        );
     }
 }
