@@ -19,10 +19,11 @@ use std::net::SocketAddr;
 use etherparse::PacketBuilder;
 use imspec_codec::Status;
 use tokio_tungstenite::tungstenite::protocol::frame::FrameHeader;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 
 use super::pcapng::{LINKTYPE_RAW, Writer};
 use crate::proto;
-use crate::runner::{CaseResult, Connection, Direction, Way};
+use crate::runner::{CaseResult, Connection, Way};
 
 /// Largest TCP payload of one packet (IPv4's total length is 16 bits).
 pub const MAX_SEGMENT: usize = 60_000;
@@ -46,62 +47,50 @@ pub fn render(results: &[CaseResult]) -> Vec<u8> {
     w.finish()
 }
 
-/// How many frames of each protocol the pcap carries, as a dissector should count them:
-/// `sip`, `msrp`, `msnp`, `fetion` and `websocket` (data frames: text and binary) from the wire
-/// log (frames sent or received in a recorded TCP connection), `http` the requests and
-/// responses in the recorded HTTP connections and WebSocket handshakes.
+/// How many frames of each protocol the pcap carries, as a dissector should count them: for
+/// every recorded connection, the frames its bytes hold, cut as [`render`] cuts them — `sip`,
+/// `msrp`, `msnp` and `fetion` frames of their connections, `websocket` data frames (text and
+/// binary; not the handshake, not control frames), and `http` the requests and responses of the
+/// HTTP connections and WebSocket handshakes.
+///
+/// Counted from the connections' bytes, not from the wire log: a frame that arrived after the
+/// case stopped reading is on the wire (and in the pcap) without a wire-log entry.
 pub fn frame_counts(results: &[CaseResult]) -> BTreeMap<String, usize> {
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-    for r in results {
-        for w in &r.wire {
-            if w.dir == Direction::Event || w.conn.is_none() {
-                continue;
-            }
-            let Some(p) = r.actors.get(&w.actor) else {
-                continue;
-            };
-            // A protocol that runs inside another framing (LeanCloud in WebSocket messages)
-            // is counted as that framing's frames.
-            let p = p.as_str();
-            let module = proto::by_name(p);
-            let name = match module.map(|m| m.carried()).filter(|c| *c != p) {
-                Some(carried) => {
-                    // A close the server sent is a frame, but not a data frame.
-                    if w.dir == Direction::RECV && is_ws_close(module, w.raw.as_deref()) {
-                        continue;
-                    }
-                    carried
-                }
-                None => p,
-            };
-            *counts.entry(name.to_owned()).or_default() += 1;
-        }
-        for c in &r.connections {
-            let http = match c.protocol.as_str() {
-                "http" => [Way::Send, Way::Recv]
-                    .iter()
-                    .map(|&w| pieces(c, w).len())
-                    .sum(),
-                "websocket" => [Way::Send, Way::Recv]
-                    .iter()
-                    .filter(|&&w| !pieces(c, w).is_empty())
-                    .count(),
-                _ => 0,
-            };
-            if http > 0 {
-                *counts.entry("http".into()).or_default() += http;
+    for c in results.iter().flat_map(|r| &r.connections) {
+        for way in [Way::Send, Way::Recv] {
+            let bytes: Vec<u8> = c
+                .chunks
+                .iter()
+                .filter(|k| k.way == way)
+                .flat_map(|k| k.raw.iter().copied())
+                .collect();
+            let mut start = 0;
+            for (i, end) in frame_ends(&c.protocol, way, &bytes).into_iter().enumerate() {
+                let frame = &bytes[start..end];
+                start = end;
+                let name = match c.protocol.as_str() {
+                    "websocket" if i == 0 => "http",
+                    "websocket" if is_ws_data(frame) => "websocket",
+                    "websocket" => continue,
+                    p => p,
+                };
+                *counts.entry(name.to_owned()).or_default() += 1;
             }
         }
     }
     counts
 }
 
-/// Whether a record is a WebSocket close frame the server sent (decoded by the protocol module).
-fn is_ws_close(module: Option<&dyn proto::Protocol>, raw: Option<&[u8]>) -> bool {
-    let (Some(raw), Some(m)) = (raw, module) else {
-        return false;
-    };
-    matches!(m.parse(raw), Ok(Status::Complete((f, _))) if f.get("ws") == Some("close"))
+/// Whether `frame` is one whole WebSocket text or binary frame.
+fn is_ws_data(frame: &[u8]) -> bool {
+    let mut cur = Cursor::new(frame);
+    matches!(
+        FrameHeader::parse(&mut cur),
+        Ok(Some((h, len))) if matches!(h.opcode, OpCode::Data(Data::Text | Data::Binary))
+            && usize::try_from(cur.position()).ok().zip(usize::try_from(len).ok())
+                .is_some_and(|(head, body)| head + body == frame.len())
+    )
 }
 
 /// Cut points of one way of a connection: the end offset of each frame in its bytes.
@@ -379,7 +368,7 @@ fn ws_frame(buf: &[u8]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runner::{Chunk, WireEntry};
+    use crate::runner::{Chunk, Direction, WireEntry};
     use etherparse::{NetSlice, SlicedPacket, TransportSlice};
 
     fn chunk(t_ms: f64, way: Way, raw: &[u8]) -> Chunk {
@@ -452,7 +441,7 @@ mod tests {
                 frame(Direction::SEND, "VER"),
                 frame(Direction::RECV, "VER"),
                 frame(Direction::RECV, "CVR"),
-                frame(Direction::RECV, "PNG"),
+                // The PNG arrived after the case stopped reading: on the wire, not in the log.
             ],
             connections: vec![msnp, http],
             ..CaseResult::default()
@@ -526,10 +515,38 @@ mod tests {
     }
 
     #[test]
-    fn pcap_frame_counts_follow_the_wire_log_and_http_messages() {
+    fn pcap_frame_counts_follow_the_recorded_bytes_and_http_messages() {
         let counts = frame_counts(&[case()]);
+        // Four MSNP commands on the wire, one of them never read into the wire log.
         assert_eq!(counts.get("msnp"), Some(&4));
         assert_eq!(counts.get("http"), Some(&2));
+    }
+
+    #[test]
+    fn pcap_frame_counts_websocket_data_frames_not_the_handshake_or_control_frames() {
+        let mut down = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n".to_vec();
+        down.extend_from_slice(b"\x82\x02hi\x89\x00\x81\x01!\x88\x00");
+        let ws = Connection {
+            id: 1,
+            actor: "alice".into(),
+            protocol: "websocket".into(),
+            peer: "leancloud".into(),
+            local: "127.0.0.1:40002".into(),
+            remote: "127.0.0.1:8081".into(),
+            t_ms: 0.0,
+            chunks: vec![
+                chunk(1.0, Way::Send, b"GET / HTTP/1.1\r\nUpgrade: websocket\r\n\r\n"),
+                chunk(2.0, Way::Recv, &down),
+            ],
+            truncated: false,
+        };
+        let r = CaseResult {
+            connections: vec![ws],
+            ..CaseResult::default()
+        };
+        let counts = frame_counts(&[r]);
+        assert_eq!(counts.get("websocket"), Some(&2), "binary and text, not ping or close");
+        assert_eq!(counts.get("http"), Some(&2), "the upgrade request and its 101");
     }
 
     #[test]

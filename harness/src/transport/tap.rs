@@ -149,8 +149,8 @@ impl Capture {
     }
 
     fn open(&self, scope: &Scope, peer: String, local: SocketAddr, remote: SocketAddr) -> usize {
-        let t_ms = self.now_ms();
         let mut g = lock(&self.state);
+        let t_ms = self.now_ms();
         let id = g.0.len();
         g.0.push(Connection {
             id: u32::try_from(id + 1).unwrap_or(u32::MAX),
@@ -167,8 +167,10 @@ impl Capture {
     }
 
     fn record(&self, conn: usize, way: Way, bytes: &[u8], fin: bool) {
-        let t_ms = self.now_ms();
         let mut g = lock(&self.state);
+        // Read under the lock: the two halves of a connection record from different tasks, and
+        // a connection's chunks must be in time order (the pcap orders its packets by time).
+        let t_ms = self.now_ms();
         let (conns, total) = &mut *g;
         let Some(c) = conns.get_mut(conn) else {
             return;
