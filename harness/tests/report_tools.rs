@@ -278,10 +278,7 @@ fn tshark_reads_every_frame_of_the_suite_and_nothing_malformed() {
     seen.insert("websocket", data.lines().count());
     for p in ["sip", "msrp", "msnp", "http", "websocket"] {
         let want = expected.get(p).copied().unwrap_or(0);
-        assert!(
-            want > 0,
-            "the suite recorded no {p} frame"
-        );
+        assert!(want > 0, "the suite recorded no {p} frame");
         assert_eq!(
             seen.get(p).copied().unwrap_or(0),
             want,

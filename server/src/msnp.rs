@@ -299,11 +299,14 @@ impl Hub {
         } else {
             name.to_owned()
         };
-        let body = format!("<ath-response><mri>{}</mri></ath-response>", escape(&mri));
+        let mut body = Vec::new();
+        imspec_codec::xml::start_tag(&mut body, "ath-response");
+        imspec_codec::xml::text_element(&mut body, "mri", &mri);
+        imspec_codec::xml::end_tag(&mut body, "ath-response");
         if let Some(c) = self.conns.get_mut(&conn) {
             c.mri = Some(mri);
         }
-        self.reply(conn, cmd, &[], body.as_bytes());
+        self.reply(conn, cmd, &[], &body);
         Ok(())
     }
 
@@ -311,7 +314,11 @@ impl Hub {
         if self.conns.get(&conn).and_then(|c| c.mri.as_ref()).is_none() {
             return Err(Refusal(911, "not authenticated"));
         }
-        let epid = element(&body_text(cmd), "epid");
+        // A body that is not a `<msgr>` document binds without an endpoint id.
+        let epid = msgr::Bind::parse(&body_text(cmd))
+            .ok()
+            .and_then(|b| b.epid)
+            .map(|e| e.into_owned());
         let reg = self.rng.hex(16);
         if let Some(c) = self.conns.get_mut(&conn) {
             c.registration = Some(reg.clone());
@@ -340,20 +347,9 @@ impl Hub {
     fn put_contacts(&mut self, conn: ConnId, cmd: &Command<'_>) -> Result<(), Refusal> {
         self.bound(conn)?;
         let body = body_text(cmd);
-        let mut found = Vec::new();
-        let mut rest = body.as_str();
-        while let Some(i) = rest.find("<c ") {
-            rest = rest.get(i + 3..).unwrap_or_default();
-            let tag = rest.split('>').next().unwrap_or_default();
-            let (Some(n), t) = (attribute(tag, "n"), attribute(tag, "t")) else {
-                continue;
-            };
-            found.push(if n.contains(':') {
-                n
-            } else {
-                format!("{}:{n}", t.unwrap_or_else(|| "8".into()))
-            });
-        }
+        let list =
+            msgr::ContactList::parse(&body).map_err(|_| Refusal(201, "invalid contact list"))?;
+        let found: Vec<String> = list.contacts.iter().map(msgr::Contact::mri).collect();
         if let Some(c) = self.conns.get_mut(&conn) {
             for m in found {
                 if !c.contacts.contains(&m) {
@@ -398,22 +394,25 @@ impl Hub {
     fn put_thread(&mut self, conn: ConnId, cmd: &Command<'_>) -> Result<(), Refusal> {
         let me = self.bound(conn)?;
         let body = body_text(cmd);
-        let id = element(&body, "id")
-            .filter(|id| id.starts_with("19:"))
-            .ok_or(Refusal(201, "invalid parameter"))?;
-        if let Some(members) = self.store.thread(&id)?
+        let thread =
+            msgr::GroupThread::parse(&body).map_err(|_| Refusal(201, "invalid parameter"))?;
+        let id = thread.id.as_ref();
+        if !id.starts_with("19:") {
+            return Err(Refusal(201, "invalid parameter"));
+        }
+        if let Some(members) = self.store.thread(id)?
             && !members.contains(&me)
         {
             return Err(Refusal(201, "not a member of the thread"));
         }
         let mut members = vec![me];
-        for m in elements(&body, "mri") {
-            let m = bare(&m).to_owned();
+        for m in &thread.members {
+            let m = bare(&m.mri).to_owned();
             if !members.contains(&m) {
                 members.push(m);
             }
         }
-        self.store.set_thread(&id, &members)?;
+        self.store.set_thread(id, &members)?;
         self.reply(conn, cmd, &[], b"");
         Ok(())
     }
@@ -770,60 +769,6 @@ fn body_text(cmd: &Command<'_>) -> String {
     }
 }
 
-/// The unescaped text of the first `<name>…</name>`.
-fn element(xml: &str, name: &str) -> Option<String> {
-    elements(xml, name).into_iter().next()
-}
-
-/// The unescaped texts of every `<name>…</name>`.
-fn elements(xml: &str, name: &str) -> Vec<String> {
-    let (open, close) = (format!("<{name}>"), format!("</{name}>"));
-    let mut out = Vec::new();
-    let mut rest = xml;
-    while let Some(i) = rest.find(&open) {
-        rest = rest.get(i + open.len()..).unwrap_or_default();
-        let Some(end) = rest.find(&close) else { break };
-        out.push(unescape(rest.get(..end).unwrap_or_default()));
-        rest = rest.get(end..).unwrap_or_default();
-    }
-    out
-}
-
-/// The value of `name="…"` (or `'…'`) in a start tag's text.
-fn attribute(tag: &str, name: &str) -> Option<String> {
-    let mut from = 0;
-    loop {
-        let i = from + tag.get(from..)?.find(name)?;
-        from = i + name.len();
-        let starts_word = tag
-            .get(..i)
-            .and_then(|b| b.chars().last())
-            .is_none_or(char::is_whitespace);
-        let after = tag.get(from..)?.trim_start();
-        if !starts_word || !after.starts_with('=') {
-            continue;
-        }
-        let after = after.get(1..)?.trim_start();
-        let q = after.chars().next().filter(|c| *c == '"' || *c == '\'')?;
-        let inner = after.get(1..)?;
-        return Some(unescape(inner.get(..inner.find(q)?)?));
-    }
-}
-
-fn unescape(s: &str) -> String {
-    s.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&apos;", "'")
-        .replace("&amp;", "&")
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -935,7 +880,7 @@ mod tests {
                 (r.verb.as_str(), r.trid, r.target.as_str()),
                 ("CNT", t, "CON")
             );
-            assert!(element(&r.body, "nonce").is_some());
+            assert!(r.body.contains("<nonce>") && r.body.contains("</nonce>"));
             let t = self.send(NOW, conn, "ATH", "CON\\USER", &format!("<user><ssl-compact-ticket>t=imspec</ssl-compact-ticket><uic>x</uic><id>{name}</id></user>"));
             let r = self.take_one(conn);
             assert_eq!(
@@ -1163,11 +1108,9 @@ mod tests {
             p.login(1, "alice");
             (0..3)
                 .map(|i| {
-                    element(
-                        &p.sdg(NOW, 1, "8:alice", "8:bob", &format!("k{i}")).body,
-                        "messageid",
-                    )
-                    .unwrap()
+                    let body = p.sdg(NOW, 1, "8:alice", "8:bob", &format!("k{i}")).body;
+                    let (_, rest) = body.split_once("<messageid>").unwrap();
+                    rest.split_once("</messageid>").unwrap().0.to_owned()
                 })
                 .collect::<Vec<_>>()
         };
@@ -1361,7 +1304,26 @@ mod tests {
         );
         assert!(n.body.ends_with("<Status>NLN</Status></s></user>"));
         assert!(p.take(3).is_empty(), "carol did not list alice");
-        assert_eq!(attribute("c n='x' t=\"8\"", "n"), Some("x".into()));
-        assert_eq!(attribute("c nn=\"x\"", "n"), None);
+        // A list that is not an `<ml>` document is refused; `n` may be a whole mri.
+        let t = p.send(
+            NOW,
+            3,
+            "PUT",
+            "MSGR\\CONTACTS",
+            "<ml><skp><c t=\"8\"/></skp></ml>",
+        );
+        let r = p.take_one(3);
+        assert_eq!((r.verb.as_str(), r.trid), ("201", t));
+        p.send(
+            NOW,
+            3,
+            "PUT",
+            "MSGR\\CONTACTS",
+            "<ml><skp><c n='8:alice'/></skp></ml>",
+        );
+        assert_eq!(p.take_one(3).verb, "PUT");
+        p.send(NOW, 1, "PUT", "MSGR\\PRESENCE", presence);
+        p.take_one(1);
+        assert_eq!(p.take_one(3).target, "MSGR\\PUT");
     }
 }

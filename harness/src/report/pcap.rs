@@ -535,7 +535,11 @@ mod tests {
             remote: "127.0.0.1:8081".into(),
             t_ms: 0.0,
             chunks: vec![
-                chunk(1.0, Way::Send, b"GET / HTTP/1.1\r\nUpgrade: websocket\r\n\r\n"),
+                chunk(
+                    1.0,
+                    Way::Send,
+                    b"GET / HTTP/1.1\r\nUpgrade: websocket\r\n\r\n",
+                ),
                 chunk(2.0, Way::Recv, &down),
             ],
             truncated: false,
@@ -545,8 +549,16 @@ mod tests {
             ..CaseResult::default()
         };
         let counts = frame_counts(&[r]);
-        assert_eq!(counts.get("websocket"), Some(&2), "binary and text, not ping or close");
-        assert_eq!(counts.get("http"), Some(&2), "the upgrade request and its 101");
+        assert_eq!(
+            counts.get("websocket"),
+            Some(&2),
+            "binary and text, not ping or close"
+        );
+        assert_eq!(
+            counts.get("http"),
+            Some(&2),
+            "the upgrade request and its 101"
+        );
     }
 
     #[test]

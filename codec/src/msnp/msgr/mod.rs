@@ -1,5 +1,6 @@
 //! Typed XML payload bodies of MSNP 21–24: the `MSGR\…` history-sync documents, the
-//! ThreadActivity documents inside group-chat messages, and the `CON` login bodies.
+//! ThreadActivity documents inside group-chat messages, the `CON` login bodies, and the
+//! contact list and group thread of `PUT MSGR\CONTACTS` and `PUT MSGR\THREAD`.
 //!
 //! Sources: the wiki page "Synchronizing" of `msndevs/protocol-docs` (seed 000), the page
 //! "Webclient connections" (seed 001), Miranda NG's MSNP24 plugin (MIR,
@@ -47,7 +48,8 @@
 //!   empty.
 //!
 //! One file per document family: `history.rs` (the `MSGR\…` history-sync documents),
-//! `thread_activity.rs` (ThreadActivity) and `login.rs` (the `CON` bodies); this
+//! `thread_activity.rs` (ThreadActivity), `login.rs` (the `CON` bodies) and `lists.rs` (the
+//! contact list and group thread an endpoint puts after binding); this
 //! file holds the [`Document`] dispatch, the [`Limits`] and the reading helpers they share.
 
 use std::borrow::Cow;
@@ -58,6 +60,7 @@ use crate::{Error, ErrorKind};
 
 mod codec;
 mod history;
+mod lists;
 mod login;
 mod thread_activity;
 
@@ -66,6 +69,7 @@ pub use history::{
     ConsumptionHorizon, Conversation, Message, MessagesByConversation,
     MessagesByConversationResponse, RecentConversations, RecentConversationsResponse, Thread,
 };
+pub use lists::{Contact, ContactList, ContactService, GroupMember, GroupThread};
 pub use login::{Agent, Bind, Connect, User};
 pub use thread_activity::{MemberChange, RoleUpdate, ThreadActivity, TopicUpdate};
 
@@ -81,6 +85,9 @@ pub struct Limits {
     pub max_messages: usize,
     /// Most `<conversation>` elements in one document.
     pub max_conversations: usize,
+    /// Most list entries in one document: `<c>` contacts of an `<ml>`, `<member>`s of a
+    /// `<thread>`.
+    pub max_entries: usize,
     /// Longest document, in bytes.
     pub max_len: usize,
 }
@@ -92,6 +99,7 @@ impl Default for Limits {
             max_depth: 16,
             max_messages: 1000,
             max_conversations: 1000,
+            max_entries: 1000,
             max_len: 1 << 20,
         }
     }
@@ -116,6 +124,10 @@ pub enum Document<'a> {
     Bind(Bind<'a>),
     /// `<connect>` (`CNT … CON`).
     Connect(Connect<'a>),
+    /// `<ml>` (`PUT … MSGR\CONTACTS`).
+    ContactList(ContactList<'a>),
+    /// `<thread>` (`PUT`/`DEL … MSGR\THREAD`).
+    GroupThread(GroupThread<'a>),
     /// `<messagesbyconversation>` (`GET … MSGR\MESSAGESBYCONVERSATION`).
     MessagesByConversation(MessagesByConversation<'a>),
     /// `<messagesbyconversation-response>`.
@@ -150,6 +162,8 @@ pub fn parse_document_with<'a>(text: &'a str, limits: &Limits) -> Result<Documen
     let doc = match root.name() {
         "connect" => Document::Connect(Connect::read(&mut d, &root)?),
         "msgr" => Document::Bind(Bind::read(&mut d, &root)?),
+        "ml" => Document::ContactList(ContactList::read(&mut d, &root)?),
+        "thread" => Document::GroupThread(GroupThread::read(&mut d, &root)?),
         "messagesbyconversation" => {
             Document::MessagesByConversation(MessagesByConversation::read(&mut d, &root)?)
         }
@@ -178,6 +192,8 @@ impl Document<'_> {
         match self {
             Self::Bind(_) => "msgr",
             Self::Connect(_) => "connect",
+            Self::ContactList(_) => "ml",
+            Self::GroupThread(_) => "thread",
             Self::MessagesByConversation(_) => "messagesbyconversation",
             Self::MessagesByConversationResponse(_) => "messagesbyconversation-response",
             Self::RecentConversations(_) => "recentconversations",
@@ -192,6 +208,8 @@ impl Document<'_> {
         match self {
             Self::Bind(d) => d.encode(out),
             Self::Connect(d) => d.encode(out),
+            Self::ContactList(d) => d.encode(out),
+            Self::GroupThread(d) => d.encode(out),
             Self::MessagesByConversation(d) => d.encode(out),
             Self::MessagesByConversationResponse(d) => d.encode(out),
             Self::RecentConversations(d) => d.encode(out),
@@ -206,6 +224,8 @@ impl Document<'_> {
         match self {
             Self::Bind(d) => Document::Bind(d.into_owned()),
             Self::Connect(d) => Document::Connect(d.into_owned()),
+            Self::ContactList(d) => Document::ContactList(d.into_owned()),
+            Self::GroupThread(d) => Document::GroupThread(d.into_owned()),
             Self::MessagesByConversation(d) => Document::MessagesByConversation(d.into_owned()),
             Self::MessagesByConversationResponse(d) => {
                 Document::MessagesByConversationResponse(d.into_owned())
@@ -228,6 +248,7 @@ struct Decoder<'a, 'l> {
     limits: &'l Limits,
     messages: usize,
     conversations: usize,
+    entries: usize,
 }
 
 impl<'a, 'l> Decoder<'a, 'l> {
@@ -240,6 +261,7 @@ impl<'a, 'l> Decoder<'a, 'l> {
             limits,
             messages: 0,
             conversations: 0,
+            entries: 0,
         })
     }
 
@@ -263,6 +285,14 @@ impl<'a, 'l> Decoder<'a, 'l> {
     fn count_conversation(&mut self, el: &Element<'a>) -> Result<(), Error> {
         self.conversations += 1;
         if self.conversations > self.limits.max_conversations {
+            return Err(Error::new(ErrorKind::LimitExceeded, el.offset()));
+        }
+        Ok(())
+    }
+
+    fn count_entry(&mut self, el: &Element<'a>) -> Result<(), Error> {
+        self.entries += 1;
+        if self.entries > self.limits.max_entries {
             return Err(Error::new(ErrorKind::LimitExceeded, el.offset()));
         }
         Ok(())

@@ -371,6 +371,81 @@ fn msgr_bind_as_mir_and_the_scenarios_send_it() {
 }
 
 #[test]
+fn msgr_contact_list_and_group_thread_as_docs_give_them() {
+    // docs/protocols/msnp.md §3.4, as MIR sends it (`<s …/>` without the space).
+    let ml = r#"<ml l="1"><skp><c n="name" t="8"><s l="3" n="IM"/></c></skp></ml>"#;
+    let list = ContactList::parse(ml).unwrap();
+    assert_eq!(list.list.as_deref(), Some("1"));
+    let [c] = list.contacts.as_slice() else {
+        panic!("{list:?}")
+    };
+    assert_eq!((c.name.as_ref(), c.network.as_deref()), ("name", Some("8")));
+    assert_eq!(c.services[0].name, "IM");
+    assert_eq!(c.services[0].list.as_deref(), Some("3"));
+    assert_eq!(c.mri(), "8:name");
+    assert_round_trips(&Document::ContactList(list));
+    // Every `<skp>` group is read; unknown groups, children and attributes are skipped; `n`
+    // may be a whole mri; `t` defaults to Skype; attribute references are unescaped.
+    let list = ContactList::parse(
+        r#"<ml><d n="x"><c n="no"/></d><skp><c n='8:a&amp;b' x="1"><y/></c></skp><skp><c n="c"/></skp></ml>"#,
+    )
+    .unwrap();
+    let mris: Vec<String> = list.contacts.iter().map(Contact::mri).collect();
+    assert_eq!(mris, ["8:a&b", "8:c"]);
+    assert_eq!(list.list, None);
+
+    let thread = format!(
+        "<thread><id>{THREAD}</id><members><member><mri>8:alice</mri><role>Admin</role></member><member><mri>8:bob</mri></member></members></thread>"
+    );
+    let t = GroupThread::parse(&thread).unwrap();
+    assert_eq!(t.id, THREAD);
+    let members: Vec<_> = t
+        .members
+        .iter()
+        .map(|m| (m.mri.as_ref(), m.role.as_deref()))
+        .collect();
+    assert_eq!(members, [("8:alice", Some("Admin")), ("8:bob", None)]);
+    assert_eq!(encoded(|o| t.encode(o)), thread);
+    assert_eq!(parse_document(&thread).map(|d| d.root_name()), Ok("thread"));
+    // `DEL MSGR\THREAD` names only the thread.
+    let bare = GroupThread::parse("<thread><id>19:x</id></thread>").unwrap();
+    assert!(bare.members.is_empty());
+
+    assert_eq!(
+        err(GroupThread::parse("<thread><id>a</id><id>b</id></thread>")),
+        (ErrorKind::Unexpected, 18)
+    );
+    assert_eq!(
+        err(GroupThread::parse(
+            "<thread><members><member><role>x</role></member></members><id>a</id></thread>"
+        )),
+        (ErrorKind::Missing, 39)
+    );
+    assert_eq!(
+        err(ContactList::parse("<ml><skp><s n=\"IM\"/><c/></skp></ml>")),
+        (ErrorKind::Missing, 20)
+    );
+    let one = Limits {
+        max_entries: 1,
+        ..Limits::default()
+    };
+    assert_eq!(
+        err(ContactList::parse_with(
+            "<ml><skp><c n=\"a\"/><c n=\"b\"/></skp></ml>",
+            &one
+        )),
+        (ErrorKind::LimitExceeded, 19)
+    );
+    assert_eq!(
+        err(GroupThread::parse_with(&thread, &one)),
+        (
+            ErrorKind::LimitExceeded,
+            thread.match_indices("<member>").nth(1).unwrap().0
+        )
+    );
+}
+
+#[test]
 fn msgr_document_dispatch() {
     let cases = [
         (RECENT_REQUEST, "recentconversations"),
@@ -881,6 +956,50 @@ fn document() -> impl Strategy<Value = Document<'static>> {
                     }),
                 })
             }),
+        (any::<u32>(), opt(), opt(), opt()).prop_map(|(ver, client_name, client_ver, epid)| {
+            Document::Bind(Bind {
+                ver,
+                client_name,
+                client_ver,
+                epid,
+            })
+        }),
+        (
+            opt(),
+            proptest::collection::vec(
+                (
+                    text(),
+                    opt(),
+                    proptest::collection::vec((text(), opt()), 0..3)
+                ),
+                0..3
+            )
+        )
+            .prop_map(|(list, contacts)| {
+                Document::ContactList(ContactList {
+                    list,
+                    contacts: contacts
+                        .into_iter()
+                        .map(|(name, network, services)| Contact {
+                            name,
+                            network,
+                            services: services
+                                .into_iter()
+                                .map(|(name, list)| ContactService { name, list })
+                                .collect(),
+                        })
+                        .collect(),
+                })
+            }),
+        (text(), proptest::collection::vec((text(), opt()), 0..3)).prop_map(|(id, members)| {
+            Document::GroupThread(GroupThread {
+                id,
+                members: members
+                    .into_iter()
+                    .map(|(mri, role)| GroupMember { mri, role })
+                    .collect(),
+            })
+        }),
     ]
 }
 
