@@ -349,6 +349,7 @@ pub fn caught(v: Verdict) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    const FETION: Protocol = Protocol::of(&imspec_harness::proto::fetion::Fetion);
     use imspec_harness::runner::Failure;
 
     fn result(id: &str, verdict: Verdict) -> CaseResult {
@@ -366,7 +367,7 @@ mod tests {
     fn matrix(clean: &[Verdict], rows: &[(Mutant, Vec<Option<Verdict>>)]) -> Matrix {
         let cases: Vec<String> = (0..clean.len()).map(|i| format!("fetion/{i:03}")).collect();
         Matrix {
-            protocols: vec![Protocol::Fetion; cases.len()],
+            protocols: vec![FETION; cases.len()],
             clean: cases
                 .iter()
                 .zip(clean)

@@ -218,4 +218,38 @@ mod tests {
         assert!(sip.fetion.is_none() && sip.msnp.is_none() && sip.gateway.is_none());
         assert!(Cli::try_parse_from(["x", "--sip", "not-an-address"]).is_err());
     }
+
+    /// The two registries name the same services: every service the reference server
+    /// listens on is one a scenario's actor can name, under the same protocol (MSRP actors
+    /// speak in SIP cases), and the reference server serves every service but the driver
+    /// (the client side's own).
+    #[test]
+    fn serve_services_are_the_harness_registrys() {
+        use imspec_harness::{proto, scenario};
+        let case_protocol = |m: &dyn proto::Protocol| -> Option<&'static str> {
+            scenario::Protocol::all()
+                .find(|p| {
+                    p.name() == m.name()
+                        || p.module().address_protocols().iter().any(|a| a.name() == m.name())
+                })
+                .map(scenario::Protocol::name)
+        };
+        for s in Service::ALL {
+            let module = proto::by_service(s.name())
+                .unwrap_or_else(|| panic!("{s}: no harness module has this service"));
+            assert_eq!(case_protocol(module), Some(s.protocol().name), "{s}");
+        }
+        let mut ours: Vec<&str> = imspec_server::PROTOCOLS.iter().map(|p| p.name).collect();
+        let mut theirs: Vec<&str> = scenario::Protocol::all().map(|p| p.name()).collect();
+        ours.sort_unstable();
+        theirs.sort_unstable();
+        assert_eq!(ours, theirs);
+        let mut served: Vec<&str> = proto::services()
+            .filter(|s| proto::by_service(s).and_then(case_protocol).is_some())
+            .collect();
+        let mut names = service_names();
+        served.sort_unstable();
+        names.sort_unstable();
+        assert_eq!(names, served);
+    }
 }

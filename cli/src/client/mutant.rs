@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use imspec_harness::proto;
 use imspec_harness::scenario::Protocol;
 
 /// One broken rule of a reference client.
@@ -102,16 +103,18 @@ impl Mutant {
             | Self::LcIgnoresPatch
             | Self::LcNoAck
             | Self::LcNoNotifTime
-            | Self::LcPairsByOrder => Protocol::LeanCloud,
+            | Self::LcPairsByOrder => Protocol::of(&proto::leancloud::LeanCloud),
             Self::FetionHexKey
             | Self::FetionLengthInChars
             | Self::FetionNo200
-            | Self::FetionWrongQ => Protocol::Fetion,
+            | Self::FetionWrongQ => Protocol::of(&proto::fetion::Fetion),
             Self::MsnpNoRegistration
             | Self::MsnpNoPng
             | Self::MsnpOnePage
-            | Self::MsnpTridRepeats => Protocol::Msnp,
-            Self::SipNo200ToMessage | Self::SipNo200ToNotify | Self::SipNoRefresh => Protocol::Sip,
+            | Self::MsnpTridRepeats => Protocol::of(&proto::msnp::Msnp),
+            Self::SipNo200ToMessage | Self::SipNo200ToNotify | Self::SipNoRefresh => {
+                Protocol::of(&proto::sip::Sip)
+            }
         }
     }
 }

@@ -601,6 +601,8 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    const FETION: Protocol = Protocol::of(&imspec_harness::proto::fetion::Fetion);
+    const MSNP_PROTOCOL: Protocol = Protocol::of(&imspec_harness::proto::msnp::Msnp);
 
     const SIPC: &[u8] =
         b"M fetion.com.cn SIP-C/2.0\r\nF: 1\r\nI: 2\r\nQ: 1 M\r\nL: 9\r\n\r\n<a>hi</a>";
@@ -612,66 +614,59 @@ mod tests {
 
     #[test]
     fn parts_write_back_exactly() {
-        assert_eq!(
-            Parts::parse(Protocol::Fetion, SIPC).unwrap().to_bytes(),
-            SIPC
-        );
-        assert_eq!(Parts::parse(Protocol::Msnp, MSNP).unwrap().to_bytes(), MSNP);
+        assert_eq!(Parts::parse(FETION, SIPC).unwrap().to_bytes(), SIPC);
+        assert_eq!(Parts::parse(MSNP_PROTOCOL, MSNP).unwrap().to_bytes(), MSNP);
         let png = b"PNG 1 CON 0\r\n";
-        assert_eq!(Parts::parse(Protocol::Msnp, png).unwrap().to_bytes(), png);
+        assert_eq!(Parts::parse(MSNP_PROTOCOL, png).unwrap().to_bytes(), png);
     }
 
     #[test]
     fn length_mutations_change_only_the_length() {
-        let (out, what) = apply(Protocol::Fetion, SIPC, Mutation::LengthOff(1));
+        let (out, what) = apply(FETION, SIPC, Mutation::LengthOff(1));
         assert_eq!(text(&out), text(SIPC).replace("L: 9", "L: 10"), "{what}");
-        let (out, _) = apply(Protocol::Msnp, MSNP, Mutation::LengthOff(-1));
+        let (out, _) = apply(MSNP_PROTOCOL, MSNP, Mutation::LengthOff(-1));
         assert!(out.starts_with(b"SDG 4 MSGR 133\r\n"));
         assert_eq!(&out[16..], &MSNP[16..]);
-        let (out, what) = apply(Protocol::Msnp, MSNP, Mutation::InnerLengthOff(1));
+        let (out, what) = apply(MSNP_PROTOCOL, MSNP, Mutation::InnerLengthOff(1));
         assert_eq!(
             text(&out),
             text(MSNP).replace("Content-Length: 5", "Content-Length: 6"),
             "{what}"
         );
-        let (out, _) = apply(Protocol::Fetion, SIPC, Mutation::LengthHuge);
+        let (out, _) = apply(FETION, SIPC, Mutation::LengthHuge);
         assert!(text(&out).contains("L: 99999999999999999999\r\n"));
     }
 
     #[test]
     fn header_mutations_keep_lengths_consistent() {
-        let (out, what) = apply(
-            Protocol::Fetion,
-            SIPC,
-            Mutation::GarbleValue(1, Garble::Long(40)),
-        );
+        let (out, what) = apply(FETION, SIPC, Mutation::GarbleValue(1, Garble::Long(40)));
         assert!(
             text(&out).contains(&format!("I: {}\r\n", "9".repeat(40))),
             "{what}"
         );
         assert_eq!(what, "header `I` value replaced by 40 repeated bytes");
-        let (out, what) = apply(Protocol::Fetion, SIPC, Mutation::DropHeader(3));
+        let (out, what) = apply(FETION, SIPC, Mutation::DropHeader(3));
         assert!(!text(&out).contains("L: 9"), "{what}");
-        let (out, what) = apply(Protocol::Msnp, MSNP, Mutation::DuplicateHeader(1));
+        let (out, what) = apply(MSNP_PROTOCOL, MSNP, Mutation::DuplicateHeader(1));
         assert!(
             text(&out).starts_with("SDG 4 MSGR 148\r\n"),
             "{what}: {}",
             text(&out)
         );
         assert!(text(&out).contains("Routing: 1.0\r\nRouting: 1.0\r\n"));
-        let (out, _) = apply(Protocol::Fetion, SIPC, Mutation::GarbleName(0));
+        let (out, _) = apply(FETION, SIPC, Mutation::GarbleName(0));
         assert!(text(&out).contains("\r\nF 1\r\n"));
     }
 
     #[test]
     fn body_mutations_recompute_lengths() {
-        let (out, what) = apply(Protocol::Fetion, SIPC, Mutation::UnbalanceXml(0));
+        let (out, what) = apply(FETION, SIPC, Mutation::UnbalanceXml(0));
         assert!(
             text(&out).ends_with("L: 5\r\n\r\n<a>hi"),
             "{what}: {}",
             text(&out)
         );
-        let (out, what) = apply(Protocol::Msnp, MSNP, Mutation::TruncateBody(50));
+        let (out, what) = apply(MSNP_PROTOCOL, MSNP, Mutation::TruncateBody(50));
         assert!(
             text(&out).ends_with("Content-Length: 2\r\n\r\n<b"),
             "{what}: {}",
@@ -736,21 +731,18 @@ mod tests {
 
     #[test]
     fn byte_mutations_and_fallbacks() {
-        let (out, _) = apply(Protocol::Fetion, SIPC, Mutation::Truncate(500));
+        let (out, _) = apply(FETION, SIPC, Mutation::Truncate(500));
         assert_eq!(out, &SIPC[..SIPC.len() / 2]);
-        let (out, _) = apply(Protocol::Fetion, SIPC, Mutation::Duplicate);
+        let (out, _) = apply(FETION, SIPC, Mutation::Duplicate);
         assert_eq!(out, [SIPC, SIPC].concat());
         let garbage = b"\x00\x01 not SIP-C\r\n\r\n";
-        let (out, what) = apply(Protocol::Fetion, garbage, Mutation::DropHeader(0));
+        let (out, what) = apply(FETION, garbage, Mutation::DropHeader(0));
         assert_ne!(out, garbage);
         assert!(what.starts_with("bits flipped"), "{what}");
         // Every mutation is deterministic.
         for r in 0..200u64 {
             let m = Mutation::pick(r.wrapping_mul(0x9e37_79b9_7f4a_7c15));
-            assert_eq!(
-                apply(Protocol::Msnp, MSNP, m),
-                apply(Protocol::Msnp, MSNP, m)
-            );
+            assert_eq!(apply(MSNP_PROTOCOL, MSNP, m), apply(MSNP_PROTOCOL, MSNP, m));
         }
     }
 }

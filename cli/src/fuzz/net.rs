@@ -650,7 +650,7 @@ fn http_error(received: &[u8], closed: bool) -> Option<(Option<usize>, String)> 
             continue;
         }
         let start = r.end - r.body.len();
-        if let Some((at, what)) = stream_error(Protocol::Msnp.module(), &r.body, true) {
+        if let Some((at, what)) = stream_error(&proto::msnp::Msnp, &r.body, true) {
             return Some((
                 at.map(|a| start + a),
                 format!("HTTP {} body: {what}", r.first),
@@ -1089,13 +1089,17 @@ impl Connector for Recording {
             let scope = tap::current();
             let actor = scope.as_ref().map(|s| s.actor.clone()).unwrap_or_default();
             let mut log = lock(&self.log);
-            let protocol = log.protocol.unwrap_or(Protocol::Fetion);
-            let framing = match (to, protocol) {
-                (Endpoint::Service(s), _) if s == gateway::SERVICE => {
-                    Framing::Writes(Protocol::Msnp)
+            let Some(protocol) = log.protocol else {
+                // No round is set up: nothing to mutate.
+                return Ok(stream);
+            };
+            let framing = match to {
+                // The gateway bridge's stream carries MSNP commands.
+                Endpoint::Service(s) if s == gateway::SERVICE => {
+                    Framing::Writes(Protocol::of(&proto::msnp::Msnp))
                 }
-                (_, Protocol::LeanCloud) => Framing::WebSocket,
-                (_, p) => Framing::Writes(p),
+                _ if protocol.module().carried() == "websocket" => Framing::WebSocket,
+                _ => Framing::Writes(protocol),
             };
             log.streams.push(0);
             Ok(Box::new(Mutating {
@@ -1293,10 +1297,14 @@ fn command_owes_reply(payload: &[u8], text: bool) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    const FETION: Protocol = Protocol::of(&imspec_harness::proto::fetion::Fetion);
+    const MSNP: Protocol = Protocol::of(&imspec_harness::proto::msnp::Msnp);
+    const SIP: Protocol = Protocol::of(&imspec_harness::proto::sip::Sip);
+    const LEANCLOUD: Protocol = Protocol::of(&imspec_harness::proto::leancloud::LeanCloud);
 
     /// The first byte the SIP reader rejects in `reply`.
     fn error_at(reply: &[u8]) -> usize {
-        match Protocol::Sip.module().parse(reply) {
+        match proto::Protocol::parse(&proto::sip::Sip, reply) {
             Err(e) => e.offset(),
             other => panic!("{other:?}"),
         }
@@ -1332,15 +1340,10 @@ mod tests {
 
     #[test]
     fn liveness_cases_load() {
-        for p in [
-            Protocol::Fetion,
-            Protocol::Msnp,
-            Protocol::Sip,
-            Protocol::LeanCloud,
-        ] {
+        for p in [FETION, MSNP, SIP, LEANCLOUD] {
             assert_eq!(liveness_case(p, p.name()).protocol, p);
         }
-        let gateway = liveness_case(Protocol::Msnp, gateway::SERVICE);
+        let gateway = liveness_case(MSNP, gateway::SERVICE);
         assert!(runner::is_gateway_case(&gateway));
     }
 
@@ -1357,7 +1360,7 @@ mod tests {
         assert_eq!(moved.len(), 2, "{what}");
         assert_eq!(moved[0] + 1, moved[1]);
         assert!(matches!(swapped.steps[moved[0]].kind, StepKind::Send(_)));
-        let liveness = liveness_case(Protocol::Fetion, "fetion");
+        let liveness = liveness_case(FETION, "fetion");
         assert!(
             swap_adjacent_sends(&liveness, 0).is_none(),
             "no two sends are adjacent"
@@ -1375,20 +1378,17 @@ mod tests {
     #[test]
     fn only_whole_requests_are_owed_a_reply() {
         assert!(owes_reply(
-            Protocol::Fetion,
+            FETION,
             b"S x SIP-C/2.0\r\nI: 1\r\nQ: 1 S\r\n\r\n"
         ));
         assert!(!owes_reply(
-            Protocol::Fetion,
+            FETION,
             b"SIP-C/2.0 200 OK\r\nI: 1\r\nQ: 1 S\r\n\r\n"
         ));
-        assert!(!owes_reply(
-            Protocol::Fetion,
-            b"S x SIP-C/2.0\r\nL: 5\r\n\r\n"
-        ));
-        assert!(owes_reply(Protocol::Msnp, b"PNG 1 CON 0\r\n"));
-        assert!(!owes_reply(Protocol::Msnp, b"ACK 1 MSGR 0\r\n"));
-        assert!(!owes_reply(Protocol::Msnp, b"PNG 1 CON 9\r\n"));
+        assert!(!owes_reply(FETION, b"S x SIP-C/2.0\r\nL: 5\r\n\r\n"));
+        assert!(owes_reply(MSNP, b"PNG 1 CON 0\r\n"));
+        assert!(!owes_reply(MSNP, b"ACK 1 MSGR 0\r\n"));
+        assert!(!owes_reply(MSNP, b"PNG 1 CON 9\r\n"));
     }
 
     #[tokio::test]

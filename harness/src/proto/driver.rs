@@ -38,6 +38,15 @@ impl Protocol for Driver {
         "driver"
     }
 
+    fn about(&self) -> &'static str {
+        "The driver protocol: JSON lines to the adapter of a client under test (docs/driver-protocol.md)."
+    }
+
+    fn about_service(&self, service: &str) -> &'static str {
+        let _ = service;
+        "In a client case (`scenarios/clients/`): the adapter that runs the client under test,\nspoken to in the driver protocol (docs/driver-protocol.md)."
+    }
+
     fn services(&self) -> &'static [&'static str] {
         &[DRIVER]
     }

@@ -33,6 +33,17 @@ impl Protocol for Fetion {
         "fetion"
     }
 
+    fn about(&self) -> &'static str {
+        "Fetion SIP-C over TCP."
+    }
+
+    fn about_service(&self, service: &str) -> &'static str {
+        match service {
+            "fetion-chat" => "The Fetion chat server.",
+            _ => "The Fetion main server.",
+        }
+    }
+
     fn services(&self) -> &'static [&'static str] {
         &["fetion", "fetion-chat"]
     }

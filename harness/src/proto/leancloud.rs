@@ -55,6 +55,15 @@ impl Protocol for LeanCloud {
         "leancloud"
     }
 
+    fn about(&self) -> &'static str {
+        "LeanCloud realtime over WebSocket."
+    }
+
+    fn about_service(&self, service: &str) -> &'static str {
+        let _ = service;
+        "LeanCloud realtime (WebSocket)."
+    }
+
     fn services(&self) -> &'static [&'static str] {
         &[ws::SERVICE]
     }

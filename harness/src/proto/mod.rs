@@ -170,6 +170,16 @@ pub trait Protocol: Send + Sync {
     /// `actors: {alice: NAME}`), the protocol's own first.
     fn services(&self) -> &'static [&'static str];
 
+    /// One line saying what the protocol is (the scenario schema shows it).
+    fn about(&self) -> &'static str;
+
+    /// One line saying what a target `service` of this protocol is (the scenario schema shows
+    /// it); by default [`about`](Self::about).
+    fn about_service(&self, service: &str) -> &'static str {
+        let _ = service;
+        self.about()
+    }
+
     /// Whether a scenario may name this protocol as its `protocol:` (MSRP and the driver
     /// are only spoken by actors of other protocols' cases).
     fn scenario_protocol(&self) -> bool {

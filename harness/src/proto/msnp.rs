@@ -19,6 +19,17 @@ impl Protocol for Msnp {
     }
 
     /// `msnp-gateway`: MSNP over the HTTP gateway (`crate::transport::gateway`).
+    fn about(&self) -> &'static str {
+        "MSNP 21–24 over TCP (and the HTTP gateway)."
+    }
+
+    fn about_service(&self, service: &str) -> &'static str {
+        match service {
+            "msnp-gateway" => "The MSNP HTTP gateway (`http:` steps).",
+            _ => "MSNP over TCP.",
+        }
+    }
+
     fn services(&self) -> &'static [&'static str] {
         &["msnp", "msnp-gateway"]
     }

@@ -31,6 +31,15 @@ impl Protocol for Msrp {
     }
 
     /// MSRP actors belong to SIP cases (a send to one is read with the SIP case's keys).
+    fn about(&self) -> &'static str {
+        "MSRP (RFC 4975), spoken by actors of SIP cases."
+    }
+
+    fn about_service(&self, service: &str) -> &'static str {
+        let _ = service;
+        "MSRP relay / mailbox."
+    }
+
     fn services(&self) -> &'static [&'static str] {
         &["msrp"]
     }

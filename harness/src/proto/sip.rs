@@ -78,6 +78,15 @@ impl Protocol for Sip {
         "sip"
     }
 
+    fn about(&self) -> &'static str {
+        "SIP over TCP, with MSRP actors."
+    }
+
+    fn about_service(&self, service: &str) -> &'static str {
+        let _ = service;
+        "The SIP server."
+    }
+
     fn services(&self) -> &'static [&'static str] {
         &["sip"]
     }

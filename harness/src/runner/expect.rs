@@ -488,7 +488,11 @@ mod tests {
     use crate::scenario::{Compare, Protocol};
 
     fn vars() -> Vars {
-        let mut v = Vars::new("r1".into(), Protocol::Sip, Arc::new(Profile::default()));
+        let mut v = Vars::new(
+            "r1".into(),
+            Protocol::of(&crate::proto::sip::Sip),
+            Arc::new(Profile::default()),
+        );
         v.set("carol", "sip:carol_x@example.com".into());
         v
     }

@@ -195,7 +195,11 @@ mod tests {
     use super::*;
 
     fn vars() -> Vars {
-        let mut v = Vars::new("abc".into(), Protocol::Fetion, Arc::new(Profile::default()));
+        let mut v = Vars::new(
+            "abc".into(),
+            Protocol::of(&crate::proto::fetion::Fetion),
+            Arc::new(Profile::default()),
+        );
         v.set("actor", "alice".into());
         v.set("x", "a,b".into());
         v

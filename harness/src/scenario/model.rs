@@ -39,43 +39,80 @@ pub struct Scenario {
 
 pub use crate::proto::ActorOptions;
 
-/// The protocols imspec drives.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Protocol {
-    /// Fetion SIP-C over TCP.
-    Fetion,
-    /// LeanCloud realtime over WebSocket (docs/protocols/leancloud.md).
-    LeanCloud,
-    /// MSNP 21–24 over TCP.
-    Msnp,
-    /// SIP over TCP (RFC 3261), with MSRP actors (RFC 4975).
-    Sip,
-}
+/// A protocol a case can name as its `protocol:`: a handle on its module in [`proto::ALL`]
+/// (one whose [`scenario_protocol`](proto::Protocol::scenario_protocol) is true), so the
+/// registry stays the one list of protocols. Compared, ordered, printed and serialised by
+/// name.
+#[derive(Clone, Copy)]
+pub struct Protocol(&'static dyn proto::Protocol);
 
 impl Protocol {
     /// Every scenario protocol, in the order of [`proto::ALL`].
-    pub const ALL: [Self; 4] = [Self::Fetion, Self::Msnp, Self::Sip, Self::LeanCloud];
+    pub fn all() -> impl Iterator<Item = Self> {
+        proto::ALL
+            .iter()
+            .copied()
+            .filter(|m| m.scenario_protocol())
+            .map(Self)
+    }
+
+    /// The scenario protocol `module` drives (`Protocol::of(&proto::msnp::Msnp)`).
+    pub const fn of(module: &'static dyn proto::Protocol) -> Self {
+        Self(module)
+    }
 
     /// The protocol module that drives this protocol: everything the harness knows of a
     /// protocol beyond its name in a scenario comes from there.
     pub fn module(self) -> &'static dyn proto::Protocol {
-        match self {
-            Self::Fetion => &proto::fetion::Fetion,
-            Self::LeanCloud => &proto::leancloud::LeanCloud,
-            Self::Msnp => &proto::msnp::Msnp,
-            Self::Sip => &proto::sip::Sip,
-        }
+        self.0
     }
 
     /// The name used in YAML and on the command line (the module's name).
     pub fn name(self) -> &'static str {
-        self.module().name()
+        self.0.name()
     }
 
     /// Parses the YAML name.
     pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|p| p.name() == name)
+        Self::all().find(|p| p.name() == name)
+    }
+}
+
+impl PartialEq for Protocol {
+    fn eq(&self, other: &Self) -> bool {
+        self.name() == other.name()
+    }
+}
+
+impl Eq for Protocol {}
+
+impl std::hash::Hash for Protocol {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.name().hash(state);
+    }
+}
+
+impl PartialOrd for Protocol {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Protocol {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.name().cmp(other.name())
+    }
+}
+
+impl std::fmt::Debug for Protocol {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl serde::Serialize for Protocol {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
     }
 }
 
@@ -513,17 +550,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_scenario_protocols_are_the_registrys() {
-        let ours: Vec<&str> = Protocol::ALL.iter().map(|p| p.name()).collect();
-        let registry: Vec<&str> = proto::ALL
-            .iter()
-            .filter(|p| p.scenario_protocol())
-            .map(|p| p.name())
-            .collect();
-        assert_eq!(ours, registry);
-        for p in Protocol::ALL {
+    fn the_scenario_protocols_are_the_registrys_that_say_so() {
+        let names: Vec<&str> = Protocol::all().map(Protocol::name).collect();
+        assert_eq!(names, ["fetion", "msnp", "sip", "leancloud"]);
+        for p in Protocol::all() {
             assert_eq!(Protocol::from_name(p.name()), Some(p));
+            assert!(std::ptr::addr_eq(
+                p.module(),
+                proto::by_name(p.name()).unwrap()
+            ));
         }
+        // Spoken only by actors of other protocols' cases.
         assert_eq!(Protocol::from_name("msrp"), None);
+        assert_eq!(Protocol::from_name("driver"), None);
+        let sip = Protocol::of(&proto::sip::Sip);
+        assert_eq!(format!("{sip:?}"), "sip");
+        assert_eq!(serde_json::to_string(&sip).unwrap(), "\"sip\"");
+        assert!(Protocol::of(&proto::fetion::Fetion) < sip);
     }
 }

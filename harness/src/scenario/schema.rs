@@ -3,12 +3,19 @@
 //! and typo marks (`# yaml-language-server: $schema=…`).
 //!
 //! The loader reads YAML itself (to point errors at lines); these types describe what it
-//! accepts. A test validates every scenario and fragment against the generated schemas and
-//! fails when a committed schema differs from what these types generate.
+//! accepts. The names they allow come from the registry (protocols and services from
+//! `proto::ALL`), and a unit test holds every key list here to the loader's own (step kinds,
+//! each step's keys, check, capture, `expect` and `repeat` keys), so the two cannot drift. A test
+//! validates every scenario and fragment against the generated schemas and fails when a
+//! committed schema differs from what these types generate.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
+
+use super::Protocol;
+use crate::proto;
 
 /// The JSON Schema of case files, pretty-printed.
 pub fn case_schema() -> String {
@@ -72,19 +79,51 @@ pub struct ProvidesDoc {
     pub vars: Option<Vec<String>>,
 }
 
-/// The protocols imspec drives.
-#[derive(JsonSchema)]
-#[schemars(rename_all = "lowercase")]
-pub enum ProtocolName {
-    /// Fetion SIP-C over TCP.
-    Fetion,
-    /// LeanCloud realtime over WebSocket.
-    #[schemars(rename = "leancloud")]
-    LeanCloud,
-    /// MSNP 21–24 over TCP (and the HTTP gateway).
-    Msnp,
-    /// SIP over TCP, with MSRP actors.
-    Sip,
+/// The protocols a case can name: the registry's scenario protocols (`proto::ALL`).
+pub struct ProtocolName;
+
+impl JsonSchema for ProtocolName {
+    fn schema_name() -> Cow<'static, str> {
+        "ProtocolName".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        names(
+            "The protocols imspec drives.",
+            Protocol::all().map(|p| (p.name(), p.module().about())),
+        )
+    }
+}
+
+/// The services an actor can name: every registered module's services (`proto::ALL`).
+pub struct ServiceName;
+
+impl JsonSchema for ServiceName {
+    fn schema_name() -> Cow<'static, str> {
+        "ServiceName".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        names(
+            "The target services an actor can name.",
+            proto::ALL
+                .iter()
+                .flat_map(|m| m.services().iter().map(move |s| (*s, m.about_service(s)))),
+        )
+    }
+}
+
+/// A string schema that is one of `values`, each with its description.
+fn names<'a>(
+    description: &str,
+    values: impl Iterator<Item = (&'a str, &'a str)>,
+) -> schemars::Schema {
+    let one_of: Vec<serde_json::Value> = values
+        .map(|(name, about)| {
+            serde_json::json!({ "description": about, "type": "string", "const": name })
+        })
+        .collect();
+    schemars::json_schema!({ "description": description, "oneOf": one_of })
 }
 
 /// A rule checked by a case.
@@ -162,29 +201,6 @@ pub struct ActorOptionsDoc {
     pub format: Option<String>,
     /// LeanCloud subprotocol version: 3 (the default) or 1.
     pub version: Option<Scalar>,
-}
-
-/// The target services an actor can name.
-#[derive(JsonSchema)]
-#[schemars(rename_all = "kebab-case")]
-pub enum ServiceName {
-    /// In a client case (`scenarios/clients/`): the adapter that runs the client under test,
-    /// spoken to in the driver protocol (docs/driver-protocol.md).
-    Driver,
-    /// The Fetion main server.
-    Fetion,
-    /// The Fetion chat server.
-    FetionChat,
-    /// LeanCloud realtime (WebSocket).
-    Leancloud,
-    /// MSNP over TCP.
-    Msnp,
-    /// The MSNP HTTP gateway (`http:` steps).
-    MsnpGateway,
-    /// MSRP relay / mailbox.
-    Msrp,
-    /// The SIP server.
-    Sip,
 }
 
 /// One step: a map with exactly one step key, plus `note:` and `timeout_ms:`.
@@ -541,4 +557,91 @@ pub struct UntilDoc {
     /// The check keys.
     #[schemars(flatten)]
     pub check: CheckMap,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::super::load::expect::{CAPTURE_KEYS, CHECK_KEYS, EXPECT_KEYS};
+    use super::super::load::steps::{REPEAT_KEYS, STEP_KINDS, step_keys};
+    use super::*;
+
+    fn properties(defs: &serde_json::Value, name: &str) -> BTreeSet<String> {
+        defs[name]["properties"]
+            .as_object()
+            .unwrap_or_else(|| panic!("{name} has no properties"))
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    fn set(keys: &[&str]) -> BTreeSet<String> {
+        keys.iter().map(|k| (*k).to_owned()).collect()
+    }
+
+    /// The schema's keys are the loader's: a key added to one and not the other fails here.
+    #[test]
+    fn schema_keys_are_the_loaders() {
+        let schema: serde_json::Value = serde_json::from_str(&case_schema()).unwrap();
+        let defs = &schema["$defs"];
+        let mut kinds = BTreeSet::new();
+        for variant in defs["StepDoc"]["anyOf"].as_array().unwrap() {
+            let name = variant["$ref"]
+                .as_str()
+                .unwrap()
+                .rsplit('/')
+                .next()
+                .unwrap();
+            let mut keys = properties(defs, name);
+            assert!(keys.remove("note") && keys.remove("timeout_ms"), "{name}");
+            let kind = keys
+                .iter()
+                .find(|k| STEP_KINDS.contains(&k.as_str()))
+                .unwrap_or_else(|| panic!("{name}: no step kind among {keys:?}"))
+                .clone();
+            keys.remove(&kind);
+            assert_eq!(keys, set(step_keys(&kind)), "the keys of `{kind}:` steps");
+            kinds.insert(kind);
+        }
+        assert_eq!(kinds, set(STEP_KINDS), "step kinds");
+        assert_eq!(properties(defs, "CheckMap"), set(CHECK_KEYS), "check keys");
+        assert_eq!(
+            properties(defs, "CaptureDoc"),
+            set(CAPTURE_KEYS),
+            "capture keys"
+        );
+        let mut item = set(EXPECT_KEYS);
+        item.extend(["expect".to_owned(), "note".to_owned()]);
+        assert_eq!(
+            properties(defs, "ExpectItem"),
+            item,
+            "expect_any_order items"
+        );
+        assert_eq!(
+            properties(defs, "RepeatDoc"),
+            set(REPEAT_KEYS),
+            "repeat keys"
+        );
+        let mut until = set(CHECK_KEYS);
+        until.insert("var".to_owned());
+        assert_eq!(properties(defs, "UntilDoc"), until, "repeat until keys");
+    }
+
+    #[test]
+    fn schema_names_come_from_the_registry() {
+        let schema: serde_json::Value = serde_json::from_str(&case_schema()).unwrap();
+        let consts = |name: &str| -> Vec<String> {
+            schema["$defs"][name]["oneOf"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v["const"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        let protocols: Vec<String> = Protocol::all().map(|p| p.name().to_owned()).collect();
+        assert_eq!(consts("ProtocolName"), protocols);
+        let services: Vec<String> = proto::services().map(str::to_owned).collect();
+        assert_eq!(consts("ServiceName"), services);
+    }
 }

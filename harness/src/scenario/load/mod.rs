@@ -10,11 +10,11 @@
 //! (`expect:` items, checks, captures), `values` (YAML scalars and maps) and `source` (where
 //! an error points).
 
-mod expect;
+pub(in crate::scenario) mod expect;
 mod frame;
 mod raw;
 pub(in crate::scenario) mod source;
-mod steps;
+pub(in crate::scenario) mod steps;
 mod values;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -152,7 +152,7 @@ pub fn load_str_with(
 
 /// The scenario protocols' names as an error lists them: `fetion, leancloud, msnp or sip`.
 fn protocol_names() -> String {
-    let mut names: Vec<&str> = Protocol::ALL.iter().map(|p| p.name()).collect();
+    let mut names: Vec<&str> = Protocol::all().map(Protocol::name).collect();
     names.sort_unstable();
     match names.split_last() {
         Some((last, [])) => (*last).to_owned(),

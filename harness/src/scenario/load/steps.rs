@@ -84,6 +84,25 @@ pub(in crate::scenario) fn convert_steps(
     Ok(out)
 }
 
+/// The keys a step of `kind` takes besides its kind, `note` and `timeout_ms` (the JSON
+/// Schema's step types must agree: `schema::tests`).
+pub(in crate::scenario) fn step_keys(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "send" => &[
+            "as", "raw", "method", "status", "reason", "target", "version", "verb", "trid",
+            "length", "headers", "blocks", "body", "reply_to", "command",
+        ],
+        "expect" => EXPECT_KEYS,
+        "answer" => &["as", "match", "with"],
+        "http" => &["as", "method", "target", "headers", "body"],
+        "include" => &["with"],
+        _ => &[],
+    }
+}
+
+/// The keys of a `repeat:` step's map.
+pub(in crate::scenario) const REPEAT_KEYS: &[&str] = &["steps", "times", "until", "max"];
+
 pub(in crate::scenario) const STEP_KINDS: &[&str] = &[
     "answer",
     "assert",
@@ -152,17 +171,7 @@ pub(in crate::scenario) fn convert_step(
     let timeout_ms = take_u64(&mut rest, "timeout_ms").map_err(err)?;
     let note = text_of(&rest, "note").map_err(bad)?;
     rest.remove("note");
-    let allowed: &[&str] = match kind {
-        "send" => &[
-            "as", "raw", "method", "status", "reason", "target", "version", "verb", "trid",
-            "length", "headers", "blocks", "body", "reply_to", "command",
-        ],
-        "expect" => EXPECT_KEYS,
-        "answer" => &["as", "match", "with"],
-        "http" => &["as", "method", "target", "headers", "body"],
-        "include" => &["with"],
-        _ => &[],
-    };
+    let allowed = step_keys(kind);
     if let Some(k) = rest
         .keys()
         .map(scalar_text)
@@ -396,7 +405,6 @@ pub(in crate::scenario) fn convert_step(
                 }
             };
             if let Some(k) = m.keys().next().map(scalar_text) {
-                const REPEAT_KEYS: &[&str] = &["steps", "times", "until", "max"];
                 return Err(bad(Bad::at(
                     &k,
                     format!(
