@@ -49,7 +49,7 @@ pub struct Command<'a> {
 /// Bounds and opt-in leniencies for [`parse_with`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
-    /// Most bytes in the command line, line ending included.
+    /// Most bytes in the command line before its line ending (CRLF or, leniently, LF).
     pub max_line: usize,
     /// Largest payload length accepted.
     pub max_payload: usize,
@@ -86,14 +86,20 @@ pub fn parse(buf: &[u8]) -> crate::Result<(Command<'_>, usize)> {
 
 /// Decodes one command from the start of `buf`.
 pub fn parse_with<'a>(buf: &'a [u8], limits: &Limits) -> crate::Result<(Command<'a>, usize)> {
-    let Some(line) = scan::line(scan::within(buf, limits.max_line), 0, limits.allow_bare_lf)?
-    else {
-        if buf.len() > limits.max_line {
+    // The bound is on the line's text, so that a line is judged the same whether it ends in
+    // CRLF or (leniently) in a bare LF: its encoding, always CRLF, then fits the same bound
+    // (fuzz msnp_parse, crash-945aeb2b). The line is scanned within the bound plus the longest
+    // line ending only (see `scan::within`).
+    let window = limits.max_line.saturating_add(2);
+    let Some(line) = scan::line(scan::within(buf, window), 0, limits.allow_bare_lf)? else {
+        // No line ending within the window: the text is too long once a byte past the bound
+        // is seen that is not the CR of a CRLF still to come.
+        if buf.get(limits.max_line).is_some_and(|&b| b != b'\r') {
             return Err(Error::new(ErrorKind::LimitExceeded, limits.max_line));
         }
         return Ok(Status::Incomplete(Needed::Unknown));
     };
-    if line.next > limits.max_line {
+    if line.end > limits.max_line {
         return Err(Error::new(ErrorKind::LimitExceeded, limits.max_line));
     }
     let bytes = buf.get(..line.end).unwrap_or_default();
@@ -378,6 +384,39 @@ mod tests {
                 "{len}"
             );
         }
+    }
+
+    // Why: a 1024-byte line ending in a bare LF was accepted leniently, and its encoding (CRLF,
+    // 1025 bytes) was refused: the bound counted the line ending (fuzz msnp_parse,
+    // crash-945aeb2b). The bound is on the text now, whatever ends it.
+    #[test]
+    fn msnp_line_limit_is_on_the_text_whatever_ends_it() {
+        let text = format!("PNG {} 0", "K".repeat(1024 - 6));
+        let lenient = Limits::lenient();
+        for ending in ["\r\n", "\n"] {
+            let line = format!("{text}{ending}");
+            let Ok(Status::Complete((cmd, used))) = parse_with(line.as_bytes(), &lenient) else {
+                panic!("{ending:?}: {:?}", parse_with(line.as_bytes(), &lenient));
+            };
+            assert_eq!(used, line.len());
+            let mut out = Vec::new();
+            cmd.encode(&mut out);
+            assert_eq!(out, format!("{text}\r\n").as_bytes());
+            assert!(matches!(parse(&out), Ok(Status::Complete(_))));
+        }
+        let long = format!("PNG {} 0\r\n", "K".repeat(1024 - 5));
+        for cut in [1025, 1026, long.len()] {
+            assert_eq!(
+                parse_with(&long.as_bytes()[..cut], &lenient).unwrap_err(),
+                Error::new(ErrorKind::LimitExceeded, 1024),
+                "{cut}"
+            );
+        }
+        // The CR of a CRLF may still come: not yet too long.
+        assert!(matches!(
+            parse(format!("{text}\r").as_bytes()),
+            Ok(Status::Incomplete(_))
+        ));
     }
 
     reject!(msnp_lowercase_verb, b"get 1 MSGR 0\r\n", BadVerb, 0);
