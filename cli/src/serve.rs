@@ -230,7 +230,10 @@ mod tests {
             scenario::Protocol::all()
                 .find(|p| {
                     p.name() == m.name()
-                        || p.module().address_protocols().iter().any(|a| a.name() == m.name())
+                        || p.module()
+                            .address_protocols()
+                            .iter()
+                            .any(|a| a.name() == m.name())
                 })
                 .map(scenario::Protocol::name)
         };
