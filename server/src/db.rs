@@ -79,6 +79,9 @@ pub enum Backend {
 /// Page cache of an in-memory database: the backend is memory already.
 const IN_MEMORY_CACHE: usize = 4 << 20;
 
+/// In memory, one write transaction in this many commits durably ([`Db::write`]).
+const DURABLE_EVERY: u32 = 64;
+
 /// Idle in-memory databases one thread keeps for reuse, at most.
 const POOL: usize = 4;
 
@@ -90,6 +93,8 @@ thread_local! {
 /// An open database.
 pub struct Db {
     db: Arc<Database>,
+    /// In memory: write transactions since the last durable one (see [`Db::write`]).
+    in_memory: Option<std::sync::atomic::AtomicU32>,
     /// Keeps a temporary directory alive as long as the store uses it.
     _temp: Option<tempfile::TempDir>,
 }
@@ -134,12 +139,32 @@ impl Db {
         }
         let out = init(&txn)?;
         txn.commit().map_err(StoreError::db)?;
-        Ok((Self { db, _temp: temp }, out))
+        let in_memory =
+            (*backend == Backend::InMemory).then(|| std::sync::atomic::AtomicU32::new(0));
+        Ok((
+            Self {
+                db,
+                in_memory,
+                _temp: temp,
+            },
+            out,
+        ))
     }
 
-    /// Begins a write transaction.
+    /// Begins a write transaction. In memory, most commits are non-durable
+    /// (`Durability::None`: nothing to persist to, and the commit then skips writing the
+    /// database header); every [`DURABLE_EVERY`]th is durable, which lets redb reuse the pages
+    /// the commits before it freed, so a long-running server's memory stays bounded.
     pub fn write(&self) -> Result<WriteTransaction, StoreError> {
-        self.db.begin_write().map_err(StoreError::db)
+        let mut txn = self.db.begin_write().map_err(StoreError::db)?;
+        if let Some(count) = &self.in_memory {
+            let n = count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if n % DURABLE_EVERY != DURABLE_EVERY - 1 {
+                txn.set_durability(redb::Durability::None)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            }
+        }
+        Ok(txn)
     }
 
     /// Begins a read transaction.
@@ -236,6 +261,19 @@ mod tests {
         assert_ne!(Arc::as_ptr(&c.db), a_db);
         assert_eq!(get(&c, "x"), None);
         assert_eq!(get(&b, "x"), Some(2));
+    }
+
+    #[test]
+    fn db_in_memory_commits_are_visible_across_non_durable_and_durable_ones() {
+        let db = open_t(&Backend::InMemory);
+        let n = u64::from(DURABLE_EVERY) * 3 + 5;
+        for i in 0..n {
+            put(&db, &format!("k{i}"), i);
+            assert_eq!(get(&db, &format!("k{i}")), Some(i));
+        }
+        for i in 0..n {
+            assert_eq!(get(&db, &format!("k{i}")), Some(i), "k{i}");
+        }
     }
 
     #[test]
