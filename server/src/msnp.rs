@@ -224,12 +224,11 @@ impl Hub {
             ("ATH", _) => self.ath(conn, cmd),
             ("BND", _) => self.bnd(conn, cmd),
             ("PNG", _) => {
-                let body = if self.mutant(Mutant::MsnpPngNoWait) {
-                    String::new()
-                } else {
-                    format!("<wait>{PING_WAIT}</wait>")
-                };
-                self.reply(conn, cmd, &[], body.as_bytes());
+                let mut body = Vec::new();
+                if !self.mutant(Mutant::MsnpPngNoWait) {
+                    msgr::Wait { seconds: PING_WAIT }.encode(&mut body);
+                }
+                self.reply(conn, cmd, &[], &body);
                 Ok(())
             }
             ("OUT", _) => {

@@ -308,14 +308,9 @@ impl Client {
     }
 }
 
-/// The seconds of a `PNG` reply's `<wait>NN</wait>` body (§3.4), read with the codec's XML reader.
+/// The seconds of a `PNG` reply's `<wait>NN</wait>` body (§3.4), as `msgr::Wait` reads it.
 fn ping_wait(body: &str) -> Option<u64> {
-    let mut r = imspec_codec::xml::Reader::new(body, 4);
-    let root = r.root().ok()?;
-    if root.name() != "wait" {
-        return None;
-    }
-    r.text(&root).ok()?.trim().parse().ok()
+    msgr::Wait::parse(body).ok().map(|w| u64::from(w.seconds))
 }
 
 impl Peer for Client {

@@ -1,5 +1,5 @@
-//! The `CON` login bodies: `<user>` (`ATH … CON\USER`), `<connect>` (`CNT … CON`) and
-//! `<msgr>` (`BND … CON\MSGR`).
+//! The `CON` bodies: `<user>` (`ATH … CON\USER`), `<connect>` (`CNT … CON`), `<msgr>`
+//! (`BND … CON\MSGR`) and `<wait>` (the reply to `PNG … CON`).
 
 use std::borrow::Cow;
 
@@ -310,5 +310,43 @@ impl<'a> Bind<'a> {
             client_ver: self.client_ver.map(own),
             epid: self.epid.map(own),
         }
+    }
+}
+
+/// The body of a `PNG … CON` reply: how many seconds the client waits before its next `PNG`.
+///
+/// ```text
+/// wait = "<wait>" N "</wait>"
+/// ```
+///
+/// MIR reads it as its ping interval (`docs/protocols/msnp.md` §3.4); the reference server
+/// sends 50. White space around the number is allowed, as in every number element.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct Wait {
+    /// The seconds until the next `PNG`.
+    pub seconds: u32,
+}
+
+impl Wait {
+    /// Decodes a `<wait>` document with the default [`Limits`].
+    pub fn parse(text: &str) -> Result<Self, Error> {
+        Self::parse_with(text, &Limits::default())
+    }
+
+    /// Decodes a `<wait>` document within `limits`.
+    pub fn parse_with(text: &str, limits: &Limits) -> Result<Self, Error> {
+        parse_root(text, limits, "wait", Self::read)
+    }
+
+    pub(super) fn read<'a>(d: &mut Decoder<'a, '_>, el: &Element<'a>) -> Result<Self, Error> {
+        Ok(Self {
+            seconds: d.number(el)?,
+        })
+    }
+
+    /// Appends the document's XML.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        number_element(out, "wait", self.seconds.into());
     }
 }

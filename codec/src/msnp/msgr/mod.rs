@@ -48,7 +48,7 @@
 //!   empty.
 //!
 //! One file per document family: `history.rs` (the `MSGR\…` history-sync documents),
-//! `thread_activity.rs` (ThreadActivity), `login.rs` (the `CON` bodies) and `lists.rs` (the
+//! `thread_activity.rs` (ThreadActivity), `login.rs` (the `CON` bodies, `<wait>` included) and `lists.rs` (the
 //! contact list and group thread an endpoint puts after binding); this
 //! file holds the [`Document`] dispatch, the [`Limits`] and the reading helpers they share.
 
@@ -70,7 +70,7 @@ pub use history::{
     MessagesByConversationResponse, RecentConversations, RecentConversationsResponse, Thread,
 };
 pub use lists::{Contact, ContactList, ContactService, GroupMember, GroupThread};
-pub use login::{Agent, Bind, Connect, User};
+pub use login::{Agent, Bind, Connect, User, Wait};
 pub use thread_activity::{MemberChange, RoleUpdate, ThreadActivity, TopicUpdate};
 
 /// Bounds and leniencies for decoding MSGR documents. Leniencies are off by default.
@@ -141,6 +141,8 @@ pub enum Document<'a> {
     ThreadActivity(ThreadActivity<'a>),
     /// `<user>` (`ATH … CON\USER`).
     User(User<'a>),
+    /// `<wait>` (the reply to `PNG … CON`).
+    Wait(Wait),
 }
 
 /// Decodes any document of this module with the default [`Limits`]; an unknown root element
@@ -177,6 +179,7 @@ pub fn parse_document_with<'a>(text: &'a str, limits: &Limits) -> Result<Documen
             Document::RecentConversationsResponse(RecentConversationsResponse::read(&mut d, &root)?)
         }
         "user" => Document::User(User::read(&mut d, &root)?),
+        "wait" => Document::Wait(Wait::read(&mut d, &root)?),
         _ => match ThreadActivity::read(&mut d, &root)? {
             Some(activity) => Document::ThreadActivity(activity),
             None => return Err(Error::new(ErrorKind::Unexpected, root.offset())),
@@ -200,6 +203,7 @@ impl Document<'_> {
             Self::RecentConversationsResponse(_) => "recentconversations-response",
             Self::ThreadActivity(a) => a.root_name(),
             Self::User(_) => "user",
+            Self::Wait(_) => "wait",
         }
     }
 
@@ -216,6 +220,7 @@ impl Document<'_> {
             Self::RecentConversationsResponse(d) => d.encode(out),
             Self::ThreadActivity(d) => d.encode(out),
             Self::User(d) => d.encode(out),
+            Self::Wait(d) => d.encode(out),
         }
     }
 
@@ -236,6 +241,7 @@ impl Document<'_> {
             }
             Self::ThreadActivity(d) => Document::ThreadActivity(d.into_owned()),
             Self::User(d) => Document::User(d.into_owned()),
+            Self::Wait(d) => Document::Wait(d),
         }
     }
 }

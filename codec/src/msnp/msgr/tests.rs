@@ -446,6 +446,26 @@ fn msgr_contact_list_and_group_thread_as_docs_give_them() {
 }
 
 #[test]
+fn msgr_wait_as_the_png_reply_carries_it() {
+    let w = Wait::parse("<wait>50</wait>").unwrap();
+    assert_eq!(w.seconds, 50);
+    assert_eq!(encoded(|o| w.encode(o)), "<wait>50</wait>");
+    assert_eq!(Wait::parse("<wait> 7\n</wait>").map(|w| w.seconds), Ok(7));
+    assert_eq!(
+        err(Wait::parse("<wait>soon</wait>")),
+        (ErrorKind::Unexpected, 6)
+    );
+    assert_eq!(
+        err(Wait::parse("<wait>4294967296</wait>")),
+        (ErrorKind::Unexpected, 6)
+    );
+    assert_eq!(
+        parse_document("<wait>1</wait>"),
+        Ok(Document::Wait(Wait { seconds: 1 }))
+    );
+}
+
+#[test]
 fn msgr_document_dispatch() {
     let cases = [
         (RECENT_REQUEST, "recentconversations"),
@@ -956,6 +976,7 @@ fn document() -> impl Strategy<Value = Document<'static>> {
                     }),
                 })
             }),
+        any::<u32>().prop_map(|seconds| Document::Wait(Wait { seconds })),
         (any::<u32>(), opt(), opt(), opt()).prop_map(|(ver, client_name, client_ver, epid)| {
             Document::Bind(Bind {
                 ver,
