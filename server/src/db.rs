@@ -153,7 +153,7 @@ impl Db {
 
     /// Begins a write transaction. In memory, most commits are non-durable
     /// (`Durability::None`: nothing to persist to, and the commit then skips writing the
-    /// database header); every [`DURABLE_EVERY`]th is durable, which lets redb reuse the pages
+    /// database header); every `DURABLE_EVERY`th (64th) is durable, which lets redb reuse the pages
     /// the commits before it freed, so a long-running server's memory stays bounded.
     pub fn write(&self) -> Result<WriteTransaction, StoreError> {
         let mut txn = self.db.begin_write().map_err(StoreError::db)?;
