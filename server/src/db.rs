@@ -17,21 +17,35 @@
 //!
 //! # The in-memory backend
 //!
-//! [`Backend::InMemory`] is redb's `InMemoryBackend`: nothing touches the disk, nothing
-//! survives the process. Creating a redb database is most of the cost of a store per fuzz
-//! input or per unit test (an initial region of about 1 MiB, zeroed, and two commits), so an
-//! in-memory database is reused: each thread keeps the databases of dropped in-memory stores,
-//! and the next in-memory store on that thread takes an idle one, deletes every table and
-//! creates its own in the same transaction that opens it. A database still used by a live
-//! store is never taken, so two live stores never share data, and a reused database is
-//! indistinguishable from a fresh one: same tables, all empty.
+//! [`Backend::InMemory`] is not redb: a redb database costs an initial region of about 1 MiB
+//! and each commit walks its page allocator and free lists, which made creating a store and
+//! committing to it most of the work of a fuzz input or a unit test (issue 18). In memory, a
+//! table is an [`imbl::OrdMap`], a persistent B-tree whose clone is O(1) and shares
+//! structure, holding the bytes redb would store, ordered exactly as redb orders them (the key
+//! type's [`redb::Key::compare`]). The stores' queries are written once, against this
+//! module's [`WriteTxn`], [`ReadTxn`], [`Table`] and [`TableMut`], and answer the same on
+//! either backend (a property test holds the two to that). Transactions keep redb's meaning:
+//!
+//! * a write transaction works on its own copy of the tables (O(1) to take) and publishes it
+//!   on [`WriteTxn::commit`]; dropped uncommitted, nothing of it is seen. Write transactions
+//!   of one database run one at a time, as in redb;
+//! * a read transaction is a snapshot: later commits do not change what it reads;
+//! * nothing touches the disk and nothing survives the process: for the server without
+//!   `--data`, fuzzing and unit tests. A fresh store costs a few small allocations.
 
+use std::borrow::Borrow;
 use std::cell::RefCell;
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+use std::marker::PhantomData;
+use std::ops::{Bound, RangeBounds};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use redb::backends::InMemoryBackend;
-use redb::{Database, ReadTransaction, WriteTransaction};
+use redb::{
+    AccessGuard, Database, Key, ReadableDatabase as _, ReadableTable as _, TableDefinition,
+    TableHandle as _, Value,
+};
 
 /// A storage failure (disk full, corrupt file): the hub answers with its protocol's server
 /// error and keeps nothing it could not commit.
@@ -67,34 +81,73 @@ impl StoreError {
 /// Where a store keeps its database.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Backend {
-    /// A file in this directory (created if missing): durable across restarts.
+    /// A redb file in this directory (created if missing): durable across restarts.
     Dir(PathBuf),
-    /// A file in a new temporary directory, removed when the store drops.
+    /// A redb file in a new temporary directory, removed when the store drops.
     Temporary,
-    /// Memory only (redb's `InMemoryBackend`), reused per thread and emptied (see the module
-    /// docs): for the server without `--data`, fuzzing and unit tests.
+    /// Memory only, not redb (see the module docs): for the server without `--data`,
+    /// fuzzing and unit tests.
     InMemory,
 }
 
-/// Page cache of an in-memory database: the backend is memory already.
-const IN_MEMORY_CACHE: usize = 4 << 20;
+/// A key as an in-memory table holds it: the bytes redb would store, ordered by the key
+/// type's own comparison.
+#[derive(Clone)]
+struct MemKey {
+    bytes: Arc<[u8]>,
+    compare: fn(&[u8], &[u8]) -> Ordering,
+}
 
-/// In memory, one write transaction in this many commits durably ([`Db::write`]).
-const DURABLE_EVERY: u32 = 64;
+impl MemKey {
+    fn of<K: Key>(key: &K::SelfType<'_>) -> Self {
+        Self {
+            bytes: Arc::from(K::as_bytes(key).as_ref()),
+            compare: K::compare,
+        }
+    }
+}
 
-/// Idle in-memory databases one thread keeps for reuse, at most.
-const POOL: usize = 4;
+impl PartialEq for MemKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
 
-thread_local! {
-    /// In-memory databases of this thread: idle when only the pool holds them.
-    static IN_MEMORY: RefCell<Vec<Arc<Database>>> = const { RefCell::new(Vec::new()) };
+impl Eq for MemKey {}
+
+impl PartialOrd for MemKey {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for MemKey {
+    fn cmp(&self, other: &Self) -> Ordering {
+        (self.compare)(&self.bytes, &other.bytes)
+    }
+}
+
+/// One in-memory table: encoded key → encoded value.
+type MemTable = imbl::OrdMap<MemKey, Arc<[u8]>>;
+
+/// The tables of an in-memory database, by name.
+type MemTables = BTreeMap<String, MemTable>;
+
+/// An in-memory database: the last committed tables, and the lock a write transaction holds.
+#[derive(Default)]
+struct Memory {
+    committed: Mutex<Arc<MemTables>>,
+    writer: Mutex<()>,
+}
+
+enum Kind {
+    Redb(Database),
+    Memory(Memory),
 }
 
 /// An open database.
 pub struct Db {
-    db: Arc<Database>,
-    /// In memory: write transactions since the last durable one (see [`Db::write`]).
-    in_memory: Option<std::sync::atomic::AtomicU32>,
+    kind: Kind,
     /// Keeps a temporary directory alive as long as the store uses it.
     _temp: Option<tempfile::TempDir>,
 }
@@ -102,75 +155,66 @@ pub struct Db {
 impl std::fmt::Debug for Db {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Db")
+            .field("in_memory", &matches!(self.kind, Kind::Memory(_)))
             .field("temporary", &self._temp.is_some())
             .finish_non_exhaustive()
     }
 }
 
+/// A lock whether or not a panic poisoned it: every critical section here leaves its data
+/// whole (a swap of one `Arc`, or nothing).
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 impl Db {
     /// Opens the database `file` at `backend` and runs `init` in its first write transaction
-    /// (create the tables, read the metadata), then commits. A reused in-memory database has
-    /// every table deleted in that same transaction before `init` runs.
+    /// (create the tables, read the metadata), then commits.
     pub fn open<T>(
         backend: &Backend,
         file: &str,
-        init: impl FnOnce(&WriteTransaction) -> Result<T, StoreError>,
+        init: impl FnOnce(&WriteTxn<'_>) -> Result<T, StoreError>,
     ) -> Result<(Self, T), StoreError> {
-        let (db, temp, reused) = match backend {
-            Backend::Dir(dir) => (Arc::new(create(dir, file)?), None, false),
+        let (kind, temp) = match backend {
+            Backend::Dir(dir) => (Kind::Redb(create(dir, file)?), None),
             Backend::Temporary => {
                 let temp = tempfile::tempdir().map_err(|source| StoreError::Dir {
                     path: std::env::temp_dir(),
                     source,
                 })?;
-                (Arc::new(create(temp.path(), file)?), Some(temp), false)
+                (Kind::Redb(create(temp.path(), file)?), Some(temp))
             }
-            Backend::InMemory => {
-                let (db, reused) = in_memory()?;
-                (db, None, reused)
-            }
+            Backend::InMemory => (Kind::Memory(Memory::default()), None),
         };
-        let txn = db.begin_write().map_err(StoreError::db)?;
-        if reused {
-            let names: Vec<_> = txn.list_tables().map_err(StoreError::db)?.collect();
-            for t in names {
-                txn.delete_table(t).map_err(StoreError::db)?;
-            }
-        }
+        let db = Self { kind, _temp: temp };
+        let txn = db.write()?;
         let out = init(&txn)?;
-        txn.commit().map_err(StoreError::db)?;
-        let in_memory =
-            (*backend == Backend::InMemory).then(|| std::sync::atomic::AtomicU32::new(0));
-        Ok((
-            Self {
-                db,
-                in_memory,
-                _temp: temp,
-            },
-            out,
-        ))
+        txn.commit()?;
+        Ok((db, out))
     }
 
-    /// Begins a write transaction. In memory, most commits are non-durable
-    /// (`Durability::None`: nothing to persist to, and the commit then skips writing the
-    /// database header); every `DURABLE_EVERY`th (64th) is durable, which lets redb reuse the pages
-    /// the commits before it freed, so a long-running server's memory stays bounded.
-    pub fn write(&self) -> Result<WriteTransaction, StoreError> {
-        let mut txn = self.db.begin_write().map_err(StoreError::db)?;
-        if let Some(count) = &self.in_memory {
-            let n = count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            if n % DURABLE_EVERY != DURABLE_EVERY - 1 {
-                txn.set_durability(redb::Durability::None)
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    /// Begins a write transaction (waiting for the one in progress, if any).
+    pub fn write(&self) -> Result<WriteTxn<'_>, StoreError> {
+        Ok(WriteTxn(match &self.kind {
+            Kind::Redb(db) => WriteKind::Redb(Box::new(db.begin_write().map_err(StoreError::db)?)),
+            Kind::Memory(memory) => {
+                let writer = lock(&memory.writer);
+                let work = MemTables::clone(&lock(&memory.committed));
+                WriteKind::Memory {
+                    memory,
+                    _writer: writer,
+                    work: RefCell::new(work),
+                }
             }
-        }
-        Ok(txn)
+        }))
     }
 
-    /// Begins a read transaction.
-    pub fn read(&self) -> Result<ReadTransaction, StoreError> {
-        use redb::ReadableDatabase as _;
-        self.db.begin_read().map_err(StoreError::db)
+    /// Begins a read transaction: a snapshot of the last commit.
+    pub fn read(&self) -> Result<ReadTxn, StoreError> {
+        Ok(ReadTxn(match &self.kind {
+            Kind::Redb(db) => ReadKind::Redb(db.begin_read().map_err(StoreError::db)?),
+            Kind::Memory(memory) => ReadKind::Memory(Arc::clone(&lock(&memory.committed))),
+        }))
     }
 }
 
@@ -183,39 +227,329 @@ fn create(dir: &Path, file: &str) -> Result<Database, StoreError> {
     Database::create(dir.join(file)).map_err(StoreError::db)
 }
 
-/// An idle in-memory database of this thread (`true`: it must be emptied), or a new one.
-fn in_memory() -> Result<(Arc<Database>, bool), StoreError> {
-    IN_MEMORY.with(|pool| {
-        let mut pool = pool.borrow_mut();
-        if let Some(db) = pool.iter().find(|db| Arc::strong_count(db) == 1) {
-            return Ok((Arc::clone(db), true));
+/// A write transaction: tables opened in it read its own writes; [`commit`](Self::commit)
+/// publishes them, dropping it discards them.
+pub struct WriteTxn<'db>(WriteKind<'db>);
+
+enum WriteKind<'db> {
+    Redb(Box<redb::WriteTransaction>),
+    Memory {
+        memory: &'db Memory,
+        _writer: MutexGuard<'db, ()>,
+        work: RefCell<MemTables>,
+    },
+}
+
+impl WriteTxn<'_> {
+    /// Opens the table `def`, creating it if needed.
+    pub fn open_table<K: Key + 'static, V: Value + 'static>(
+        &self,
+        def: TableDefinition<'_, K, V>,
+    ) -> Result<TableMut<'_, K, V>, StoreError> {
+        Ok(TableMut(match &self.0 {
+            WriteKind::Redb(txn) => MutKind::Redb(txn.open_table(def).map_err(StoreError::db)?),
+            WriteKind::Memory { work, .. } => {
+                let name = def.name().to_owned();
+                work.borrow_mut().entry(name.clone()).or_default();
+                MutKind::Memory {
+                    work,
+                    name,
+                    _types: PhantomData,
+                }
+            }
+        }))
+    }
+
+    /// Publishes every write of this transaction (redb: durably, before returning).
+    pub fn commit(self) -> Result<(), StoreError> {
+        match self.0 {
+            WriteKind::Redb(txn) => txn.commit().map_err(StoreError::db),
+            WriteKind::Memory { memory, work, .. } => {
+                *lock(&memory.committed) = Arc::new(work.into_inner());
+                Ok(())
+            }
         }
-        let db = Arc::new(
-            Database::builder()
-                .set_cache_size(IN_MEMORY_CACHE)
-                .create_with_backend(InMemoryBackend::new())
-                .map_err(StoreError::db)?,
-        );
-        if pool.len() >= POOL {
-            // Every kept database is in use: forget the oldest (its store keeps it alive).
-            pool.remove(0);
+    }
+}
+
+/// A read transaction.
+pub struct ReadTxn(ReadKind);
+
+enum ReadKind {
+    Redb(redb::ReadTransaction),
+    Memory(Arc<MemTables>),
+}
+
+impl ReadTxn {
+    /// Opens the table `def` (it must exist: every store creates its tables when it opens).
+    pub fn open_table<K: Key + 'static, V: Value + 'static>(
+        &self,
+        def: TableDefinition<'_, K, V>,
+    ) -> Result<Table<K, V>, StoreError> {
+        Ok(Table(match &self.0 {
+            ReadKind::Redb(txn) => ReadOnly::Redb(txn.open_table(def).map_err(StoreError::db)?),
+            ReadKind::Memory(tables) => ReadOnly::Memory(
+                tables.get(def.name()).cloned().unwrap_or_default(),
+                PhantomData,
+            ),
+        }))
+    }
+}
+
+/// A table opened for reading.
+pub struct Table<K: Key + 'static, V: Value + 'static>(ReadOnly<K, V>);
+
+enum ReadOnly<K: Key + 'static, V: Value + 'static> {
+    Redb(redb::ReadOnlyTable<K, V>),
+    Memory(MemTable, PhantomData<(K, V)>),
+}
+
+/// A table opened in a write transaction.
+pub struct TableMut<'txn, K: Key + 'static, V: Value + 'static>(MutKind<'txn, K, V>);
+
+enum MutKind<'txn, K: Key + 'static, V: Value + 'static> {
+    Redb(redb::Table<'txn, K, V>),
+    Memory {
+        work: &'txn RefCell<MemTables>,
+        name: String,
+        _types: PhantomData<(K, V)>,
+    },
+}
+
+impl<K: Key + 'static, V: Value + 'static> Table<K, V> {
+    /// The value of `key`.
+    pub fn get<'k>(
+        &self,
+        key: impl Borrow<K::SelfType<'k>>,
+    ) -> Result<Option<Guard<'_, V>>, StoreError> {
+        match &self.0 {
+            ReadOnly::Redb(t) => Ok(t
+                .get(key)
+                .map_err(StoreError::db)?
+                .map(|g| Guard(GuardKind::Redb(g)))),
+            ReadOnly::Memory(t, _) => Ok(mem_get::<K, V>(t, key.borrow())),
         }
-        pool.push(Arc::clone(&db));
-        Ok((db, false))
+    }
+
+    /// The rows with keys in `range`, in key order (reversible).
+    pub fn range<'k, KR>(
+        &self,
+        range: impl RangeBounds<KR> + 'k,
+    ) -> Result<Range<'_, K, V>, StoreError>
+    where
+        KR: Borrow<K::SelfType<'k>> + 'k,
+    {
+        match &self.0 {
+            ReadOnly::Redb(t) => Ok(Range(RangeKind::Redb(Box::new(
+                t.range(range).map_err(StoreError::db)?,
+            )))),
+            ReadOnly::Memory(t, _) => Ok(mem_range(t.clone(), &range)),
+        }
+    }
+
+    /// Every row, in key order.
+    pub fn iter(&self) -> Result<Range<'_, K, V>, StoreError> {
+        match &self.0 {
+            ReadOnly::Redb(t) => Ok(Range(RangeKind::Redb(Box::new(
+                t.iter().map_err(StoreError::db)?,
+            )))),
+            ReadOnly::Memory(t, _) => Ok(mem_range::<K, V, K::SelfType<'_>>(t.clone(), &..)),
+        }
+    }
+}
+
+impl<K: Key + 'static, V: Value + 'static> TableMut<'_, K, V> {
+    /// Sets `key` to `value`.
+    pub fn insert<'k, 'v>(
+        &mut self,
+        key: impl Borrow<K::SelfType<'k>>,
+        value: impl Borrow<V::SelfType<'v>>,
+    ) -> Result<(), StoreError> {
+        match &mut self.0 {
+            MutKind::Redb(t) => t.insert(key, value).map(drop).map_err(StoreError::db),
+            MutKind::Memory { work, name, .. } => {
+                let bytes = Arc::from(V::as_bytes(value.borrow()).as_ref());
+                work.borrow_mut()
+                    .entry(name.clone())
+                    .or_default()
+                    .insert(MemKey::of::<K>(key.borrow()), bytes);
+                Ok(())
+            }
+        }
+    }
+
+    /// Deletes `key`; whether it was there.
+    pub fn remove<'k>(&mut self, key: impl Borrow<K::SelfType<'k>>) -> Result<bool, StoreError> {
+        match &mut self.0 {
+            MutKind::Redb(t) => Ok(t.remove(key).map_err(StoreError::db)?.is_some()),
+            MutKind::Memory { work, name, .. } => Ok(work
+                .borrow_mut()
+                .get_mut(name.as_str())
+                .and_then(|t| t.remove(&MemKey::of::<K>(key.borrow())))
+                .is_some()),
+        }
+    }
+
+    /// The value of `key`, as this transaction has it.
+    pub fn get<'k>(
+        &self,
+        key: impl Borrow<K::SelfType<'k>>,
+    ) -> Result<Option<Guard<'_, V>>, StoreError> {
+        match &self.0 {
+            MutKind::Redb(t) => Ok(t
+                .get(key)
+                .map_err(StoreError::db)?
+                .map(|g| Guard(GuardKind::Redb(g)))),
+            MutKind::Memory { work, name, .. } => Ok(RefCell::borrow(work)
+                .get(name.as_str())
+                .and_then(|t| mem_get::<K, V>(t, key.borrow()))),
+        }
+    }
+}
+
+/// A value read from a table: [`value`](Self::value) decodes it.
+pub struct Guard<'a, V: Value + 'static>(GuardKind<'a, V>);
+
+enum GuardKind<'a, V: Value + 'static> {
+    /// Borrowed from redb's page.
+    Redb(AccessGuard<'a, V>),
+    /// Shared with an in-memory table.
+    Memory(Arc<[u8]>, PhantomData<V>),
+}
+
+impl<V: Value + 'static> Guard<'_, V> {
+    /// The value.
+    pub fn value(&self) -> V::SelfType<'_> {
+        match &self.0 {
+            GuardKind::Redb(g) => g.value(),
+            GuardKind::Memory(bytes, _) => V::from_bytes(bytes),
+        }
+    }
+}
+
+/// The rows of a table in a key range, in key order either way.
+pub struct Range<'a, K: Key + 'static, V: Value + 'static>(RangeKind<'a, K, V>);
+
+enum RangeKind<'a, K: Key + 'static, V: Value + 'static> {
+    /// A redb range.
+    Redb(Box<redb::Range<'a, K, V>>),
+    /// A snapshot of an in-memory table and the bounds still to visit.
+    Memory {
+        /// The table as the range began.
+        table: MemTable,
+        /// The lower bound still to visit.
+        lo: Bound<MemKey>,
+        /// The upper bound still to visit.
+        hi: Bound<MemKey>,
+        /// The key and value types.
+        types: PhantomData<(K, V)>,
+    },
+}
+
+/// A row: its key and its value.
+pub type Row<'a, K, V> = (Guard<'a, K>, Guard<'a, V>);
+
+impl<'a, K: Key + 'static, V: Value + 'static> Range<'a, K, V> {
+    fn redb_row(
+        row: Result<(AccessGuard<'a, K>, AccessGuard<'a, V>), redb::StorageError>,
+    ) -> Result<Row<'a, K, V>, StoreError> {
+        let (k, v) = row.map_err(StoreError::db)?;
+        Ok((Guard(GuardKind::Redb(k)), Guard(GuardKind::Redb(v))))
+    }
+
+    /// The next row from the front (`back`: from the back) of the memory range.
+    fn memory_next(&mut self, back: bool) -> Option<Result<Row<'a, K, V>, StoreError>> {
+        let RangeKind::Memory { table, lo, hi, .. } = &mut self.0 else {
+            return None;
+        };
+        if is_empty(lo, hi) {
+            return None;
+        }
+        let mut rows = table.range((lo.clone(), hi.clone()));
+        let (k, v) = if back { rows.next_back() } else { rows.next() }?;
+        let (k, v) = (k.clone(), Arc::clone(v));
+        let bound = Bound::Excluded(k.clone());
+        if back {
+            *hi = bound;
+        } else {
+            *lo = bound;
+        }
+        Some(Ok((
+            memory_guard(k.bytes, PhantomData),
+            memory_guard(v, PhantomData),
+        )))
+    }
+}
+
+impl<'a, K: Key + 'static, V: Value + 'static> Iterator for Range<'a, K, V> {
+    type Item = Result<Row<'a, K, V>, StoreError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match &mut self.0 {
+            RangeKind::Redb(r) => r.next().map(Self::redb_row),
+            RangeKind::Memory { .. } => self.memory_next(false),
+        }
+    }
+}
+
+impl<K: Key + 'static, V: Value + 'static> DoubleEndedIterator for Range<'_, K, V> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        match &mut self.0 {
+            RangeKind::Redb(r) => r.next_back().map(Self::redb_row),
+            RangeKind::Memory { .. } => self.memory_next(true),
+        }
+    }
+}
+
+fn mem_get<K: Key + 'static, V: Value + 'static>(
+    table: &MemTable,
+    key: &K::SelfType<'_>,
+) -> Option<Guard<'static, V>> {
+    table
+        .get(&MemKey::of::<K>(key))
+        .map(|v| memory_guard(Arc::clone(v), PhantomData))
+}
+
+fn mem_range<'k, K: Key + 'static, V: Value + 'static, KR: Borrow<K::SelfType<'k>>>(
+    table: MemTable,
+    range: &impl RangeBounds<KR>,
+) -> Range<'static, K, V> {
+    let bound = |b: Bound<&KR>| b.map(|k| MemKey::of::<K>(k.borrow()));
+    Range(RangeKind::Memory {
+        table,
+        lo: bound(range.start_bound()),
+        hi: bound(range.end_bound()),
+        types: PhantomData,
     })
+}
+
+fn memory_guard<V: Value + 'static>(bytes: Arc<[u8]>, types: PhantomData<V>) -> Guard<'static, V> {
+    Guard(GuardKind::Memory(bytes, types))
+}
+
+/// Whether no key lies between `lo` and `hi`.
+fn is_empty(lo: &Bound<MemKey>, hi: &Bound<MemKey>) -> bool {
+    match (lo, hi) {
+        (Bound::Included(a), Bound::Included(b)) => a > b,
+        (Bound::Included(a) | Bound::Excluded(a), Bound::Included(b) | Bound::Excluded(b)) => {
+            a >= b
+        }
+        _ => false,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use redb::{ReadableDatabase as _, TableDefinition};
+    use proptest::prelude::*;
 
     const T: TableDefinition<&str, u64> = TableDefinition::new("t");
-    const U: TableDefinition<u64, u64> = TableDefinition::new("u");
+    const ROWS: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("rows");
 
     fn open_t(backend: &Backend) -> Db {
         Db::open(backend, "t.redb", |txn| {
-            txn.open_table(T).map_err(StoreError::db)?;
+            txn.open_table(T)?;
+            txn.open_table(ROWS)?;
             Ok(())
         })
         .unwrap()
@@ -235,44 +569,159 @@ mod tests {
     }
 
     #[test]
-    fn db_in_memory_reused_starts_empty_and_never_shares_a_live_store() {
-        let a = open_t(&Backend::InMemory);
-        put(&a, "x", 1);
-        // A table another store created lives on in the database: it must go too.
-        let txn = a.write().unwrap();
-        txn.open_table(U).unwrap().insert(1, 1).unwrap();
-        txn.commit().unwrap();
-        let a_db = Arc::as_ptr(&a.db);
-        drop(a);
-        let b = open_t(&Backend::InMemory);
-        assert_eq!(Arc::as_ptr(&b.db), a_db, "the idle database is reused");
-        assert_eq!(get(&b, "x"), None, "and emptied");
-        let tables: Vec<String> = {
-            let txn = b.db.begin_read().unwrap();
-            txn.list_tables()
-                .unwrap()
-                .map(|t| redb::TableHandle::name(&t).to_owned())
-                .collect()
-        };
-        assert_eq!(tables, ["t"], "only the tables the new store created");
-        put(&b, "x", 2);
-        // `b` alive: the next store gets a database of its own.
-        let c = open_t(&Backend::InMemory);
-        assert_ne!(Arc::as_ptr(&c.db), a_db);
-        assert_eq!(get(&c, "x"), None);
-        assert_eq!(get(&b, "x"), Some(2));
+    fn db_transactions_commit_roll_back_and_read_snapshots_on_both_backends() {
+        for backend in [Backend::InMemory, Backend::Temporary] {
+            let db = open_t(&backend);
+            put(&db, "x", 1);
+            let before = db.read().unwrap();
+            {
+                let txn = db.write().unwrap();
+                let mut t = txn.open_table(T).unwrap();
+                t.insert("x", 2).unwrap();
+                t.insert("y", 3).unwrap();
+                assert_eq!(
+                    t.get("x").unwrap().map(|v| v.value()),
+                    Some(2),
+                    "own writes"
+                );
+                // Dropped without commit.
+            }
+            assert_eq!(
+                (get(&db, "x"), get(&db, "y")),
+                (Some(1), None),
+                "{backend:?}"
+            );
+            let txn = db.write().unwrap();
+            txn.open_table(T).unwrap().insert("y", 4).unwrap();
+            assert!(!txn.open_table(T).unwrap().remove("z").unwrap());
+            assert!(txn.open_table(T).unwrap().remove("x").unwrap());
+            txn.commit().unwrap();
+            assert_eq!(
+                (get(&db, "x"), get(&db, "y")),
+                (None, Some(4)),
+                "{backend:?}"
+            );
+            let old = before.open_table(T).unwrap();
+            assert_eq!(
+                old.get("x").unwrap().map(|v| v.value()),
+                Some(1),
+                "a snapshot"
+            );
+            assert!(old.get("y").unwrap().is_none(), "{backend:?}");
+        }
     }
 
     #[test]
-    fn db_in_memory_commits_are_visible_across_non_durable_and_durable_ones() {
-        let db = open_t(&Backend::InMemory);
-        let n = u64::from(DURABLE_EVERY) * 3 + 5;
-        for i in 0..n {
-            put(&db, &format!("k{i}"), i);
-            assert_eq!(get(&db, &format!("k{i}")), Some(i));
+    fn db_in_memory_stores_share_nothing() {
+        let a = open_t(&Backend::InMemory);
+        put(&a, "x", 1);
+        let b = open_t(&Backend::InMemory);
+        assert_eq!(get(&b, "x"), None);
+        put(&b, "x", 2);
+        assert_eq!((get(&a, "x"), get(&b, "x")), (Some(1), Some(2)));
+    }
+
+    /// One operation of the property test below.
+    #[derive(Clone, Debug)]
+    enum Op {
+        Insert(u8, u64, Vec<u8>),
+        Remove(u8, u64),
+        Commit,
+        Abort,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        let user = 0u8..4;
+        let id = prop_oneof![0u64..6, Just(u64::MAX), Just(1 << 40)];
+        prop_oneof![
+            4 => (user.clone(), id.clone(), proptest::collection::vec(any::<u8>(), 0..4))
+                .prop_map(|(u, i, v)| Op::Insert(u, i, v)),
+            2 => (user, id).prop_map(|(u, i)| Op::Remove(u, i)),
+            1 => Just(Op::Commit),
+            1 => Just(Op::Abort),
+        ]
+    }
+
+    /// Users whose names order differently as bytes, by length and by prefix.
+    const USERS: [&str; 4] = ["", "a", "ab", "b\u{e9}"];
+
+    /// Everything a store can ask of a table: every row, ranges both ways, point reads.
+    fn observe(db: &Db) -> Vec<String> {
+        let txn = db.read().unwrap();
+        let t = txn.open_table(ROWS).unwrap();
+        type Rows<'a> = Row<'a, (&'static str, u64), &'static [u8]>;
+        fn show<'a>(r: impl Iterator<Item = Result<Rows<'a>, StoreError>>) -> String {
+            r.map(|row| {
+                let (k, v) = row.unwrap();
+                format!("{:?}={:?}", k.value(), v.value())
+            })
+            .collect::<Vec<_>>()
+            .join(",")
         }
-        for i in 0..n {
-            assert_eq!(get(&db, &format!("k{i}")), Some(i), "k{i}");
+        let mut out = vec![show(t.iter().unwrap()), show(t.iter().unwrap().rev())];
+        for u in USERS {
+            out.push(show(t.range((u, 0u64)..=(u, u64::MAX)).unwrap().rev()));
+            out.push(show(t.range((u, 1u64)..(u, 4u64)).unwrap()));
+            out.push(show(t.range((u, 3u64)..(u, 3u64)).unwrap()));
+            out.push(show(t.range((u, 5u64)..).unwrap()));
+            for id in [0, 3, u64::MAX] {
+                out.push(format!(
+                    "{:?}",
+                    t.get((u, id)).unwrap().map(|v| v.value().to_vec())
+                ));
+            }
+        }
+        // A range taken from both ends at once meets in the middle.
+        let mut r = t.iter().unwrap();
+        let mut ends = Vec::new();
+        while let Some(row) = if ends.len() % 2 == 0 {
+            r.next()
+        } else {
+            r.next_back()
+        } {
+            ends.push(row.unwrap().0.value().1);
+        }
+        out.push(format!("{ends:?}"));
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// The in-memory backend answers every query as redb does, after any mix of writes,
+        /// commits and abandoned transactions.
+        #[test]
+        fn db_in_memory_answers_as_redb(ops in proptest::collection::vec(op(), 0..40)) {
+            let dbs = [open_t(&Backend::InMemory), open_t(&Backend::Temporary)];
+            let mut open: Vec<WriteTxn<'_>> = dbs.iter().map(|d| d.write().unwrap()).collect();
+            for op in ops {
+                match op {
+                    Op::Insert(u, id, v) => for txn in &open {
+                        txn.open_table(ROWS).unwrap()
+                            .insert((USERS[usize::from(u)], id), v.as_slice()).unwrap();
+                    },
+                    Op::Remove(u, id) => {
+                        let gone: Vec<bool> = open.iter().map(|txn| {
+                            txn.open_table(ROWS).unwrap()
+                                .remove((USERS[usize::from(u)], id)).unwrap()
+                        }).collect();
+                        prop_assert_eq!(gone[0], gone[1]);
+                    }
+                    Op::Commit | Op::Abort => {
+                        for txn in open.drain(..) {
+                            if matches!(op, Op::Commit) {
+                                txn.commit().unwrap();
+                            }
+                        }
+                        prop_assert_eq!(observe(&dbs[0]), observe(&dbs[1]));
+                        open = dbs.iter().map(|d| d.write().unwrap()).collect();
+                    }
+                }
+            }
+            for txn in open.drain(..) {
+                txn.commit().unwrap();
+            }
+            prop_assert_eq!(observe(&dbs[0]), observe(&dbs[1]));
         }
     }
 

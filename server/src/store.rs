@@ -21,7 +21,7 @@
 
 use std::path::Path;
 
-use redb::{ReadableTable, TableDefinition};
+use redb::TableDefinition;
 
 pub use crate::db::StoreError;
 use crate::db::{Backend, Db};
@@ -46,10 +46,6 @@ pub struct Stored {
     pub content: String,
     /// The client's `Client-Message-ID`, if any.
     pub client_message_id: Option<String>,
-}
-
-fn err(e: impl Into<redb::Error>) -> StoreError {
-    StoreError::db(e)
 }
 
 /// The history database.
@@ -86,11 +82,11 @@ impl Store {
     /// The store at `backend`.
     pub fn with_backend(backend: &Backend) -> Result<Self, StoreError> {
         let (db, last_id) = Db::open(backend, "history.redb", |txn| {
-            txn.open_table(MESSAGES).map_err(err)?;
-            txn.open_table(CONVERSATIONS).map_err(err)?;
-            txn.open_table(THREADS).map_err(err)?;
-            let meta = txn.open_table(META).map_err(err)?;
-            Ok(meta.get("last_id").map_err(err)?.map_or(0, |v| v.value()))
+            txn.open_table(MESSAGES)?;
+            txn.open_table(CONVERSATIONS)?;
+            txn.open_table(THREADS)?;
+            let meta = txn.open_table(META)?;
+            Ok(meta.get("last_id")?.map_or(0, |v| v.value()))
         })?;
         Ok(Self { db, last_id })
     }
@@ -110,16 +106,16 @@ impl Store {
         let json = serde_json::to_string(&msg).map_err(StoreError::Json)?;
         let txn = self.db.write()?;
         {
-            let mut messages = txn.open_table(MESSAGES).map_err(err)?;
-            messages.insert((key, id), json.as_str()).map_err(err)?;
-            let mut convs = txn.open_table(CONVERSATIONS).map_err(err)?;
+            let mut messages = txn.open_table(MESSAGES)?;
+            messages.insert((key, id), json.as_str())?;
+            let mut convs = txn.open_table(CONVERSATIONS)?;
             for (member, name) in index {
-                convs.insert((*member, *name), key).map_err(err)?;
+                convs.insert((*member, *name), key)?;
             }
-            let mut meta = txn.open_table(META).map_err(err)?;
-            meta.insert("last_id", id).map_err(err)?;
+            let mut meta = txn.open_table(META)?;
+            meta.insert("last_id", id)?;
         }
-        txn.commit().map_err(err)?;
+        txn.commit()?;
         self.last_id = id;
         Ok(msg)
     }
@@ -139,23 +135,23 @@ impl Store {
         let mut out = Vec::new();
         let txn = self.db.write()?;
         {
-            let mut messages = txn.open_table(MESSAGES).map_err(err)?;
+            let mut messages = txn.open_table(MESSAGES)?;
             for mut msg in msgs {
                 last = now_ms.max(last + 1);
                 msg.id = last;
                 msg.arrival_ms = last;
                 let json = serde_json::to_string(&msg).map_err(StoreError::Json)?;
-                messages.insert((key, last), json.as_str()).map_err(err)?;
+                messages.insert((key, last), json.as_str())?;
                 out.push(msg);
             }
-            let mut convs = txn.open_table(CONVERSATIONS).map_err(err)?;
+            let mut convs = txn.open_table(CONVERSATIONS)?;
             for (member, name) in index {
-                convs.insert((*member, *name), key).map_err(err)?;
+                convs.insert((*member, *name), key)?;
             }
-            let mut meta = txn.open_table(META).map_err(err)?;
-            meta.insert("last_id", last).map_err(err)?;
+            let mut meta = txn.open_table(META)?;
+            meta.insert("last_id", last)?;
         }
-        txn.commit().map_err(err)?;
+        txn.commit()?;
         self.last_id = last;
         Ok(out)
     }
@@ -170,14 +166,14 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<Stored>, StoreError> {
         let txn = self.db.read()?;
-        let table = txn.open_table(MESSAGES).map_err(err)?;
+        let table = txn.open_table(MESSAGES)?;
         let upper = before.unwrap_or(u64::MAX);
         let mut out = Vec::new();
-        for row in table.range((key, 0u64)..(key, upper)).map_err(err)?.rev() {
+        for row in table.range((key, 0u64)..(key, upper))?.rev() {
             if out.len() >= limit {
                 break;
             }
-            let (_, v) = row.map_err(err)?;
+            let (_, v) = row?;
             let msg: Stored = serde_json::from_str(v.value()).map_err(StoreError::Json)?;
             if msg.arrival_ms < start_ms {
                 break;
@@ -190,10 +186,10 @@ impl Store {
     /// The conversations `member` takes part in: (name as the member knows it, key).
     pub fn conversations(&self, member: &str) -> Result<Vec<(String, String)>, StoreError> {
         let txn = self.db.read()?;
-        let table = txn.open_table(CONVERSATIONS).map_err(err)?;
+        let table = txn.open_table(CONVERSATIONS)?;
         let mut out = Vec::new();
-        for row in table.range((member, "")..).map_err(err)? {
-            let (k, v) = row.map_err(err)?;
+        for row in table.range((member, "")..)? {
+            let (k, v) = row?;
             let (m, name) = k.value();
             if m != member {
                 break;
@@ -206,8 +202,8 @@ impl Store {
     /// The members of thread `id`, if it exists.
     pub fn thread(&self, id: &str) -> Result<Option<Vec<String>>, StoreError> {
         let txn = self.db.read()?;
-        let table = txn.open_table(THREADS).map_err(err)?;
-        let Some(v) = table.get(id).map_err(err)? else {
+        let table = txn.open_table(THREADS)?;
+        let Some(v) = table.get(id)? else {
             return Ok(None);
         };
         serde_json::from_str(v.value())
@@ -219,11 +215,8 @@ impl Store {
     pub fn set_thread(&mut self, id: &str, members: &[String]) -> Result<(), StoreError> {
         let json = serde_json::to_string(members).map_err(StoreError::Json)?;
         let txn = self.db.write()?;
-        txn.open_table(THREADS)
-            .map_err(err)?
-            .insert(id, json.as_str())
-            .map_err(err)?;
-        txn.commit().map_err(err)
+        txn.open_table(THREADS)?.insert(id, json.as_str())?;
+        txn.commit()
     }
 
     /// The newest id assigned so far.

@@ -43,8 +43,8 @@ impl Model for MsnpModel {
     const STEPS_MS: &'static [u64] = &[1, 1000, 60_000];
 
     fn start() -> Result<(Self, Self::Hub), String> {
-        // In memory, reused and emptied per input (`crate::db`): creating a redb database
-        // (file or memory) per input dominated this target's cost.
+        // In memory (`crate::db`: persistent maps, not redb): creating and committing to a
+        // redb database per input dominated this target's cost.
         let store = Store::in_memory().map_err(|e| format!("store: {e}"))?;
         let hub = crate::msnp::Hub::new(crate::msnp::Config::default(), store);
         Ok((Self::default(), hub))

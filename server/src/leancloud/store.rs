@@ -26,10 +26,10 @@
 
 use std::path::Path;
 
-use redb::{ReadableTable, TableDefinition};
+use redb::TableDefinition;
 
 pub use crate::db::StoreError;
-use crate::db::{Backend, Db};
+use crate::db::{Backend, Db, Row, WriteTxn};
 
 const CONVERSATIONS: TableDefinition<&str, &str> = TableDefinition::new("conversations");
 const UNIQUE: TableDefinition<&str, &str> = TableDefinition::new("unique");
@@ -122,10 +122,6 @@ impl std::fmt::Debug for Store {
     }
 }
 
-fn err(e: impl Into<redb::Error>) -> StoreError {
-    StoreError::db(e)
-}
-
 fn json_err(e: serde_json::Error) -> StoreError {
     StoreError::Json(e)
 }
@@ -150,15 +146,15 @@ impl Store {
     /// The store at `backend`.
     pub fn with_backend(backend: &Backend) -> Result<Self, StoreError> {
         let (db, last_ts) = Db::open(backend, "leancloud.redb", |txn| {
-            txn.open_table(CONVERSATIONS).map_err(err)?;
-            txn.open_table(UNIQUE).map_err(err)?;
-            txn.open_table(MEMBERS).map_err(err)?;
-            txn.open_table(MESSAGES).map_err(err)?;
-            txn.open_table(MIDS).map_err(err)?;
-            txn.open_table(CURSORS).map_err(err)?;
-            txn.open_table(PATCHES).map_err(err)?;
-            let meta = txn.open_table(META).map_err(err)?;
-            Ok(meta.get("last_ts").map_err(err)?.map_or(0, |v| v.value()))
+            txn.open_table(CONVERSATIONS)?;
+            txn.open_table(UNIQUE)?;
+            txn.open_table(MEMBERS)?;
+            txn.open_table(MESSAGES)?;
+            txn.open_table(MIDS)?;
+            txn.open_table(CURSORS)?;
+            txn.open_table(PATCHES)?;
+            let meta = txn.open_table(META)?;
+            Ok(meta.get("last_ts")?.map_or(0, |v| v.value()))
         })?;
         Ok(Self { db, last_ts })
     }
@@ -178,15 +174,15 @@ impl Store {
         let t = self.next_ts(now_ms);
         let txn = self.db.write()?;
         keep_last_ts(&txn, t)?;
-        txn.commit().map_err(err)?;
+        txn.commit()?;
         Ok(t)
     }
 
     /// The conversation `cid`.
     pub fn conv(&self, cid: &str) -> Result<Option<Conv>, StoreError> {
         let txn = self.db.read()?;
-        let table = txn.open_table(CONVERSATIONS).map_err(err)?;
-        match table.get(cid).map_err(err)? {
+        let table = txn.open_table(CONVERSATIONS)?;
+        match table.get(cid)? {
             Some(v) => serde_json::from_str(v.value()).map(Some).map_err(json_err),
             None => Ok(None),
         }
@@ -196,11 +192,8 @@ impl Store {
     pub fn unique(&self, members: &[String]) -> Result<Option<String>, StoreError> {
         let key = unique_key(members);
         let txn = self.db.read()?;
-        let table = txn.open_table(UNIQUE).map_err(err)?;
-        Ok(table
-            .get(key.as_str())
-            .map_err(err)?
-            .map(|v| v.value().to_owned()))
+        let table = txn.open_table(UNIQUE)?;
+        Ok(table.get(key.as_str())?.map(|v| v.value().to_owned()))
     }
 
     /// Creates or replaces `conv`, keeping the member index in step; a unique conversation is
@@ -210,43 +203,35 @@ impl Store {
         let old = self.conv(&conv.cid)?;
         let txn = self.db.write()?;
         {
-            let mut convs = txn.open_table(CONVERSATIONS).map_err(err)?;
-            convs
-                .insert(conv.cid.as_str(), json.as_str())
-                .map_err(err)?;
-            let mut members = txn.open_table(MEMBERS).map_err(err)?;
+            let mut convs = txn.open_table(CONVERSATIONS)?;
+            convs.insert(conv.cid.as_str(), json.as_str())?;
+            let mut members = txn.open_table(MEMBERS)?;
             if let Some(old) = &old {
                 for m in old.members.iter().filter(|m| !conv.members.contains(m)) {
-                    members
-                        .remove((m.as_str(), conv.cid.as_str()))
-                        .map_err(err)?;
+                    members.remove((m.as_str(), conv.cid.as_str()))?;
                 }
             }
             for m in &conv.members {
                 if old.as_ref().is_none_or(|o| !o.members.contains(m)) {
-                    members
-                        .insert((m.as_str(), conv.cid.as_str()), conv.updated_ms)
-                        .map_err(err)?;
+                    members.insert((m.as_str(), conv.cid.as_str()), conv.updated_ms)?;
                 }
             }
             if old.is_none() && conv.unique {
                 let key = unique_key(&conv.members);
-                txn.open_table(UNIQUE)
-                    .map_err(err)?
-                    .insert(key.as_str(), conv.cid.as_str())
-                    .map_err(err)?;
+                txn.open_table(UNIQUE)?
+                    .insert(key.as_str(), conv.cid.as_str())?;
             }
         }
-        txn.commit().map_err(err)
+        txn.commit()
     }
 
     /// The conversations `member` belongs to.
     pub fn conversations_of(&self, member: &str) -> Result<Vec<String>, StoreError> {
         let txn = self.db.read()?;
-        let table = txn.open_table(MEMBERS).map_err(err)?;
+        let table = txn.open_table(MEMBERS)?;
         let mut out = Vec::new();
-        for row in table.range((member, "")..).map_err(err)? {
-            let (k, _) = row.map_err(err)?;
+        for row in table.range((member, "")..)? {
+            let (k, _) = row?;
             let (m, cid) = k.value();
             if m != member {
                 break;
@@ -261,17 +246,13 @@ impl Store {
         let json = serde_json::to_string(msg).map_err(json_err)?;
         let txn = self.db.write()?;
         {
-            txn.open_table(MESSAGES)
-                .map_err(err)?
-                .insert((msg.cid.as_str(), msg.ts), json.as_str())
-                .map_err(err)?;
-            txn.open_table(MIDS)
-                .map_err(err)?
-                .insert(msg.mid.as_str(), (msg.cid.as_str(), msg.ts))
-                .map_err(err)?;
+            txn.open_table(MESSAGES)?
+                .insert((msg.cid.as_str(), msg.ts), json.as_str())?;
+            txn.open_table(MIDS)?
+                .insert(msg.mid.as_str(), (msg.cid.as_str(), msg.ts))?;
             keep_last_ts(&txn, self.last_ts)?;
         }
-        txn.commit().map_err(err)
+        txn.commit()
     }
 
     /// Replaces a stored message (receipt times, patches); a new `patch_ts` is logged for the
@@ -281,26 +262,22 @@ impl Store {
         let old_patch = self.message(&msg.cid, msg.ts)?.and_then(|m| m.patch_ts);
         let txn = self.db.write()?;
         {
-            txn.open_table(MESSAGES)
-                .map_err(err)?
-                .insert((msg.cid.as_str(), msg.ts), json.as_str())
-                .map_err(err)?;
+            txn.open_table(MESSAGES)?
+                .insert((msg.cid.as_str(), msg.ts), json.as_str())?;
             if let Some(p) = msg.patch_ts.filter(|p| Some(*p) != old_patch) {
-                txn.open_table(PATCHES)
-                    .map_err(err)?
-                    .insert(p, (msg.cid.as_str(), msg.ts))
-                    .map_err(err)?;
+                txn.open_table(PATCHES)?
+                    .insert(p, (msg.cid.as_str(), msg.ts))?;
                 keep_last_ts(&txn, self.last_ts)?;
             }
         }
-        txn.commit().map_err(err)
+        txn.commit()
     }
 
     /// The message of `cid` at `ts`.
     pub fn message(&self, cid: &str, ts: u64) -> Result<Option<Message>, StoreError> {
         let txn = self.db.read()?;
-        let table = txn.open_table(MESSAGES).map_err(err)?;
-        match table.get((cid, ts)).map_err(err)? {
+        let table = txn.open_table(MESSAGES)?;
+        match table.get((cid, ts))? {
             Some(v) => serde_json::from_str(v.value()).map(Some).map_err(json_err),
             None => Ok(None),
         }
@@ -310,8 +287,8 @@ impl Store {
     pub fn message_by_id(&self, mid: &str) -> Result<Option<Message>, StoreError> {
         let key = {
             let txn = self.db.read()?;
-            let table = txn.open_table(MIDS).map_err(err)?;
-            table.get(mid).map_err(err)?.map(|v| {
+            let table = txn.open_table(MIDS)?;
+            table.get(mid)?.map(|v| {
                 let (cid, ts) = v.value();
                 (cid.to_owned(), ts)
             })
@@ -337,13 +314,14 @@ impl Store {
             return Ok(out);
         }
         let txn = self.db.read()?;
-        let table = txn.open_table(MESSAGES).map_err(err)?;
-        let rows = table.range((cid, lo)..=(cid, hi)).map_err(err)?;
-        let mut push = |row: Result<_, redb::StorageError>| -> Result<bool, StoreError> {
-            let (_, v): (_, redb::AccessGuard<'_, &str>) = row.map_err(err)?;
-            out.push(serde_json::from_str(v.value()).map_err(json_err)?);
-            Ok(out.len() < limit)
-        };
+        let table = txn.open_table(MESSAGES)?;
+        let rows = table.range((cid, lo)..=(cid, hi))?;
+        let mut push =
+            |row: Result<Row<'_, (&str, u64), &str>, StoreError>| -> Result<bool, StoreError> {
+                let (_, v) = row?;
+                out.push(serde_json::from_str(v.value()).map_err(json_err)?);
+                Ok(out.len() < limit)
+            };
         if newest {
             for row in rows.rev() {
                 if !push(row)? {
@@ -364,33 +342,28 @@ impl Store {
     /// The cursor of `member` in `cid`.
     pub fn cursor(&self, member: &str, cid: &str) -> Result<Cursor, StoreError> {
         let txn = self.db.read()?;
-        let table = txn.open_table(CURSORS).map_err(err)?;
-        Ok(table
-            .get((member, cid))
-            .map_err(err)?
-            .map_or_else(Cursor::default, |v| {
-                let (acked, read) = v.value();
-                Cursor { acked, read }
-            }))
+        let table = txn.open_table(CURSORS)?;
+        Ok(table.get((member, cid))?.map_or_else(Cursor::default, |v| {
+            let (acked, read) = v.value();
+            Cursor { acked, read }
+        }))
     }
 
     /// Replaces the cursor of `member` in `cid`.
     pub fn set_cursor(&mut self, member: &str, cid: &str, c: Cursor) -> Result<(), StoreError> {
         let txn = self.db.write()?;
-        txn.open_table(CURSORS)
-            .map_err(err)?
-            .insert((member, cid), (c.acked, c.read))
-            .map_err(err)?;
-        txn.commit().map_err(err)
+        txn.open_table(CURSORS)?
+            .insert((member, cid), (c.acked, c.read))?;
+        txn.commit()
     }
 
     /// Messages patched after `since` (patch time), in patch order: (cid, message timestamp).
     pub fn patches_since(&self, since: u64) -> Result<Vec<(String, u64)>, StoreError> {
         let txn = self.db.read()?;
-        let table = txn.open_table(PATCHES).map_err(err)?;
+        let table = txn.open_table(PATCHES)?;
         let mut out = Vec::new();
-        for row in table.range(since.saturating_add(1)..).map_err(err)? {
-            let (_, v) = row.map_err(err)?;
+        for row in table.range(since.saturating_add(1)..)? {
+            let (_, v) = row?;
             let (cid, ts) = v.value();
             out.push((cid.to_owned(), ts));
         }
@@ -404,10 +377,10 @@ impl Store {
 }
 
 /// Records in `txn` that timestamps up to `t` were handed out (never lowering the mark).
-fn keep_last_ts(txn: &redb::WriteTransaction, t: u64) -> Result<(), StoreError> {
-    let mut meta = txn.open_table(META).map_err(err)?;
-    let last = meta.get("last_ts").map_err(err)?.map_or(0, |v| v.value());
-    meta.insert("last_ts", last.max(t)).map_err(err)?;
+fn keep_last_ts(txn: &WriteTxn<'_>, t: u64) -> Result<(), StoreError> {
+    let mut meta = txn.open_table(META)?;
+    let last = meta.get("last_ts")?.map_or(0, |v| v.value());
+    meta.insert("last_ts", last.max(t))?;
     Ok(())
 }
 

@@ -21,7 +21,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use redb::{ReadableTable, TableDefinition};
+use redb::TableDefinition;
 
 pub use crate::db::StoreError;
 use crate::db::{Backend, Db};
@@ -68,10 +68,6 @@ impl std::fmt::Debug for Mailbox {
     }
 }
 
-fn err(e: impl Into<redb::Error>) -> StoreError {
-    StoreError::db(e)
-}
-
 impl Mailbox {
     /// Opens (or creates) `DIR/sip.redb`.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
@@ -92,16 +88,16 @@ impl Mailbox {
     /// The mailbox at `backend`.
     pub fn with_backend(backend: &Backend) -> Result<Self, StoreError> {
         let (db, last_id) = Db::open(backend, "sip.redb", |txn| {
-            txn.open_table(OFFLINE).map_err(err)?;
-            let meta = txn.open_table(META).map_err(err)?;
-            Ok(meta.get("last_id").map_err(err)?.map_or(0, |v| v.value()))
+            txn.open_table(OFFLINE)?;
+            let meta = txn.open_table(META)?;
+            Ok(meta.get("last_id")?.map_or(0, |v| v.value()))
         })?;
         let mut index: BTreeMap<String, Vec<(u64, u64)>> = BTreeMap::new();
         {
             let txn = db.read()?;
-            let table = txn.open_table(OFFLINE).map_err(err)?;
-            for row in table.iter().map_err(err)? {
-                let (k, v) = row.map_err(err)?;
+            let table = txn.open_table(OFFLINE)?;
+            for row in table.iter()? {
+                let (k, v) = row?;
                 let (user, id) = k.value();
                 let msg = decode(v.value())?;
                 index
@@ -126,12 +122,12 @@ impl Mailbox {
         let value = encode(&msg)?;
         let txn = self.db.write()?;
         {
-            let mut table = txn.open_table(OFFLINE).map_err(err)?;
-            table.insert((user, id), value.as_slice()).map_err(err)?;
-            let mut meta = txn.open_table(META).map_err(err)?;
-            meta.insert("last_id", id).map_err(err)?;
+            let mut table = txn.open_table(OFFLINE)?;
+            table.insert((user, id), value.as_slice())?;
+            let mut meta = txn.open_table(META)?;
+            meta.insert("last_id", id)?;
         }
-        txn.commit().map_err(err)?;
+        txn.commit()?;
         self.last_id = id;
         self.index
             .entry(user.to_owned())
@@ -151,21 +147,19 @@ impl Mailbox {
         let mut out = Vec::with_capacity(items.len());
         let txn = self.db.write()?;
         {
-            let mut table = txn.open_table(OFFLINE).map_err(err)?;
+            let mut table = txn.open_table(OFFLINE)?;
             for (user, mut msg) in items {
                 last = now_ms.max(last + 1);
                 msg.id = last;
                 msg.arrival_ms = last;
                 let value = encode(&msg)?;
-                table
-                    .insert((user.as_str(), last), value.as_slice())
-                    .map_err(err)?;
+                table.insert((user.as_str(), last), value.as_slice())?;
                 out.push((user, msg));
             }
-            let mut meta = txn.open_table(META).map_err(err)?;
-            meta.insert("last_id", last).map_err(err)?;
+            let mut meta = txn.open_table(META)?;
+            meta.insert("last_id", last)?;
         }
-        txn.commit().map_err(err)?;
+        txn.commit()?;
         self.last_id = last;
         Ok(out
             .into_iter()
@@ -182,10 +176,10 @@ impl Mailbox {
     /// `user`'s messages not expired at `now_ms`, oldest first.
     pub fn list(&self, user: &str, now_ms: u64) -> Result<Vec<Offline>, StoreError> {
         let txn = self.db.read()?;
-        let table = txn.open_table(OFFLINE).map_err(err)?;
+        let table = txn.open_table(OFFLINE)?;
         let mut out = Vec::new();
-        for row in table.range((user, 0u64)..=(user, u64::MAX)).map_err(err)? {
-            let (_, v) = row.map_err(err)?;
+        for row in table.range((user, 0u64)..=(user, u64::MAX))? {
+            let (_, v) = row?;
             let msg = decode(v.value())?;
             if msg.expires_ms > now_ms {
                 out.push(msg);
@@ -198,10 +192,10 @@ impl Mailbox {
     pub fn remove(&mut self, user: &str, id: u64) -> Result<bool, StoreError> {
         let txn = self.db.write()?;
         let removed = {
-            let mut table = txn.open_table(OFFLINE).map_err(err)?;
-            table.remove((user, id)).map_err(err)?.is_some()
+            let mut table = txn.open_table(OFFLINE)?;
+            table.remove((user, id))?
         };
-        txn.commit().map_err(err)?;
+        txn.commit()?;
         if let Some(ids) = self.index.get_mut(user) {
             ids.retain(|(i, _)| *i != id);
             if ids.is_empty() {
@@ -239,12 +233,12 @@ impl Mailbox {
         }
         let txn = self.db.write()?;
         {
-            let mut table = txn.open_table(OFFLINE).map_err(err)?;
+            let mut table = txn.open_table(OFFLINE)?;
             for (u, id) in &due {
-                table.remove((u.as_str(), *id)).map_err(err)?;
+                table.remove((u.as_str(), *id))?;
             }
         }
-        txn.commit().map_err(err)?;
+        txn.commit()?;
         let mut users: Vec<String> = Vec::new();
         for (u, id) in due {
             if let Some(ids) = self.index.get_mut(&u) {
