@@ -24,6 +24,7 @@ use imspec_codec::msnp::payload::Payload;
 use imspec_codec::sipc::digest::{FETION_DOMAIN, fetion_digest};
 use imspec_codec::{Status, msnp, sipc};
 use imspec_server::accounts::DEFAULT_PASSWORD;
+use imspec_server::db::Open as _;
 use imspec_server::store::{Store, Stored};
 use imspec_server::{Server, ServerConfig, Service};
 use support::{Clock, CpuTime};

@@ -90,6 +90,32 @@ pub enum Backend {
     InMemory,
 }
 
+/// A store over one database, and how it opens at each [`Backend`]: the MSNP history
+/// ([`crate::store::Store`]), the LeanCloud store ([`crate::leancloud::Store`]) and the SIP
+/// mailbox ([`crate::sip::Mailbox`]). Bring it into scope to call `open`, `temporary` or
+/// `in_memory` on one.
+pub trait Open: Sized {
+    /// The store at `backend`: its tables created, its metadata read.
+    fn with_backend(backend: &Backend) -> Result<Self, StoreError>;
+
+    /// Opens (or creates) the store's redb file in `dir`: durable across restarts.
+    fn open(dir: &Path) -> Result<Self, StoreError> {
+        Self::with_backend(&Backend::Dir(dir.to_owned()))
+    }
+
+    /// A fresh store in a redb file in a new temporary directory, removed when the store
+    /// drops.
+    fn temporary() -> Result<Self, StoreError> {
+        Self::with_backend(&Backend::Temporary)
+    }
+
+    /// A fresh, empty store in memory only ([`Backend::InMemory`]): what the server uses
+    /// without `--data`, the fuzz targets and the unit tests.
+    fn in_memory() -> Result<Self, StoreError> {
+        Self::with_backend(&Backend::InMemory)
+    }
+}
+
 /// A key as an in-memory table holds it: the bytes redb would store, ordered by the key
 /// type's own comparison.
 #[derive(Clone)]

@@ -27,6 +27,7 @@ use super::leancloud;
 use super::store::Store;
 use super::{ConnId, Event, Hub, Mutant, Output, Service, fetion, msnp, sip};
 use crate::accounts::Accounts;
+use crate::db::Open as _;
 pub use crate::now_ms;
 
 /// What to start.

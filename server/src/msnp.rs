@@ -772,6 +772,7 @@ fn body_text(cmd: &Command<'_>) -> String {
 mod tests {
     use super::*;
     use crate::Service;
+    use crate::db::Open as _;
 
     const NOW: u64 = 1_430_300_000_000;
 

@@ -19,12 +19,10 @@
 //! A conversation key is the thread id for `19:` threads, and `a|b` (the two bare mris in
 //! byte order) for one-to-one conversations.
 
-use std::path::Path;
-
 use redb::TableDefinition;
 
 pub use crate::db::StoreError;
-use crate::db::{Backend, Db};
+use crate::db::{Backend, Db, Open};
 
 const MESSAGES: TableDefinition<(&str, u64), &str> = TableDefinition::new("messages");
 const CONVERSATIONS: TableDefinition<(&str, &str), &str> = TableDefinition::new("conversations");
@@ -62,25 +60,8 @@ impl std::fmt::Debug for Store {
     }
 }
 
-impl Store {
-    /// Opens (or creates) `DIR/history.redb`.
-    pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        Self::with_backend(&Backend::Dir(dir.to_owned()))
-    }
-
-    /// A fresh store in a new temporary directory, removed when the store drops.
-    pub fn temporary() -> Result<Self, StoreError> {
-        Self::with_backend(&Backend::Temporary)
-    }
-
-    /// A fresh, empty store in memory ([`Backend::InMemory`]: nothing touches the disk,
-    /// nothing survives a restart; reset per fuzz input and per test).
-    pub fn in_memory() -> Result<Self, StoreError> {
-        Self::with_backend(&Backend::InMemory)
-    }
-
-    /// The store at `backend`.
-    pub fn with_backend(backend: &Backend) -> Result<Self, StoreError> {
+impl Open for Store {
+    fn with_backend(backend: &Backend) -> Result<Self, StoreError> {
         let (db, last_id) = Db::open(backend, "history.redb", |txn| {
             txn.open_table(MESSAGES)?;
             txn.open_table(CONVERSATIONS)?;
@@ -90,7 +71,9 @@ impl Store {
         })?;
         Ok(Self { db, last_id })
     }
+}
 
+impl Store {
     /// Appends a message to conversation `key` and indexes it for each `(member, name)` (the
     /// conversation as that member names it); committed durably before returning.
     pub fn append(
@@ -270,7 +253,7 @@ mod tests {
         let Some(dir) = std::env::var_os("IMSPEC_STORE_CHILD") else {
             return;
         };
-        let mut s = Store::open(Path::new(&dir)).unwrap();
+        let mut s = Store::open(std::path::Path::new(&dir)).unwrap();
         s.append(
             "8:alice|8:bob",
             &[("8:alice", "8:bob"), ("8:bob", "8:alice")],

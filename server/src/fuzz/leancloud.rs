@@ -27,6 +27,7 @@ use std::collections::{BTreeSet, HashMap};
 use imspec_codec::leancloud::{self as lc, GenericCommand, Subprotocol};
 use serde_json::{Value, json};
 
+use crate::db::Open as _;
 use crate::leancloud::{Config, Event, Hub, Store};
 use crate::{ConnId, Output};
 

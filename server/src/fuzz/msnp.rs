@@ -9,6 +9,7 @@ use imspec_codec::msnp::payload::{Layered, Payload};
 use imspec_codec::{Status, msnp};
 
 use super::{Args, Cut, Input, Model, Role, run as run_model};
+use crate::db::Open as _;
 use crate::store::Store;
 use crate::{ConnId, Service};
 

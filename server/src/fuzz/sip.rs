@@ -19,6 +19,7 @@ use imspec_codec::sip::message_summary;
 use imspec_codec::{Status, msrp, sip};
 
 use super::{Args, Cut, Input, Model, Role, run as run_model};
+use crate::db::Open as _;
 use crate::sip::{Config, Hub, Mailbox, OUTBOUND_CONN_BASE, RELAY_TIMEOUT_MS};
 use crate::{ConnId, Event, Output, Service};
 

@@ -24,12 +24,10 @@
 //! Every method commits before it returns; a failure is a [`StoreError`] that the hub turns
 //! into error 4200 (`INTERNAL_ERROR`).
 
-use std::path::Path;
-
 use redb::TableDefinition;
 
 pub use crate::db::StoreError;
-use crate::db::{Backend, Db, Row, WriteTxn};
+use crate::db::{Backend, Db, Open, Row, WriteTxn};
 
 const CONVERSATIONS: TableDefinition<&str, &str> = TableDefinition::new("conversations");
 const UNIQUE: TableDefinition<&str, &str> = TableDefinition::new("unique");
@@ -126,25 +124,8 @@ fn json_err(e: serde_json::Error) -> StoreError {
     StoreError::Json(e)
 }
 
-impl Store {
-    /// Opens (or creates) `DIR/leancloud.redb`.
-    pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        Self::with_backend(&Backend::Dir(dir.to_owned()))
-    }
-
-    /// A fresh store in a new temporary directory, removed when the store drops.
-    pub fn temporary() -> Result<Self, StoreError> {
-        Self::with_backend(&Backend::Temporary)
-    }
-
-    /// A fresh, empty store in memory ([`Backend::InMemory`]; nothing touches the disk): what
-    /// the server uses without `--data`, the fuzz target and the unit tests.
-    pub fn in_memory() -> Result<Self, StoreError> {
-        Self::with_backend(&Backend::InMemory)
-    }
-
-    /// The store at `backend`.
-    pub fn with_backend(backend: &Backend) -> Result<Self, StoreError> {
+impl Open for Store {
+    fn with_backend(backend: &Backend) -> Result<Self, StoreError> {
         let (db, last_ts) = Db::open(backend, "leancloud.redb", |txn| {
             txn.open_table(CONVERSATIONS)?;
             txn.open_table(UNIQUE)?;
@@ -158,7 +139,9 @@ impl Store {
         })?;
         Ok(Self { db, last_ts })
     }
+}
 
+impl Store {
     /// The next server timestamp: `max(now_ms, last + 1)`; reserved at once (persisted with
     /// the next write that uses it).
     pub fn next_ts(&mut self, now_ms: u64) -> u64 {

@@ -7,6 +7,7 @@ use imspec_codec::leancloud::{self as lc, GenericCommand, Subprotocol};
 use serde_json::{Value, json};
 
 use super::*;
+use crate::db::Open as _;
 
 const T0: u64 = 1_795_310_486_000;
 

@@ -19,12 +19,11 @@
 //! (id, expiry) per user is kept in memory (rebuilt on open) for counts and expiry.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use redb::TableDefinition;
 
 pub use crate::db::StoreError;
-use crate::db::{Backend, Db};
+use crate::db::{Backend, Db, Open};
 
 const OFFLINE: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("offline");
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
@@ -68,25 +67,8 @@ impl std::fmt::Debug for Mailbox {
     }
 }
 
-impl Mailbox {
-    /// Opens (or creates) `DIR/sip.redb`.
-    pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        Self::with_backend(&Backend::Dir(dir.to_owned()))
-    }
-
-    /// A fresh mailbox in a new temporary directory, removed when the mailbox drops.
-    pub fn temporary() -> Result<Self, StoreError> {
-        Self::with_backend(&Backend::Temporary)
-    }
-
-    /// A fresh, empty mailbox in memory only ([`Backend::InMemory`]): what the server uses
-    /// without `--data`, the fuzz target and the unit tests (no file, no fsync per commit).
-    pub fn in_memory() -> Result<Self, StoreError> {
-        Self::with_backend(&Backend::InMemory)
-    }
-
-    /// The mailbox at `backend`.
-    pub fn with_backend(backend: &Backend) -> Result<Self, StoreError> {
+impl Open for Mailbox {
+    fn with_backend(backend: &Backend) -> Result<Self, StoreError> {
         let (db, last_id) = Db::open(backend, "sip.redb", |txn| {
             txn.open_table(OFFLINE)?;
             let meta = txn.open_table(META)?;
@@ -108,7 +90,9 @@ impl Mailbox {
         }
         Ok(Self { db, last_id, index })
     }
+}
 
+impl Mailbox {
     /// Stores `msg` for `user`, durably, and returns it with its id.
     pub fn store(
         &mut self,

@@ -8,6 +8,7 @@ use imspec_codec::sip::message_summary::Class;
 use imspec_codec::sip::sdp;
 
 use super::*;
+use crate::db::Open as _;
 
 mod mailbox;
 mod mwi;
