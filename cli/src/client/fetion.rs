@@ -18,7 +18,7 @@ use imspec_codec::sipc::{self, Message, Version};
 use serde_json::{Value, json};
 
 use super::mutant::Mutant;
-use super::{Output, Peer};
+use super::{Op, Output, Peer};
 
 /// The reference client.
 #[derive(Debug)]
@@ -78,23 +78,17 @@ impl Client {
 
     /// A driver op.
     pub fn op(&mut self, op: &Value) {
-        let id = op.get("id").cloned();
-        let text = |k: &str| op.get(k).and_then(Value::as_str).map(str::to_owned);
-        match op.get("op").and_then(Value::as_str).unwrap_or("") {
-            "ping" => self.answer(id, Ok(())),
-            "login" => {
-                let Some(user) = text("user") else {
-                    return self.answer(id, Err("login needs `user`".into()));
-                };
+        let (id, op) = Op::decode(op);
+        match op {
+            Err(e) => self.answer(id, Err(e)),
+            Ok(Op::Ping) => self.answer(id, Ok(())),
+            Ok(Op::Login { user, password, .. }) => {
                 self.user = Some(user);
-                self.password = text("password").unwrap_or_default();
+                self.password = password;
                 self.login = Some(id);
                 self.out.push_back(Output::Connect);
             }
-            "send" => {
-                let (Some(to), Some(body)) = (text("to"), text("text")) else {
-                    return self.answer(id, Err("send needs `to` and `text`".into()));
-                };
+            Ok(Op::Send { to, text: body }) => {
                 let target = if to.starts_with("sip:") || to.starts_with("tel:") {
                     to
                 } else {
@@ -107,13 +101,13 @@ impl Client {
                 self.push_body(&mut msg, body.into_bytes());
                 self.send(&msg, call, 1, id, "send");
             }
-            "logout" => {
+            Ok(Op::Logout) => {
                 let call = self.next_call();
                 let mut msg = self.request("R", FETION_DOMAIN, call, 1);
                 msg.headers.push("X", "0");
                 self.send(&msg, call, 1, id, "logout");
             }
-            other => self.answer(id, Err(format!("unknown op `{other}`"))),
+            Ok(other) => self.answer(id, Err(other.unsupported())),
         }
     }
 

@@ -17,6 +17,7 @@ use std::collections::{BTreeSet, VecDeque};
 
 use serde_json::{Value, json};
 
+use super::Op;
 use super::mutant::Mutant;
 
 /// What the I/O loop must do next.
@@ -84,15 +85,12 @@ impl Client {
 
     /// A driver op (`{"op":…, "id":…, …}`).
     pub fn op(&mut self, op: &Value) {
-        let id = op.get("id").cloned();
-        let text = |k: &str| op.get(k).and_then(Value::as_str).map(str::to_owned);
-        match op.get("op").and_then(Value::as_str).unwrap_or("") {
-            "ping" => self.answer(id, Ok(())),
-            "login" => {
-                let Some(user) = text("user") else {
-                    return self.answer(id, Err("login needs `user`".into()));
-                };
-                if let Some(app) = text("appId") {
+        let (id, op) = Op::decode(op);
+        match op {
+            Err(e) => self.answer(id, Err(e)),
+            Ok(Op::Ping) => self.answer(id, Ok(())),
+            Ok(Op::Login { user, app_id, .. }) => {
+                if let Some(app) = app_id {
                     self.app_id = app;
                 }
                 self.user = Some(user);
@@ -103,18 +101,15 @@ impl Client {
                 let open = self.open_command(false);
                 self.request("login", id, open);
             }
-            "send" => {
-                let (Some(to), Some(body)) = (text("to"), text("text")) else {
-                    return self.answer(id, Err("send needs `to` and `text`".into()));
-                };
+            Ok(Op::Send { to, text: body }) => {
                 let cmd = json!({"cmd": "direct", "directMessage": {"cid": to, "msg": body}});
                 self.request("send", id, cmd);
             }
-            "logout" => {
+            Ok(Op::Logout) => {
                 let cmd = json!({"cmd": "session", "op": "close"});
                 self.request("logout", id, cmd);
             }
-            other => self.answer(id, Err(format!("unknown op `{other}`"))),
+            Ok(other) => self.answer(id, Err(other.unsupported())),
         }
     }
 

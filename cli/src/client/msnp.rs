@@ -20,7 +20,7 @@ use imspec_codec::msnp::{self, Command, msgr, payload::Payload};
 use serde_json::{Value, json};
 
 use super::mutant::Mutant;
-use super::{Output, Peer};
+use super::{Op, Output, Peer};
 
 /// Messages asked for per history page.
 const PAGE_SIZE: u32 = 50;
@@ -102,23 +102,17 @@ impl Client {
 
     /// A driver op.
     pub fn op(&mut self, op: &Value) {
-        let id = op.get("id").cloned();
-        let text = |k: &str| op.get(k).and_then(Value::as_str).map(str::to_owned);
-        match op.get("op").and_then(Value::as_str).unwrap_or("") {
-            "ping" => self.answer(id, Ok(())),
-            "login" => {
-                let Some(user) = text("user") else {
-                    return self.answer(id, Err("login needs `user`".into()));
-                };
+        let (id, op) = Op::decode(op);
+        match op {
+            Err(e) => self.answer(id, Err(e)),
+            Ok(Op::Ping) => self.answer(id, Ok(())),
+            Ok(Op::Login { user, password, .. }) => {
                 self.user = user;
-                self.password = text("password").unwrap_or_default();
+                self.password = password;
                 self.login = Some(id);
                 self.out.push_back(Output::Connect);
             }
-            "send" => {
-                let (Some(to), Some(body)) = (text("to"), text("text")) else {
-                    return self.answer(id, Err("send needs `to` and `text`".into()));
-                };
+            Ok(Op::Send { to, text: body }) => {
                 let to = if to.contains(':') {
                     to
                 } else {
@@ -131,13 +125,8 @@ impl Client {
                 );
                 self.request("SDG", "MSGR", Some(&layered), id, Step::Send);
             }
-            "history" => {
-                let Some(conv) = text("conv") else {
-                    return self.answer(id, Err("history needs `conv`".into()));
-                };
-                self.history(&conv, None, id);
-            }
-            "logout" => {
+            Ok(Op::History { conv }) => self.history(&conv, None, id),
+            Ok(Op::Logout) => {
                 self.trid += 1;
                 let out = Command::new("OUT", Some(self.trid), Some("CON"));
                 self.out.push_back(Output::Send(out.to_bytes()));
@@ -145,7 +134,6 @@ impl Client {
                 self.next_ping = None;
                 self.answer(id, Ok(()));
             }
-            other => self.answer(id, Err(format!("unknown op `{other}`"))),
         }
     }
 

@@ -19,7 +19,7 @@ use imspec_codec::sip::{self, Message};
 use serde_json::{Value, json};
 
 use super::mutant::Mutant;
-use super::{Output, Peer};
+use super::{Op, Output, Peer};
 
 /// The reference user agent.
 #[derive(Debug)]
@@ -99,23 +99,17 @@ impl Client {
 
     /// A driver op.
     pub fn op(&mut self, op: &Value, _now: Instant) {
-        let id = op.get("id").cloned();
-        let text = |k: &str| op.get(k).and_then(Value::as_str).map(str::to_owned);
-        match op.get("op").and_then(Value::as_str).unwrap_or("") {
-            "ping" => self.answer(id, Ok(())),
-            "login" => {
-                let Some(user) = text("user") else {
-                    return self.answer(id, Err("login needs `user`".into()));
-                };
+        let (id, op) = Op::decode(op);
+        match op {
+            Err(e) => self.answer(id, Err(e)),
+            Ok(Op::Ping) => self.answer(id, Ok(())),
+            Ok(Op::Login { user, .. }) => {
                 self.user = Some(user);
                 self.reg_call_id = format!("reg-{}@imspec-ua", self.next_unique());
                 self.login = Some(id);
                 self.out.push_back(Output::Connect);
             }
-            "send" => {
-                let (Some(to), Some(body)) = (text("to"), text("text")) else {
-                    return self.answer(id, Err("send needs `to` and `text`".into()));
-                };
+            Ok(Op::Send { to, text: body }) => {
                 let uri = if to.starts_with("sip:") {
                     to
                 } else {
@@ -128,11 +122,11 @@ impl Client {
                     .with_body(body.into_bytes());
                 self.send_request(msg, call_id, id, "send");
             }
-            "logout" => {
+            Ok(Op::Logout) => {
                 self.refresh_at = None;
                 self.register(id, "logout", 0);
             }
-            other => self.answer(id, Err(format!("unknown op `{other}`"))),
+            Ok(other) => self.answer(id, Err(other.unsupported())),
         }
     }
 
