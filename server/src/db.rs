@@ -395,10 +395,17 @@ impl<K: Key + 'static, V: Value + 'static> TableMut<'_, K, V> {
             MutKind::Redb(t) => t.insert(key, value).map(drop).map_err(StoreError::db),
             MutKind::Memory { work, name, .. } => {
                 let bytes = Arc::from(V::as_bytes(value.borrow()).as_ref());
-                work.borrow_mut()
-                    .entry(name.clone())
-                    .or_default()
-                    .insert(MemKey::of::<K>(key.borrow()), bytes);
+                let key = MemKey::of::<K>(key.borrow());
+                let mut work = work.borrow_mut();
+                // `open_table` created the table: no name is cloned per write.
+                match work.get_mut(name.as_str()) {
+                    Some(table) => {
+                        table.insert(key, bytes);
+                    }
+                    None => {
+                        work.insert(name.clone(), MemTable::unit(key, bytes));
+                    }
+                }
                 Ok(())
             }
         }
