@@ -179,7 +179,7 @@ async fn capture_records_tcp_gateway_and_websocket_connections() {
                         .collect();
                     let sent: Vec<u8> = frames
                         .filter(|w| w.dir == Direction::SEND)
-                        .flat_map(|w| w.raw.clone().unwrap_or_default())
+                        .flat_map(|w| w.raw.as_deref().unwrap_or_default().to_vec())
                         .collect();
                     assert_eq!(written, sent);
                 }

@@ -116,7 +116,7 @@ fn schema_a_sample_report_is_valid() {
             dir: Direction::SEND,
             text: "PNG 31 CON 0\\r\\n".into(),
             conn: Some(1),
-            raw: Some(b"PNG 31 CON 0\r\n".to_vec()),
+            raw: Some(b"PNG 31 CON 0\r\n".as_slice().into()),
             ..WireEntry::default()
         },
         WireEntry {
@@ -125,7 +125,7 @@ fn schema_a_sample_report_is_valid() {
             dir: Direction::RECV,
             text: "QNG 31 CON 0\\r\\n".into(),
             conn: Some(1),
-            raw: Some(b"QNG 31 CON 0\r\n".to_vec()),
+            raw: Some(b"QNG 31 CON 0\r\n".as_slice().into()),
             ..WireEntry::default()
         },
     ];

@@ -76,7 +76,7 @@ impl Protocol for Driver {
         let used = end + 1;
         let line = buf.get(..end).unwrap_or_default();
         let line = line.strip_suffix(b"\r").unwrap_or(line);
-        let mut f = Frame::of(line);
+        let f = Frame::of(line);
         if line.iter().all(u8::is_ascii_whitespace) {
             return Ok(Status::Complete((f, used)));
         }
@@ -88,10 +88,11 @@ impl Protocol for Driver {
         if !value.is_object() {
             return Err(Error::new(ErrorKind::Json, 0));
         }
-        super::leancloud::flatten(&value, "", &mut f.fields);
-        f.fields.push(("json".into(), value.to_string()));
-        f.summary = value.to_string();
-        f.bytes = buf.get(..used).unwrap_or_default().to_vec();
+        let mut f = Frame::of(buf.get(..used).unwrap_or_default());
+        super::leancloud::flatten(&value, "", &mut f);
+        let json = value.to_string();
+        f.push("json", &json);
+        f.set_summary(json);
         Ok(Status::Complete((f, used)))
     }
 

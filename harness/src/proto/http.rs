@@ -38,12 +38,13 @@ pub fn response_frame(r: &HttpResponse) -> Frame {
         .header("X-MSN-Messenger")
         .map(|m| format!(", {m}"))
         .unwrap_or_default();
-    Frame {
-        bytes: r.body.clone(),
-        fields,
-        body: r.body.clone(),
-        summary: format!("HTTP {} ({} bytes{sid})", r.status, r.body.len()),
+    let mut f = Frame::of(&r.body);
+    for (n, v) in fields {
+        f.push_named(&n, v);
     }
+    f.body = r.body.clone();
+    f.set_summary(format!("HTTP {} ({} bytes{sid})", r.status, r.body.len()));
+    f
 }
 
 /// Whether `name` is a field of [`response_frame`].

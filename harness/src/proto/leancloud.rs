@@ -162,23 +162,17 @@ impl Protocol for LeanCloud {
                     .get(..2)
                     .map_or(0, |c| u16::from_be_bytes([c[0], c[1]]));
                 let reason = String::from_utf8_lossy(payload.get(2..).unwrap_or_default());
-                let mut f = Frame {
-                    bytes: bytes.to_vec(),
-                    summary: format!("WebSocket close {code} {reason}"),
-                    ..Frame::default()
-                };
+                let mut f = Frame::of(bytes);
+                f.set_summary(format!("WebSocket close {code} {reason}"));
                 f.push("ws", "close");
-                f.push("close.code", code.to_string());
+                f.push_num("close.code", code);
                 f.push("close.reason", reason);
                 f
             }
             b'x' => {
                 let why = String::from_utf8_lossy(payload).into_owned();
-                let mut f = Frame {
-                    bytes: bytes.to_vec(),
-                    summary: format!("refused: {why}"),
-                    ..Frame::default()
-                };
+                let mut f = Frame::of(bytes);
+                f.set_summary(format!("refused: {why}"));
                 f.push("ws", "refused");
                 f.push("error", why);
                 f
@@ -266,8 +260,8 @@ impl Protocol for LeanCloud {
     fn log_text(&self, bytes: &[u8]) -> String {
         match self.parse(bytes) {
             Ok(Status::Complete((f, _))) => match f.get("ws") {
-                Some(kind @ ("binary" | "text")) => format!("{kind} {}", f.summary),
-                _ => f.summary,
+                Some(kind @ ("binary" | "text")) => format!("{kind} {}", f.summary()),
+                _ => f.summary(),
             },
             _ => super::escape(bytes),
         }
@@ -406,11 +400,8 @@ fn command_frame(payload: &[u8], format: Format, tag: u8, bytes: &[u8]) -> Resul
     let cmd = leancloud::decode(payload, format).map_err(|e| e.shifted(ws::HEADER))?;
     let json = serde_json::to_value(&cmd).unwrap_or(Value::Null);
     let text = json.to_string();
-    let mut f = Frame {
-        bytes: bytes.to_vec(),
-        summary: text.clone(),
-        ..Frame::default()
-    };
+    let mut f = Frame::of(bytes);
+    f.set_summary(text.clone());
     f.push(
         "ws",
         match tag {
@@ -419,14 +410,14 @@ fn command_frame(payload: &[u8], format: Format, tag: u8, bytes: &[u8]) -> Resul
             _ => "sent",
         },
     );
-    flatten(&json, "", &mut f.fields);
+    flatten(&json, "", &mut f);
     f.push("json", text);
-    f.push("size", payload.len().to_string());
+    f.push_num("size", payload.len());
     Ok(f)
 }
 
 /// Every scalar of `v` under its dotted path; list elements both with and without index.
-pub(crate) fn flatten(v: &Value, path: &str, out: &mut Vec<(String, String)>) {
+pub(crate) fn flatten(v: &Value, path: &str, out: &mut Frame) {
     let join = |k: &str| {
         if path.is_empty() {
             k.to_owned()
@@ -449,9 +440,9 @@ pub(crate) fn flatten(v: &Value, path: &str, out: &mut Vec<(String, String)>) {
             }
         }
         Value::Null => {}
-        Value::String(s) => out.push((path.to_owned(), s.clone())),
-        Value::Bool(b) => out.push((path.to_owned(), b.to_string())),
-        Value::Number(n) => out.push((path.to_owned(), n.to_string())),
+        Value::String(s) => out.push_named(path, s),
+        Value::Bool(b) => out.push_named(path, b.to_string()),
+        Value::Number(n) => out.push_named(path, n.to_string()),
     }
 }
 

@@ -38,18 +38,34 @@ pub static ALL: [&dyn Protocol; 6] = [
 ];
 
 /// A decoded frame in the protocol-neutral form the runner and the reports use.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+///
+/// Field names and values are not one `String` each: a value that is a piece of the frame's
+/// own bytes is kept as its place in them, a literal name as the literal, and anything
+/// computed (a number, a lossy conversion, a joined name) in one text buffer per frame. A
+/// frame costs three allocations however many fields it has; the runner reads every frame a
+/// server sends, so this is the per-frame cost of a run.
+#[derive(Clone, Default)]
 pub struct Frame {
     /// The exact wire bytes.
-    #[serde(skip)]
     pub bytes: Vec<u8>,
-    /// Named fields (`method`, `headers.I`, `verb`, …), repeats in wire order.
-    pub fields: Vec<(String, String)>,
     /// The body the XML checks read (Fetion: the message body; MSNP: the payload body).
-    #[serde(skip)]
     pub body: Vec<u8>,
-    /// The first line, for logs.
-    pub summary: String,
+    /// Named fields (`method`, `headers.I`, `verb`, …), repeats in wire order.
+    fields: Vec<(Text, Text)>,
+    /// The computed names and values the fields point into.
+    own: String,
+    /// A summary other than the first line (set by [`Frame::set_summary`]).
+    summary: Option<String>,
+}
+
+/// Where a field's name or value is.
+#[derive(Clone, Copy, Debug)]
+enum Text {
+    Static(&'static str),
+    /// A range of [`Frame::bytes`] (UTF-8 when it was pushed).
+    Wire(u32, u32),
+    /// A range of [`Frame::own`].
+    Own(u32, u32),
 }
 
 impl Frame {
@@ -57,48 +73,177 @@ impl Frame {
     pub fn of(bytes: &[u8]) -> Self {
         Self {
             bytes: bytes.to_vec(),
-            summary: first_line(bytes),
+            fields: Vec::with_capacity(8),
             ..Self::default()
         }
     }
 
-    /// The `body` (lossy UTF-8) and `size` (of the whole frame) fields, and the body bytes.
-    pub fn push_body(&mut self, body: &[u8]) {
-        self.push("body", String::from_utf8_lossy(body).into_owned());
-        self.push("size", self.bytes.len().to_string());
+    /// A frame that could not be decoded: only its bytes.
+    pub fn opaque(bytes: Vec<u8>) -> Self {
+        let mut f = Self {
+            bytes,
+            ..Self::default()
+        };
+        f.push_num("size", f.bytes.len());
+        f
+    }
+
+    /// The first line (escaped), unless the protocol module gave another summary.
+    pub fn summary(&self) -> String {
+        self.summary
+            .clone()
+            .unwrap_or_else(|| first_line(&self.bytes))
+    }
+
+    /// Replaces the first-line summary.
+    pub fn set_summary(&mut self, summary: String) {
+        self.summary = Some(summary);
+    }
+
+    /// The `body` (lossy UTF-8) and `size` (of the whole frame) fields, and the body bytes
+    /// (`body` a piece of `wire`, the bytes the frame was made [`of`](Frame::of)).
+    pub fn push_body(&mut self, body: &[u8], wire: &[u8]) {
+        self.push_lossy("body", body, wire);
+        self.push_num("size", self.bytes.len());
         self.body = body.to_vec();
     }
 
     /// Every value of a field, in order.
-    pub fn values<'s>(&'s self, name: &str) -> impl Iterator<Item = &'s str> + 's {
-        let name = name.to_owned();
+    pub fn values<'s, 'n>(&'s self, name: &'n str) -> impl Iterator<Item = &'s str> + use<'s, 'n> {
         self.fields
             .iter()
-            .filter(move |(n, _)| *n == name)
-            .map(|(_, v)| v.as_str())
+            .filter(move |(n, _)| self.text(*n) == name)
+            .map(|(_, v)| self.text(*v))
     }
 
     /// The first value of a field.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.fields
             .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+            .find(|(n, _)| self.text(*n) == name)
+            .map(|(_, v)| self.text(*v))
     }
 
-    /// A frame that could not be decoded: only its bytes.
-    pub fn opaque(bytes: Vec<u8>) -> Self {
-        let summary = first_line(&bytes);
-        Self {
-            fields: vec![("size".into(), bytes.len().to_string())],
-            summary,
-            body: Vec::new(),
-            bytes,
+    /// Every field as (name, value), in order.
+    pub fn fields(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
+        self.fields
+            .iter()
+            .map(|(n, v)| (self.text(*n), self.text(*v)))
+    }
+
+    /// Whether the frame has no fields.
+    pub fn has_no_fields(&self) -> bool {
+        self.fields.is_empty()
+    }
+
+    /// Keeps only the fields whose name `keep` accepts.
+    pub fn retain_fields(&mut self, mut keep: impl FnMut(&str) -> bool) {
+        let mut fields = std::mem::take(&mut self.fields);
+        fields.retain(|(n, _)| keep(self.text(*n)));
+        self.fields = fields;
+    }
+
+    /// Adds a field.
+    pub fn push(&mut self, name: &'static str, value: impl AsRef<str>) {
+        let v = self.own_text(value.as_ref());
+        self.fields.push((Text::Static(name), v));
+    }
+
+    /// Adds a field whose name is made at run time (`headers.NAME`).
+    pub fn push_named(&mut self, name: &str, value: impl AsRef<str>) {
+        let n = self.own_text(name);
+        let v = self.own_text(value.as_ref());
+        self.fields.push((n, v));
+    }
+
+    /// Adds `prefix.name` = `value` (a header under its block's prefix), `value` kept as its
+    /// place in `wire` when it is a piece of it (see [`Frame::push_in`]).
+    pub fn push_prefixed(&mut self, prefix: &str, name: &str, value: &str, wire: &[u8]) {
+        let start = self.own.len();
+        self.own.push_str(prefix);
+        self.own.push('.');
+        self.own.push_str(name);
+        let n = Text::Own(pos(start), pos(self.own.len()));
+        let v = self.wire_text(value, wire);
+        self.fields.push((n, v));
+    }
+
+    /// Adds a field whose value is a piece of `wire`, the bytes this frame was made
+    /// [`of`](Frame::of): kept as its place there, not copied (a value from elsewhere is copied).
+    pub fn push_in(&mut self, name: &'static str, value: &str, wire: &[u8]) {
+        let v = self.wire_text(value, wire);
+        self.fields.push((Text::Static(name), v));
+    }
+
+    /// [`push_in`](Frame::push_in) for bytes that are read as lossy UTF-8.
+    pub fn push_lossy(&mut self, name: &'static str, value: &[u8], wire: &[u8]) {
+        match std::str::from_utf8(value) {
+            Ok(v) => self.push_in(name, v, wire),
+            Err(_) => self.push(name, String::from_utf8_lossy(value)),
         }
     }
 
-    fn push(&mut self, name: impl Into<String>, value: impl Into<String>) {
-        self.fields.push((name.into(), value.into()));
+    /// Adds a field whose value is a whole number.
+    pub fn push_num(&mut self, name: &'static str, value: impl itoa::Integer) {
+        let v = self.own_text(itoa::Buffer::new().format(value));
+        self.fields.push((Text::Static(name), v));
+    }
+
+    fn own_text(&mut self, s: &str) -> Text {
+        let start = self.own.len();
+        self.own.push_str(s);
+        Text::Own(pos(start), pos(self.own.len()))
+    }
+
+    fn wire_text(&mut self, value: &str, wire: &[u8]) -> Text {
+        let (at, base) = (value.as_ptr() as usize, wire.as_ptr() as usize);
+        let inside =
+            at >= base && at + value.len() <= base + wire.len() && wire.len() == self.bytes.len();
+        if inside {
+            let start = at - base;
+            Text::Wire(pos(start), pos(start + value.len()))
+        } else {
+            self.own_text(value)
+        }
+    }
+
+    fn text(&self, t: Text) -> &str {
+        match t {
+            Text::Static(s) => s,
+            Text::Wire(a, b) => self
+                .bytes
+                .get(a as usize..b as usize)
+                .and_then(|b| std::str::from_utf8(b).ok())
+                .unwrap_or(""),
+            Text::Own(a, b) => self.own.get(a as usize..b as usize).unwrap_or(""),
+        }
+    }
+}
+
+/// A place in a frame's bytes or text (frames are far below 4 GiB: the runner's buffer
+/// limit is 2 MiB).
+fn pos(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+impl PartialEq for Frame {
+    fn eq(&self, other: &Self) -> bool {
+        self.bytes == other.bytes
+            && self.body == other.body
+            && self.summary() == other.summary()
+            && self.fields().eq(other.fields())
+    }
+}
+
+impl Eq for Frame {}
+
+impl std::fmt::Debug for Frame {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Frame")
+            .field("summary", &self.summary())
+            .field("fields", &self.fields().collect::<Vec<_>>())
+            .field("bytes", &escape(&self.bytes))
+            .finish()
     }
 }
 

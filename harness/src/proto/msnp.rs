@@ -83,7 +83,11 @@ impl Protocol for Msnp {
 
     fn build(&self, spec: &Spec, counter: u64) -> Result<Vec<u8>, String> {
         let verb = spec.verb.as_deref().ok_or("an MSNP frame needs `verb:`")?;
-        let trid = spec.trid.clone().unwrap_or_else(|| counter.to_string());
+        let mut digits = itoa::Buffer::new();
+        let trid = spec
+            .trid
+            .as_deref()
+            .unwrap_or_else(|| digits.format(counter));
         let target = spec.target.as_deref().unwrap_or("CON");
         let mut payload = Vec::new();
         let body = spec.body.as_deref().unwrap_or("");
@@ -105,24 +109,27 @@ impl Protocol for Msnp {
             }
             payload.extend_from_slice(body.as_bytes());
         }
+        let mut digits = itoa::Buffer::new();
         let length = spec
             .length
-            .clone()
-            .unwrap_or_else(|| payload.len().to_string());
-        let mut out = Vec::with_capacity(payload.len() + 32);
-        out.extend_from_slice(format!("{verb} {trid} {target} {length}\r\n").as_bytes());
+            .as_deref()
+            .unwrap_or_else(|| digits.format(payload.len()));
+        let line = [verb, trid, target, length].join(" ");
+        let mut out = Vec::with_capacity(line.len() + 2 + payload.len());
+        out.extend_from_slice(line.as_bytes());
+        out.extend_from_slice(b"\r\n");
         out.extend_from_slice(&payload);
         Ok(out)
     }
 
     fn request_key(&self, frame: &Frame) -> Option<String> {
-        Some(format!("{} {}", frame.get("trid")?, frame.get("verb")?))
+        Some([frame.get("trid")?, frame.get("verb")?].join(" "))
     }
 
     fn request_key_of(&self, bytes: &[u8]) -> Option<String> {
         match msnp::parse(bytes) {
             Ok(Status::Complete((cmd, n))) if n == bytes.len() => {
-                Some(format!("{} {}", cmd.trid?, cmd.verb))
+                Some([itoa::Buffer::new().format(cmd.trid?), &cmd.verb].join(" "))
             }
             _ => None,
         }
@@ -135,9 +142,9 @@ impl Protocol for Msnp {
         if verb == "NFY" {
             Pairing::Push
         } else if verb.bytes().all(|b| b.is_ascii_digit()) {
-            Pairing::KeyPrefix(format!("{trid} "))
+            Pairing::KeyPrefix([trid, ""].join(" "))
         } else {
-            Pairing::Key(format!("{trid} {verb}"))
+            Pairing::Key([trid, verb].join(" "))
         }
     }
 
@@ -179,39 +186,36 @@ fn write_block(out: &mut Vec<u8>, headers: &[(String, String)]) {
 
 fn frame(cmd: &msnp::Command<'_>, bytes: &[u8]) -> Frame {
     let mut f = Frame::of(bytes);
-    f.push("verb", cmd.verb.as_ref());
+    f.push_in("verb", cmd.verb.as_ref(), bytes);
     if let Some(t) = cmd.trid {
-        f.push("trid", t.to_string());
+        f.push_num("trid", t);
     }
     if let Some(t) = &cmd.target {
-        f.push("target", t.as_ref());
+        f.push_in("target", t.as_ref(), bytes);
     }
-    f.push("length", cmd.payload.len().to_string());
-    f.push(
-        "payload",
-        String::from_utf8_lossy(&cmd.payload).into_owned(),
-    );
-    f.push("size", bytes.len().to_string());
+    f.push_num("length", cmd.payload.len());
+    f.push_lossy("payload", &cmd.payload, bytes);
+    f.push_num("size", bytes.len());
     if cmd.payload.is_empty() {
         f.push("body", "");
         return f;
     }
     if let Ok(p) = payload::Payload::parse(&cmd.payload) {
-        push_headers(&mut f, "headers", &p.headers);
-        f.push("body", String::from_utf8_lossy(&p.body).into_owned());
+        push_headers(&mut f, "headers", &p.headers, bytes);
+        f.push_lossy("body", &p.body, bytes);
         f.body = p.body.to_vec();
     }
     if let Ok(l) = payload::Layered::parse(&cmd.payload) {
-        push_headers(&mut f, "routing", &l.routing);
-        push_headers(&mut f, "reliability", &l.reliability);
-        push_headers(&mut f, "messaging", &l.service);
-        f.push("content", String::from_utf8_lossy(&l.body).into_owned());
+        push_headers(&mut f, "routing", &l.routing, bytes);
+        push_headers(&mut f, "reliability", &l.reliability, bytes);
+        push_headers(&mut f, "messaging", &l.service, bytes);
+        f.push_lossy("content", &l.body, bytes);
     }
     f
 }
 
-fn push_headers(f: &mut Frame, prefix: &str, headers: &Headers<'_>) {
+fn push_headers(f: &mut Frame, prefix: &str, headers: &Headers<'_>, wire: &[u8]) {
     for h in headers.iter() {
-        f.push(format!("{prefix}.{}", h.name), h.value.as_ref());
+        f.push_prefixed(prefix, &h.name, h.value.as_ref(), wire);
     }
 }

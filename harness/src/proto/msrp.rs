@@ -216,14 +216,14 @@ fn frame(c: &Chunk<'_>, bytes: &[u8]) -> Frame {
         }
         StartLine::Response { status, comment } => {
             f.push("kind", "response");
-            f.push("status", status.to_string());
+            f.push_num("status", *status);
             if let Some(r) = comment {
                 f.push("reason", r.as_ref());
             }
         }
     }
     for h in c.headers.iter() {
-        f.push(format!("headers.{}", h.name), h.value.as_ref());
+        f.push_prefixed("headers", &h.name, h.value.as_ref(), bytes);
     }
     if let Some(Ok(id)) = c.message_id() {
         f.push("message_id", id);
@@ -240,7 +240,7 @@ fn frame(c: &Chunk<'_>, bytes: &[u8]) -> Frame {
         },
     );
     let body = c.body.as_deref().unwrap_or_default();
-    f.push_body(body);
+    f.push_body(body, bytes);
     f
 }
 

@@ -360,21 +360,21 @@ fn frame(msg: &Message<'_>, bytes: &[u8]) -> Frame {
     match &msg.start {
         StartLine::Request { method, uri } => {
             f.push("kind", "request");
-            f.push("method", method.as_str());
-            f.push("target", uri.as_ref());
+            f.push_in("method", method.as_str(), bytes);
+            f.push_in("target", uri.as_ref(), bytes);
         }
         StartLine::Response { status, reason } => {
             f.push("kind", "response");
-            f.push("status", status.to_string());
-            f.push("reason", reason.as_ref());
+            f.push_num("status", *status);
+            f.push_in("reason", reason.as_ref(), bytes);
         }
     }
     f.push("version", sip::VERSION);
     for h in msg.headers.iter() {
-        f.push(format!("headers.{}", canonical(&h.name)), h.value.as_ref());
+        f.push_prefixed("headers", &canonical(&h.name), h.value.as_ref(), bytes);
     }
     if let Some(id) = msg.call_id() {
-        f.push("call_id", id);
+        f.push_in("call_id", id, bytes);
     }
     if let Some(Ok(c)) = msg.cseq() {
         f.push("cseq", c.number.to_string());
@@ -388,9 +388,9 @@ fn frame(msg: &Message<'_>, bytes: &[u8]) -> Frame {
     }
     for (prefix, addr) in [("from", msg.from()), ("to", msg.to())] {
         if let Some(Ok(a)) = addr {
-            f.push(format!("{prefix}.uri"), a.uri.as_ref());
+            f.push_prefixed(prefix, "uri", a.uri.as_ref(), bytes);
             if let Some(t) = a.tag() {
-                f.push(format!("{prefix}.tag"), t);
+                f.push_prefixed(prefix, "tag", t, bytes);
             }
         }
     }
@@ -427,7 +427,7 @@ fn frame(msg: &Message<'_>, bytes: &[u8]) -> Frame {
     if ctype.as_deref() == Some("application/simple-message-summary") {
         summary_fields(&mut f, &msg.body);
     }
-    f.push_body(&msg.body);
+    f.push_body(&msg.body, bytes);
     f
 }
 
@@ -443,12 +443,12 @@ fn summary_fields(f: &mut Frame, body: &[u8]) {
             }
             for line in &s.summaries {
                 let class = line.class.as_str();
-                f.push(
-                    format!("summary.{class}"),
+                f.push_named(
+                    &format!("summary.{class}"),
                     format!("{}/{}", line.new, line.old),
                 );
-                f.push(format!("summary.{class}.new"), line.new.to_string());
-                f.push(format!("summary.{class}.old"), line.old.to_string());
+                f.push_named(&format!("summary.{class}.new"), line.new.to_string());
+                f.push_named(&format!("summary.{class}.old"), line.old.to_string());
             }
             f.push("summary.consistent", s.is_consistent().to_string());
         }

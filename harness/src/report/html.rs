@@ -469,7 +469,7 @@ pub fn frame_details(r: &CaseResult) -> BTreeMap<String, Detail> {
                 head,
                 fields,
                 hex: w.raw.as_deref().map(hex_dump).unwrap_or_default(),
-                text: w.text.clone(),
+                text: w.text.to_string(),
             },
         );
     }
@@ -482,7 +482,12 @@ pub fn decode(protocol: &str, w: &WireEntry) -> (String, Vec<(String, String)>) 
         return (short(&w.text, 40), Vec::new());
     };
     match m.parse(raw) {
-        Ok(Status::Complete((f, _))) => (label(protocol, &f), f.fields),
+        Ok(Status::Complete((f, _))) => (
+            label(protocol, &f),
+            f.fields()
+                .map(|(n, v)| (n.to_owned(), v.to_owned()))
+                .collect(),
+        ),
         Ok(Status::Incomplete(_)) => (
             short(&w.text, 40),
             vec![("error".into(), "incomplete frame".into())],
@@ -509,7 +514,7 @@ pub fn label(protocol: &str, f: &Frame) -> String {
                     .to_owned()
             })
         })
-        .unwrap_or_else(|| short(&f.summary, 30));
+        .unwrap_or_else(|| short(&f.summary(), 30));
     let module = crate::proto::by_name(protocol);
     let what = match module.and_then(|m| m.label_detail(f)) {
         Some(detail) => format!("{what}/{detail}"),
@@ -634,11 +639,11 @@ mod tests {
             t_ms: 1.0,
             actor: "alice".into(),
             dir,
-            text: proto::escape(raw),
+            text: proto::escape(raw).into(),
             event: event.map(str::to_owned),
             peer: Some("msnp".into()),
             conn: Some(1),
-            raw: (dir != Direction::Event).then(|| raw.to_vec()),
+            raw: (dir != Direction::Event).then(|| std::sync::Arc::from(raw)),
         }
     }
 

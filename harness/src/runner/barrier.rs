@@ -51,8 +51,7 @@ impl<'a> Case<'a> {
         lock(&actor.inbox).pending.push(key.clone());
         self.wire
             .event(name, "barrier", "barrier: a round trip".into());
-        self.wire
-            .frame(name, Direction::SEND, &bytes, proto.log_text(&bytes));
+        self.wire.frame(name, Direction::SEND, &bytes, proto);
         let rng = if self.chop() {
             Some(&mut self.rng)
         } else {

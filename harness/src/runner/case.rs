@@ -8,14 +8,13 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::watch;
 use tokio::time::error::Elapsed;
 
 use crate::proto::{self, Frame, Protocol};
 use crate::scenario::{ActorTarget, Answer, Expect, Scenario, Span, Step};
 use crate::transport::{BoxStream, Connector, Endpoint, TransportError, tap};
 
-use super::actor::{Actor, Wire};
+use super::actor::{Actor, Signal, Wire};
 use super::expect::{self, Mismatch, check_frame};
 use super::options::RunOptions;
 use super::result::StepTime;
@@ -72,14 +71,16 @@ pub(super) struct Case<'a> {
     pub(super) vars: Vars,
     pub(super) actors: HashMap<String, Actor>,
     pub(super) wire: Arc<Wire>,
-    pub(super) notify: Arc<watch::Sender<u64>>,
-    pub(super) rx: watch::Receiver<u64>,
+    pub(super) signal: Arc<Signal>,
     pub(super) rng: u64,
     pub(super) unreachable: bool,
     /// The `answer:` steps in force (each with where it is written), oldest first.
     pub(super) answers: Vec<(Answer, Span)>,
     /// Step durations, recorded only when `Some` (by [`super::run_timed`]).
     pub(super) times: Option<Vec<StepTime>>,
+    /// The one timer every wait of the case uses, moved to each wait's deadline (see
+    /// [`Case::changed_until`]).
+    pub(super) timer: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 impl<'a> Case<'a> {
@@ -136,7 +137,7 @@ impl<'a> Case<'a> {
     pub(super) fn local(&self, name: &str) -> Option<String> {
         self.vars
             .values
-            .get(&format!("local:{name}"))
+            .get(&["local:", name].concat())
             .map(Value::text)
     }
 

@@ -95,7 +95,7 @@ impl<'a> Case<'a> {
             stream,
             proto,
             Arc::clone(&self.wire),
-            Arc::clone(&self.notify),
+            Arc::clone(&self.signal),
         );
         self.actors.insert(name.to_owned(), actor);
         Ok(())

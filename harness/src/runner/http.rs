@@ -67,10 +67,10 @@ impl<'a> Case<'a> {
         actor.counter += 1;
         lock(&actor.inbox).pending.push(key.clone());
         actor.outstanding.push_back((h.name.clone(), key.clone()));
-        let (inbox, wire, notify) = (
+        let (inbox, wire, signal) = (
             Arc::clone(&actor.inbox),
             Arc::clone(&self.wire),
-            Arc::clone(&self.notify),
+            Arc::clone(&self.signal),
         );
         let who = name.to_owned();
         actor.spawn_request(async move {
@@ -88,7 +88,7 @@ impl<'a> Case<'a> {
                     lock(&inbox).closed = Some(Closed::Failed(m));
                 }
             }
-            notify.send_modify(|v| *v += 1);
+            signal.wake();
         });
         Ok(())
     }

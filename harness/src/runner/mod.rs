@@ -36,8 +36,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use tokio::sync::watch;
-
 use crate::scenario::{ActorTarget, Scenario};
 use crate::transport::Connector;
 
@@ -50,7 +48,7 @@ pub use result::{
 pub use steps::action;
 pub use twins::{CHOP_SUFFIX, is_gateway_case, over_gateway, with_chop_twins, with_twins};
 
-use actor::Wire;
+use actor::{Signal, Wire};
 use case::Case;
 use vars::{Vars, fnv};
 
@@ -97,7 +95,6 @@ async fn run_case(
         });
         return (result, Vec::new());
     }
-    let (tx, rx) = watch::channel(0u64);
     let run_id = format!(
         "{:012x}",
         fnv(format!("{}/{:?}/{}", s.id, started, std::process::id()).as_bytes()) & 0xffff_ffff_ffff
@@ -118,12 +115,12 @@ async fn run_case(
         vars,
         actors: HashMap::new(),
         wire: Arc::clone(&wire),
-        notify: Arc::new(tx),
-        rx,
+        signal: Arc::new(Signal::default()),
         rng: fnv(s.id.as_bytes()),
         unreachable: false,
         answers: Vec::new(),
         times,
+        timer: None,
     };
     let outcome = case.exec_steps(&s.steps, String::new(), None).await;
     let outcome = match outcome {

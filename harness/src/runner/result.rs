@@ -5,8 +5,10 @@
 //! run's JSON as from a fresh run.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use crate::proto::Protocol;
 use crate::scenario::Rule;
 pub use crate::transport::tap::{Chunk, Connection, Way};
 
@@ -231,8 +233,10 @@ pub struct WireEntry {
     pub actor: String,
     /// Which way.
     pub dir: Direction,
-    /// The bytes, escaped (`\r\n`, `\xNN`), or the event text.
-    pub text: String,
+    /// The bytes, escaped (`\r\n`, `\xNN`) or in the protocol's readable form, or the event
+    /// text.
+    #[schemars(with = "String")]
+    pub text: WireText,
     /// Events only: `connect`, `disconnect` (by the scenario), `close` (by the server or an
     /// error), `barrier`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -251,7 +255,117 @@ pub struct WireEntry {
         with = "crate::transport::tap::b64_opt"
     )]
     #[schemars(with = "Option<String>")]
-    pub raw: Option<Vec<u8>>,
+    pub raw: Option<Arc<[u8]>>,
+}
+
+/// Most characters of one frame kept in the wire log.
+pub const MAX_WIRE_TEXT: usize = 8 * 1024;
+
+/// `text` cut to [`MAX_WIRE_TEXT`] bytes, saying how long it was.
+pub(crate) fn cap_text(mut text: String) -> String {
+    if text.len() > MAX_WIRE_TEXT {
+        let mut cut = MAX_WIRE_TEXT;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let total = text.len();
+        text.truncate(cut);
+        text.push_str(&format!("… ({total} bytes)"));
+    }
+    text
+}
+
+/// A wire entry's text: given, or made from the frame's bytes by its protocol module the first
+/// time it is read. A run logs every frame; most cases pass and most reports never show
+/// their frames, so escaping or decoding them as they pass would be wasted on the runner's
+/// every round trip.
+#[derive(Clone, Default)]
+pub struct WireText {
+    text: OnceLock<String>,
+    of: Option<(&'static dyn Protocol, Arc<[u8]>)>,
+}
+
+impl WireText {
+    /// The text `proto` makes of `bytes` ([`Protocol::log_text`]), cut to
+    /// [`MAX_WIRE_TEXT`] bytes, when first read.
+    pub fn of(proto: &'static dyn Protocol, bytes: Arc<[u8]>) -> Self {
+        Self {
+            text: OnceLock::new(),
+            of: Some((proto, bytes)),
+        }
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        self.text.get_or_init(|| match &self.of {
+            Some((proto, bytes)) => cap_text(proto.log_text(bytes)),
+            None => String::new(),
+        })
+    }
+}
+
+impl std::ops::Deref for WireText {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl From<String> for WireText {
+    fn from(text: String) -> Self {
+        Self {
+            text: OnceLock::from(text),
+            of: None,
+        }
+    }
+}
+
+impl From<&str> for WireText {
+    fn from(text: &str) -> Self {
+        Self::from(text.to_owned())
+    }
+}
+
+impl PartialEq for WireText {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl PartialEq<str> for WireText {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for WireText {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl std::fmt::Debug for WireText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl std::fmt::Display for WireText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for WireText {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for WireText {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        <String as serde::Deserialize>::deserialize(d).map(Self::from)
+    }
 }
 
 /// How long one step took, as [`super::run_timed`] records it.

@@ -124,8 +124,7 @@ impl<'a> Case<'a> {
                 .outstanding
                 .push_back((as_name.map(str::to_owned), k.clone()));
         }
-        self.wire
-            .frame(name, Direction::SEND, &bytes, proto.log_text(&bytes));
+        self.wire.frame(name, Direction::SEND, &bytes, proto);
         if let Some(n) = as_name {
             let frame = match proto.parse(&bytes) {
                 Ok(imspec_codec::Status::Complete((frame, used))) if used == bytes.len() => frame,

@@ -76,6 +76,9 @@ impl Vars {
         if depth > MAX_NESTING {
             return Err("`${…}` nests too deeply".into());
         }
+        if !s.contains("${") {
+            return Ok(s.to_owned());
+        }
         let mut out = String::with_capacity(s.len());
         for piece in template::pieces(s)? {
             match piece {

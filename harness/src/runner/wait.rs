@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use tokio::time::timeout_at;
+use tokio::time::Instant as Tick;
 
 use crate::proto::{self, Frame};
 use crate::scenario::{Expect, ExpectSource};
@@ -14,7 +14,35 @@ use super::case::{Case, StepFail, StepResult};
 use super::expect::{self, short};
 use super::vars::Value;
 
+/// A wait's deadline passed.
+pub(super) struct Elapsed;
+
 impl<'a> Case<'a> {
+    /// Waits until an inbox of the case changes after version `seen` ([`Signal`]), or until
+    /// `deadline`.
+    ///
+    /// Every wait of a case moves one timer instead of arming a fresh one: a new timer in an
+    /// otherwise empty timer wheel wakes tokio's timer driver (another worker thread) on
+    /// every round trip, while moving a registered timer later is a store.
+    pub(super) async fn changed_until(
+        &mut self,
+        deadline: Instant,
+        seen: &mut u64,
+    ) -> Result<(), Elapsed> {
+        let at = Tick::from_std(deadline);
+        let timer = self
+            .timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(at)));
+        if timer.deadline() != at {
+            timer.as_mut().reset(at);
+        }
+        tokio::select! {
+            biased;
+            () = self.signal.changed(seen) => Ok(()),
+            () = timer.as_mut() => Err(Elapsed),
+        }
+    }
+
     /// Waits until `f` finds what it looks for in `name`'s inbox, the connection ends, or the deadline.
     pub(super) async fn wait<T>(
         &mut self,
@@ -24,7 +52,7 @@ impl<'a> Case<'a> {
     ) -> Result<T, WaitEnd> {
         let inbox = Arc::clone(&self.actor(name).map_err(WaitEnd::Fail)?.inbox);
         loop {
-            self.rx.borrow_and_update();
+            let mut seen = self.signal.version();
             self.serve_answers().await.map_err(WaitEnd::Fail)?;
             {
                 let mut ib = lock(&inbox);
@@ -35,10 +63,8 @@ impl<'a> Case<'a> {
                     return Err(WaitEnd::Closed(c.clone()));
                 }
             }
-            match timeout_at(deadline.into(), self.rx.changed()).await {
-                Err(_) => return Err(WaitEnd::Timeout),
-                Ok(Err(_)) => return Err(WaitEnd::Closed(Closed::Eof)),
-                Ok(Ok(())) => {}
+            if self.changed_until(deadline, &mut seen).await.is_err() {
+                return Err(WaitEnd::Timeout);
             }
         }
     }
@@ -109,7 +135,7 @@ impl<'a> Case<'a> {
         }
         let mut got: Vec<Option<Frame>> = vec![None; list.len()];
         loop {
-            self.rx.borrow_and_update();
+            let mut seen = self.signal.version();
             self.serve_answers().await?;
             for (i, e) in list.iter().enumerate() {
                 if got[i].is_some() {
@@ -164,9 +190,9 @@ impl<'a> Case<'a> {
             if got.iter().all(Option::is_some) {
                 return Ok(got.into_iter().flatten().collect());
             }
-            match timeout_at(deadline.into(), self.rx.changed()).await {
-                Ok(Ok(())) => {}
-                _ => {
+            match self.changed_until(deadline, &mut seen).await {
+                Ok(()) => {}
+                Err(Elapsed) => {
                     let Some(i) = got.iter().position(Option::is_none) else {
                         continue;
                     };
@@ -269,7 +295,7 @@ pub(super) fn take_reply(ib: &mut Inbox, key: &str) -> Option<Frame> {
 }
 
 pub(super) fn summaries<'f>(frames: impl IntoIterator<Item = &'f Frame>) -> String {
-    let all: Vec<String> = frames.into_iter().map(|f| f.summary.clone()).collect();
+    let all: Vec<String> = frames.into_iter().map(|f| f.summary()).collect();
     let n = all.len();
     let mut shown: Vec<String> = all.into_iter().take(8).collect();
     if n > 8 {

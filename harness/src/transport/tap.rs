@@ -478,8 +478,8 @@ pub mod b64_opt {
     use base64::engine::general_purpose::STANDARD;
 
     /// Serialises bytes as base64.
-    pub fn serialize<S: serde::Serializer>(
-        bytes: &Option<Vec<u8>>,
+    pub fn serialize<S: serde::Serializer, B: AsRef<[u8]>>(
+        bytes: &Option<B>,
         s: S,
     ) -> Result<S::Ok, S::Error> {
         match bytes {
@@ -489,12 +489,17 @@ pub mod b64_opt {
     }
 
     /// Reads base64 into bytes.
-    pub fn deserialize<'de, D: serde::Deserializer<'de>>(
+    pub fn deserialize<'de, D: serde::Deserializer<'de>, B: From<Vec<u8>>>(
         d: D,
-    ) -> Result<Option<Vec<u8>>, D::Error> {
+    ) -> Result<Option<B>, D::Error> {
         let s: Option<String> = serde::Deserialize::deserialize(d)?;
-        s.map(|s| STANDARD.decode(s).map_err(serde::de::Error::custom))
-            .transpose()
+        s.map(|s| {
+            STANDARD
+                .decode(s)
+                .map(B::from)
+                .map_err(serde::de::Error::custom)
+        })
+        .transpose()
     }
 }
 
