@@ -325,6 +325,12 @@ pub trait Protocol: Send + Sync {
         self.about()
     }
 
+    /// Whether [`build`](Protocol::build) reads [`Spec::local`] (SIP's `Via` sent-by); the
+    /// runner looks the address up only then.
+    fn builds_with_local(&self) -> bool {
+        false
+    }
+
     /// Whether a scenario may name this protocol as its `protocol:` (MSRP and the driver
     /// are only spoken by actors of other protocols' cases).
     fn scenario_protocol(&self) -> bool {

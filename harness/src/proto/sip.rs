@@ -74,6 +74,10 @@ const CANONICAL: &[&str] = &[
 ];
 
 impl Protocol for Sip {
+    fn builds_with_local(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         "sip"
     }

@@ -38,7 +38,9 @@ impl<'a> Case<'a> {
         }
         let proto = self.proto_of(name);
         let mut spec = proto.barrier();
-        spec.local = self.local(name);
+        if proto.builds_with_local() {
+            spec.local = self.local(name);
+        }
         let counter = self.actor(name)?.counter;
         let bytes = proto.build(&spec, counter)?;
         let key = match proto.parse(&bytes) {

@@ -82,7 +82,9 @@ impl<'a> Case<'a> {
             Some(raw) => proto.raw(proto::unescape(&self.vars.interpolate(&raw.0)?)?),
             None => {
                 let mut spec = self.resolve_spec(f)?;
-                spec.local = self.local(name);
+                if proto.builds_with_local() {
+                    spec.local = self.local(name);
+                }
                 let counter = self.actor(name)?.counter;
                 let bytes = proto.build(&spec, counter)?;
                 self.actor_mut(name)?.counter += 1;
