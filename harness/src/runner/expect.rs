@@ -85,15 +85,15 @@ pub fn check<S: AsRef<str>>(
     check_strs(what, c, &values, vars, lookup)
 }
 
-fn check_strs(
+fn check_strs<'c>(
     what: &str,
-    c: &Check,
+    c: &'c Check,
     values: &[&str],
     vars: &Vars,
     lookup: &dyn Fn(&str) -> Vec<String>,
 ) -> Result<(), Mismatch> {
-    let resolve = |t: &Template| {
-        vars.interpolate(&t.0)
+    let resolve = |t: &'c Template| {
+        vars.interpolate_cow(&t.0)
             .map_err(|e| Mismatch::new(e, t.0.clone(), ""))
     };
     let shown = || {
@@ -184,7 +184,7 @@ fn check_strs(
         }
         if let Some(t) = &c.contains {
             let e = resolve(t)?;
-            if !v.contains(&e) {
+            if !v.contains(&*e) {
                 return Err(Mismatch::new(
                     format!("`{what}` does not contain `{e}`"),
                     format!("…{e}…"),

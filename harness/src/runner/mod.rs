@@ -122,7 +122,7 @@ async fn run_case(
         times,
         timer: None,
     };
-    let outcome = case.exec_steps(&s.steps, String::new(), None).await;
+    let outcome = case.exec_steps(&s.steps, "", None).await;
     let outcome = match outcome {
         Ok(()) => case.flush_all().await.map_err(|f| Failure {
             step: "end".into(),

@@ -19,7 +19,7 @@ impl<'a> Case<'a> {
     pub(super) fn exec_steps<'b>(
         &'b mut self,
         steps: &'b [Step],
-        prefix: String,
+        prefix: &'b str,
         iteration: Option<u64>,
     ) -> BoxFut<'b, Result<(), Failure>>
     where
@@ -28,7 +28,7 @@ impl<'a> Case<'a> {
         Box::pin(async move {
             for (i, step) in steps.iter().enumerate() {
                 // Built only when needed: a passing step never shows its path.
-                let path = || step_label(&prefix, step, i);
+                let path = || step_label(prefix, step, i);
                 let from = self.wire.len();
                 let began = self.times.is_some().then(Instant::now);
                 let outcome = if let StepKind::Repeat(r) = &step.kind {
@@ -105,6 +105,7 @@ impl<'a> Case<'a> {
         };
         let bound = times.unwrap_or(r.max).min(r.max);
         let saved = self.vars.values.get("iteration").cloned();
+        let prefix = format!("{path}.");
         let mut i = 0;
         let outcome = loop {
             if i >= bound {
@@ -118,7 +119,7 @@ impl<'a> Case<'a> {
             }
             i += 1;
             self.vars.set("iteration", i.to_string());
-            if let Err(f) = self.exec_steps(&r.steps, format!("{path}."), Some(i)).await {
+            if let Err(f) = self.exec_steps(&r.steps, &prefix, Some(i)).await {
                 break Err(f);
             }
             if let Some((var, c)) = &r.until {

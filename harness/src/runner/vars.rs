@@ -72,6 +72,16 @@ impl Vars {
         self.interp(s, 0)
     }
 
+    /// [`interpolate`](Self::interpolate), borrowing `s` when it holds no `${…}` (a check's
+    /// literal expectation, compared without a copy).
+    pub fn interpolate_cow<'s>(&self, s: &'s str) -> Result<std::borrow::Cow<'s, str>, String> {
+        if s.contains("${") {
+            self.interp(s, 0).map(std::borrow::Cow::Owned)
+        } else {
+            Ok(std::borrow::Cow::Borrowed(s))
+        }
+    }
+
     fn interp(&self, s: &str, depth: usize) -> Result<String, String> {
         if depth > MAX_NESTING {
             return Err("`${…}` nests too deeply".into());
