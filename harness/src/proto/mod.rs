@@ -585,6 +585,46 @@ mod tests {
     use super::*;
 
     #[test]
+    fn frame_fields_read_the_same_wherever_their_text_is_kept() {
+        // Why: values are kept as places in the frame's bytes when they are pieces of them,
+        // else copied; readers must not see the difference.
+        let wire = b"MSG 7 N 5\r\nhello";
+        let verb = std::str::from_utf8(&wire[..3]).unwrap();
+        let mut placed = Frame::of(wire);
+        placed.push_in("verb", verb, wire);
+        placed.push_num("trid", 7u32);
+        placed.push_prefixed("headers", "To", &"x".repeat(3), wire);
+        placed.push_lossy("body", &wire[11..], wire);
+        placed.push_lossy("bad", b"\xffok", wire);
+        let mut copied = Frame::of(wire);
+        copied.push("verb", "MSG");
+        copied.push("trid", "7");
+        copied.push_named("headers.To", "xxx");
+        copied.push("body", "hello");
+        copied.push("bad", "\u{fffd}ok");
+        assert_eq!(placed, copied);
+        assert_eq!(placed.get("verb"), Some("MSG"));
+        assert_eq!(placed.get("trid"), Some("7"));
+        assert_eq!(placed.get("headers.To"), Some("xxx"));
+        assert_eq!(placed.get("body"), Some("hello"));
+        assert_eq!(placed.get("bad"), Some("\u{fffd}ok"));
+        assert_eq!(placed.get("nope"), None);
+        // A value from another buffer is copied even when `wire` is given.
+        let other = String::from("elsewhere");
+        placed.push_in("target", &other, wire);
+        drop(other);
+        assert_eq!(placed.get("target"), Some("elsewhere"));
+        placed.push("verb", "again");
+        assert_eq!(placed.values("verb").collect::<Vec<_>>(), ["MSG", "again"]);
+        placed.retain_fields(|n| n != "verb");
+        assert_eq!(placed.get("verb"), None);
+        assert_eq!(placed.summary(), "MSG 7 N 5");
+        placed.set_summary("other".into());
+        assert_eq!(placed.summary(), "other");
+        assert_ne!(placed, copied);
+    }
+
+    #[test]
     fn the_registry_names_each_protocol_and_service_once() {
         let mut names: Vec<&str> = ALL.iter().map(|p| p.name()).collect();
         names.sort_unstable();

@@ -396,4 +396,22 @@ mod tests {
         assert!(serde_json::from_str::<Direction>("\"sideways\"").is_err());
         assert_eq!(Direction::from(Way::Recv), Direction::RECV);
     }
+
+    #[test]
+    fn wire_text_renders_through_its_protocol_when_read_and_serialises_as_text() {
+        // Why: frames' texts are rendered only when a report reads them; what it reads must
+        // be what the protocol module's log_text gives, cut to MAX_WIRE_TEXT.
+        let msnp = crate::proto::by_name("msnp").unwrap();
+        let t = WireText::of(msnp, Arc::from(&b"PNG 1 CON 0\r\n"[..]));
+        assert_eq!(t, "PNG 1 CON 0\\r\\n");
+        assert_eq!(t.as_str(), msnp.log_text(b"PNG 1 CON 0\r\n"));
+        assert_eq!(serde_json::to_string(&t).unwrap(), r#""PNG 1 CON 0\\r\\n""#);
+        let back: WireText = serde_json::from_str(r#""PNG 1 CON 0\\r\\n""#).unwrap();
+        assert_eq!(back, t);
+        let long = WireText::of(msnp, Arc::from(vec![b'a'; MAX_WIRE_TEXT + 10]));
+        assert!(long.len() < MAX_WIRE_TEXT + 30, "{}", long.len());
+        assert!(long.ends_with(&format!("({} bytes)", MAX_WIRE_TEXT + 10)));
+        assert_eq!(WireText::from("event"), "event");
+        assert_eq!(WireText::default(), "");
+    }
 }
