@@ -142,7 +142,7 @@ impl Protocol for Msnp {
         if verb == "NFY" {
             Pairing::Push
         } else if verb.bytes().all(|b| b.is_ascii_digit()) {
-            Pairing::KeyPrefix([trid, ""].join(" "))
+            Pairing::KeyPrefix(format!("{trid} "))
         } else {
             Pairing::Key([trid, verb].join(" "))
         }

@@ -78,9 +78,6 @@ pub(super) struct Case<'a> {
     pub(super) answers: Vec<(Answer, Span)>,
     /// Step durations, recorded only when `Some` (by [`super::run_timed`]).
     pub(super) times: Option<Vec<StepTime>>,
-    /// The one timer every wait of the case uses, moved to each wait's deadline (see
-    /// [`Case::changed_until`]).
-    pub(super) timer: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 impl<'a> Case<'a> {

@@ -4,8 +4,6 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use tokio::time::Instant as Tick;
-
 use crate::proto::{self, Frame};
 use crate::scenario::{Expect, ExpectSource};
 
@@ -20,27 +18,14 @@ pub(super) struct Elapsed;
 impl<'a> Case<'a> {
     /// Waits until an inbox of the case changes after version `seen` ([`Signal`]), or until
     /// `deadline`.
-    ///
-    /// Every wait of a case moves one timer instead of arming a fresh one: a new timer in an
-    /// otherwise empty timer wheel wakes tokio's timer driver (another worker thread) on
-    /// every round trip, while moving a registered timer later is a store.
     pub(super) async fn changed_until(
         &mut self,
         deadline: Instant,
         seen: &mut u64,
     ) -> Result<(), Elapsed> {
-        let at = Tick::from_std(deadline);
-        let timer = self
-            .timer
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(at)));
-        if timer.deadline() != at {
-            timer.as_mut().reset(at);
-        }
-        tokio::select! {
-            biased;
-            () = self.signal.changed(seen) => Ok(()),
-            () = timer.as_mut() => Err(Elapsed),
-        }
+        tokio::time::timeout_at(deadline.into(), self.signal.changed(seen))
+            .await
+            .map_err(|_| Elapsed)
     }
 
     /// Waits until `f` finds what it looks for in `name`'s inbox, the connection ends, or the deadline.
