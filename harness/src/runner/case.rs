@@ -2,7 +2,7 @@
 //! variables, the connected actors and the wire log; and a step's failure ([`StepFail`])
 //! before the step loop gives it its location.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -67,9 +67,9 @@ pub(super) struct Case<'a> {
     pub(super) connector: &'a dyn Connector,
     pub(super) proto: &'static dyn Protocol,
     /// Actors whose protocol is not the case's (MSRP actors of a SIP case).
-    pub(super) protos: HashMap<String, &'static dyn Protocol>,
+    pub(super) protos: BTreeMap<String, &'static dyn Protocol>,
     pub(super) vars: Vars,
-    pub(super) actors: HashMap<String, Actor>,
+    pub(super) actors: BTreeMap<String, Actor>,
     pub(super) wire: Arc<Wire>,
     pub(super) signal: Arc<Signal>,
     pub(super) rng: u64,

@@ -32,7 +32,7 @@ pub mod twins;
 pub mod vars;
 mod wait;
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -111,9 +111,9 @@ async fn run_case(
         opts,
         connector,
         proto: s.protocol.module(),
-        protos: HashMap::new(),
+        protos: BTreeMap::new(),
         vars,
-        actors: HashMap::new(),
+        actors: BTreeMap::new(),
         wire: Arc::clone(&wire),
         signal: Arc::new(Signal::default()),
         rng: fnv(s.id.as_bytes()),
