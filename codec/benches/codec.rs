@@ -5,31 +5,9 @@ use std::hint::black_box;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use imspec_codec::msnp::msgr;
 use imspec_codec::{Status, sipc};
-use quick_xml::events::Event;
 
 mod support;
-use support::{RELAYED_M, httparse_split, line_scan};
-
-/// Seed 000's `<recentconversations-response>`, restored (escaped `<content>`, thread id).
-const RECENT: &str = include_str!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../corpus/msgr/valid/seed000-recentconversations-response.xml"
-));
-
-/// quick-xml's own event loop over `doc`: every event read, every text and reference touched.
-fn raw_events(doc: &str) -> usize {
-    let mut reader = quick_xml::Reader::from_str(doc);
-    let mut touched = 0usize;
-    loop {
-        match reader.read_event() {
-            Ok(Event::Eof) | Err(_) => return touched,
-            Ok(Event::Text(t)) => touched += black_box(t.xml10_content()).len(),
-            Ok(Event::GeneralRef(r)) => touched += black_box(r.len()),
-            Ok(Event::Start(s) | Event::Empty(s)) => touched += s.name().as_ref().len(),
-            Ok(_) => touched += 1,
-        }
-    }
-}
+use support::{RECENT, RELAYED_M, httparse_split, line_scan, raw_events};
 
 fn msgr(c: &mut Criterion) {
     let mut group = c.benchmark_group("msgr");

@@ -9,7 +9,9 @@
 //! Each subject runs `N` times on seed 004's relayed `M`; the instructions per parse are the
 //! total minus an `N = 0` run, divided by `N`. Subjects: `sipc_parse`, `httparse_split`
 //! (the baseline of the `sipc` group in `codec.rs`), `line_scan` (a bare CRLF scan of the
-//! head, the stretch goal's floor), `utf8` (the one UTF-8 validation of the head).
+//! head, the stretch goal's floor), `utf8` (the one UTF-8 validation of the head); and on
+//! seed 000's `<recentconversations-response>`, `msgr_typed` (the typed decode, with a UTF-8
+//! check of the document) and `msgr_events` (quick-xml's bare event loop, the same check).
 
 use std::hint::black_box;
 
@@ -37,8 +39,23 @@ fn main() {
         "httparse_split" => (|b| support::httparse_split(b).unwrap_or(0), buf),
         "line_scan" => (support::line_scan, buf),
         "utf8" => (|b| std::str::from_utf8(b).map_or(0, str::len), head),
+        "msgr_typed" => (
+            |b| {
+                let doc = std::str::from_utf8(b).unwrap_or_default();
+                imspec_codec::msnp::msgr::RecentConversationsResponse::parse(doc)
+                    .map_or(0, |r| r.conversations.len())
+            },
+            support::RECENT.as_bytes(),
+        ),
+        "msgr_events" => (
+            |b| support::raw_events(std::str::from_utf8(b).unwrap_or_default()),
+            support::RECENT.as_bytes(),
+        ),
         other => {
-            eprintln!("unknown subject {other:?}: sipc_parse, httparse_split, line_scan, utf8");
+            eprintln!(
+                "unknown subject {other:?}: sipc_parse, httparse_split, line_scan, utf8, \
+                 msgr_typed, msgr_events"
+            );
             std::process::exit(2);
         }
     };

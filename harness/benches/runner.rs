@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group};
 use imspec_codec::{Status, msnp};
 use imspec_harness::runner::actor::lock;
 use imspec_harness::runner::{self, BarrierMode, Profile, RunOptions, Verdict};
@@ -39,6 +39,8 @@ use tokio::net::TcpStream;
 use tokio::runtime::Runtime;
 use tokio::sync::watch;
 
+#[path = "../../codec/benches/support/paired.rs"]
+mod paired;
 mod support;
 
 /// Round trips per measured iteration.
@@ -183,17 +185,122 @@ criterion_group! {
     config = Criterion::default().with_measurement(CpuTime);
     targets = runner_step
 }
-criterion_main!(wall, cpu);
 
-/// The runtime `imspec run` uses (multi-threaded, one worker per core).
+fn main() {
+    if std::env::args().any(|a| a == "--paired") {
+        paired_main();
+        return;
+    }
+    wall();
+    cpu();
+    Criterion::default().configure_from_args().final_summary();
+}
+
+/// `--paired`: the `runner_step` comparisons timed in alternating batches (see
+/// `codec/benches/support/paired.rs`), wall time and process CPU time, runner and raw client
+/// with a reader task against the raw client.
+fn paired_main() {
+    let rt = runtime();
+    let server = rt
+        .block_on(Server::start(ServerConfig::local()))
+        .unwrap_or_else(|e| panic!("starting the reference server: {e}"));
+    let services = server_services(&server);
+    let msnp_addr = services["msnp"];
+    let connector = Arc::new(Tcp::new(services));
+    let case = Arc::new(png_case(ROUND_TRIPS));
+    let opts = RunOptions::default();
+    // One batch is one connection and ROUND_TRIPS round trips; `n` batches in a row.
+    let raw = |n: u64| {
+        for _ in 0..n {
+            rt.block_on(rt.spawn(raw_png_round_trips(msnp_addr, ROUND_TRIPS)))
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+    };
+    let reader_task = |n: u64| {
+        for _ in 0..n {
+            rt.block_on(rt.spawn(raw_reader_task_round_trips(msnp_addr, ROUND_TRIPS)))
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+    };
+    let runner = |n: u64| {
+        for _ in 0..n {
+            let (case, opts, connector) = (case.clone(), opts.clone(), connector.clone());
+            rt.block_on(rt.spawn(async move {
+                let r = runner::run(&case, &opts, connector.as_ref()).await;
+                assert_eq!(r.verdict, Verdict::Pass, "{:?}", r.failure);
+            }))
+            .unwrap_or_else(|e| panic!("{e}"));
+        }
+    };
+    let flavour = runtime_flavour();
+    for (clock, subject, p) in [
+        (
+            "wall",
+            "runner",
+            paired::compare(41, 1, wall_ns(&raw), wall_ns(&runner)),
+        ),
+        (
+            "cpu",
+            "runner",
+            paired::compare(41, 1, cpu_ns(&raw), cpu_ns(&runner)),
+        ),
+        (
+            "wall",
+            "raw_reader_task",
+            paired::compare(41, 1, wall_ns(&raw), wall_ns(&reader_task)),
+        ),
+        (
+            "cpu",
+            "raw_reader_task",
+            paired::compare(41, 1, cpu_ns(&raw), cpu_ns(&reader_task)),
+        ),
+    ] {
+        println!(
+            "runner_step/png_round_trip ({ROUND_TRIPS} round trips, {flavour}, {clock}) \
+             {subject} vs raw_tokio: {p}"
+        );
+    }
+    rt.block_on(server.shutdown());
+}
+
+/// Nanoseconds of wall time that `f(n)` takes.
+fn wall_ns(f: &dyn Fn(u64)) -> impl FnMut(u64) -> f64 + '_ {
+    move |n| {
+        let started = Instant::now();
+        f(n);
+        started.elapsed().as_nanos() as f64
+    }
+}
+
+/// Nanoseconds of process CPU time that `f(n)` takes.
+fn cpu_ns(f: &dyn Fn(u64)) -> impl FnMut(u64) -> f64 + '_ {
+    move |n| {
+        let started = support::cpu_ns();
+        f(n);
+        support::cpu_ns().saturating_sub(started) as f64
+    }
+}
+
+/// `IMSPEC_BENCH_RUNTIME=current_thread` runs the benchmarks on a current-thread runtime
+/// instead (client and server on one thread: no cross-thread wake-ups).
+fn runtime_flavour() -> &'static str {
+    match std::env::var("IMSPEC_BENCH_RUNTIME").as_deref() {
+        Ok("current_thread") => "current_thread",
+        _ => "multi_thread",
+    }
+}
+
+/// The runtime `imspec run` uses (multi-threaded, one worker per core), unless
+/// `IMSPEC_BENCH_RUNTIME` asks for a current-thread one.
 fn runtime() -> Runtime {
-    if std::env::var_os("EXP_CT").is_some() {
-        return tokio::runtime::Builder::new_current_thread()
+    let built = if runtime_flavour() == "current_thread" {
+        tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .unwrap();
-    }
-    Runtime::new().unwrap_or_else(|e| panic!("tokio runtime: {e}"))
+    } else {
+        Runtime::new()
+    };
+    built.unwrap_or_else(|e| panic!("tokio runtime: {e}"))
 }
 
 fn server_services(server: &Server) -> BTreeMap<String, std::net::SocketAddr> {

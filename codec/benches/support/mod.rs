@@ -1,5 +1,32 @@
-//! What the `codec` and `instructions` benches share: seed 004's relayed `M` and the
-//! baselines it is framed with.
+//! What the `codec`, `paired` and `instructions` benches share: seed 000's MSGR document,
+//! seed 004's relayed `M`, and the baselines they are measured against.
+
+use std::hint::black_box;
+
+use quick_xml::events::Event;
+
+/// Seed 000's `<recentconversations-response>`, restored (escaped `<content>`, thread id).
+#[allow(dead_code)] // `instructions` does not use it
+pub(crate) const RECENT: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../corpus/msgr/valid/seed000-recentconversations-response.xml"
+));
+
+/// quick-xml's own event loop over `doc`: every event read, every text and reference touched.
+#[allow(dead_code)] // `instructions` does not use it
+pub(crate) fn raw_events(doc: &str) -> usize {
+    let mut reader = quick_xml::Reader::from_str(doc);
+    let mut touched = 0usize;
+    loop {
+        match reader.read_event() {
+            Ok(Event::Eof) | Err(_) => return touched,
+            Ok(Event::Text(t)) => touched += black_box(t.xml10_content()).len(),
+            Ok(Event::GeneralRef(r)) => touched += black_box(r.len()),
+            Ok(Event::Start(s) | Event::Empty(s)) => touched += s.name().as_ref().len(),
+            Ok(_) => touched += 1,
+        }
+    }
+}
 
 /// Seed 004's relayed `M` (restored): the frame a chat client reads most.
 pub(crate) const RELAYED_M: &[u8] = include_bytes!(concat!(
@@ -29,6 +56,7 @@ pub(crate) fn httparse_split(buf: &[u8]) -> Option<usize> {
 
 /// The floor: a bare scan for every CRLF of the head, up to the blank line; no checks, no
 /// output. Returns the head length.
+#[allow(dead_code)] // `paired` does not use it
 pub(crate) fn line_scan(buf: &[u8]) -> usize {
     let mut pos = 0;
     while let Some(rel) = memchr::memchr(b'\n', &buf[pos..]) {

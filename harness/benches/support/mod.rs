@@ -38,7 +38,7 @@ impl Clock for CpuTime {
 }
 
 /// The process's CPU time so far, in nanoseconds.
-fn cpu_ns() -> u64 {
+pub(crate) fn cpu_ns() -> u64 {
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
         panic!("/proc/self/task is not readable: CPU time needs Linux procfs");
     };

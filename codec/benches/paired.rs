@@ -1,0 +1,68 @@
+//! Paired comparisons of the codec's speed goals (README, "Benchmarks"):
+//!
+//! ```sh
+//! cargo bench -p imspec-codec --bench paired            # every row
+//! cargo bench -p imspec-codec --bench paired -- sipc     # rows whose name contains `sipc`
+//! ```
+//!
+//! Each row times its subject and its baseline in alternating batches and prints the median
+//! of the per-pair time ratios (see `support/paired.rs` for why: criterion's one-after-the-other
+//! medians carry the machine's drift into a ratio). The subjects and baselines are those of the
+//! `codec` bench's groups of the same names.
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use imspec_codec::msnp::msgr;
+use imspec_codec::{Status, sipc};
+
+#[path = "support/paired.rs"]
+mod paired;
+mod support;
+
+use support::{RECENT, RELAYED_M, httparse_split, raw_events};
+
+/// Nanoseconds that `n` calls of `f` take.
+fn wall<R>(n: u64, mut f: impl FnMut() -> R) -> f64 {
+    let started = Instant::now();
+    for _ in 0..n {
+        black_box(f());
+    }
+    started.elapsed().as_nanos() as f64
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; any other argument filters the rows by name.
+    let filter: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let wanted = |name: &str| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()));
+    if wanted("sipc/relayed_m parse vs httparse_split") {
+        let p = paired::compare(
+            401,
+            2_000,
+            |n| wall(n, || httparse_split(black_box(RELAYED_M))),
+            |n| {
+                wall(n, || match sipc::parse(black_box(RELAYED_M)) {
+                    Ok(Status::Complete((msg, n))) => n + msg.headers.len(),
+                    _ => 0,
+                })
+            },
+        );
+        println!("sipc/relayed_m parse vs httparse_split: {p}");
+    }
+    if wanted("msgr/recentconversations_response typed vs quick_xml_events") {
+        let p = paired::compare(
+            401,
+            200,
+            |n| wall(n, || raw_events(black_box(RECENT))),
+            |n| {
+                wall(n, || {
+                    msgr::RecentConversationsResponse::parse(black_box(RECENT)).is_ok()
+                })
+            },
+        );
+        println!("msgr/recentconversations_response typed vs quick_xml_events: {p}");
+    }
+}
