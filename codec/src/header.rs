@@ -368,12 +368,10 @@ pub(crate) fn build<'a>(text: &'a str, base: usize, spans: &Spans) -> Headers<'a
     if !spans.liberal {
         // Every line is `name: value` (the usual case): no trimming and no separator to
         // keep, so each header is two borrowed slices.
-        for &[n0, n1, v0, v1] in inline {
-            headers.push(Header::canonical(span(n0, n1), span(v0, v1)));
-        }
-        for &[n0, n1, v0, v1] in spill {
-            headers.push(Header::canonical(span(n0, n1), span(v0, v1)));
-        }
+        let canonical =
+            |&[n0, n1, v0, v1]: &[usize; 4]| Header::canonical(span(n0, n1), span(v0, v1));
+        headers.extend(inline.iter().map(canonical));
+        headers.extend(spill.iter().map(canonical));
         return Headers(headers);
     }
     // Two plain loops into a vector of the right size: cheaper than a chained iterator.
