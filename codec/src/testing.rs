@@ -35,6 +35,12 @@ pub trait FrameCodec {
     fn encoded_len(frame: &Self::Frame<'_>) -> usize;
     /// Detaches a frame from its input.
     fn into_owned(frame: Self::Frame<'_>) -> Self::Frame<'static>;
+    /// Whether two frames borrowing different inputs are equal. The default detaches copies
+    /// of both (a generic associated type has no known variance); the codecs here compare in
+    /// place, which spares law 1 two deep copies per check.
+    fn same(a: &Self::Frame<'_>, b: &Self::Frame<'_>) -> bool {
+        Self::into_owned(a.clone()) == Self::into_owned(b.clone())
+    }
 }
 
 /// Fetion SIP-C with the default limits.
@@ -85,6 +91,9 @@ macro_rules! codec {
             fn into_owned(frame: Self::Frame<'_>) -> Self::Frame<'static> {
                 frame.into_owned()
             }
+            fn same(a: &Self::Frame<'_>, b: &Self::Frame<'_>) -> bool {
+                a == b
+            }
         }
     };
 }
@@ -122,6 +131,9 @@ macro_rules! leancloud_codec {
             }
             fn into_owned(frame: Self::Frame<'_>) -> Self::Frame<'static> {
                 frame
+            }
+            fn same(a: &Self::Frame<'_>, b: &Self::Frame<'_>) -> bool {
+                a == b
             }
         }
     };
@@ -169,11 +181,7 @@ pub fn value_round_trip<C: FrameCodec>(v: &C::Frame<'_>) -> Result<(), String> {
         ));
     }
     match C::parse(&bytes) {
-        Ok(Status::Complete((back, n)))
-            if n == bytes.len() && C::into_owned(back.clone()) == C::into_owned(v.clone()) =>
-        {
-            Ok(())
-        }
+        Ok(Status::Complete((back, n))) if n == bytes.len() && C::same(&back, v) => Ok(()),
         Ok(Status::Complete((back, n))) => Err(format!(
             "re-parse differs: consumed {n} of {}\n value: {v:?}\n back:  {back:?}",
             bytes.len()
