@@ -58,9 +58,17 @@ pub fn check_fields(
                 "(no such field)",
             ));
         }
-        let values: Vec<&str> = frame.values(field).collect();
         let lookup = |other: &str| frame.values(other).map(str::to_owned).collect::<Vec<_>>();
-        check(field, c, &values, vars, &lookup)?;
+        // Most fields have one value: checked from the stack, without a vector.
+        let mut values = frame.values(field);
+        match (values.next(), values.next()) {
+            (None, _) => check_strs(field, c, &[], vars, &lookup)?,
+            (Some(one), None) => check_strs(field, c, &[one], vars, &lookup)?,
+            (Some(first), Some(second)) => {
+                let all: Vec<&str> = [first, second].into_iter().chain(values).collect();
+                check_strs(field, c, &all, vars, &lookup)?;
+            }
+        }
     }
     if !xml_checks.is_empty() {
         let body = String::from_utf8_lossy(&frame.body);

@@ -4,6 +4,8 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use smallvec::SmallVec;
+
 use crate::proto::{self, Frame};
 use crate::scenario::{Expect, ExpectSource};
 
@@ -97,7 +99,8 @@ impl<'a> Case<'a> {
         deadline: Instant,
     ) -> Result<Vec<Frame>, StepFail> {
         // Reply expects take their request now, so a later expect cannot claim it.
-        let mut keys: Vec<Option<String>> = Vec::new();
+        // One expect per step is the usual case: its key and frame stay on the stack.
+        let mut keys: SmallVec<[Option<String>; 2]> = SmallVec::new();
         for e in list {
             let actor = self.actor_mut(&e.actor)?;
             let key = match &e.source {
@@ -118,7 +121,8 @@ impl<'a> Case<'a> {
             };
             keys.push(key);
         }
-        let mut got: Vec<Option<Frame>> = vec![None; list.len()];
+        let mut got: SmallVec<[Option<Frame>; 2]> =
+            std::iter::repeat_with(|| None).take(list.len()).collect();
         loop {
             let mut seen = self.signal.version();
             self.serve_answers().await?;
