@@ -129,7 +129,7 @@ impl Protocol for Driver {
         }
     }
 
-    fn barrier(&self) -> Spec {
+    fn barrier(&self) -> Spec<'static> {
         Spec {
             command: Some(serde_json::json!({ "op": "ping" })),
             ..Spec::default()

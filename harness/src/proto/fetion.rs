@@ -158,7 +158,7 @@ impl Protocol for Fetion {
             }
         }
         if let Some(body) = &spec.body {
-            msg.body = Cow::Owned(body.clone().into_bytes());
+            msg.body = Cow::Owned(body.as_bytes().to_vec());
             if msg.headers.get("L").is_none() && !body.is_empty() {
                 msg.headers.push("L", body.len().to_string());
             }
@@ -194,7 +194,7 @@ impl Protocol for Fetion {
         }
     }
 
-    fn barrier(&self) -> Spec {
+    fn barrier(&self) -> Spec<'static> {
         Spec {
             method: Some("S".into()),
             headers: vec![("N".into(), "KeepAlive".into())],

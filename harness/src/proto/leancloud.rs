@@ -236,7 +236,7 @@ impl Protocol for LeanCloud {
         }
     }
 
-    fn barrier(&self) -> Spec {
+    fn barrier(&self) -> Spec<'static> {
         Spec {
             command: Some(serde_json::json!({ "cmd": "echo" })),
             ..Spec::default()

@@ -22,6 +22,7 @@ pub mod sip;
 pub mod xml;
 
 use imspec_codec::{Error, Status};
+use std::borrow::Cow;
 
 use crate::transport::{BoxFuture, BoxStream};
 
@@ -260,35 +261,36 @@ pub enum Pairing {
     Ignore,
 }
 
-/// A frame to build, with every template already resolved.
+/// A frame to build, with every template already resolved (borrowing the scenario's text
+/// where a template is literal).
 #[derive(Clone, Debug, Default)]
-pub struct Spec {
+pub struct Spec<'a> {
     /// See [`crate::scenario::FrameSpec`].
-    pub method: Option<String>,
+    pub method: Option<Cow<'a, str>>,
     /// Fetion response status.
-    pub status: Option<String>,
+    pub status: Option<Cow<'a, str>>,
     /// Fetion reason phrase.
-    pub reason: Option<String>,
+    pub reason: Option<Cow<'a, str>>,
     /// Target.
-    pub target: Option<String>,
+    pub target: Option<Cow<'a, str>>,
     /// Fetion version token.
-    pub version: Option<String>,
+    pub version: Option<Cow<'a, str>>,
     /// MSNP verb.
-    pub verb: Option<String>,
+    pub verb: Option<Cow<'a, str>>,
     /// MSNP TrID.
-    pub trid: Option<String>,
+    pub trid: Option<Cow<'a, str>>,
     /// MSNP length override.
-    pub length: Option<String>,
+    pub length: Option<Cow<'a, str>>,
     /// Headers in order.
     pub headers: Vec<(String, String)>,
     /// MSNP layered blocks.
     pub blocks: Vec<Vec<(String, String)>>,
     /// Body text.
-    pub body: Option<String>,
+    pub body: Option<Cow<'a, str>>,
     /// Fetion, SIP: the received frame this response answers.
     pub reply_to: Option<Frame>,
     /// The sending connection's local `host:port` (SIP's `Via` sent-by).
-    pub local: Option<String>,
+    pub local: Option<Cow<'a, str>>,
     /// LeanCloud: the command in the codec's readable form (JSON), templates resolved.
     pub command: Option<serde_json::Value>,
 }
@@ -438,7 +440,7 @@ pub trait Protocol: Send + Sync {
     fn pairing(&self, frame: &Frame) -> Pairing;
 
     /// The request of the barrier round trip (any reply to it ends the barrier).
-    fn barrier(&self) -> Spec;
+    fn barrier(&self) -> Spec<'static>;
 
     /// The field names of this protocol's frames; a name ending in `.` is a prefix
     /// (`headers.` stands for `headers.NAME`, whose names are free-form).

@@ -148,7 +148,7 @@ impl Protocol for Msnp {
         }
     }
 
-    fn barrier(&self) -> Spec {
+    fn barrier(&self) -> Spec<'static> {
         Spec {
             verb: Some("PNG".into()),
             target: Some("CON".into()),

@@ -92,7 +92,7 @@ impl Protocol for Msrp {
                     if !msrp::can_carry(&tid, body.as_bytes()) {
                         return Err(format!("the body contains the end-line of `{tid}`"));
                     }
-                    c.body = Some(Cow::Owned(body.clone().into_bytes()));
+                    c.body = Some(Cow::Owned(body.as_bytes().to_vec()));
                 }
                 c
             }
@@ -109,7 +109,10 @@ impl Protocol for Msrp {
                 let tid = req
                     .get("transaction")
                     .ok_or("`reply_to:` names a frame that is not an MSRP request")?;
-                let comment = spec.reason.clone().unwrap_or_else(|| reason(status).into());
+                let comment = spec
+                    .reason
+                    .as_deref()
+                    .map_or_else(|| reason(status).to_owned(), str::to_owned);
                 let mut c = Chunk::response(tid.to_owned(), status, Some(Cow::Owned(comment)));
                 if !has("To-Path") {
                     c.headers.push(
@@ -160,7 +163,7 @@ impl Protocol for Msrp {
         }
     }
 
-    fn barrier(&self) -> Spec {
+    fn barrier(&self) -> Spec<'static> {
         // No method and no status: `build` refuses it, and the step fails saying why.
         Spec::default()
     }

@@ -226,7 +226,7 @@ impl Protocol for Sip {
             }
             _ => return Err("a SIP frame needs exactly one of `method:` or `status:`".into()),
         };
-        let body = spec.body.clone().unwrap_or_default().into_bytes();
+        let body = spec.body.as_deref().unwrap_or_default().as_bytes().to_vec();
         if has("Content-Length") {
             // Written by the step (perhaps wrong on purpose): sent as written.
             msg.body = Cow::Owned(body);
@@ -263,7 +263,7 @@ impl Protocol for Sip {
         }
     }
 
-    fn barrier(&self) -> Spec {
+    fn barrier(&self) -> Spec<'static> {
         Spec {
             method: Some("OPTIONS".into()),
             target: Some("sip:imspec-barrier@imspec.invalid".into()),

@@ -1,6 +1,8 @@
 //! `barrier:`: a round trip every reply to which shows the target has handled what came
 //! before, or a quiet period when the profile asks for one.
 
+use std::borrow::Cow;
+
 use std::time::{Duration, Instant};
 
 use crate::proto;
@@ -39,7 +41,7 @@ impl<'a> Case<'a> {
         let proto = self.proto_of(name);
         let mut spec = proto.barrier();
         if proto.builds_with_local() {
-            spec.local = self.local(name);
+            spec.local = self.local(name).map(Cow::Owned);
         }
         let counter = self.actor(name)?.counter;
         let bytes = proto.build(&spec, counter)?;

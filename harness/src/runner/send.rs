@@ -1,6 +1,8 @@
 //! `send:`: a step's frame with its templates resolved, built by the actor's protocol and
 //! written (or, chopped, buffered until the next step that is not a send).
 
+use std::borrow::Cow;
+
 use crate::proto::{self, Frame, Spec};
 use crate::scenario::{FrameSpec, Template, Tree};
 
@@ -9,10 +11,10 @@ use super::case::{Case, StepFail, StepResult};
 use super::result::{Direction, Failure};
 
 impl<'a> Case<'a> {
-    pub(super) fn resolve_spec(&self, f: &FrameSpec) -> Result<Spec, StepFail> {
-        let t = |x: &Option<Template>| -> Result<Option<String>, StepFail> {
+    pub(super) fn resolve_spec<'f>(&self, f: &'f FrameSpec) -> Result<Spec<'f>, StepFail> {
+        let t = |x: &'f Option<Template>| -> Result<Option<Cow<'f, str>>, StepFail> {
             x.as_ref()
-                .map(|t| self.vars.interpolate(&t.0))
+                .map(|t| self.vars.interpolate_cow(&t.0))
                 .transpose()
                 .map_err(StepFail::from)
         };
@@ -83,7 +85,7 @@ impl<'a> Case<'a> {
             None => {
                 let mut spec = self.resolve_spec(f)?;
                 if proto.builds_with_local() {
-                    spec.local = self.local(name);
+                    spec.local = self.local(name).map(Cow::Owned);
                 }
                 let counter = self.actor(name)?.counter;
                 let bytes = proto.build(&spec, counter)?;
