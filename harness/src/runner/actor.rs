@@ -1,7 +1,7 @@
 //! One actor's connection: the framing read loop (its own task) feeding a reply map and a
 //! push queue, and the write side used by the step runner.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -83,7 +83,7 @@ struct Log {
     entries: Vec<WireEntry>,
     dropped: usize,
     /// Per actor: the peer of its connection and the recorded TCP connection, if any.
-    bound: HashMap<String, (String, Option<u32>)>,
+    bound: BTreeMap<String, (String, Option<u32>)>,
     protocols: BTreeMap<String, String>,
 }
 

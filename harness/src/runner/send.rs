@@ -122,11 +122,9 @@ impl<'a> Case<'a> {
         if !actor.is_open() {
             return Err(StepFail::new(format!("`{name}` was disconnected")));
         }
-        if let Some(k) = &key {
+        if let Some(k) = key {
             lock(&actor.inbox).pending.push(k.clone());
-            actor
-                .outstanding
-                .push_back((as_name.map(str::to_owned), k.clone()));
+            actor.outstanding.push_back((as_name.map(str::to_owned), k));
         }
         self.wire.frame(name, Direction::SEND, &bytes, proto);
         if let Some(n) = as_name {
