@@ -47,6 +47,8 @@ mod support;
 const ROUND_TRIPS: u64 = 500;
 /// Scenario instances run at once.
 const CONCURRENT: usize = 1000;
+/// Pairs of batches timed by `--paired` (a batch is one connection and [`ROUND_TRIPS`]).
+const PAIRS: usize = 101;
 
 fn runner_step<M: Clock>(c: &mut Criterion<M>) {
     let rt = runtime();
@@ -237,22 +239,22 @@ fn paired_main() {
         (
             "wall",
             "runner",
-            paired::compare(41, 1, wall_ns(&raw), wall_ns(&runner)),
+            paired::compare(PAIRS, 1, wall_ns(&raw), wall_ns(&runner)),
         ),
         (
             "cpu",
             "runner",
-            paired::compare(41, 1, cpu_ns(&raw), cpu_ns(&runner)),
+            paired::compare(PAIRS, 1, cpu_ns(&raw), cpu_ns(&runner)),
         ),
         (
             "wall",
             "raw_reader_task",
-            paired::compare(41, 1, wall_ns(&raw), wall_ns(&reader_task)),
+            paired::compare(PAIRS, 1, wall_ns(&raw), wall_ns(&reader_task)),
         ),
         (
             "cpu",
             "raw_reader_task",
-            paired::compare(41, 1, cpu_ns(&raw), cpu_ns(&reader_task)),
+            paired::compare(PAIRS, 1, cpu_ns(&raw), cpu_ns(&reader_task)),
         ),
     ] {
         println!(
