@@ -23,7 +23,7 @@ mod support;
 use support::{RECENT, RELAYED_M, httparse_split, raw_events};
 
 /// Nanoseconds that `n` calls of `f` take.
-fn wall<R>(n: u64, mut f: impl FnMut() -> R) -> f64 {
+fn wall<R>(n: u64, f: &impl Fn() -> R) -> f64 {
     let started = Instant::now();
     for _ in 0..n {
         black_box(f());
@@ -37,32 +37,34 @@ fn main() {
         .skip(1)
         .filter(|a| !a.starts_with("--"))
         .collect();
-    let wanted = |name: &str| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()));
-    if wanted("sipc/relayed_m parse vs httparse_split") {
-        let p = paired::compare(
-            401,
-            2_000,
-            |n| wall(n, || httparse_split(black_box(RELAYED_M))),
-            |n| {
-                wall(n, || match sipc::parse(black_box(RELAYED_M)) {
-                    Ok(Status::Complete((msg, n))) => n + msg.headers.len(),
-                    _ => 0,
-                })
-            },
-        );
-        println!("sipc/relayed_m parse vs httparse_split: {p}");
-    }
-    if wanted("msgr/recentconversations_response typed vs quick_xml_events") {
-        let p = paired::compare(
-            401,
-            200,
-            |n| wall(n, || raw_events(black_box(RECENT))),
-            |n| {
-                wall(n, || {
-                    msgr::RecentConversationsResponse::parse(black_box(RECENT)).is_ok()
-                })
-            },
-        );
-        println!("msgr/recentconversations_response typed vs quick_xml_events: {p}");
+    let row = |name: &'static str| {
+        (filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()))).then_some(name)
+    };
+    run(
+        row("sipc/relayed_m parse vs httparse_split"),
+        2_000,
+        || httparse_split(black_box(RELAYED_M)).unwrap_or(0),
+        || match sipc::parse(black_box(RELAYED_M)) {
+            Ok(Status::Complete((msg, n))) => n + msg.headers.len(),
+            _ => 0,
+        },
+    );
+    run(
+        row("msgr/recentconversations_response typed vs quick_xml_events"),
+        200,
+        || raw_events(black_box(RECENT)),
+        || {
+            msgr::RecentConversationsResponse::parse(black_box(RECENT))
+                .map_or(0, |r| r.conversations.len())
+        },
+    );
+}
+
+/// One row, when `name` is `Some` (not filtered out): `batch` calls per timed batch of the
+/// baseline and of the subject.
+fn run<A, B>(name: Option<&str>, batch: u64, base: impl Fn() -> A, subject: impl Fn() -> B) {
+    if let Some(name) = name {
+        let p = paired::compare(401, batch, |n| wall(n, &base), |n| wall(n, &subject));
+        println!("{name}: {p}");
     }
 }

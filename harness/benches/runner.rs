@@ -51,15 +51,14 @@ const CONCURRENT: usize = 1000;
 const PAIRS: usize = 101;
 
 fn runner_step<M: Clock>(c: &mut Criterion<M>) {
-    let rt = runtime();
-    let server = rt
-        .block_on(Server::start(ServerConfig::local()))
-        .unwrap_or_else(|e| panic!("starting the reference server: {e}"));
-    let services = server_services(&server);
-    let msnp_addr = services["msnp"];
-    let connector = Arc::new(Tcp::new(services));
-    let case = Arc::new(png_case(ROUND_TRIPS));
-    let opts = RunOptions::default();
+    let Png {
+        rt,
+        server,
+        msnp_addr,
+        connector,
+        case,
+        opts,
+    } = Png::start();
     let clock = M::new();
     // `iters` batches of ROUND_TRIPS, run in a task as `imspec run` runs cases.
     let measure = |iters: u64, batch: &(dyn Fn() -> BoxFuture<'static, ()> + Sync)| {
@@ -198,19 +197,47 @@ fn main() {
     Criterion::default().configure_from_args().final_summary();
 }
 
+/// What `runner_step` and `--paired` measure against: the reference server on the runtime
+/// `imspec run` uses, its MSNP address, and the PNG case with what the runner needs to run it.
+struct Png {
+    rt: Runtime,
+    server: Server,
+    msnp_addr: std::net::SocketAddr,
+    connector: Arc<Tcp>,
+    case: Arc<Scenario>,
+    opts: RunOptions,
+}
+
+impl Png {
+    fn start() -> Self {
+        let rt = runtime();
+        let server = rt
+            .block_on(Server::start(ServerConfig::local()))
+            .unwrap_or_else(|e| panic!("starting the reference server: {e}"));
+        let services = server_services(&server);
+        Self {
+            msnp_addr: services["msnp"],
+            connector: Arc::new(Tcp::new(services)),
+            case: Arc::new(png_case(ROUND_TRIPS)),
+            opts: RunOptions::default(),
+            rt,
+            server,
+        }
+    }
+}
+
 /// `--paired`: the `runner_step` comparisons timed in alternating batches (see
 /// `codec/benches/support/paired.rs`), wall time and process CPU time, runner and raw client
 /// with a reader task against the raw client.
 fn paired_main() {
-    let rt = runtime();
-    let server = rt
-        .block_on(Server::start(ServerConfig::local()))
-        .unwrap_or_else(|e| panic!("starting the reference server: {e}"));
-    let services = server_services(&server);
-    let msnp_addr = services["msnp"];
-    let connector = Arc::new(Tcp::new(services));
-    let case = Arc::new(png_case(ROUND_TRIPS));
-    let opts = RunOptions::default();
+    let Png {
+        rt,
+        server,
+        msnp_addr,
+        connector,
+        case,
+        opts,
+    } = Png::start();
     // One batch is one connection and ROUND_TRIPS round trips; `n` batches in a row.
     let raw = |n: u64| {
         for _ in 0..n {
