@@ -51,54 +51,25 @@ const CONCURRENT: usize = 1000;
 const PAIRS: usize = 101;
 
 fn runner_step<M: Clock>(c: &mut Criterion<M>) {
-    let Png {
-        rt,
-        server,
-        msnp_addr,
-        connector,
-        case,
-        opts,
-    } = Png::start();
+    let png = Png::start();
     let clock = M::new();
-    // `iters` batches of ROUND_TRIPS, run in a task as `imspec run` runs cases.
-    let measure = |iters: u64, batch: &(dyn Fn() -> BoxFuture<'static, ()> + Sync)| {
-        let started = clock.start();
-        for _ in 0..iters {
-            rt.block_on(rt.spawn(batch()))
-                .unwrap_or_else(|e| panic!("{e}"));
-        }
-        clock.end(started)
-    };
-
     let mut group = c.benchmark_group(format!("runner_step{}", M::SUFFIX));
     group.throughput(Throughput::Elements(ROUND_TRIPS));
-    group.bench_function("png_round_trip/raw_tokio", |b| {
-        b.iter_custom(|iters| {
-            measure(iters, &|| {
-                Box::pin(raw_png_round_trips(msnp_addr, ROUND_TRIPS))
-            })
+    for (name, client) in [
+        ("png_round_trip/raw_tokio", Client::Raw),
+        ("png_round_trip/raw_reader_task", Client::ReaderTask),
+        ("png_round_trip/runner", Client::Runner),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let started = clock.start();
+                png.batches(client, iters);
+                clock.end(started)
+            });
         });
-    });
-    group.bench_function("png_round_trip/raw_reader_task", |b| {
-        b.iter_custom(|iters| {
-            measure(iters, &|| {
-                Box::pin(raw_reader_task_round_trips(msnp_addr, ROUND_TRIPS))
-            })
-        });
-    });
-    group.bench_function("png_round_trip/runner", |b| {
-        b.iter_custom(|iters| {
-            measure(iters, &|| {
-                let (case, opts, connector) = (case.clone(), opts.clone(), connector.clone());
-                Box::pin(async move {
-                    let r = runner::run(&case, &opts, connector.as_ref()).await;
-                    assert_eq!(r.verdict, Verdict::Pass, "{:?}", r.failure);
-                })
-            })
-        });
-    });
+    }
     group.finish();
-    rt.block_on(server.shutdown());
+    png.shutdown();
 }
 
 fn runner_concurrent(c: &mut Criterion) {
@@ -224,43 +195,53 @@ impl Png {
             server,
         }
     }
+
+    /// Runs `n` batches of `client` one after the other, each in a task as `imspec run` runs
+    /// cases.
+    fn batches(&self, client: Client, n: u64) {
+        for _ in 0..n {
+            let batch: BoxFuture<'static, ()> = match client {
+                Client::Raw => Box::pin(raw_png_round_trips(self.msnp_addr, ROUND_TRIPS)),
+                Client::ReaderTask => {
+                    Box::pin(raw_reader_task_round_trips(self.msnp_addr, ROUND_TRIPS))
+                }
+                Client::Runner => {
+                    let (case, opts) = (self.case.clone(), self.opts.clone());
+                    let connector = self.connector.clone();
+                    Box::pin(async move {
+                        let r = runner::run(&case, &opts, connector.as_ref()).await;
+                        assert_eq!(r.verdict, Verdict::Pass, "{:?}", r.failure);
+                    })
+                }
+            };
+            self.rt
+                .block_on(self.rt.spawn(batch))
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+
+    fn shutdown(self) {
+        self.rt.block_on(self.server.shutdown());
+    }
+}
+
+/// One batch: a connection and [`ROUND_TRIPS`] round trips, driven by a bare tokio client,
+/// by the bare client in the runner's shape (a reader task), or by the runner.
+#[derive(Clone, Copy)]
+enum Client {
+    Raw,
+    ReaderTask,
+    Runner,
 }
 
 /// `--paired`: the `runner_step` comparisons timed in alternating batches (see
 /// `codec/benches/support/paired.rs`), wall time and process CPU time, runner and raw client
 /// with a reader task against the raw client.
 fn paired_main() {
-    let Png {
-        rt,
-        server,
-        msnp_addr,
-        connector,
-        case,
-        opts,
-    } = Png::start();
-    // One batch is one connection and ROUND_TRIPS round trips; `n` batches in a row.
-    let raw = |n: u64| {
-        for _ in 0..n {
-            rt.block_on(rt.spawn(raw_png_round_trips(msnp_addr, ROUND_TRIPS)))
-                .unwrap_or_else(|e| panic!("{e}"));
-        }
-    };
-    let reader_task = |n: u64| {
-        for _ in 0..n {
-            rt.block_on(rt.spawn(raw_reader_task_round_trips(msnp_addr, ROUND_TRIPS)))
-                .unwrap_or_else(|e| panic!("{e}"));
-        }
-    };
-    let runner = |n: u64| {
-        for _ in 0..n {
-            let (case, opts, connector) = (case.clone(), opts.clone(), connector.clone());
-            rt.block_on(rt.spawn(async move {
-                let r = runner::run(&case, &opts, connector.as_ref()).await;
-                assert_eq!(r.verdict, Verdict::Pass, "{:?}", r.failure);
-            }))
-            .unwrap_or_else(|e| panic!("{e}"));
-        }
-    };
+    let png = Png::start();
+    let raw = |n: u64| png.batches(Client::Raw, n);
+    let reader_task = |n: u64| png.batches(Client::ReaderTask, n);
+    let runner = |n: u64| png.batches(Client::Runner, n);
     let flavour = runtime_flavour();
     for (clock, subject, p) in [
         (
@@ -289,7 +270,7 @@ fn paired_main() {
              {subject} vs raw_tokio: {p}"
         );
     }
-    rt.block_on(server.shutdown());
+    png.shutdown();
 }
 
 /// Nanoseconds of wall time that `f(n)` takes.
