@@ -21,8 +21,9 @@ pub mod msrp;
 pub mod sip;
 pub mod xml;
 
-use imspec_codec::{Error, Status};
 use std::borrow::Cow;
+
+use imspec_codec::{Error, Status};
 
 use crate::transport::{BoxFuture, BoxStream};
 

@@ -2,7 +2,6 @@
 //! before, or a quiet period when the profile asks for one.
 
 use std::borrow::Cow;
-
 use std::time::{Duration, Instant};
 
 use crate::proto;
