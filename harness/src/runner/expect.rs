@@ -581,4 +581,45 @@ mod tests {
             "sip:carol_x@example.com"
         );
     }
+
+    #[test]
+    fn a_field_is_checked_with_every_value_it_has_none_one_or_several() {
+        // Why: check_fields reads one value without a vector and collects only from the
+        // second on; each count must still see every value, in order.
+        let mut frame = crate::proto::Frame::of(b"");
+        frame.push("k", "a");
+        frame.push("k", "b");
+        frame.push("k", "c");
+        frame.push("one", "x");
+        let count = |n: &str| Check {
+            count: Some(Box::new(Check {
+                equals: t(n),
+                ..Check::default()
+            })),
+            ..Check::default()
+        };
+        let run = |field: &str, c: Check| {
+            check_fields(&|_| true, &frame, &[(field.to_owned(), c)], &[], &vars())
+        };
+        assert!(run("k", count("3")).is_ok());
+        assert!(run("one", count("1")).is_ok());
+        assert!(run("none", count("0")).is_ok());
+        let m = run("k", count("2")).unwrap_err();
+        assert!(m.reason.contains("count of k"), "{}", m.reason);
+        let last = Check {
+            each: Some(Box::new(Check {
+                one_of: Some(vec![Template("a".into()), Template("b".into())]),
+                ..Check::default()
+            })),
+            ..Check::default()
+        };
+        let m = run("k", last).unwrap_err();
+        assert!(m.reason.starts_with("k[2]"), "{}", m.reason);
+        let first = Check {
+            equals: t("x"),
+            ..Check::default()
+        };
+        assert!(run("one", first.clone()).is_ok());
+        assert!(run("none", first).is_err());
+    }
 }
