@@ -417,17 +417,17 @@ pub fn lifelines(r: &CaseResult) -> (Vec<String>, Vec<String>) {
     let mut actors: Vec<String> = Vec::new();
     let mut services: Vec<String> = Vec::new();
     for w in &r.wire {
-        if !w.actor.is_empty() && !actors.contains(&w.actor) {
-            actors.push(w.actor.clone());
+        if !w.actor.is_empty() && !actors.iter().any(|a| **a == *w.actor) {
+            actors.push(w.actor.to_string());
         }
     }
     for w in &r.wire {
         if w.dir == Direction::Event {
             continue;
         }
-        let p = w.peer.clone().unwrap_or_else(|| "?".into());
-        if !services.contains(&p) && !actors.contains(&p) {
-            services.push(p);
+        let p = w.peer.as_deref().unwrap_or("?");
+        if !services.iter().chain(&actors).any(|s| s == p) {
+            services.push(p.to_owned());
         }
     }
     (actors, services)
@@ -455,7 +455,7 @@ pub fn frame_details(r: &CaseResult) -> BTreeMap<String, Detail> {
         if w.dir == Direction::Event {
             continue;
         }
-        let protocol = r.actors.get(&w.actor).map_or("", String::as_str);
+        let protocol = r.actors.get(&*w.actor).map_or("", String::as_str);
         let (label, fields) = decode(protocol, w);
         let peer = w.peer.as_deref().unwrap_or("?");
         let head = match w.dir {

@@ -82,8 +82,9 @@ pub struct Wire {
 struct Log {
     entries: Vec<WireEntry>,
     dropped: usize,
-    /// Per actor: the peer of its connection and the recorded TCP connection, if any.
-    bound: BTreeMap<String, (String, Option<u32>)>,
+    /// Per actor: its name as entries share it, the peer of its connection and the recorded
+    /// TCP connection, if any.
+    bound: BTreeMap<Arc<str>, (Arc<str>, Option<u32>)>,
     protocols: BTreeMap<String, String>,
 }
 
@@ -110,7 +111,7 @@ impl Wire {
     /// From now on `actor`'s entries go to `peer` over connection `conn`, in `protocol`.
     pub fn bind(&self, actor: &str, peer: &str, conn: Option<u32>, protocol: &str) {
         let mut g = lock(&self.state);
-        g.bound.insert(actor.to_owned(), (peer.to_owned(), conn));
+        g.bound.insert(actor.into(), (peer.into(), conn));
         g.protocols.insert(actor.to_owned(), protocol.to_owned());
     }
 
@@ -164,7 +165,7 @@ impl Wire {
         let g = lock(&self.state);
         (from..g.entries.len()).rev().find(|&i| {
             let e = &g.entries[i];
-            e.dir == Direction::RECV && e.actor == actor && e.raw.as_deref() == Some(bytes)
+            e.dir == Direction::RECV && *e.actor == *actor && e.raw.as_deref() == Some(bytes)
         })
     }
 
@@ -179,13 +180,14 @@ impl Wire {
         let t_ms = self.start.elapsed().as_secs_f64() * 1000.0;
         let mut g = lock(&self.state);
         if g.entries.len() < MAX_WIRE_ENTRIES {
-            let (peer, conn) = g
-                .bound
-                .get(actor)
-                .map_or((None, None), |(p, c)| (Some(p.clone()), *c));
+            // A bound actor's entries share its name and peer instead of copying them.
+            let (actor, peer, conn) = match g.bound.get_key_value(actor) {
+                Some((a, (p, c))) => (Arc::clone(a), Some(Arc::clone(p)), *c),
+                None => (Arc::from(actor), None, None),
+            };
             g.entries.push(WireEntry {
                 t_ms: (t_ms * 1000.0).round() / 1000.0,
-                actor: actor.to_owned(),
+                actor,
                 dir,
                 text,
                 event,

@@ -230,7 +230,8 @@ pub struct WireEntry {
     /// Milliseconds since the case started.
     pub t_ms: f64,
     /// Which actor's connection.
-    pub actor: String,
+    #[schemars(with = "String")]
+    pub actor: Arc<str>,
     /// Which way.
     pub dir: Direction,
     /// The bytes, escaped (`\r\n`, `\xNN`) or in the protocol's readable form, or the event
@@ -243,7 +244,8 @@ pub struct WireEntry {
     pub event: Option<String>,
     /// Where the actor's connection goes: the service name or the address dialled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub peer: Option<String>,
+    #[schemars(with = "Option<String>")]
+    pub peer: Option<Arc<str>>,
     /// The TCP connection ([`CaseResult::connections`]) this frame travelled in, when it is one
     /// (not over the HTTP gateway, whose requests are connections of their own).
     #[serde(default, skip_serializing_if = "Option::is_none")]
