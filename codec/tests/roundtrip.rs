@@ -153,6 +153,22 @@ proptest! {
         prop_assert_eq!(Payload::parse(&bytes).map_err(|e| TestCaseError::fail(e.to_string()))?, p);
     }
 
+    /// The harness skips `Layered::parse` when `Payload::parse` failed: a layered payload
+    /// starts with the block a plain one does. Mutated layered payloads and loose bytes.
+    #[test]
+    fn msnp_a_payload_that_is_not_plain_is_not_layered(l in layered(), cut in 0usize..512, flip in any::<u8>(), noise in prop::collection::vec(any::<u8>(), 0..48)) {
+        let mut bytes = l.to_bytes();
+        let at = cut % (bytes.len() + 1);
+        if at < bytes.len() {
+            bytes[at] ^= flip;
+        }
+        for b in [&bytes[..at], &bytes[..], &noise[..]] {
+            if Payload::parse(b).is_err() {
+                prop_assert!(Layered::parse(b).is_err(), "{:?}", String::from_utf8_lossy(b));
+            }
+        }
+    }
+
     #[test]
     fn sipc_stream_chunking(msgs in prop::collection::vec(sipc_message(), 1..5), cuts in prop::collection::vec(0usize..2048, 0..12), tail in prop::collection::vec(any::<u8>(), 0..8)) {
         let mut stream: Vec<u8> = msgs.iter().flat_map(Message::to_bytes).collect();

@@ -123,6 +123,9 @@ impl<'a> Payload<'a> {
 
 impl<'a> Layered<'a> {
     /// Parses a layered payload in either the MSNP21 or the MSNP24 form.
+    ///
+    /// Either form starts with the header block [`Payload::parse`] reads, so a payload that
+    /// [`Payload::parse`] rejects, this rejects too.
     pub fn parse(payload: &'a [u8]) -> Result<Self, Error> {
         let (outer, start) = if payload.starts_with(b"Routing:") {
             (None, 0)
