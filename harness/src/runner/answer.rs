@@ -12,31 +12,37 @@ impl Case<'_> {
     /// answers it (the oldest step first), until none is left. Runs wherever the runner
     /// waits, so a peer waiting for its answer is never stuck behind the step being run.
     pub(super) async fn serve_answers(&mut self) -> StepResult {
+        // Each answer is a future of its own on the heap: most waits have nothing to answer,
+        // and a send and a flush held inline would make the future of every wait, and so of
+        // every step, larger (one more copy per step; callgrind on the runner bench).
         while let Some((n, frame)) = self.answerable() {
-            let (a, span) = self.answers[n].clone();
-            let actor = a.when.actor.as_str();
-            self.wire.log(
-                actor,
-                Direction::Event,
-                format!("answered by the `answer:` step at {span}"),
-            );
-            if let Some(name) = &a.when.name {
-                self.vars.frames.insert(name.clone(), frame);
-            }
-            self.send(actor, None, &a.frame)
-                .await
-                .map_err(|f| StepFail {
-                    reason: format!(
-                        "answering `{actor}` (the `answer:` step at {span}): {}",
-                        f.reason
-                    ),
-                    ..f
-                })?;
-            self.flush_all()
-                .await
-                .map_err(|f| StepFail::new(f.reason))?;
+            Box::pin(self.answer(n, frame)).await?;
         }
         Ok(())
+    }
+
+    /// Answers `frame` with the `answer:` step `n`.
+    async fn answer(&mut self, n: usize, frame: Frame) -> StepResult {
+        let (a, span) = self.answers[n].clone();
+        let actor = a.when.actor.as_str();
+        self.wire.log(
+            actor,
+            Direction::Event,
+            format!("answered by the `answer:` step at {span}"),
+        );
+        if let Some(name) = &a.when.name {
+            self.vars.frames.insert(name.clone(), frame);
+        }
+        self.send(actor, None, &a.frame)
+            .await
+            .map_err(|f| StepFail {
+                reason: format!(
+                    "answering `{actor}` (the `answer:` step at {span}): {}",
+                    f.reason
+                ),
+                ..f
+            })?;
+        self.flush_all().await.map_err(|f| StepFail::new(f.reason))
     }
 
     /// The first `answer:` step in force (its index) with a queued push it matches, and that

@@ -154,12 +154,15 @@ impl<'a> Case<'a> {
         }
         let deadline = self.deadline(step);
         match &step.kind {
-            StepKind::Connect(name) => self.connect(name, deadline).await,
+            // Steps other than `send` and `expect` run boxed, each a future of its own, so
+            // that the future of the usual step (and of every `repeat` iteration, which is
+            // boxed) stays small.
+            StepKind::Connect(name) => Box::pin(self.connect(name, deadline)).await,
             StepKind::Answer(a) => {
                 self.answers.push((a.clone(), step.span.clone()));
                 self.serve_answers().await
             }
-            StepKind::Http(h) => self.http(h, deadline).await,
+            StepKind::Http(h) => Box::pin(self.http(h, deadline)).await,
             StepKind::Send(send) => {
                 self.send(&send.actor, send.name.as_deref(), &send.frame)
                     .await
@@ -177,13 +180,13 @@ impl<'a> Case<'a> {
             }
             StepKind::Barrier(names) => {
                 for n in names {
-                    self.barrier(n, deadline).await?;
+                    Box::pin(self.barrier(n, deadline)).await?;
                 }
                 Ok(())
             }
             StepKind::ExpectNoPush(names) => {
                 for name in names {
-                    self.barrier(name, deadline).await?;
+                    Box::pin(self.barrier(name, deadline)).await?;
                 }
                 self.serve_answers().await?;
                 for name in names {
