@@ -121,19 +121,39 @@ impl<'a> Payload<'a> {
     }
 }
 
+/// [`Payload::parse`] and [`Layered::parse`] of one payload, with the header block both start
+/// with read once (a reader that wants both readings, as the runner's frame fields do).
+pub fn parse_both(payload: &[u8]) -> (Result<Payload<'_>, Error>, Result<Layered<'_>, Error>) {
+    match block(payload, 0) {
+        Err(e) => (Err(e), Err(e)),
+        Ok((headers, end)) => {
+            let layered = Layered::after_first(payload, headers.clone(), end);
+            let body = Cow::Borrowed(payload.get(end..).unwrap_or_default());
+            (Ok(Payload { headers, body }), layered)
+        }
+    }
+}
+
 impl<'a> Layered<'a> {
     /// Parses a layered payload in either the MSNP21 or the MSNP24 form.
     ///
     /// Either form starts with the header block [`Payload::parse`] reads, so a payload that
     /// [`Payload::parse`] rejects, this rejects too.
     pub fn parse(payload: &'a [u8]) -> Result<Self, Error> {
-        let (outer, start) = if payload.starts_with(b"Routing:") {
-            (None, 0)
+        let (first, end) = block(payload, 0)?;
+        Self::after_first(payload, first, end)
+    }
+
+    /// The rest of [`parse`](Self::parse) once the first block (`first`, ending at `end`) is
+    /// read.
+    fn after_first(payload: &'a [u8], first: Headers<'a>, end: usize) -> Result<Self, Error> {
+        let (outer, routing, at) = if payload.starts_with(b"Routing:") {
+            // MSNP21: the first block is the routing block (its first name is `Routing`).
+            (None, first, end)
         } else {
-            let (headers, end) = block(payload, 0)?;
-            (Some(headers), end)
+            let (routing, at) = first_is(payload, end, &["Routing"])?;
+            (Some(first), routing, at)
         };
-        let (routing, at) = first_is(payload, start, &["Routing"])?;
         let (reliability, at) = first_is(payload, at, &["Reliability"])?;
         let mut layered = Self {
             outer,

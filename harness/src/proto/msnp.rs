@@ -200,14 +200,13 @@ fn frame(cmd: &msnp::Command<'_>, bytes: &[u8]) -> Frame {
         f.push("body", "");
         return f;
     }
-    let Ok(p) = payload::Payload::parse(&cmd.payload) else {
-        // Not a header block, so not layered either (`Layered::parse` says why).
-        return f;
-    };
-    push_headers(&mut f, "headers", &p.headers, bytes);
-    f.push_lossy("body", &p.body, bytes);
-    f.body = p.body.to_vec();
-    if let Ok(l) = payload::Layered::parse(&cmd.payload) {
+    let (plain, layered) = payload::parse_both(&cmd.payload);
+    if let Ok(p) = plain {
+        push_headers(&mut f, "headers", &p.headers, bytes);
+        f.push_lossy("body", &p.body, bytes);
+        f.body = p.body.to_vec();
+    }
+    if let Ok(l) = layered {
         push_headers(&mut f, "routing", &l.routing, bytes);
         push_headers(&mut f, "reliability", &l.reliability, bytes);
         push_headers(&mut f, "messaging", &l.service, bytes);
