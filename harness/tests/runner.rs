@@ -252,6 +252,31 @@ async fn silence_times_out_with_the_step_location() {
     assert_eq!(f.actual.as_deref(), Some("nothing arrived"));
 }
 
+#[tokio::test]
+async fn a_short_timeout_after_a_long_one_fires_on_time() {
+    // Why: the runner keeps one timer per case and moves it to each wait's deadline; a
+    // deadline earlier than the one before must still fire (the server answers the first
+    // request, then closes after 3 s: a late timer would see the close instead).
+    fn server(s: DuplexStream) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+        reply_bytes(b"SIP-C/2.0 200 OK\r\nI: 1\r\nQ: 1 R\r\n\r\n")(s)
+    }
+    let s = case(
+        "fetion",
+        &format!(
+            "{FETION_ACTOR}steps:\n  - connect: alice\n  - send: alice\n    method: R\n  - expect: alice\n    timeout_ms: 60000\n  - send: alice\n    method: R\n  - expect: alice\n    timeout_ms: 100\n"
+        ),
+    );
+    let r = run_with(&s, server, 1.0).await;
+    assert_eq!(r.verdict, Verdict::Fail);
+    let f = r.failure.unwrap();
+    assert!(
+        f.reason.contains("no reply to `I: 2 | Q: 1 R`"),
+        "{}",
+        f.reason
+    );
+    assert!(f.location.ends_with("900-test.yaml:12:3"), "{}", f.location);
+}
+
 fn reply_bytes(
     bytes: &'static [u8],
 ) -> impl Fn(DuplexStream) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {

@@ -8,6 +8,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use tokio::time::Sleep;
 use tokio::time::error::Elapsed;
 
 use crate::proto::{self, Frame, Protocol};
@@ -78,6 +79,9 @@ pub(super) struct Case<'a> {
     pub(super) answers: Vec<(Answer, Span)>,
     /// Step durations, recorded only when `Some` (by [`super::run_timed`]).
     pub(super) times: Option<Vec<StepTime>>,
+    /// The timer of every wait of the case, moved to each wait's deadline
+    /// ([`Case::changed_until`]); made by the first wait.
+    pub(super) timer: Option<Pin<Box<Sleep>>>,
 }
 
 impl<'a> Case<'a> {

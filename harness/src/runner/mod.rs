@@ -120,6 +120,7 @@ async fn run_case(
         unreachable: false,
         answers: Vec::new(),
         times,
+        timer: None,
     };
     let outcome = case.exec_steps(&s.steps, "", None).await;
     let outcome = match outcome {
