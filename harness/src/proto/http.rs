@@ -42,7 +42,7 @@ pub fn response_frame(r: &HttpResponse) -> Frame {
     for (n, v) in fields {
         f.push_named(&n, v);
     }
-    f.body = r.body.clone();
+    f.set_body(&r.body, &r.body);
     f.set_summary(format!("HTTP {} ({} bytes{sid})", r.status, r.body.len()));
     f
 }

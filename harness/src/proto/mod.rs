@@ -44,20 +44,37 @@ pub static ALL: [&dyn Protocol; 6] = [
 /// Field names and values are not one `String` each: a value that is a piece of the frame's
 /// own bytes is kept as its place in them, a literal name as the literal, and anything
 /// computed (a number, a lossy conversion, a joined name) in one text buffer per frame. A
-/// frame costs three allocations however many fields it has; the runner reads every frame a
-/// server sends, so this is the per-frame cost of a run.
+/// frame costs three allocations however many fields it has (its body, a piece of its bytes,
+/// is kept as its place too); the runner reads every frame a server sends, so this is the
+/// per-frame cost of a run.
 #[derive(Clone, Default)]
 pub struct Frame {
     /// The exact wire bytes.
     pub bytes: Vec<u8>,
-    /// The body the XML checks read (Fetion: the message body; MSNP: the payload body).
-    pub body: Vec<u8>,
+    /// The body the XML checks read (Fetion: the message body; MSNP: the payload body); see
+    /// [`Frame::body`].
+    body: Body,
     /// Named fields (`method`, `headers.I`, `verb`, …), repeats in wire order.
     fields: Vec<(Text, Text)>,
     /// The computed names and values the fields point into.
     own: String,
     /// A summary other than the first line (set by [`Frame::set_summary`]).
     summary: Option<String>,
+}
+
+/// Where a frame's body is.
+#[derive(Clone, Debug)]
+enum Body {
+    /// A range of [`Frame::bytes`].
+    Wire(u32, u32),
+    /// Bytes of its own (a body that is not a piece of the frame's bytes).
+    Own(Vec<u8>),
+}
+
+impl Default for Body {
+    fn default() -> Self {
+        Self::Wire(0, 0)
+    }
 }
 
 /// Where a field's name or value is.
@@ -107,7 +124,24 @@ impl Frame {
     pub fn push_body(&mut self, body: &[u8], wire: &[u8]) {
         self.push_lossy("body", body, wire);
         self.push_num("size", self.bytes.len());
-        self.body = body.to_vec();
+        self.set_body(body, wire);
+    }
+
+    /// The body the XML checks read (empty when the frame has none).
+    pub fn body(&self) -> &[u8] {
+        match &self.body {
+            Body::Wire(a, b) => self.bytes.get(*a as usize..*b as usize).unwrap_or_default(),
+            Body::Own(b) => b,
+        }
+    }
+
+    /// Sets the body: kept as its place in `wire`, the bytes the frame was made
+    /// [`of`](Frame::of), when it is a piece of them, else copied.
+    pub fn set_body(&mut self, body: &[u8], wire: &[u8]) {
+        self.body = match place(body, wire, self.bytes.len()) {
+            Some((a, b)) => Body::Wire(a, b),
+            None => Body::Own(body.to_vec()),
+        };
     }
 
     /// Every value of a field, in order.
@@ -198,14 +232,9 @@ impl Frame {
     }
 
     fn wire_text(&mut self, value: &str, wire: &[u8]) -> Text {
-        let (at, base) = (value.as_ptr() as usize, wire.as_ptr() as usize);
-        let inside =
-            at >= base && at + value.len() <= base + wire.len() && wire.len() == self.bytes.len();
-        if inside {
-            let start = at - base;
-            Text::Wire(pos(start), pos(start + value.len()))
-        } else {
-            self.own_text(value)
+        match place(value.as_bytes(), wire, self.bytes.len()) {
+            Some((a, b)) => Text::Wire(a, b),
+            None => self.own_text(value),
         }
     }
 
@@ -222,6 +251,13 @@ impl Frame {
     }
 }
 
+/// Where `piece` is in `wire` (bytes of a frame `len` long), when it is a piece of them.
+fn place(piece: &[u8], wire: &[u8], len: usize) -> Option<(u32, u32)> {
+    let (at, base) = (piece.as_ptr() as usize, wire.as_ptr() as usize);
+    let inside = at >= base && at + piece.len() <= base + wire.len() && wire.len() == len;
+    inside.then(|| (pos(at - base), pos(at - base + piece.len())))
+}
+
 /// A place in a frame's bytes or text (frames are far below 4 GiB: the runner's buffer
 /// limit is 2 MiB).
 fn pos(n: usize) -> u32 {
@@ -231,7 +267,7 @@ fn pos(n: usize) -> u32 {
 impl PartialEq for Frame {
     fn eq(&self, other: &Self) -> bool {
         self.bytes == other.bytes
-            && self.body == other.body
+            && self.body() == other.body()
             && self.summary() == other.summary()
             && self.fields().eq(other.fields())
     }
@@ -619,6 +655,16 @@ mod tests {
         assert_eq!(placed.get("target"), Some("elsewhere"));
         placed.push("verb", "again");
         assert_eq!(placed.values("verb").collect::<Vec<_>>(), ["MSG", "again"]);
+        // The body likewise: a piece of the bytes is kept as its place, else copied.
+        assert_eq!(placed.body(), b"");
+        placed.set_body(&wire[11..], wire);
+        assert_eq!(placed.body(), b"hello");
+        let elsewhere = b"hello".to_vec();
+        copied.set_body(&elsewhere, wire);
+        drop(elsewhere);
+        assert_eq!(copied.body(), b"hello");
+        copied.set_body(b"other", wire);
+        assert_ne!(placed, copied);
         placed.retain_fields(|n| n != "verb");
         assert_eq!(placed.get("verb"), None);
         assert_eq!(placed.summary(), "MSG 7 N 5");

@@ -114,9 +114,15 @@ impl Protocol for Msnp {
             .length
             .as_deref()
             .unwrap_or_else(|| digits.format(payload.len()));
-        let line = [verb, trid, target, length].join(" ");
-        let mut out = Vec::with_capacity(line.len() + 2 + payload.len());
-        out.extend_from_slice(line.as_bytes());
+        let tokens = [verb, trid, target, length];
+        let line: usize = tokens.iter().map(|t| t.len() + 1).sum();
+        let mut out = Vec::with_capacity(line + 1 + payload.len());
+        for (i, t) in tokens.iter().enumerate() {
+            if i > 0 {
+                out.push(b' ');
+            }
+            out.extend_from_slice(t.as_bytes());
+        }
         out.extend_from_slice(b"\r\n");
         out.extend_from_slice(&payload);
         Ok(out)
@@ -204,7 +210,7 @@ fn frame(cmd: &msnp::Command<'_>, bytes: &[u8]) -> Frame {
     if let Ok(p) = plain {
         push_headers(&mut f, "headers", &p.headers, bytes);
         f.push_lossy("body", &p.body, bytes);
-        f.body = p.body.to_vec();
+        f.set_body(&p.body, bytes);
     }
     if let Ok(l) = layered {
         push_headers(&mut f, "routing", &l.routing, bytes);

@@ -71,7 +71,7 @@ pub fn check_fields(
         }
     }
     if !xml_checks.is_empty() {
-        let body = String::from_utf8_lossy(&frame.body);
+        let body = String::from_utf8_lossy(frame.body());
         for (path, c) in xml_checks {
             let values = xml::select(&body, path)
                 .map_err(|e| Mismatch::new(e, format!("XML body with `{path}`"), short(&body)))?;
@@ -329,7 +329,7 @@ pub fn capture(c: &Capture, frame: Option<&Frame>, vars: &Vars) -> Result<Value,
         f.values(field).map(str::to_owned).collect()
     } else if let Some(path) = &c.xml {
         let f = frame.ok_or("`xml:` captures need a frame")?;
-        xml::select(&String::from_utf8_lossy(&f.body), path)?
+        xml::select(&String::from_utf8_lossy(f.body()), path)?
     } else if let Some(var) = &c.var {
         vars.values
             .get(var)
