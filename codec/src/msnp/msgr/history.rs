@@ -48,9 +48,9 @@ impl<'a> RecentConversations<'a> {
         let (mut start, mut page_size, mut sync_state) = (None, None, None);
         while let Some(c) = d.r.next_child(el)? {
             match c.name() {
-                "start" => put(&mut start, d.number(&c)?, &c)?,
+                "start" => d.u64_once(&mut start, &c)?,
                 "pagesize" => put(&mut page_size, d.number(&c)?, &c)?,
-                "syncstate" => put(&mut sync_state, d.r.text(&c)?, &c)?,
+                "syncstate" => d.text_once(&mut sync_state, &c)?,
                 _ => d.r.skip(&c)?,
             }
         }
@@ -130,7 +130,7 @@ impl<'a> RecentConversationsResponse<'a> {
                     }
                     put(&mut conversations, list, &c)?;
                 }
-                "syncstate" => put(&mut sync_state, d.r.text(&c)?, &c)?,
+                "syncstate" => d.text_once(&mut sync_state, &c)?,
                 "hasmore" => put(&mut has_more, d.boolean(&c)?, &c)?,
                 _ => d.r.skip(&c)?,
             }
@@ -205,8 +205,8 @@ impl<'a> Conversation<'a> {
             (None, None, None, None, None);
         while let Some(c) = d.r.next_child(el)? {
             match c.name() {
-                "id" => put(&mut id, d.r.text(&c)?, &c)?,
-                "version" => put(&mut version, d.number(&c)?, &c)?,
+                "id" => d.text_once(&mut id, &c)?,
+                "version" => d.u64_once(&mut version, &c)?,
                 "properties" => {
                     let mut horizon = None;
                     while let Some(p) = d.r.next_child(&c)? {
@@ -317,9 +317,9 @@ impl<'a> Thread<'a> {
         let (mut last_join_at, mut version, mut topic) = (None, None, None);
         while let Some(c) = d.r.next_child(el)? {
             match c.name() {
-                "lastjoinat" => put(&mut last_join_at, d.number(&c)?, &c)?,
-                "version" => put(&mut version, d.number(&c)?, &c)?,
-                "topic" => put(&mut topic, d.r.text(&c)?, &c)?,
+                "lastjoinat" => d.u64_once(&mut last_join_at, &c)?,
+                "version" => d.u64_once(&mut version, &c)?,
+                "topic" => d.text_once(&mut topic, &c)?,
                 _ => d.r.skip(&c)?,
             }
         }
@@ -392,9 +392,9 @@ impl<'a> MessagesByConversation<'a> {
         let (mut id, mut start, mut sync, mut page_size) = (None, None, None, None);
         while let Some(c) = d.r.next_child(el)? {
             match c.name() {
-                "id" => put(&mut id, d.r.text(&c)?, &c)?,
-                "start" => put(&mut start, d.number(&c)?, &c)?,
-                "messagessyncstate" => put(&mut sync, d.r.text(&c)?, &c)?,
+                "id" => d.text_once(&mut id, &c)?,
+                "start" => d.u64_once(&mut start, &c)?,
+                "messagessyncstate" => d.text_once(&mut sync, &c)?,
                 "pagesize" => put(&mut page_size, d.number(&c)?, &c)?,
                 _ => d.r.skip(&c)?,
             }
@@ -467,9 +467,9 @@ impl<'a> MessagesByConversationResponse<'a> {
         let (mut id, mut messages, mut sync, mut has_more) = (None, None, None, None);
         while let Some(c) = d.r.next_child(el)? {
             match c.name() {
-                "id" => put(&mut id, d.r.text(&c)?, &c)?,
+                "id" => d.text_once(&mut id, &c)?,
                 "messages" => put(&mut messages, d.messages(&c)?, &c)?,
-                "messagessyncstate" => put(&mut sync, d.r.text(&c)?, &c)?,
+                "messagessyncstate" => d.text_once(&mut sync, &c)?,
                 "hasmore" => put(&mut has_more, d.boolean(&c)?, &c)?,
                 _ => d.r.skip(&c)?,
             }
@@ -545,13 +545,13 @@ impl<'a> Message<'a> {
         let allow_markup = d.limits.allow_markup_in_content;
         while let Some(c) = d.r.next_child(el)? {
             match c.name() {
-                "messageid" => put(&mut id, d.number(&c)?, &c)?,
-                "originalarrivaltime" => put(&mut arrival, d.r.text(&c)?, &c)?,
-                "from" => put(&mut from, d.r.text(&c)?, &c)?,
-                "messagetype" => put(&mut kind, d.r.text(&c)?, &c)?,
-                "content" => put(&mut content, d.r.text_or_markup(&c, allow_markup)?, &c)?,
-                "clientmessageid" => put(&mut client_id, d.r.text(&c)?, &c)?,
-                "composetime" => put(&mut compose, d.r.text(&c)?, &c)?,
+                "messageid" => d.u64_once(&mut id, &c)?,
+                "originalarrivaltime" => d.text_once(&mut arrival, &c)?,
+                "from" => d.text_once(&mut from, &c)?,
+                "messagetype" => d.text_once(&mut kind, &c)?,
+                "content" => d.content_once(&mut content, &c, allow_markup)?,
+                "clientmessageid" => d.text_once(&mut client_id, &c)?,
+                "composetime" => d.text_once(&mut compose, &c)?,
                 _ => d.r.skip(&c)?,
             }
         }

@@ -281,7 +281,7 @@ impl<'a, 'l> Decoder<'a, 'l> {
             }
             self.messages += 1;
             if self.messages > self.limits.max_messages {
-                return Err(Error::new(ErrorKind::LimitExceeded, m.offset()));
+                return Err(limit_exceeded(m.offset()));
             }
             list.push(Message::read(self, &m)?);
         }
@@ -291,7 +291,7 @@ impl<'a, 'l> Decoder<'a, 'l> {
     fn count_conversation(&mut self, el: &Element<'a>) -> Result<(), Error> {
         self.conversations += 1;
         if self.conversations > self.limits.max_conversations {
-            return Err(Error::new(ErrorKind::LimitExceeded, el.offset()));
+            return Err(limit_exceeded(el.offset()));
         }
         Ok(())
     }
@@ -299,17 +299,54 @@ impl<'a, 'l> Decoder<'a, 'l> {
     fn count_entry(&mut self, el: &Element<'a>) -> Result<(), Error> {
         self.entries += 1;
         if self.entries > self.limits.max_entries {
-            return Err(Error::new(ErrorKind::LimitExceeded, el.offset()));
+            return Err(limit_exceeded(el.offset()));
         }
         Ok(())
     }
 
     /// An element whose text is a decimal number of type `T`.
     fn number<T: TryFrom<u64>>(&mut self, el: &Element<'a>) -> Result<T, Error> {
+        let n = self.decimal(el)?;
+        T::try_from(n).map_err(|_| unexpected(el.content_offset()))
+    }
+
+    /// An element whose text is a decimal number that fits a `u64`: the one copy of the
+    /// number reading behind [`number`](Self::number)'s instances.
+    #[inline(never)]
+    fn decimal(&mut self, el: &Element<'a>) -> Result<u64, Error> {
         let text = self.r.text(el)?;
         scan::decimal(xml::trim(&text).as_bytes(), 20)
-            .and_then(|n| T::try_from(n).ok())
-            .ok_or(Error::new(ErrorKind::Unexpected, el.content_offset()))
+            .ok_or_else(|| unexpected(el.content_offset()))
+    }
+
+    /// Reads `el`'s text into `slot`, a child that may appear once (see [`put`]).
+    fn text_once(
+        &mut self,
+        slot: &mut Option<Cow<'a, str>>,
+        el: &Element<'a>,
+    ) -> Result<(), Error> {
+        self.content_once(slot, el, false)
+    }
+
+    /// Reads `el`'s text, or its verbatim content if it has child elements and `allow_markup`
+    /// is set ([`Reader::text_or_markup`]), into `slot`, a child that may appear once. Out of
+    /// line so that each text field of each document is one call to the same code.
+    #[inline(never)]
+    fn content_once(
+        &mut self,
+        slot: &mut Option<Cow<'a, str>>,
+        el: &Element<'a>,
+        allow_markup: bool,
+    ) -> Result<(), Error> {
+        let text = self.r.text_or_markup(el, allow_markup)?;
+        put(slot, text, el)
+    }
+
+    /// Reads `el`'s decimal `u64` into `slot`, a child that may appear once.
+    #[inline(never)]
+    fn u64_once(&mut self, slot: &mut Option<u64>, el: &Element<'a>) -> Result<(), Error> {
+        let n = self.decimal(el)?;
+        put(slot, n, el)
     }
 
     /// An element whose text is `true` or `false` in any case.
@@ -321,7 +358,7 @@ impl<'a, 'l> Decoder<'a, 'l> {
         } else if text.eq_ignore_ascii_case("false") {
             Ok(false)
         } else {
-            Err(Error::new(ErrorKind::Unexpected, el.content_offset()))
+            Err(unexpected(el.content_offset()))
         }
     }
 }
@@ -344,17 +381,43 @@ fn parse_root<'a, T>(
 }
 
 /// Stores the value of a child that may appear once; a second one is `Unexpected` at it.
+#[inline]
 fn put<T>(slot: &mut Option<T>, value: T, el: &Element<'_>) -> Result<(), Error> {
     if slot.is_some() {
-        return Err(Error::new(ErrorKind::Unexpected, el.offset()));
+        return Err(unexpected(el.offset()));
     }
     *slot = Some(value);
     Ok(())
 }
 
 /// A required child's value, or `Missing` at `end` (the parent's end tag).
+#[inline]
 fn need<T>(slot: Option<T>, end: usize) -> Result<T, Error> {
-    slot.ok_or(Error::new(ErrorKind::Missing, end))
+    slot.ok_or_else(|| missing(end))
+}
+
+// The errors are built out of line and marked cold, so that the decoders' hot paths stay
+// short and their error branches are laid out away from them.
+
+/// [`ErrorKind::Unexpected`] at `at`.
+#[cold]
+#[inline(never)]
+fn unexpected(at: usize) -> Error {
+    Error::new(ErrorKind::Unexpected, at)
+}
+
+/// [`ErrorKind::Missing`] at `at`.
+#[cold]
+#[inline(never)]
+fn missing(at: usize) -> Error {
+    Error::new(ErrorKind::Missing, at)
+}
+
+/// [`ErrorKind::LimitExceeded`] at `at`.
+#[cold]
+#[inline(never)]
+fn limit_exceeded(at: usize) -> Error {
+    Error::new(ErrorKind::LimitExceeded, at)
 }
 
 fn own(c: Cow<'_, str>) -> Cow<'static, str> {
