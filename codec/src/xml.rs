@@ -163,23 +163,46 @@ impl<'a> Reader<'a> {
         self.child(parent, true)
     }
 
+    /// Like [`next_child`](Self::next_child), but the child (or `None`) is written to `slot`.
+    /// For decoders that keep one slot per loop: the element is built in place instead of
+    /// being moved through each call's return value.
+    pub fn next_child_into(
+        &mut self,
+        parent: &Element<'a>,
+        slot: &mut Option<Element<'a>>,
+    ) -> Result<(), Error> {
+        self.child_into(parent, false, slot)
+    }
+
     fn child(
         &mut self,
         parent: &Element<'a>,
         skip_text: bool,
     ) -> Result<Option<Element<'a>>, Error> {
+        let mut slot = None;
+        self.child_into(parent, skip_text, &mut slot)?;
+        Ok(slot)
+    }
+
+    fn child_into(
+        &mut self,
+        parent: &Element<'a>,
+        skip_text: bool,
+        slot: &mut Option<Element<'a>>,
+    ) -> Result<(), Error> {
+        *slot = None;
         if parent.empty {
             self.closed_at = parent.offset;
-            return Ok(None);
+            return Ok(());
         }
         loop {
             self.skip_blank();
             let (event, at) = self.next_event()?;
             match event {
-                Event::Start(_) | Event::Empty(_) => return self.element(&event, at).map(Some),
+                Event::Start(_) | Event::Empty(_) => return self.element_into(&event, at, slot),
                 Event::End(_) => {
                     self.close(at);
-                    return Ok(None);
+                    return Ok(());
                 }
                 Event::PI(_) | Event::Comment(_) => {}
                 Event::Text(t) if is_blank(&t) => {}
@@ -361,6 +384,18 @@ impl<'a> Reader<'a> {
 
     /// Builds the [`Element`] for a `Start` or `Empty` event read at `at`, and counts it open.
     fn element(&mut self, event: &Event<'a>, at: usize) -> Result<Element<'a>, Error> {
+        let mut slot = None;
+        self.element_into(event, at, &mut slot)?;
+        slot.ok_or(Error::new(ErrorKind::Unexpected, at))
+    }
+
+    /// [`element`](Self::element), writing the element to `slot` (always `Some` on success).
+    fn element_into(
+        &mut self,
+        event: &Event<'a>,
+        at: usize,
+        slot: &mut Option<Element<'a>>,
+    ) -> Result<(), Error> {
         let (start, empty) = match event {
             Event::Start(s) => (s, false),
             Event::Empty(s) => (s, true),
@@ -386,14 +421,15 @@ impl<'a> Reader<'a> {
         } else if depth == 1 {
             self.root_done = true;
         }
-        Ok(Element {
+        *slot = Some(Element {
             name,
             tag,
             offset: at,
             content_start: self.position(),
             empty,
             depth,
-        })
+        });
+        Ok(())
     }
 
     fn close(&mut self, at: usize) {

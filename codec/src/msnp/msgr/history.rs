@@ -46,12 +46,13 @@ impl<'a> RecentConversations<'a> {
 
     pub(super) fn read(d: &mut Decoder<'a, '_>, el: &Element<'a>) -> Result<Self, Error> {
         let (mut start, mut page_size, mut sync_state) = (None, None, None);
-        while let Some(c) = d.r.next_child(el)? {
+        let mut slot = None;
+        while let Some(c) = d.child(el, &mut slot)? {
             match c.name() {
-                "start" => d.u64_once(&mut start, &c)?,
-                "pagesize" => put(&mut page_size, d.number(&c)?, &c)?,
-                "syncstate" => d.text_once(&mut sync_state, &c)?,
-                _ => d.r.skip(&c)?,
+                "start" => d.u64_once(&mut start, c)?,
+                "pagesize" => put(&mut page_size, d.number(c)?, c)?,
+                "syncstate" => d.text_once(&mut sync_state, c)?,
+                _ => d.r.skip(c)?,
             }
         }
         let end = d.r.closed_at();
@@ -116,23 +117,24 @@ impl<'a> RecentConversationsResponse<'a> {
 
     pub(super) fn read(d: &mut Decoder<'a, '_>, el: &Element<'a>) -> Result<Self, Error> {
         let (mut conversations, mut sync_state, mut has_more) = (None, None, None);
-        while let Some(c) = d.r.next_child(el)? {
+        let mut slot = None;
+        while let Some(c) = d.child(el, &mut slot)? {
             match c.name() {
                 "conversations" => {
-                    let mut list = Vec::new();
-                    while let Some(conv) = d.r.next_child(&c)? {
+                    let (mut list, mut conv_slot) = (Vec::new(), None);
+                    while let Some(conv) = d.child(c, &mut conv_slot)? {
                         if conv.name() == "conversation" {
-                            d.count_conversation(&conv)?;
-                            list.push(Conversation::read(d, &conv)?);
+                            d.count_conversation(conv)?;
+                            list.push(Conversation::read(d, conv)?);
                         } else {
-                            d.r.skip(&conv)?;
+                            d.r.skip(conv)?;
                         }
                     }
-                    put(&mut conversations, list, &c)?;
+                    put(&mut conversations, list, c)?;
                 }
-                "syncstate" => d.text_once(&mut sync_state, &c)?,
-                "hasmore" => put(&mut has_more, d.boolean(&c)?, &c)?,
-                _ => d.r.skip(&c)?,
+                "syncstate" => d.text_once(&mut sync_state, c)?,
+                "hasmore" => put(&mut has_more, d.boolean(c)?, c)?,
+                _ => d.r.skip(c)?,
             }
         }
         let end = d.r.closed_at();
@@ -203,24 +205,25 @@ impl<'a> Conversation<'a> {
     pub(super) fn read(d: &mut Decoder<'a, '_>, el: &Element<'a>) -> Result<Self, Error> {
         let (mut id, mut version, mut properties, mut messages, mut thread) =
             (None, None, None, None, None);
-        while let Some(c) = d.r.next_child(el)? {
+        let mut slot = None;
+        while let Some(c) = d.child(el, &mut slot)? {
             match c.name() {
-                "id" => d.text_once(&mut id, &c)?,
-                "version" => d.u64_once(&mut version, &c)?,
+                "id" => d.text_once(&mut id, c)?,
+                "version" => d.u64_once(&mut version, c)?,
                 "properties" => {
-                    let mut horizon = None;
-                    while let Some(p) = d.r.next_child(&c)? {
+                    let (mut horizon, mut p_slot) = (None, None);
+                    while let Some(p) = d.child(c, &mut p_slot)? {
                         if p.name() == "consumptionhorizon" {
-                            put(&mut horizon, ConsumptionHorizon(d.r.text(&p)?), &p)?;
+                            put(&mut horizon, ConsumptionHorizon(d.r.text(p)?), p)?;
                         } else {
-                            d.r.skip(&p)?;
+                            d.r.skip(p)?;
                         }
                     }
-                    put(&mut properties, horizon, &c)?;
+                    put(&mut properties, horizon, c)?;
                 }
-                "messages" => put(&mut messages, d.messages(&c)?, &c)?,
-                "thread" => put(&mut thread, Thread::read(d, &c)?, &c)?,
-                _ => d.r.skip(&c)?,
+                "messages" => put(&mut messages, d.messages(c)?, c)?,
+                "thread" => put(&mut thread, Thread::read(d, c)?, c)?,
+                _ => d.r.skip(c)?,
             }
         }
         let end = d.r.closed_at();
@@ -315,12 +318,13 @@ pub struct Thread<'a> {
 impl<'a> Thread<'a> {
     pub(super) fn read(d: &mut Decoder<'a, '_>, el: &Element<'a>) -> Result<Self, Error> {
         let (mut last_join_at, mut version, mut topic) = (None, None, None);
-        while let Some(c) = d.r.next_child(el)? {
+        let mut slot = None;
+        while let Some(c) = d.child(el, &mut slot)? {
             match c.name() {
-                "lastjoinat" => d.u64_once(&mut last_join_at, &c)?,
-                "version" => d.u64_once(&mut version, &c)?,
-                "topic" => d.text_once(&mut topic, &c)?,
-                _ => d.r.skip(&c)?,
+                "lastjoinat" => d.u64_once(&mut last_join_at, c)?,
+                "version" => d.u64_once(&mut version, c)?,
+                "topic" => d.text_once(&mut topic, c)?,
+                _ => d.r.skip(c)?,
             }
         }
         let end = d.r.closed_at();
@@ -390,13 +394,14 @@ impl<'a> MessagesByConversation<'a> {
 
     pub(super) fn read(d: &mut Decoder<'a, '_>, el: &Element<'a>) -> Result<Self, Error> {
         let (mut id, mut start, mut sync, mut page_size) = (None, None, None, None);
-        while let Some(c) = d.r.next_child(el)? {
+        let mut slot = None;
+        while let Some(c) = d.child(el, &mut slot)? {
             match c.name() {
-                "id" => d.text_once(&mut id, &c)?,
-                "start" => d.u64_once(&mut start, &c)?,
-                "messagessyncstate" => d.text_once(&mut sync, &c)?,
-                "pagesize" => put(&mut page_size, d.number(&c)?, &c)?,
-                _ => d.r.skip(&c)?,
+                "id" => d.text_once(&mut id, c)?,
+                "start" => d.u64_once(&mut start, c)?,
+                "messagessyncstate" => d.text_once(&mut sync, c)?,
+                "pagesize" => put(&mut page_size, d.number(c)?, c)?,
+                _ => d.r.skip(c)?,
             }
         }
         let end = d.r.closed_at();
@@ -465,13 +470,14 @@ impl<'a> MessagesByConversationResponse<'a> {
 
     pub(super) fn read(d: &mut Decoder<'a, '_>, el: &Element<'a>) -> Result<Self, Error> {
         let (mut id, mut messages, mut sync, mut has_more) = (None, None, None, None);
-        while let Some(c) = d.r.next_child(el)? {
+        let mut slot = None;
+        while let Some(c) = d.child(el, &mut slot)? {
             match c.name() {
-                "id" => d.text_once(&mut id, &c)?,
-                "messages" => put(&mut messages, d.messages(&c)?, &c)?,
-                "messagessyncstate" => d.text_once(&mut sync, &c)?,
-                "hasmore" => put(&mut has_more, d.boolean(&c)?, &c)?,
-                _ => d.r.skip(&c)?,
+                "id" => d.text_once(&mut id, c)?,
+                "messages" => put(&mut messages, d.messages(c)?, c)?,
+                "messagessyncstate" => d.text_once(&mut sync, c)?,
+                "hasmore" => put(&mut has_more, d.boolean(c)?, c)?,
+                _ => d.r.skip(c)?,
             }
         }
         let end = d.r.closed_at();
@@ -543,16 +549,17 @@ impl<'a> Message<'a> {
         let (mut id, mut arrival, mut from, mut kind, mut content, mut client_id, mut compose) =
             (None, None, None, None, None, None, None);
         let allow_markup = d.limits.allow_markup_in_content;
-        while let Some(c) = d.r.next_child(el)? {
+        let mut slot = None;
+        while let Some(c) = d.child(el, &mut slot)? {
             match c.name() {
-                "messageid" => d.u64_once(&mut id, &c)?,
-                "originalarrivaltime" => d.text_once(&mut arrival, &c)?,
-                "from" => d.text_once(&mut from, &c)?,
-                "messagetype" => d.text_once(&mut kind, &c)?,
-                "content" => d.content_once(&mut content, &c, allow_markup)?,
-                "clientmessageid" => d.text_once(&mut client_id, &c)?,
-                "composetime" => d.text_once(&mut compose, &c)?,
-                _ => d.r.skip(&c)?,
+                "messageid" => d.u64_once(&mut id, c)?,
+                "originalarrivaltime" => d.text_once(&mut arrival, c)?,
+                "from" => d.text_once(&mut from, c)?,
+                "messagetype" => d.text_once(&mut kind, c)?,
+                "content" => d.content_once(&mut content, c, allow_markup)?,
+                "clientmessageid" => d.text_once(&mut client_id, c)?,
+                "composetime" => d.text_once(&mut compose, c)?,
+                _ => d.r.skip(c)?,
             }
         }
         let end = d.r.closed_at();

@@ -271,19 +271,30 @@ impl<'a, 'l> Decoder<'a, 'l> {
         })
     }
 
+    /// The next child element of `parent` ([`Reader::next_child`]), built in `slot` (one per
+    /// loop, owned by the caller) rather than moved through return values.
+    fn child<'s>(
+        &mut self,
+        parent: &Element<'a>,
+        slot: &'s mut Option<Element<'a>>,
+    ) -> Result<Option<&'s Element<'a>>, Error> {
+        self.r.next_child_into(parent, slot)?;
+        Ok(slot.as_ref())
+    }
+
     /// `<messages>`: the `<message>` children, other children skipped.
     fn messages(&mut self, el: &Element<'a>) -> Result<Vec<Message<'a>>, Error> {
-        let mut list = Vec::new();
-        while let Some(m) = self.r.next_child(el)? {
+        let (mut list, mut slot) = (Vec::new(), None);
+        while let Some(m) = self.child(el, &mut slot)? {
             if m.name() != "message" {
-                self.r.skip(&m)?;
+                self.r.skip(m)?;
                 continue;
             }
             self.messages += 1;
             if self.messages > self.limits.max_messages {
                 return Err(limit_exceeded(m.offset()));
             }
-            list.push(Message::read(self, &m)?);
+            list.push(Message::read(self, m)?);
         }
         Ok(list)
     }
