@@ -237,18 +237,43 @@ impl<'a> Reader<'a> {
             self.closed_at = el.offset;
             return Ok(Cow::Borrowed(""));
         }
+        // The common case, one run of text and the end tag, is handled here; anything else
+        // continues out of line in `text_rest`, which keeps this path short.
         let mut acc = Text::default();
+        self.text_run_into(&mut acc)?;
+        let (event, at) = self.next_event()?;
+        if let Event::End(_) = event {
+            self.close(at);
+            return Ok(acc.finish());
+        }
+        self.text_rest(el, allow_markup, acc, event, at)
+    }
+
+    /// Decodes the text from the reader's position up to the next `<` into `acc`, in one pass
+    /// rather than as quick-xml's alternating Text and GeneralRef events (one event per
+    /// `&lt;`), and moves the reader past it so that it resumes at the markup.
+    fn text_run_into(&mut self, acc: &mut Text<'a>) -> Result<(), Error> {
+        let run_start = self.position();
+        let run = self.text_run(run_start);
+        if !run.is_empty() {
+            acc.push(decode_text(run, run_start)?);
+            self.inner.stream().consume(run.len());
+        }
+        Ok(())
+    }
+
+    /// The rest of [`text_or_markup`](Self::text_or_markup) after its first run of text, from
+    /// the event read after it (`event` at `at`) that is not the end tag.
+    #[inline(never)]
+    fn text_rest(
+        &mut self,
+        el: &Element<'a>,
+        allow_markup: bool,
+        mut acc: Text<'a>,
+        mut event: Event<'a>,
+        mut at: usize,
+    ) -> Result<Cow<'a, str>, Error> {
         loop {
-            // The text up to the next `<` is decoded here in one pass rather than as quick-xml's
-            // alternating Text and GeneralRef events (one event per `&lt;`): the reader is
-            // moved past it and resumes at the markup.
-            let run_start = self.position();
-            let run = self.text_run(run_start);
-            if !run.is_empty() {
-                acc.push(decode_text(run, run_start)?);
-                self.inner.stream().consume(run.len());
-            }
-            let (event, at) = self.next_event()?;
             match event {
                 Event::Text(t) => acc.push(normalize_eols(t.into_inner())),
                 Event::CData(t) => acc.push(t.into_inner()),
@@ -268,6 +293,8 @@ impl<'a> Reader<'a> {
                     return Err(Error::new(ErrorKind::Unexpected, at));
                 }
             }
+            self.text_run_into(&mut acc)?;
+            (event, at) = self.next_event()?;
         }
     }
 
@@ -599,10 +626,16 @@ impl<'a> Text<'a> {
 /// unknown or unterminated reference is `Xml` at its `&`. Borrows `run` when there is nothing
 /// to change.
 fn decode_text(run: &str, at: usize) -> Result<Cow<'_, str>, Error> {
-    let bytes = run.as_bytes();
-    if memchr::memchr2(b'&', b'\r', bytes).is_none() {
+    if memchr::memchr2(b'&', b'\r', run.as_bytes()).is_none() {
         return Ok(Cow::Borrowed(run));
     }
+    decode_references(run, at).map(Cow::Owned)
+}
+
+/// [`decode_text`] of a run that has a reference or a `\r`, out of line.
+#[inline(never)]
+fn decode_references(run: &str, at: usize) -> Result<String, Error> {
+    let bytes = run.as_bytes();
     let mut out = String::with_capacity(run.len());
     let mut from = 0;
     while let Some(rel) = memchr::memchr(b'&', bytes.get(from..).unwrap_or_default()) {
@@ -620,7 +653,7 @@ fn decode_text(run: &str, at: usize) -> Result<Cow<'_, str>, Error> {
         from = name_start + len + 1;
     }
     push_normalized(&mut out, run.get(from..).unwrap_or_default());
-    Ok(Cow::Owned(out))
+    Ok(out)
 }
 
 /// Appends `s` with XML 1.0 end-of-line handling (`\r\n` and lone `\r` become `\n`).
