@@ -51,7 +51,11 @@ pub fn check_fields(
     vars: &Vars,
 ) -> Result<(), Mismatch> {
     for (field, c) in checks {
-        if !known(field) {
+        // Most fields have one value: checked from the stack, without a vector.
+        let mut values = frame.values(field);
+        let first = values.next();
+        // A field the frame has is known; one it lacks may be absent or misspelt.
+        if first.is_none() && !known(field) {
             return Err(Mismatch::new(
                 format!("unknown field `{field}`"),
                 field.clone(),
@@ -59,9 +63,7 @@ pub fn check_fields(
             ));
         }
         let lookup = |other: &str| frame.values(other).map(str::to_owned).collect::<Vec<_>>();
-        // Most fields have one value: checked from the stack, without a vector.
-        let mut values = frame.values(field);
-        match (values.next(), values.next()) {
+        match (first, values.next()) {
             (None, _) => check_strs(field, c, &[], vars, &lookup)?,
             (Some(one), None) => check_strs(field, c, &[one], vars, &lookup)?,
             (Some(first), Some(second)) => {

@@ -118,7 +118,8 @@ impl<'a> Case<'a> {
                 };
             }
             i += 1;
-            self.vars.set("iteration", i.to_string());
+            self.vars
+                .set("iteration", itoa::Buffer::new().format(i).to_owned());
             if let Err(f) = self.exec_steps(&r.steps, &prefix, Some(i)).await {
                 break Err(f);
             }

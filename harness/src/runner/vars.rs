@@ -64,7 +64,13 @@ impl Vars {
 
     /// Sets a string variable.
     pub fn set(&mut self, name: &str, value: String) {
-        self.values.insert(name.to_owned(), Value::Str(value));
+        // A variable set again (a `repeat`'s `iteration`) keeps its name's allocation.
+        match self.values.get_mut(name) {
+            Some(v) => *v = Value::Str(value),
+            None => {
+                self.values.insert(name.to_owned(), Value::Str(value));
+            }
+        }
     }
 
     /// Resolves every `${…}` in `s`.

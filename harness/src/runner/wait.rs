@@ -111,7 +111,7 @@ impl<'a> Case<'a> {
         &mut self,
         list: &[Expect],
         deadline: Instant,
-    ) -> Result<Vec<Frame>, StepFail> {
+    ) -> Result<SmallVec<[Frame; 1]>, StepFail> {
         // Reply expects take their request now, so a later expect cannot claim it.
         // One expect per step is the usual case: its key and frame stay on the stack.
         let mut keys: SmallVec<[Option<String>; 2]> = SmallVec::new();
