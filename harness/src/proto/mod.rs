@@ -22,6 +22,7 @@ pub mod sip;
 pub mod xml;
 
 use std::borrow::Cow;
+use std::sync::OnceLock;
 
 use imspec_codec::{Error, Status};
 
@@ -60,6 +61,21 @@ pub struct Frame {
     own: String,
     /// A summary other than the first line (set by [`Frame::set_summary`]).
     summary: Option<String>,
+    /// Fields made only when a reader asks for one of them ([`Frame::defer`]).
+    deferred: Option<Deferred>,
+    /// This frame with its deferred fields made, once a reader asked.
+    full: OnceLock<Box<Self>>,
+}
+
+/// Fields a protocol module makes only when a reader asks for one of them (MSNP's payload
+/// headers and body: the runner pairs and checks most frames by their command line alone).
+#[derive(Clone, Copy)]
+pub struct Deferred {
+    /// Whether a field of this name may be among the deferred ones.
+    pub covers: fn(&str) -> bool,
+    /// Adds the deferred fields, and the body, to the frame; `wire` is a copy of its bytes
+    /// (so that values found in it are kept as places).
+    pub make: fn(&mut Frame, &[u8]),
 }
 
 /// Where a frame's body is.
@@ -97,6 +113,48 @@ impl Frame {
         }
     }
 
+    /// Defers fields: `deferred.make` adds them the first time a reader asks for a field
+    /// that `deferred.covers`, for every field, or for the body. Readers see the same fields,
+    /// in the same order, as if they had been added now.
+    pub fn defer(&mut self, deferred: Deferred) {
+        self.materialize();
+        self.deferred = Some(deferred);
+    }
+
+    /// This frame with its deferred fields made (itself when none are deferred).
+    fn full(&self) -> &Self {
+        match self.deferred {
+            None => self,
+            Some(d) => self.full.get_or_init(|| Box::new(self.made(d))),
+        }
+    }
+
+    /// A copy of this frame with the fields `d` defers made.
+    fn made(&self, d: Deferred) -> Self {
+        let mut f = Self {
+            bytes: self.bytes.clone(),
+            body: self.body.clone(),
+            fields: self.fields.clone(),
+            own: self.own.clone(),
+            summary: self.summary.clone(),
+            deferred: None,
+            full: OnceLock::new(),
+        };
+        let wire = self.bytes.clone();
+        (d.make)(&mut f, &wire);
+        f
+    }
+
+    /// Makes the deferred fields before the frame changes.
+    fn materialize(&mut self) {
+        if let Some(d) = self.deferred {
+            *self = match self.full.take() {
+                Some(full) => *full,
+                None => self.made(d),
+            };
+        }
+    }
+
     /// A frame that could not be decoded: only its bytes.
     pub fn opaque(bytes: Vec<u8>) -> Self {
         let mut f = Self {
@@ -122,6 +180,7 @@ impl Frame {
     /// The `body` (lossy UTF-8) and `size` (of the whole frame) fields, and the body bytes
     /// (`body` a piece of `wire`, the bytes the frame was made [`of`](Frame::of)).
     pub fn push_body(&mut self, body: &[u8], wire: &[u8]) {
+        self.materialize();
         self.push_lossy("body", body, wire);
         self.push_num("size", self.bytes.len());
         self.set_body(body, wire);
@@ -129,8 +188,9 @@ impl Frame {
 
     /// The body the XML checks read (empty when the frame has none).
     pub fn body(&self) -> &[u8] {
-        match &self.body {
-            Body::Wire(a, b) => self.bytes.get(*a as usize..*b as usize).unwrap_or_default(),
+        let f = self.full();
+        match &f.body {
+            Body::Wire(a, b) => f.bytes.get(*a as usize..*b as usize).unwrap_or_default(),
             Body::Own(b) => b,
         }
     }
@@ -138,6 +198,7 @@ impl Frame {
     /// Sets the body: kept as its place in `wire`, the bytes the frame was made
     /// [`of`](Frame::of), when it is a piece of them, else copied.
     pub fn set_body(&mut self, body: &[u8], wire: &[u8]) {
+        self.materialize();
         self.body = match place(body, wire, self.bytes.len()) {
             Some((a, b)) => Body::Wire(a, b),
             None => Body::Own(body.to_vec()),
@@ -146,34 +207,45 @@ impl Frame {
 
     /// Every value of a field, in order.
     pub fn values<'s, 'n>(&'s self, name: &'n str) -> impl Iterator<Item = &'s str> + use<'s, 'n> {
-        self.fields
+        let f = self.holding(name);
+        f.fields
             .iter()
-            .filter(move |(n, _)| self.text(*n) == name)
-            .map(|(_, v)| self.text(*v))
+            .filter(move |(n, _)| f.text(*n) == name)
+            .map(|(_, v)| f.text(*v))
     }
 
     /// The first value of a field.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.fields
+        let f = self.holding(name);
+        f.fields
             .iter()
-            .find(|(n, _)| self.text(*n) == name)
-            .map(|(_, v)| self.text(*v))
+            .find(|(n, _)| f.text(*n) == name)
+            .map(|(_, v)| f.text(*v))
+    }
+
+    /// The frame that holds the field `name`: this one, or the full one when the field may be
+    /// deferred.
+    fn holding(&self, name: &str) -> &Self {
+        match self.deferred {
+            Some(d) if (d.covers)(name) => self.full(),
+            _ => self,
+        }
     }
 
     /// Every field as (name, value), in order.
     pub fn fields(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
-        self.fields
-            .iter()
-            .map(|(n, v)| (self.text(*n), self.text(*v)))
+        let f = self.full();
+        f.fields.iter().map(|(n, v)| (f.text(*n), f.text(*v)))
     }
 
     /// Whether the frame has no fields.
     pub fn has_no_fields(&self) -> bool {
-        self.fields.is_empty()
+        self.full().fields.is_empty()
     }
 
     /// Keeps only the fields whose name `keep` accepts.
     pub fn retain_fields(&mut self, mut keep: impl FnMut(&str) -> bool) {
+        self.materialize();
         let mut fields = std::mem::take(&mut self.fields);
         fields.retain(|(n, _)| keep(self.text(*n)));
         self.fields = fields;
@@ -181,12 +253,14 @@ impl Frame {
 
     /// Adds a field.
     pub fn push(&mut self, name: &'static str, value: impl AsRef<str>) {
+        self.materialize();
         let v = self.own_text(value.as_ref());
         self.fields.push((Text::Static(name), v));
     }
 
     /// Adds a field whose name is made at run time (`headers.NAME`).
     pub fn push_named(&mut self, name: &str, value: impl AsRef<str>) {
+        self.materialize();
         let n = self.own_text(name);
         let v = self.own_text(value.as_ref());
         self.fields.push((n, v));
@@ -195,6 +269,7 @@ impl Frame {
     /// Adds `prefix.name` = `value` (a header under its block's prefix), `value` kept as its
     /// place in `wire` when it is a piece of it (see [`Frame::push_in`]).
     pub fn push_prefixed(&mut self, prefix: &str, name: &str, value: &str, wire: &[u8]) {
+        self.materialize();
         let start = self.own.len();
         self.own.push_str(prefix);
         self.own.push('.');
@@ -207,6 +282,7 @@ impl Frame {
     /// Adds a field whose value is a piece of `wire`, the bytes this frame was made
     /// [`of`](Frame::of): kept as its place there, not copied (a value from elsewhere is copied).
     pub fn push_in(&mut self, name: &'static str, value: &str, wire: &[u8]) {
+        self.materialize();
         let v = self.wire_text(value, wire);
         self.fields.push((Text::Static(name), v));
     }
@@ -221,6 +297,7 @@ impl Frame {
 
     /// Adds a field whose value is a whole number.
     pub fn push_num(&mut self, name: &'static str, value: impl itoa::Integer) {
+        self.materialize();
         let v = self.own_text(itoa::Buffer::new().format(value));
         self.fields.push((Text::Static(name), v));
     }
@@ -622,6 +699,61 @@ pub fn field_in(fields: &[&str], name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deferred_fields_read_as_if_made_at_once() {
+        // Why: MSNP frames make their payload's fields only when one is asked for; readers
+        // must see the same fields, in the same order, whenever that happens.
+        let payload = "Registration: R\r\n\r\nRouting: 1.0\r\nTo: 8:bob\r\n\r\nReliability: 1.0\r\n\r\nMessaging: 2.0\r\nContent-Length: 2\r\n\r\nhi";
+        let wire = format!("SDG 7 MSGR {}\r\n{payload}", payload.len());
+        let Ok(Status::Complete((lazy, n))) = msnp::Msnp.parse(wire.as_bytes()) else {
+            panic!("not parsed");
+        };
+        assert_eq!(n, wire.len());
+        // The command line is read without making the rest.
+        assert_eq!(lazy.get("verb"), Some("SDG"));
+        assert_eq!(lazy.values("trid").collect::<Vec<_>>(), ["7"]);
+        assert!(lazy.full.get().is_none());
+        // Made by a change instead of a read.
+        let mut early = lazy.clone();
+        early.retain_fields(|_| true);
+        assert!(early.deferred.is_none());
+        let names: Vec<&str> = early.fields().map(|(n, _)| n).collect();
+        assert_eq!(
+            names,
+            [
+                "verb",
+                "trid",
+                "target",
+                "length",
+                "payload",
+                "size",
+                "headers.Registration",
+                "body",
+                "routing.Routing",
+                "routing.To",
+                "reliability.Reliability",
+                "messaging.Messaging",
+                "messaging.Content-Length",
+                "content",
+            ]
+        );
+        assert_eq!(lazy.get("routing.To"), Some("8:bob"));
+        assert!(lazy.full.get().is_some());
+        assert_eq!(lazy.get("content"), Some("hi"));
+        assert!(lazy.body().starts_with(b"Routing: 1.0"));
+        assert_eq!(lazy.body(), early.body());
+        assert_eq!(
+            lazy.fields().collect::<Vec<_>>(),
+            early.fields().collect::<Vec<_>>()
+        );
+        assert_eq!(lazy, early);
+        // A field added after the deferral comes after the deferred ones.
+        let mut added = lazy.clone();
+        added.push("note", "x");
+        assert_eq!(added.fields().last(), Some(("note", "x")));
+        assert_eq!(added.get("headers.Registration"), Some("R"));
+    }
 
     #[test]
     fn frame_fields_read_the_same_wherever_their_text_is_kept() {
