@@ -132,13 +132,9 @@ impl Frame {
     /// A copy of this frame with the fields `d` defers made.
     fn made(&self, d: Deferred) -> Self {
         let mut f = Self {
-            bytes: self.bytes.clone(),
-            body: self.body.clone(),
-            fields: self.fields.clone(),
-            own: self.own.clone(),
-            summary: self.summary.clone(),
             deferred: None,
             full: OnceLock::new(),
+            ..self.clone()
         };
         let wire = self.bytes.clone();
         (d.make)(&mut f, &wire);
@@ -180,7 +176,6 @@ impl Frame {
     /// The `body` (lossy UTF-8) and `size` (of the whole frame) fields, and the body bytes
     /// (`body` a piece of `wire`, the bytes the frame was made [`of`](Frame::of)).
     pub fn push_body(&mut self, body: &[u8], wire: &[u8]) {
-        self.materialize();
         self.push_lossy("body", body, wire);
         self.push_num("size", self.bytes.len());
         self.set_body(body, wire);
