@@ -2,14 +2,15 @@
 //! feeds bytes to the protocol hub and writes what the hub outputs, and a timer per hub.
 //!
 //! Each hub sits behind a `std::sync::Mutex` held only for one synchronous `handle` and the
-//! drain of its outputs (never across an `.await`). Outputs for other connections go through
-//! that connection's unbounded channel, so a hub never waits on a socket.
+//! drain of its outputs (never across an `.await`). Outputs go to their connection's
+//! [`outbox::Outbox`], an unbounded queue that its task writes, so a hub never waits on a
+//! socket; a task's own answers do not wake it (see the module).
 //!
 //! Bounds: the hubs bound frame sizes (codec `Limits`); the driver bounds the number of open
 //! connections ([`ServerConfig::max_connections`], extra connections are closed at once) and
 //! idle time ([`ServerConfig::idle_timeout`], no byte from the peer for that long closes it).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -29,6 +30,9 @@ use super::{ConnId, Event, Hub, Mutant, Output, Service, fetion, msnp, sip};
 use crate::accounts::Accounts;
 use crate::db::Open as _;
 pub use crate::now_ms;
+
+pub(crate) mod outbox;
+use outbox::Outbox;
 
 /// What to start.
 #[derive(Clone, Debug)]
@@ -112,7 +116,7 @@ struct Shared {
     sip: Option<Mutex<sip::Hub>>,
     /// Outbound connections a hub asked for, to the connector task.
     connect_tx: mpsc::UnboundedSender<Outbound>,
-    conns: Mutex<HashMap<ConnId, mpsc::UnboundedSender<Output>>>,
+    conns: Mutex<HashMap<ConnId, Arc<Outbox>>>,
     next_conn: AtomicU64,
     open: AtomicUsize,
     max_connections: usize,
@@ -384,7 +388,7 @@ impl<H: for<'a> Hub<Event<'a> = Event<'a>>> StreamHub for H {
 }
 
 /// An outbound connection: its id, where to, and the queue of what the hub already sent it.
-type Outbound = (ConnId, SocketAddr, mpsc::UnboundedReceiver<Output>);
+type Outbound = (ConnId, SocketAddr, Arc<Outbox>);
 
 impl Shared {
     /// Runs `f` on the hub of `service`, then routes its outputs.
@@ -424,9 +428,9 @@ impl Shared {
             && let Ok(mut conns) = self.conns.lock()
         {
             for (conn, addr) in connects {
-                let (tx, rx) = mpsc::unbounded_channel();
-                conns.insert(conn, tx);
-                let _ = self.connect_tx.send((conn, addr, rx));
+                let outbox = Arc::new(Outbox::default());
+                conns.insert(conn, Arc::clone(&outbox));
+                let _ = self.connect_tx.send((conn, addr, outbox));
             }
         }
         if outputs.is_empty() {
@@ -438,8 +442,8 @@ impl Shared {
             let conn = match &o {
                 Output::Send { conn, .. } | Output::Close { conn } => *conn,
             };
-            if let Some(tx) = conns.get(&conn) {
-                let _ = tx.send(o);
+            if let Some(outbox) = conns.get(&conn) {
+                outbox.push(o);
             } else if gateway::Table::owns(conn) {
                 for_gateway.push(o);
             }
@@ -476,23 +480,23 @@ impl leancloud::ws::Host for Shared {
             let conn = match &o {
                 Output::Send { conn, .. } | Output::Close { conn } => *conn,
             };
-            if let Some(tx) = conns.get(&conn) {
-                let _ = tx.send(o);
+            if let Some(outbox) = conns.get(&conn) {
+                outbox.push(o);
             }
         }
     }
 
-    fn register(&self) -> Option<(ConnId, mpsc::UnboundedReceiver<Output>)> {
+    fn register(&self) -> Option<(ConnId, Arc<Outbox>)> {
         if self.open.fetch_add(1, Ordering::SeqCst) >= self.max_connections {
             self.open.fetch_sub(1, Ordering::SeqCst);
             return None;
         }
         let id = self.next_conn.fetch_add(1, Ordering::Relaxed);
-        let (tx, rx) = mpsc::unbounded_channel();
+        let outbox = Arc::new(Outbox::default());
         if let Ok(mut conns) = self.conns.lock() {
-            conns.insert(id, tx);
+            conns.insert(id, Arc::clone(&outbox));
         }
-        Some((id, rx))
+        Some((id, outbox))
     }
 
     fn unregister(&self, id: ConnId) {
@@ -520,9 +524,9 @@ where
         return;
     }
     let id = shared.next_conn.fetch_add(1, Ordering::Relaxed);
-    let (tx, rx) = mpsc::unbounded_channel();
+    let outbox = Arc::new(Outbox::default());
     if let Ok(mut conns) = shared.conns.lock() {
-        conns.insert(id, tx);
+        conns.insert(id, Arc::clone(&outbox));
     }
     shared.with_hub(service, |h| {
         h.handle(now_ms(), id, Event::Connected(service));
@@ -530,7 +534,7 @@ where
             h.set_peer(id, peer);
         }
     });
-    run_conn(shared, service, id, rx, stream).await;
+    run_conn(shared, service, id, outbox, stream).await;
 }
 
 /// Opens the outbound connections hubs ask for (SIP requests to a Contact that no open
@@ -564,6 +568,25 @@ async fn connect_loop(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Outbo
     }
 }
 
+/// Writes `outputs` in order. `Some` when the connection is to end: a `Close` (with what
+/// followed it) or a failed write (with nothing).
+async fn write_outputs<W: AsyncWrite + Unpin>(
+    wr: &mut W,
+    mut outputs: VecDeque<Output>,
+) -> Option<VecDeque<Output>> {
+    while let Some(o) = outputs.pop_front() {
+        match o {
+            Output::Send { bytes, .. } => {
+                if wr.write_all(&bytes).await.is_err() {
+                    return Some(VecDeque::new());
+                }
+            }
+            Output::Close { .. } => return Some(outputs),
+        }
+    }
+    None
+}
+
 /// How long an outbound TCP connect may take before the hub hears `Closed`.
 const OUTBOUND_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
@@ -572,7 +595,7 @@ async fn run_conn<S>(
     shared: Arc<Shared>,
     service: Service,
     id: ConnId,
-    mut rx: mpsc::UnboundedReceiver<Output>,
+    outbox: Arc<Outbox>,
     stream: S,
 ) where
     S: AsyncRead + AsyncWrite + Send + 'static,
@@ -580,24 +603,29 @@ async fn run_conn<S>(
     let (mut rd, mut wr) = tokio::io::split(stream);
     let mut buf = vec![0u8; 16 * 1024];
     let mut shutdown = shared.shutdown.clone();
+    // What followed a `Close` the hub asked for.
+    let mut left = VecDeque::new();
     loop {
         tokio::select! {
             read = tokio::time::timeout(shared.idle_timeout, rd.read(&mut buf)) => match read {
                 Ok(Ok(n)) if n > 0 => {
                     let data = buf.get(..n).unwrap_or_default();
+                    outbox.hold();
                     shared.with_hub(service, |h| h.handle(now_ms(), id, Event::Data(data)));
+                    if let Some(rest) = write_outputs(&mut wr, outbox.release()).await {
+                        left = rest;
+                        break;
+                    }
                 }
                 _ => {
                     break;
                 }
             },
-            out = rx.recv() => match out {
-                Some(Output::Send { bytes, .. }) => {
-                    if wr.write_all(&bytes).await.is_err() {
-                            break;
-                    }
+            out = outbox.next() => {
+                if let Some(rest) = write_outputs(&mut wr, VecDeque::from([out])).await {
+                    left = rest;
+                    break;
                 }
-                Some(Output::Close { .. }) | None => break,
             },
             _ = shutdown.changed() => break,
         }
@@ -606,8 +634,10 @@ async fn run_conn<S>(
         conns.remove(&id);
     }
     shared.with_hub(service, |h| h.handle(now_ms(), id, Event::Closed));
-    // Flush what the hub queued before a close it asked for.
-    while let Ok(Output::Send { bytes, .. }) = rx.try_recv() {
+    // Flush what the hub queued after a close it asked for, up to another close.
+    left.extend(outbox.take_all());
+    for o in left {
+        let Output::Send { bytes, .. } = o else { break };
         if wr.write_all(&bytes).await.is_err() {
             break;
         }

@@ -14,19 +14,21 @@
 //!   answered by tungstenite (a pong is queued on read and flushed with the next write or
 //!   read); any message, ping included, resets the idle timer.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use imspec_codec::leancloud::Subprotocol;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Bytes, Message, Utf8Bytes};
 
 use super::{Event, Hub};
+use crate::driver::outbox::Outbox;
 use crate::{ConnId, Output};
 
 /// Largest opening request head.
@@ -40,8 +42,8 @@ pub const MAX_MESSAGE: usize = 1 << 20;
 pub(crate) trait Host: Send + Sync + 'static {
     /// Runs `f` on the hub, then routes the outputs to their connections.
     fn with_hub(&self, f: &mut dyn FnMut(&mut Hub));
-    /// A connection id and its output channel, or `None` over the connection cap.
-    fn register(&self) -> Option<(ConnId, mpsc::UnboundedReceiver<Output>)>;
+    /// A connection id and its outbox, or `None` over the connection cap.
+    fn register(&self) -> Option<(ConnId, Arc<Outbox>)>;
     /// Forgets a connection registered before.
     fn unregister(&self, id: ConnId);
     /// Close a connection silent for this long.
@@ -77,7 +79,7 @@ where
             return;
         }
     };
-    let Some((id, mut rx)) = host.register() else {
+    let Some((id, outbox)) = host.register() else {
         return;
     };
     let config = WebSocketConfig::default()
@@ -89,45 +91,78 @@ where
     let binary = proto.format.is_binary();
     let mut shutdown = host.shutdown();
     let idle = host.idle_timeout();
+    // What followed a `Close` the hub asked for.
+    let mut left = VecDeque::new();
     loop {
         tokio::select! {
             read = tokio::time::timeout(idle, ws.next()) => match read {
-                Ok(Some(Ok(msg))) => match msg {
-                    Message::Binary(b) => {
-                        host.with_hub(&mut |h| h.handle(now_ms(), id, Event::Frame(&b)));
-                    }
-                    Message::Text(t) => {
-                        host.with_hub(&mut |h| h.handle(now_ms(), id, Event::Frame(t.as_bytes())));
-                    }
-                    Message::Close(_) => break,
-                    Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {
+                Ok(Some(Ok(msg))) => {
+                    let frame = match &msg {
+                        Message::Binary(b) => Some(&b[..]),
+                        Message::Text(t) => Some(t.as_bytes()),
+                        Message::Close(_) => break,
+                        Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => None,
+                    };
+                    let Some(frame) = frame else {
                         // tungstenite queued the pong; push it out now.
                         if ws.flush().await.is_err() {
                             break;
                         }
-                    }
-                },
-                _ => break,
-            },
-            out = rx.recv() => match out {
-                Some(Output::Send { bytes, .. }) => {
-                    if ws.send(to_message(bytes, binary)).await.is_err() {
+                        continue;
+                    };
+                    // The outbox is held so that the answer does not wake this task (see
+                    // `driver::outbox`).
+                    outbox.hold();
+                    host.with_hub(&mut |h| h.handle(now_ms(), id, Event::Frame(frame)));
+                    if let Some(rest) = send_outputs(&mut ws, outbox.release(), binary).await {
+                        left = rest;
                         break;
                     }
                 }
-                Some(Output::Close { .. }) | None => break,
+                _ => break,
+            },
+            out = outbox.next() => {
+                if let Some(rest) = send_outputs(&mut ws, VecDeque::from([out]), binary).await {
+                    left = rest;
+                    break;
+                }
             },
             _ = shutdown.changed() => break,
         }
     }
     host.unregister(id);
     host.with_hub(&mut |h| h.handle(now_ms(), id, Event::Closed));
-    while let Ok(Output::Send { bytes, .. }) = rx.try_recv() {
+    left.extend(outbox.take_all());
+    for o in left {
+        let Output::Send { bytes, .. } = o else { break };
         if ws.feed(to_message(bytes, binary)).await.is_err() {
             break;
         }
     }
     let _ = ws.close(None).await;
+}
+
+/// Sends `outputs` in order. `Some` when the connection is to end: a `Close` (with what
+/// followed it) or a failed send (with nothing).
+async fn send_outputs<S>(
+    ws: &mut WebSocketStream<S>,
+    mut outputs: VecDeque<Output>,
+    binary: bool,
+) -> Option<VecDeque<Output>>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    while let Some(o) = outputs.pop_front() {
+        match o {
+            Output::Send { bytes, .. } => {
+                if ws.send(to_message(bytes, binary)).await.is_err() {
+                    return Some(VecDeque::new());
+                }
+            }
+            Output::Close { .. } => return Some(outputs),
+        }
+    }
+    None
 }
 
 fn to_message(bytes: Vec<u8>, binary: bool) -> Message {
