@@ -15,6 +15,8 @@
 //!   number of simultaneously open connections is printed. `hold` keeps each instance
 //!   logged in through a quiet period so all of them are open at the same moment (peak
 //!   1000); `msnp/007` (one connection each) and `fetion/001` (four each) are suite cases.
+//! * `--paired` (the README's speed table) and `--only CLIENT [BATCHES]` (one client alone,
+//!   for a profiler) are described at their functions.
 
 use std::collections::BTreeMap;
 use std::collections::VecDeque;
@@ -163,6 +165,11 @@ fn main() {
         paired_main();
         return;
     }
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(at) = args.iter().position(|a| a == "--only") {
+        only_main(args.get(at + 1..).unwrap_or_default());
+        return;
+    }
     wall();
     cpu();
     Criterion::default().configure_from_args().final_summary();
@@ -270,6 +277,39 @@ fn paired_main() {
              {subject} vs raw_tokio: {p}"
         );
     }
+    png.shutdown();
+}
+
+/// `--only CLIENT [BATCHES]`: runs `BATCHES` (default 200) batches of one client (`raw`,
+/// `reader_task` or `runner`) and nothing else, for a profiler (`perf record`, `perf stat`)
+/// to see that client alone; prints the wall time and the process's user and system time
+/// per round trip.
+fn only_main(args: &[String]) {
+    let client = match args.first().map(String::as_str) {
+        Some("raw") => Client::Raw,
+        Some("reader_task") => Client::ReaderTask,
+        Some("runner") => Client::Runner,
+        other => panic!("--only takes raw, reader_task or runner, not {other:?}"),
+    };
+    let batches: u64 = args
+        .get(1)
+        .map_or(200, |n| n.parse().unwrap_or_else(|e| panic!("{n}: {e}")));
+    let png = Png::start();
+    png.batches(client, 1);
+    let (user, system) = support::user_system_ns();
+    let started = Instant::now();
+    png.batches(client, batches);
+    let wall = started.elapsed().as_nanos() as f64;
+    let (user_after, system_after) = support::user_system_ns();
+    let per = (batches * ROUND_TRIPS) as f64;
+    println!(
+        "{} ({}): per round trip {:.1} µs wall, {:.1} µs user, {:.1} µs system",
+        args[0],
+        runtime_flavour(),
+        wall / per / 1e3,
+        (user_after - user) as f64 / per / 1e3,
+        (system_after - system) as f64 / per / 1e3,
+    );
     png.shutdown();
 }
 

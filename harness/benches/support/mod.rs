@@ -49,6 +49,25 @@ pub(crate) fn cpu_ns() -> u64 {
         .sum()
 }
 
+/// The process's user and system CPU time so far, in nanoseconds (`/proc/self/stat`'s
+/// `utime` and `stime`, in clock ticks: coarse, for runs of seconds).
+#[allow(dead_code)] // only `runner` uses it
+pub(crate) fn user_system_ns() -> (u64, u64) {
+    let stat = std::fs::read_to_string("/proc/self/stat")
+        .unwrap_or_else(|e| panic!("/proc/self/stat: {e}"));
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let field = |i: usize| -> u64 {
+        rest.split_whitespace()
+            .nth(i)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("/proc/self/stat field {i}: {stat}"))
+    };
+    // `utime` and `stime` are fields 14 and 15; `rest` starts at field 3. Ticks are
+    // USER_HZ, 100 on Linux.
+    (field(11) * 10_000_000, field(12) * 10_000_000)
+}
+
 impl Measurement for CpuTime {
     type Intermediate = u64;
     type Value = u64;
