@@ -2,9 +2,9 @@
 //! feeds bytes to the protocol hub and writes what the hub outputs, and a timer per hub.
 //!
 //! Each hub sits behind a `std::sync::Mutex` held only for one synchronous `handle` and the
-//! drain of its outputs (never across an `.await`). Outputs go to their connection's
-//! [`outbox::Outbox`], an unbounded queue that its task writes, so a hub never waits on a
-//! socket; a task's own answers do not wake it (see the module).
+//! drain of its outputs (never across an `.await`). Outputs go to their connection's outbox
+//! (`driver/outbox.rs`), an unbounded queue that its task writes, so a hub never waits on a
+//! socket; a task's own answers do not wake it.
 //!
 //! Bounds: the hubs bound frame sizes (codec `Limits`); the driver bounds the number of open
 //! connections ([`ServerConfig::max_connections`], extra connections are closed at once) and
