@@ -572,16 +572,17 @@ async fn connect_loop(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Outbo
 /// followed it) or a failed write (with nothing).
 async fn write_outputs<W: AsyncWrite + Unpin>(
     wr: &mut W,
-    mut outputs: VecDeque<Output>,
+    outputs: impl IntoIterator<Item = Output>,
 ) -> Option<VecDeque<Output>> {
-    while let Some(o) = outputs.pop_front() {
+    let mut outputs = outputs.into_iter();
+    while let Some(o) = outputs.next() {
         match o {
             Output::Send { bytes, .. } => {
                 if wr.write_all(&bytes).await.is_err() {
                     return Some(VecDeque::new());
                 }
             }
-            Output::Close { .. } => return Some(outputs),
+            Output::Close { .. } => return Some(outputs.collect()),
         }
     }
     None
@@ -605,6 +606,8 @@ async fn run_conn<S>(
     let mut shutdown = shared.shutdown.clone();
     // What followed a `Close` the hub asked for.
     let mut left = VecDeque::new();
+    // What a hold hands over, written at once.
+    let mut batch = VecDeque::new();
     loop {
         tokio::select! {
             read = tokio::time::timeout(shared.idle_timeout, rd.read(&mut buf)) => match read {
@@ -612,7 +615,8 @@ async fn run_conn<S>(
                     let data = buf.get(..n).unwrap_or_default();
                     outbox.hold();
                     shared.with_hub(service, |h| h.handle(now_ms(), id, Event::Data(data)));
-                    if let Some(rest) = write_outputs(&mut wr, outbox.release()).await {
+                    outbox.release(&mut batch);
+                    if let Some(rest) = write_outputs(&mut wr, batch.drain(..)).await {
                         left = rest;
                         break;
                     }
@@ -622,7 +626,7 @@ async fn run_conn<S>(
                 }
             },
             out = outbox.next() => {
-                if let Some(rest) = write_outputs(&mut wr, VecDeque::from([out])).await {
+                if let Some(rest) = write_outputs(&mut wr, [out]).await {
                     left = rest;
                     break;
                 }
@@ -635,7 +639,7 @@ async fn run_conn<S>(
     }
     shared.with_hub(service, |h| h.handle(now_ms(), id, Event::Closed));
     // Flush what the hub queued after a close it asked for, up to another close.
-    left.extend(outbox.take_all());
+    outbox.take_all(&mut left);
     for o in left {
         let Output::Send { bytes, .. } = o else { break };
         if wr.write_all(&bytes).await.is_err() {

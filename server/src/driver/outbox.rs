@@ -6,12 +6,12 @@
 //! which finds nothing to do and parks again, and the task is polled once more for nothing.
 //! On loopback that cost more than the round trip itself (the runner bench's
 //! `--only raw`: 44 µs per `PNG` round trip before, 18 µs after). So the task [`hold`]s its
-//! outbox while it calls the hub, and writes what [`release`] returns when the hub is done;
+//! outbox while it calls the hub, and writes what [`release`] hands over when the hub is done;
 //! outputs queued meanwhile, by any connection's task, do not wake it. At any other time a
 //! push wakes the task waiting in [`next`].
 //!
-//! One queue in push order: what was queued before a hold is written before what the hold
-//! returns, and a hold returns it in order.
+//! One queue in push order: what was queued before a hold is handed over with, and before,
+//! what was queued during it.
 //!
 //! [`hold`]: Outbox::hold
 //! [`release`]: Outbox::release
@@ -62,16 +62,18 @@ impl Outbox {
         self.state().held = true;
     }
 
-    /// Ends a hold: everything queued, oldest first, for the caller to write now.
-    pub(crate) fn release(&self) -> VecDeque<Output> {
+    /// Ends a hold: moves everything queued, oldest first, to the end of `batch`, for the
+    /// caller to write now. Both keep their buffers, so steady traffic does not allocate.
+    pub(crate) fn release(&self, batch: &mut VecDeque<Output>) {
         let mut s = self.state();
         s.held = false;
-        std::mem::take(&mut s.queue)
+        batch.append(&mut s.queue);
     }
 
-    /// Everything queued, oldest first (what is left to flush when the connection ends).
-    pub(crate) fn take_all(&self) -> VecDeque<Output> {
-        std::mem::take(&mut self.state().queue)
+    /// Moves everything queued, oldest first, to the end of `rest` (what is left to flush
+    /// when the connection ends).
+    pub(crate) fn take_all(&self, rest: &mut VecDeque<Output>) {
+        rest.append(&mut self.state().queue);
     }
 
     /// The oldest output, once there is one.
@@ -115,9 +117,9 @@ mod tests {
         }
     }
 
-    fn bytes(outputs: VecDeque<Output>) -> Vec<u8> {
+    fn bytes(outputs: &mut VecDeque<Output>) -> Vec<u8> {
         outputs
-            .into_iter()
+            .drain(..)
             .map(|o| match o {
                 Output::Send { bytes, .. } => bytes[0],
                 Output::Close { .. } => 0,
@@ -142,7 +144,9 @@ mod tests {
         outbox.push(send(1));
         outbox.push(send(2));
         assert_eq!(count.0.load(Ordering::SeqCst), 0, "woken while holding");
-        assert_eq!(bytes(outbox.release()), [1, 2]);
+        let mut batch = VecDeque::new();
+        outbox.release(&mut batch);
+        assert_eq!(bytes(&mut batch), [1, 2]);
         // Released: the waker registered by the wait before the hold is used now.
         outbox.push(send(3));
         assert_eq!(count.0.load(Ordering::SeqCst), 1);
@@ -158,10 +162,15 @@ mod tests {
         outbox.push(send(1));
         outbox.hold();
         outbox.push(send(2));
-        assert_eq!(bytes(outbox.release()), [1, 2]);
-        assert!(outbox.take_all().is_empty());
+        // Handed over after what the caller already had.
+        let mut batch = VecDeque::from([send(0)]);
+        outbox.release(&mut batch);
+        assert_eq!(bytes(&mut batch), [0, 1, 2]);
+        outbox.take_all(&mut batch);
+        assert!(batch.is_empty());
         outbox.push(send(4));
         outbox.push(send(5));
-        assert_eq!(bytes(outbox.take_all()), [4, 5]);
+        outbox.take_all(&mut batch);
+        assert_eq!(bytes(&mut batch), [4, 5]);
     }
 }

@@ -93,6 +93,8 @@ where
     let idle = host.idle_timeout();
     // What followed a `Close` the hub asked for.
     let mut left = VecDeque::new();
+    // What a hold hands over, sent at once.
+    let mut batch = VecDeque::new();
     loop {
         tokio::select! {
             read = tokio::time::timeout(idle, ws.next()) => match read {
@@ -114,7 +116,8 @@ where
                     // `driver::outbox`).
                     outbox.hold();
                     host.with_hub(&mut |h| h.handle(now_ms(), id, Event::Frame(frame)));
-                    if let Some(rest) = send_outputs(&mut ws, outbox.release(), binary).await {
+                    outbox.release(&mut batch);
+                    if let Some(rest) = send_outputs(&mut ws, batch.drain(..), binary).await {
                         left = rest;
                         break;
                     }
@@ -122,7 +125,7 @@ where
                 _ => break,
             },
             out = outbox.next() => {
-                if let Some(rest) = send_outputs(&mut ws, VecDeque::from([out]), binary).await {
+                if let Some(rest) = send_outputs(&mut ws, [out], binary).await {
                     left = rest;
                     break;
                 }
@@ -132,7 +135,7 @@ where
     }
     host.unregister(id);
     host.with_hub(&mut |h| h.handle(now_ms(), id, Event::Closed));
-    left.extend(outbox.take_all());
+    outbox.take_all(&mut left);
     for o in left {
         let Output::Send { bytes, .. } = o else { break };
         if ws.feed(to_message(bytes, binary)).await.is_err() {
@@ -146,20 +149,21 @@ where
 /// followed it) or a failed send (with nothing).
 async fn send_outputs<S>(
     ws: &mut WebSocketStream<S>,
-    mut outputs: VecDeque<Output>,
+    outputs: impl IntoIterator<Item = Output>,
     binary: bool,
 ) -> Option<VecDeque<Output>>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    while let Some(o) = outputs.pop_front() {
+    let mut outputs = outputs.into_iter();
+    while let Some(o) = outputs.next() {
         match o {
             Output::Send { bytes, .. } => {
                 if ws.send(to_message(bytes, binary)).await.is_err() {
                     return Some(VecDeque::new());
                 }
             }
-            Output::Close { .. } => return Some(outputs),
+            Output::Close { .. } => return Some(outputs.collect()),
         }
     }
     None
