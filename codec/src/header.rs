@@ -425,9 +425,29 @@ pub(crate) struct Spans {
     /// Whether a line is not written `name: value` (white space other than one SP after the
     /// colon, or around the value): then [`build`] trims values and keeps separators.
     liberal: bool,
+    /// A one-byte header name whose lines the scan notes as it goes (SIP-C's `L`), so that the
+    /// caller need not compare every built header's name to find it.
+    key: Option<u8>,
+    /// The index of the first line named [`key`](Self::key), and where the second one's name
+    /// starts.
+    keyed: (Option<usize>, Option<usize>),
 }
 
 impl Spans {
+    /// Empty spans that note the lines named by the one byte `key` (see [`Spans::keyed`]).
+    pub(crate) fn keyed_by(key: u8) -> Self {
+        Self {
+            key: Some(key),
+            ..Self::default()
+        }
+    }
+
+    /// The index of the first line named by the key byte, and the offset of the second such
+    /// line's name; `None` where there is no such line.
+    pub(crate) fn keyed(&self) -> (Option<usize>, Option<usize>) {
+        self.keyed
+    }
+
     fn push(&mut self, span: [usize; 4]) {
         match self.inline.get_mut(self.len) {
             Some(slot) => *slot = span,
@@ -565,6 +585,13 @@ pub(crate) fn scan_block_with(
             liberal |= is_wsp(first) | is_wsp(last);
         }
         spans.liberal |= liberal;
+        if name_end == name_start + 1 && first == spans.key {
+            match spans.keyed {
+                (None, _) => spans.keyed.0 = Some(spans.len),
+                (Some(_), None) => spans.keyed.1 = Some(name_start),
+                _ => {}
+            }
+        }
         spans.push([name_start, name_end, value_start, value_end]);
     }
 }

@@ -165,7 +165,7 @@ pub fn parse_with<'a>(buf: &'a [u8], limits: &Limits) -> crate::Result<(Message<
         allow_bare_lf: limits.allow_bare_lf,
         allow_no_space: limits.allow_no_space,
     };
-    let mut spans = crate::header::Spans::default();
+    let mut spans = crate::header::Spans::keyed_by(b'L');
     let (blank, head_end) =
         match crate::header::scan_block(head, line.next, &block, &mut spans).map_err(first)? {
             Status::Complete(v) => v,
@@ -177,7 +177,7 @@ pub fn parse_with<'a>(buf: &'a [u8], limits: &Limits) -> crate::Result<(Message<
     // One UTF-8 validation for the start line and every header.
     let text = scan::utf8(buf, 0, blank)?;
     let headers = crate::header::build(text, 0, &spans);
-    let body_len = body_length(buf, &headers, limits)?;
+    let body_len = body_length(buf, &headers, spans.keyed(), limits)?;
     let end = head_end.saturating_add(body_len);
     let Some(body) = buf.get(head_end..end) else {
         return Ok(Status::Incomplete(Needed::bytes(end - buf.len())));
@@ -632,16 +632,21 @@ fn parse_start_line(buf: &[u8], end: usize) -> Result<StartSpans, Error> {
 
 /// The body length from `L:`: 0 without one; a second `L:` is an error because the two
 /// could disagree about where the next message starts.
-fn body_length(buf: &[u8], headers: &Headers<'_>, limits: &Limits) -> Result<usize, Error> {
-    let mut lengths = headers.iter().filter(|h| h.name == "L");
-    let Some(first) = lengths.next() else {
+///
+/// `lines` is what the header scan noted of the `L` lines (see `Spans::keyed`): the index of
+/// the first and where the second one's name starts. Comparing every built header's name
+/// with `"L"` instead cost about 116 instructions on seed 004's `M` (callgrind).
+fn body_length(
+    buf: &[u8],
+    headers: &Headers<'_>,
+    lines: (Option<usize>, Option<usize>),
+    limits: &Limits,
+) -> Result<usize, Error> {
+    let Some(first) = lines.0.and_then(|i| headers.0.get(i)) else {
         return Ok(0);
     };
-    if let Some(second) = lengths.next() {
-        return Err(Error::new(
-            ErrorKind::DuplicateHeader,
-            scan::offset_in(buf, &second.name),
-        ));
+    if let Some(second) = lines.1 {
+        return Err(Error::new(ErrorKind::DuplicateHeader, second));
     }
     let at = scan::offset_in(buf, &first.value);
     let len =
