@@ -570,6 +570,9 @@ impl StartSpans {
     }
 }
 
+/// The length of either version token (`SIP-C/2.0`, `SIP-C/4.0`).
+const VERSION_LEN: usize = Version::V2.as_str().len();
+
 fn parse_start_line(buf: &[u8], end: usize) -> Result<StartSpans, Error> {
     let line = buf.get(..end).unwrap_or_default();
     if line.starts_with(b"SIP-C/") {
@@ -597,35 +600,49 @@ fn parse_start_line(buf: &[u8], end: usize) -> Result<StartSpans, Error> {
             reason: (code_start + 4, end),
         });
     }
-    // request-line = method SP target SP version
-    let mut tokens = line.split(|&b| b == b' ');
-    let method = tokens.next().unwrap_or_default();
-    if method.is_empty() || !method.iter().all(|&b| scan::is_token(b)) {
-        let bad = method.iter().position(|&b| !scan::is_token(b)).unwrap_or(0);
-        return Err(Error::new(ErrorKind::BadMethod, bad));
+    // request-line = method SP target SP version. Each part is read up to the byte that
+    // ends it (no split of the line into tokens first: that tested every byte for SP, then
+    // again for its class); the errors and offsets are those of a split at each SP.
+    let mut method_end = 0;
+    while line.get(method_end).is_some_and(|&b| scan::is_token(b)) {
+        method_end += 1;
     }
-    let target_start = method.len() + 1;
-    let Some(target) = tokens.next().filter(|t| !t.is_empty()) else {
-        return Err(Error::new(ErrorKind::BadStartLine, target_start.min(end)));
-    };
-    if let Some(bad) = target.iter().position(|&b| !b.is_ascii_graphic()) {
-        return Err(Error::new(ErrorKind::BadTarget, target_start + bad));
+    match line.get(method_end) {
+        _ if method_end == 0 => return Err(Error::new(ErrorKind::BadMethod, 0)),
+        Some(b' ') => {}
+        Some(_) => return Err(Error::new(ErrorKind::BadMethod, method_end)),
+        None => return Err(Error::new(ErrorKind::BadStartLine, end)),
     }
-    let version_start = target_start + target.len() + 1;
-    let Some(version) = tokens.next() else {
-        return Err(Error::new(ErrorKind::BadStartLine, end));
-    };
-    let version =
-        Version::from_bytes(version).ok_or(Error::new(ErrorKind::BadVersion, version_start))?;
-    if tokens.next().is_some() {
+    let target_start = method_end + 1;
+    let mut target_end = target_start;
+    while line.get(target_end).is_some_and(u8::is_ascii_graphic) {
+        target_end += 1;
+    }
+    match line.get(target_end) {
+        None | Some(b' ') if target_end == target_start => {
+            return Err(Error::new(ErrorKind::BadStartLine, target_start));
+        }
+        Some(b' ') => {}
+        Some(_) => return Err(Error::new(ErrorKind::BadTarget, target_end)),
+        None => return Err(Error::new(ErrorKind::BadStartLine, end)),
+    }
+    let version_start = target_end + 1;
+    let rest = line.get(version_start..).unwrap_or_default();
+    // The version token runs to the next SP or the end of the line.
+    let version = rest
+        .get(..VERSION_LEN)
+        .and_then(Version::from_bytes)
+        .filter(|_| matches!(rest.get(VERSION_LEN), None | Some(b' ')))
+        .ok_or(Error::new(ErrorKind::BadVersion, version_start))?;
+    if rest.len() > VERSION_LEN {
         return Err(Error::new(
             ErrorKind::BadStartLine,
-            version_start + version.as_str().len(),
+            version_start + VERSION_LEN,
         ));
     }
     Ok(StartSpans::Request {
-        method: method.len(),
-        target: (target_start, target_start + target.len()),
+        method: method_end,
+        target: (target_start, target_end),
         version,
     })
 }
@@ -812,6 +829,21 @@ mod tests {
         13
     );
     reject!(sipc_bad_method, b"R\x01 a SIP-C/2.0\r\n\r\n", BadMethod, 1);
+    // The request line's parts are read byte by byte up to their SP; each error is where a
+    // split of the line at every SP puts it.
+    reject!(sipc_leading_space, b" R a SIP-C/2.0\r\n\r\n", BadMethod, 0);
+    reject!(sipc_empty_target_at_end, b"R \r\n\r\n", BadStartLine, 2);
+    reject!(sipc_empty_target, b"R  SIP-C/2.0\r\n\r\n", BadStartLine, 2);
+    reject!(sipc_bad_target, b"R a\tb SIP-C/2.0\r\n\r\n", BadTarget, 3);
+    reject!(sipc_target_at_end, b"R a\r\n\r\n", BadStartLine, 3);
+    reject!(sipc_empty_version, b"R a \r\n\r\n", BadVersion, 4);
+    reject!(sipc_long_version, b"R a SIP-C/2.0x\r\n\r\n", BadVersion, 4);
+    reject!(
+        sipc_space_after_version,
+        b"R a SIP-C/2.0 \r\n\r\n",
+        BadStartLine,
+        13
+    );
     reject!(
         sipc_bad_length,
         b"M 1 SIP-C/2.0\r\nL: 1x\r\n\r\n",
