@@ -165,7 +165,8 @@ pub fn parse_with<'a>(buf: &'a [u8], limits: &Limits) -> crate::Result<(Message<
         allow_bare_lf: limits.allow_bare_lf,
         allow_no_space: limits.allow_no_space,
     };
-    let mut spans = crate::header::Spans::keyed_by(b'L');
+    let mut spans = crate::header::Spans::default();
+    spans.key_by(b'L');
     let (blank, head_end) =
         match crate::header::scan_block(head, line.next, &block, &mut spans).map_err(first)? {
             Status::Complete(v) => v,
