@@ -475,7 +475,7 @@ pub(crate) fn scan_block(
 }
 
 /// [`scan_block`] with extra line [`Forms`].
-#[inline] // so that `scan_block` gets a copy with `Forms::NONE` folded in
+#[inline(always)] // so that `scan_block` gets a copy with `Forms::NONE` folded in
 pub(crate) fn scan_block_with(
     buf: &[u8],
     start: usize,
