@@ -197,10 +197,20 @@ fn trimmed(raw: &str) -> (usize, usize) {
 /// RFC 3261 `WSP`: the white space of a header line.
 const WSP: [char; 2] = [' ', '\t'];
 
-/// Whether `b` is a [`WSP`] byte.
+/// Whether `b` is a [`WSP`] byte. A table look-up: the scan tests both ends of every value,
+/// and two loads cost fewer instructions there than the four compares of `b == b' ' ||
+/// b == b'\t'` (callgrind, seed 004's `M`).
 fn is_wsp(b: u8) -> bool {
-    (b == b' ') | (b == b'\t')
+    IS_WSP[usize::from(b)]
 }
+
+/// [`is_wsp`] by byte.
+const IS_WSP: [bool; 256] = {
+    let mut t = [false; 256];
+    t[b' ' as usize] = true;
+    t[b'\t' as usize] = true;
+    t
+};
 
 impl<'a> Headers<'a> {
     /// An empty block.
