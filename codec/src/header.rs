@@ -353,7 +353,9 @@ pub fn parse_block_with<'a>(
 pub(crate) fn build<'a>(text: &'a str, base: usize, spans: &Spans) -> Headers<'a> {
     // Plain loops into a vector of the right size: collecting through `Chain`'s fold with
     // the `folded` test per line cost twice as many instructions (callgrind, seed 004's `M`).
-    let span = |from: usize, to: usize| text.get(from - base..to - base).unwrap_or_default();
+    // The closures capture by value (`move`): captured by reference, `text`, `base` and
+    // `span` were loaded again from the stack for every header.
+    let span = move |from: usize, to: usize| text.get(from - base..to - base).unwrap_or_default();
     let one = |&[n0, n1, v0, v1]: &[usize; 4]| {
         let name = Cow::Borrowed(span(n0, n1));
         let raw = span(v0, v1);
@@ -381,7 +383,7 @@ pub(crate) fn build<'a>(text: &'a str, base: usize, spans: &Spans) -> Headers<'a
         // Every line is `name: value` (the usual case): no trimming and no separator to
         // keep, so each header is two borrowed slices.
         let canonical =
-            |&[n0, n1, v0, v1]: &[usize; 4]| Header::canonical(span(n0, n1), span(v0, v1));
+            move |&[n0, n1, v0, v1]: &[usize; 4]| Header::canonical(span(n0, n1), span(v0, v1));
         headers.extend(lines.iter().map(canonical));
         return Headers(headers);
     }
