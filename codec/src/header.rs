@@ -563,19 +563,18 @@ pub(crate) fn scan_block_with(
             Some(_) => return Err(Error::new(ErrorKind::BadHeader, value_start)),
             None => return Ok(Status::Incomplete(Needed::Unknown)),
         }
-        let rest = buf.get(value_start..).unwrap_or_default();
-        let Some(rel) = scan::find_line_break(rest) else {
+        let Some(value_end) = scan::find_line_break_from(buf, value_start) else {
             return Ok(Status::Incomplete(Needed::Unknown));
         };
-        let value_end = value_start + rel;
-        pos = match (rest.get(rel), rest.get(rel + 1)) {
+        pos = match (buf.get(value_end), buf.get(value_end + 1)) {
             (Some(b'\r'), Some(b'\n')) => value_end + 2,
             (Some(b'\r'), None) => return Ok(Status::Incomplete(Needed::Unknown)),
             (Some(b'\n'), _) if limits.allow_bare_lf => value_end + 1,
             _ => return Err(Error::new(ErrorKind::BadLineEnding, value_end)),
         };
         // Or white space at either end of the value.
-        if let Some((&first, value)) = rest.get(..rel).and_then(<[u8]>::split_first) {
+        let value = buf.get(value_start..value_end).unwrap_or_default();
+        if let Some((&first, value)) = value.split_first() {
             let last = value.last().copied().unwrap_or(first);
             liberal |= is_wsp(first) | is_wsp(last);
         }
