@@ -551,6 +551,15 @@ pub(crate) fn scan_block_with(
         if spans.len() >= limits.max_headers {
             return Err(Error::new(ErrorKind::LimitExceeded, pos));
         }
+        // Noted before the rest of the line is read (an error there discards the spans), so
+        // that the first byte need not be kept across the search for the line break.
+        if name_end == name_start + 1 && first == spans.key {
+            match spans.keyed {
+                (None, _) => spans.keyed.0 = Some(spans.len()),
+                (Some(_), None) => spans.keyed.1 = Some(name_start),
+                _ => {}
+            }
+        }
         let mut value_start = i + 1;
         // Whether the line is not `name: value` (white space other than one SP between the
         // name and the value, or around the value): then `build` trims values and keeps it.
@@ -579,13 +588,6 @@ pub(crate) fn scan_block_with(
             liberal |= is_wsp(first) | is_wsp(last);
         }
         spans.liberal |= liberal;
-        if name_end == name_start + 1 && first == spans.key {
-            match spans.keyed {
-                (None, _) => spans.keyed.0 = Some(spans.len()),
-                (Some(_), None) => spans.keyed.1 = Some(name_start),
-                _ => {}
-            }
-        }
         spans.push([name_start, name_end, value_start, value_end]);
     }
 }
