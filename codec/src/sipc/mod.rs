@@ -666,12 +666,14 @@ fn body_length(
     if let Some(second) = lines.1 {
         return Err(Error::new(ErrorKind::DuplicateHeader, second));
     }
-    let at = scan::offset_in(buf, &first.value);
-    let len =
-        scan::decimal(first.value.as_bytes(), 20).ok_or(Error::new(ErrorKind::BadLength, at))?;
+    // The value's offset is worked out only for an error.
+    let value = first.value.as_ref();
+    let at = || scan::offset_in(buf, value);
+    let len = scan::decimal(value.as_bytes(), 20)
+        .ok_or_else(|| Error::new(ErrorKind::BadLength, at()))?;
     match usize::try_from(len) {
         Ok(len) if len <= limits.max_body => Ok(len),
-        _ => Err(Error::new(ErrorKind::LimitExceeded, at)),
+        _ => Err(Error::new(ErrorKind::LimitExceeded, at())),
     }
 }
 
