@@ -381,9 +381,14 @@ pub(crate) fn build<'a>(text: &'a str, base: usize, spans: &Spans) -> Headers<'a
     let mut headers = Vec::with_capacity(lines.len());
     if !spans.liberal {
         // Every line is `name: value` (the usual case): no trimming and no separator to
-        // keep, so each header is two borrowed slices.
-        let canonical =
-            move |&[n0, n1, v0, v1]: &[usize; 4]| Header::canonical(span(n0, n1), span(v0, v1));
+        // keep, so each header is two borrowed slices. They are cut from the line with one
+        // slice, one split and the `": "` taken off (which is there: the scan found it),
+        // not sliced out on their own: each of `get`'s four ends was tested for a char
+        // boundary, about 100 instructions more per SIP-C parse (callgrind, seed 004's `M`).
+        let canonical = move |&[n0, n1, _, v1]: &[usize; 4]| {
+            let (name, rest) = span(n0, v1).split_at_checked(n1 - n0).unwrap_or_default();
+            Header::canonical(name, rest.strip_prefix(": ").unwrap_or_default())
+        };
         headers.extend(lines.iter().map(canonical));
         return Headers(headers);
     }
