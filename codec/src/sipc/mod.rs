@@ -551,13 +551,22 @@ impl StartSpans {
         match self {
             Self::Request {
                 method,
-                target,
+                target: (target_start, target_end),
                 version,
-            } => StartLine::Request {
-                method: Method(span((0, method))),
-                target: span(target),
-                version,
-            },
+            } => {
+                // The method, then the target after its SP: two char-boundary tests, where
+                // slicing each on its own tested three.
+                let (method, rest) = text.split_at_checked(method).unwrap_or_default();
+                let target = rest
+                    .strip_prefix(' ')
+                    .and_then(|rest| rest.get(..target_end - target_start))
+                    .unwrap_or_default();
+                StartLine::Request {
+                    method: Method(Cow::Borrowed(method)),
+                    target: Cow::Borrowed(target),
+                    version,
+                }
+            }
             Self::Response {
                 version,
                 status,
