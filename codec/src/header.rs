@@ -513,6 +513,8 @@ pub(crate) fn scan_block_with(
     spans: &mut Spans,
 ) -> crate::Result<(usize, usize)> {
     let mut pos = start;
+    // The lines so far, counted here: `SmallVec::len` tests where the vector lives.
+    let mut count = spans.len();
     loop {
         let name_start = pos;
         let first = buf.get(pos).copied();
@@ -565,14 +567,14 @@ pub(crate) fn scan_block_with(
         if buf.get(i) != Some(&b':') {
             return Err(Error::new(ErrorKind::BadHeader, i));
         }
-        if spans.len() >= limits.max_headers {
+        if count >= limits.max_headers {
             return Err(Error::new(ErrorKind::LimitExceeded, pos));
         }
         // Noted before the rest of the line is read (an error there discards the spans), so
         // that the first byte need not be kept across the search for the line break.
         if name_end == name_start + 1 && first == spans.key {
             match spans.keyed {
-                (None, _) => spans.keyed.0 = Some(spans.len()),
+                (None, _) => spans.keyed.0 = Some(count),
                 (Some(_), None) => spans.keyed.1 = Some(name_start),
                 _ => {}
             }
@@ -606,6 +608,7 @@ pub(crate) fn scan_block_with(
         }
         spans.liberal |= liberal;
         spans.push([name_start, name_end, value_start, value_end]);
+        count += 1;
     }
 }
 
