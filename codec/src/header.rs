@@ -600,11 +600,12 @@ pub(crate) fn scan_block_with(
             (Some(b'\n'), _) if limits.allow_bare_lf => value_end + 1,
             _ => return Err(Error::new(ErrorKind::BadLineEnding, value_end)),
         };
-        // Or white space at either end of the value.
-        let value = buf.get(value_start..value_end).unwrap_or_default();
-        if let Some((&first, value)) = value.split_first() {
-            let last = value.last().copied().unwrap_or(first);
-            liberal |= is_wsp(first) | is_wsp(last);
+        // Or white space at either end of the value: two bytes read from `buf` (not a
+        // sub-slice split into its first and last, which cost about 80 instructions more
+        // per SIP-C parse: callgrind, seed 004's `M`).
+        if value_end > value_start {
+            let byte = |at: usize| buf.get(at).copied().unwrap_or_default();
+            liberal |= is_wsp(byte(value_start)) | is_wsp(byte(value_end - 1));
         }
         spans.liberal |= liberal;
         spans.push([name_start, name_end, value_start, value_end]);
