@@ -391,6 +391,21 @@ impl<H: for<'a> Hub<Event<'a> = Event<'a>>> StreamHub for H {
 type Outbound = (ConnId, SocketAddr, Arc<Outbox>);
 
 impl Shared {
+    /// A new connection's id and outbox, or `None` over the connection cap (the count of
+    /// open connections stays up only for a granted one).
+    fn add_conn(&self) -> Option<(ConnId, Arc<Outbox>)> {
+        if self.open.fetch_add(1, Ordering::SeqCst) >= self.max_connections {
+            self.open.fetch_sub(1, Ordering::SeqCst);
+            return None;
+        }
+        let id = self.next_conn.fetch_add(1, Ordering::Relaxed);
+        let outbox = Arc::new(Outbox::default());
+        if let Ok(mut conns) = self.conns.lock() {
+            conns.insert(id, Arc::clone(&outbox));
+        }
+        Some((id, outbox))
+    }
+
     /// Runs `f` on the hub of `service`, then routes its outputs.
     fn with_hub(&self, service: Service, f: impl FnOnce(&mut dyn StreamHub)) {
         let mut outputs = Vec::new();
@@ -487,16 +502,7 @@ impl leancloud::ws::Host for Shared {
     }
 
     fn register(&self) -> Option<(ConnId, Arc<Outbox>)> {
-        if self.open.fetch_add(1, Ordering::SeqCst) >= self.max_connections {
-            self.open.fetch_sub(1, Ordering::SeqCst);
-            return None;
-        }
-        let id = self.next_conn.fetch_add(1, Ordering::Relaxed);
-        let outbox = Arc::new(Outbox::default());
-        if let Ok(mut conns) = self.conns.lock() {
-            conns.insert(id, Arc::clone(&outbox));
-        }
-        Some((id, outbox))
+        self.add_conn()
     }
 
     fn unregister(&self, id: ConnId) {
@@ -519,15 +525,9 @@ async fn serve_conn<S>(shared: Arc<Shared>, service: Service, stream: S, peer: O
 where
     S: AsyncRead + AsyncWrite + Send + 'static,
 {
-    if shared.open.fetch_add(1, Ordering::SeqCst) >= shared.max_connections {
-        shared.open.fetch_sub(1, Ordering::SeqCst);
+    let Some((id, outbox)) = shared.add_conn() else {
         return;
-    }
-    let id = shared.next_conn.fetch_add(1, Ordering::Relaxed);
-    let outbox = Arc::new(Outbox::default());
-    if let Ok(mut conns) = shared.conns.lock() {
-        conns.insert(id, Arc::clone(&outbox));
-    }
+    };
     shared.with_hub(service, |h| {
         h.handle(now_ms(), id, Event::Connected(service));
         if let Some(peer) = peer {
