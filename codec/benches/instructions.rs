@@ -41,6 +41,15 @@ fn main() {
             },
             buf,
         ),
+        "sipc_parse_ref" => (
+            // Bound by reference: moving the message out of the result copied its inline
+            // header list.
+            |b| match &sipc::parse_ref(b) {
+                Ok(Status::Complete((msg, n))) => n + msg.header_count(),
+                _ => 0,
+            },
+            buf,
+        ),
         "httparse_split" => (|b| support::httparse_split(b).unwrap_or(0), buf),
         "line_scan" => (support::line_scan, buf),
         "utf8" => (|b| std::str::from_utf8(b).map_or(0, str::len), head),
@@ -58,7 +67,7 @@ fn main() {
         ),
         other => {
             eprintln!(
-                "unknown subject {other:?}: sipc_parse, httparse_split, line_scan, utf8, \
+                "unknown subject {other:?}: sipc_parse, sipc_parse_ref, httparse_split, line_scan, utf8, \
                  msgr_typed, msgr_events"
             );
             std::process::exit(2);

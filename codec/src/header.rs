@@ -474,8 +474,46 @@ impl Spans {
     }
 
     /// The number of lines recorded.
-    fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.lines.len()
+    }
+
+    /// Line `i`'s value as bytes of the scanned `buf` and its offset there, without the white
+    /// space at either end: no char-boundary tests, for a value read as a number.
+    #[inline]
+    pub(crate) fn value_bytes<'a>(&self, buf: &'a [u8], i: usize) -> Option<(usize, &'a [u8])> {
+        let &[_, _, mut v0, mut v1] = self.lines.get(i)?;
+        if self.liberal {
+            while v0 < v1 && buf.get(v0).is_some_and(|&b| is_wsp(b)) {
+                v0 += 1;
+            }
+            while v1 > v0 && buf.get(v1 - 1).is_some_and(|&b| is_wsp(b)) {
+                v1 -= 1;
+            }
+        }
+        Some((v0, buf.get(v0..v1)?))
+    }
+
+    /// Line `i`'s name and value in `text` (which starts at offset `base` of the scanned
+    /// buffer), the value without the white space at either end, as [`build`] gives them.
+    /// `None` past the last line, and for a folded value, which only [`build`] unfolds.
+    pub(crate) fn name_value<'a>(
+        &self,
+        text: &'a str,
+        base: usize,
+        i: usize,
+    ) -> Option<(&'a str, &'a str)> {
+        let &[n0, n1, v0, v1] = self.lines.get(i)?;
+        let name = text.get(n0 - base..n1 - base)?;
+        let raw = text.get(v0 - base..v1 - base)?;
+        if !self.liberal {
+            return Some((name, raw));
+        }
+        if self.folded && raw.contains('\n') {
+            return None;
+        }
+        let (lead, end) = trimmed(raw);
+        Some((name, raw.get(lead..end)?))
     }
 
     fn push(&mut self, span: [usize; 4]) {

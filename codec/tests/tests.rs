@@ -13,6 +13,9 @@ mod roundtrip_sip;
 // LeanCloud: constructed frames, round-trip properties.
 mod leancloud;
 
+// `sipc::parse_ref` agrees with `sipc::parse` (corpus prefixes, arbitrary bytes).
+mod sipc_ref;
+
 // Crash files of the fuzz targets that are not plain frames (stream_chunking's cut points).
 mod fuzz;
 

@@ -19,10 +19,14 @@
 //! Deviations, all opt-in through [`Limits`]: bare-LF line endings (`allow_bare_lf`, for
 //! captures pasted from logs) and `Name:value` without the space (`allow_no_space`).
 //! Typed header values are in [`header`], typed bodies in [`body`].
+//!
+//! Two forms of one parser: [`parse`] gives a [`Message`] (its header list a vector, ready to
+//! edit and encode); [`parse_ref`] a [`MessageRef`] that keeps the header lines as offsets
+//! into the input, for readers that look at a few headers or only at where a message ends.
 
 use std::borrow::Cow;
 
-use crate::header::{BlockLimits, Headers};
+use crate::header::{BlockLimits, Headers, Spans};
 use crate::{Error, ErrorKind, Needed, Status, scan};
 
 pub mod body;
@@ -142,6 +146,62 @@ pub fn parse(buf: &[u8]) -> crate::Result<(Message<'_>, usize)> {
 
 /// Decodes one message from the start of `buf`.
 pub fn parse_with<'a>(buf: &'a [u8], limits: &Limits) -> crate::Result<(Message<'a>, usize)> {
+    let mut spans = Spans::default();
+    Ok(match read(buf, limits, &mut spans)? {
+        Status::Complete((head, n)) => Status::Complete((head.build(&spans), n)),
+        Status::Incomplete(n) => Status::Incomplete(n),
+    })
+}
+
+/// Reads one message in place from the start of `buf`, with the default [`Limits`]: every
+/// check of [`parse`], nothing copied (see [`MessageRef`]).
+#[inline]
+pub fn parse_ref(buf: &[u8]) -> crate::Result<(MessageRef<'_>, usize)> {
+    parse_ref_with(buf, &Limits::default())
+}
+
+/// Reads one message in place from the start of `buf` (see [`MessageRef`]). It and
+/// [`parse_with`] are one parser: they differ only in what they make of its spans.
+#[inline]
+pub fn parse_ref_with<'a>(
+    buf: &'a [u8],
+    limits: &Limits,
+) -> crate::Result<(MessageRef<'a>, usize)> {
+    let mut spans = Spans::default();
+    Ok(match read(buf, limits, &mut spans)? {
+        Status::Complete((head, n)) => Status::Complete((MessageRef { head, spans }, n)),
+        Status::Incomplete(n) => Status::Incomplete(n),
+    })
+}
+
+/// What [`read`] found besides the header spans: the start line and the head's text, the
+/// body.
+#[derive(Clone, Copy)]
+struct Head<'a> {
+    /// The start line and the header block, without the blank line.
+    text: &'a str,
+    start: StartSpans,
+    body: &'a [u8],
+}
+
+impl<'a> Head<'a> {
+    /// The message whose header lines are `spans`.
+    fn build(self, spans: &Spans) -> Message<'a> {
+        Message {
+            start: self.start.build(self.text),
+            headers: crate::header::build(self.text, 0, spans),
+            body: Cow::Borrowed(self.body),
+        }
+    }
+}
+
+/// The parser behind [`parse_with`] and [`parse_ref_with`]: every check, with the header
+/// lines left in the caller's `spans` (so that `parse_with` builds the headers from them
+/// where they are: returned in a value, their inline storage is copied, about 90
+/// instructions on seed 004's `M`; callgrind). Inlined into both, as it was into
+/// `parse_with` when that was the only one.
+#[inline(always)]
+fn read<'a>(buf: &'a [u8], limits: &Limits, spans: &mut Spans) -> crate::Result<(Head<'a>, usize)> {
     let head_limit = |status: Status<_>| match status {
         Status::Incomplete(_) if buf.len() > limits.max_head => {
             Err(Error::new(ErrorKind::LimitExceeded, limits.max_head))
@@ -165,10 +225,9 @@ pub fn parse_with<'a>(buf: &'a [u8], limits: &Limits) -> crate::Result<(Message<
         allow_bare_lf: limits.allow_bare_lf,
         allow_no_space: limits.allow_no_space,
     };
-    let mut spans = crate::header::Spans::default();
     spans.key_by(b'L');
     let (blank, head_end) =
-        match crate::header::scan_block(head, line.next, &block, &mut spans).map_err(first)? {
+        match crate::header::scan_block(head, line.next, &block, spans).map_err(first)? {
             Status::Complete(v) => v,
             Status::Incomplete(n) => return head_limit(Status::Incomplete(n)),
         };
@@ -177,21 +236,72 @@ pub fn parse_with<'a>(buf: &'a [u8], limits: &Limits) -> crate::Result<(Message<
     }
     // One UTF-8 validation for the start line and every header.
     let text = scan::utf8(buf, 0, blank)?;
-    let headers = crate::header::build(text, 0, &spans);
-    let body_len = body_length(buf, &headers, spans.keyed(), limits)?;
+    let body_len = body_length(buf, spans, limits)?;
     let end = head_end.saturating_add(body_len);
     let Some(body) = buf.get(head_end..end) else {
         return Ok(Status::Incomplete(Needed::bytes(end - buf.len())));
     };
-    let start = start.build(text);
-    Ok(Status::Complete((
-        Message {
-            start,
-            headers,
-            body: Cow::Borrowed(body),
-        },
-        end,
-    )))
+    Ok(Status::Complete((Head { text, start, body }, end)))
+}
+
+/// One SIP-C message read in place by [`parse_ref`]: its start line typed, its head
+/// validated as UTF-8, its header lines located and `L:` checked against the body, as
+/// [`parse`] does; but the header list is kept as offsets into the buffer and nothing is
+/// copied or allocated (for up to 16 header lines). Headers are read from it by name or in
+/// order; [`to_message`](Self::to_message) gives the [`Message`].
+///
+/// For a reader that looks at a few headers of each message (a proxy routing on `T:`, a
+/// test matching on `I:` and `Q:`), or only at where a message ends.
+pub struct MessageRef<'a> {
+    head: Head<'a>,
+    spans: Spans,
+}
+
+impl<'a> MessageRef<'a> {
+    /// The start line.
+    pub fn start(&self) -> StartLine<'a> {
+        self.head.start.build(self.head.text)
+    }
+
+    /// Whether this is a request.
+    pub fn is_request(&self) -> bool {
+        matches!(self.head.start, StartSpans::Request { .. })
+    }
+
+    /// The number of header lines.
+    pub fn header_count(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// The first header named `name` (ASCII case-insensitive, as [`Headers::get`]), its value
+    /// without the white space at either end.
+    pub fn header(&self, name: &str) -> Option<&'a str> {
+        self.headers()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    }
+
+    /// Every header line's name and value, in wire order.
+    pub fn headers(&self) -> impl Iterator<Item = (&'a str, &'a str)> + '_ {
+        // SIP-C has no folded lines, so every line has its name and value.
+        (0..self.spans.len()).filter_map(|i| self.spans.name_value(self.head.text, 0, i))
+    }
+
+    /// The body: exactly `L` bytes.
+    pub fn body(&self) -> &'a [u8] {
+        self.head.body
+    }
+
+    /// The message as a [`Message`], borrowing the same buffer.
+    pub fn to_message(&self) -> Message<'a> {
+        self.head.build(&self.spans)
+    }
+}
+
+impl core::fmt::Debug for MessageRef<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&self.to_message(), f)
+    }
 }
 
 impl<'a> Message<'a> {
@@ -532,6 +642,7 @@ impl Version {
 
 /// A start line checked for structure, with its text as byte ranges (validated as UTF-8
 /// later, together with the header block, in one pass).
+#[derive(Clone, Copy)]
 enum StartSpans {
     Request {
         method: usize,
@@ -583,6 +694,7 @@ impl StartSpans {
 /// The length of either version token (`SIP-C/2.0`, `SIP-C/4.0`).
 const VERSION_LEN: usize = Version::V2.as_str().len();
 
+#[inline(always)] // into both of `read`'s copies: called, it cost about 60 instructions more
 fn parse_start_line(buf: &[u8], end: usize) -> Result<StartSpans, Error> {
     let line = buf.get(..end).unwrap_or_default();
     if line.starts_with(b"SIP-C/") {
@@ -660,29 +772,21 @@ fn parse_start_line(buf: &[u8], end: usize) -> Result<StartSpans, Error> {
 /// The body length from `L:`: 0 without one; a second `L:` is an error because the two
 /// could disagree about where the next message starts.
 ///
-/// `lines` is what the header scan noted of the `L` lines (see `Spans::keyed`): the index of
-/// the first and where the second one's name starts. Comparing every built header's name
-/// with `"L"` instead cost about 116 instructions on seed 004's `M` (callgrind).
-fn body_length(
-    buf: &[u8],
-    headers: &Headers<'_>,
-    lines: (Option<usize>, Option<usize>),
-    limits: &Limits,
-) -> Result<usize, Error> {
-    let Some(first) = lines.0.and_then(|i| headers.0.get(i)) else {
+/// `spans` noted the `L` lines as the scan went (see `Spans::keyed`): the index of the first
+/// and where the second one's name starts. Comparing every built header's name with `"L"`
+/// instead cost about 116 instructions on seed 004's `M` (callgrind).
+fn body_length(buf: &[u8], spans: &Spans, limits: &Limits) -> Result<usize, Error> {
+    let (first, second) = spans.keyed();
+    let Some((at, value)) = first.and_then(|i| spans.value_bytes(buf, i)) else {
         return Ok(0);
     };
-    if let Some(second) = lines.1 {
+    if let Some(second) = second {
         return Err(Error::new(ErrorKind::DuplicateHeader, second));
     }
-    // The value's offset is worked out only for an error.
-    let value = first.value.as_ref();
-    let at = || scan::offset_in(buf, value);
-    let len = scan::decimal(value.as_bytes(), 20)
-        .ok_or_else(|| Error::new(ErrorKind::BadLength, at()))?;
+    let len = scan::decimal(value, 20).ok_or(Error::new(ErrorKind::BadLength, at))?;
     match usize::try_from(len) {
         Ok(len) if len <= limits.max_body => Ok(len),
-        _ => Err(Error::new(ErrorKind::LimitExceeded, at())),
+        _ => Err(Error::new(ErrorKind::LimitExceeded, at)),
     }
 }
 
