@@ -658,7 +658,7 @@ mod tests {
 
     async fn read_frame(r: &mut (impl AsyncRead + Unpin), buf: &mut Vec<u8>) -> String {
         loop {
-            if let Ok(imspec_codec::Status::Complete((_, n))) = imspec_codec::sipc::parse(buf) {
+            if let Ok(imspec_codec::Status::Complete((_, n))) = imspec_codec::sipc::parse_ref(buf) {
                 let s = String::from_utf8(buf.drain(..n).collect()).unwrap();
                 return s;
             }

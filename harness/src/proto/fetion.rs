@@ -171,14 +171,14 @@ impl Protocol for Fetion {
     }
 
     fn request_key_of(&self, bytes: &[u8]) -> Option<String> {
-        match sipc::parse_with(bytes, &LIMITS) {
+        // Read in place: only two headers are looked at.
+        match sipc::parse_ref_with(bytes, &LIMITS) {
             Ok(Status::Complete((msg, n))) if n == bytes.len() && msg.is_request() => {
                 // As `key`: the first header spelled exactly `I` / `Q`, as the frame names them.
                 let first = |name: &str| {
-                    msg.headers
-                        .iter()
-                        .find(|h| h.name == name)
-                        .map_or("", |h| h.value.as_ref())
+                    msg.headers()
+                        .find(|&(n, _)| n == name)
+                        .map_or("", |(_, value)| value)
                 };
                 Some(format!("I: {} | Q: {}", first("I"), first("Q")))
             }

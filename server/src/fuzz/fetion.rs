@@ -227,7 +227,8 @@ impl Model for FetionModel {
 }
 
 fn cut_sipc(buf: &[u8]) -> Cut {
-    match sipc::parse(buf) {
+    // Read in place: only the kind, `I` and `Q` are looked at.
+    match sipc::parse_ref(buf) {
         Ok(Status::Complete((msg, len))) => {
             let key = format!(
                 "{:?} {:?}",
