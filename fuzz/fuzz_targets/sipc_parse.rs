@@ -2,7 +2,9 @@
 //! leniency changes nothing on strictly valid input (`imspec_fuzz::parse_laws`). On a decoded
 //! frame, the `A:` value (`Message::auth_with`): the lenient reader (`TICKSauth=`, loose
 //! parameters) agrees with the strict one wherever that accepts, and what it reads it reads
-//! again the same from its canonical writing.
+//! again the same from its canonical writing. The in-place form (`sipc::parse_ref_with`)
+//! gives the same outcome, and on a decoded frame reads the same headers, by name and in
+//! order, and the same message.
 #![no_main]
 
 use imspec_codec::Status;
@@ -15,9 +17,25 @@ fuzz_target!(|data: &[u8]| {
         panic!("{e}");
     }
     let lenient = sipc::Limits::lenient();
-    let Ok(Status::Complete((msg, _))) = sipc::parse_with(data, &lenient) else {
-        return;
+    let (msg, view) = match (
+        sipc::parse_with(data, &lenient),
+        sipc::parse_ref_with(data, &lenient),
+    ) {
+        (Ok(Status::Complete((msg, n))), Ok(Status::Complete((view, m)))) if n == m => (msg, view),
+        (Ok(Status::Incomplete(a)), Ok(Status::Incomplete(b))) if a == b => return,
+        (Err(a), Err(b)) if a == b => return,
+        (a, b) => panic!("parse: {a:?}\nparse_ref: {b:?}"),
     };
+    assert_eq!(view.to_message(), msg);
+    let listed: Vec<(&str, &str)> = msg
+        .headers
+        .iter()
+        .map(|h| (h.name.as_ref(), h.value.as_ref()))
+        .collect();
+    assert_eq!(view.headers().collect::<Vec<_>>(), listed);
+    for (name, _) in &listed {
+        assert_eq!(view.header(name), msg.header(name), "{name:?}");
+    }
     let Some(loose) = msg.auth_with(&lenient) else {
         return;
     };
