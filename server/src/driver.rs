@@ -407,17 +407,16 @@ impl Shared {
     }
 
     /// Runs `f` on the hub of `service`, then routes its outputs.
+    ///
+    /// The outputs are routed while the hub is still locked, so that each connection's outbox
+    /// gets them in the order the hub made them, whichever task made them: routed after the
+    /// lock's release, two tasks' outputs for a third connection could cross. The locks taken
+    /// under the hub's (the connection table, an outbox, the gateway's session table) are
+    /// never held while a hub is locked.
     fn with_hub(&self, service: Service, f: impl FnOnce(&mut dyn StreamHub)) {
-        let mut outputs = Vec::new();
-        let mut connects = Vec::new();
         let run = |hub: &mut dyn StreamHub| {
             f(hub);
-            while let Some(o) = hub.poll_output() {
-                outputs.push(o);
-            }
-            while let Some(c) = hub.poll_connect() {
-                connects.push(c);
-            }
+            self.route(hub);
         };
         match service {
             Service::Fetion | Service::FetionChat => {
@@ -438,32 +437,33 @@ impl Shared {
                 }
             }
         }
-        // An outbound connection's queue exists before any output for it is routed.
-        if !connects.is_empty()
-            && let Ok(mut conns) = self.conns.lock()
+    }
+
+    /// Hands `hub`'s outputs to the connections' outboxes (or the gateway's sessions), and its
+    /// outbound connection requests to the connect loop; the caller holds the hub's lock.
+    fn route(&self, hub: &mut dyn StreamHub) {
+        let mut for_gateway = Vec::new();
         {
-            for (conn, addr) in connects {
+            let Ok(mut conns) = self.conns.lock() else {
+                return;
+            };
+            // An outbound connection's queue exists before any output for it is routed.
+            while let Some((conn, addr)) = hub.poll_connect() {
                 let outbox = Arc::new(Outbox::default());
                 conns.insert(conn, Arc::clone(&outbox));
                 let _ = self.connect_tx.send((conn, addr, outbox));
             }
-        }
-        if outputs.is_empty() {
-            return;
-        }
-        let Ok(conns) = self.conns.lock() else { return };
-        let mut for_gateway = Vec::new();
-        for o in outputs {
-            let conn = match &o {
-                Output::Send { conn, .. } | Output::Close { conn } => *conn,
-            };
-            if let Some(outbox) = conns.get(&conn) {
-                outbox.push(o);
-            } else if gateway::Table::owns(conn) {
-                for_gateway.push(o);
+            while let Some(o) = hub.poll_output() {
+                let conn = match &o {
+                    Output::Send { conn, .. } | Output::Close { conn } => *conn,
+                };
+                if let Some(outbox) = conns.get(&conn) {
+                    outbox.push(o);
+                } else if gateway::Table::owns(conn) {
+                    for_gateway.push(o);
+                }
             }
         }
-        drop(conns);
         if let Some(front) = &self.gateway {
             for o in for_gateway {
                 front.on_output(o);
@@ -480,18 +480,14 @@ impl gateway_http::Hub for Shared {
 
 impl leancloud::ws::Host for Shared {
     fn with_hub(&self, f: &mut dyn FnMut(&mut leancloud::Hub)) {
-        let mut outputs = Vec::new();
-        if let Some(Ok(mut h)) = self.leancloud.as_ref().map(Mutex::lock) {
-            f(&mut h);
-            while let Some(o) = h.poll_output() {
-                outputs.push(o);
-            }
-        }
-        if outputs.is_empty() {
+        // Routed under the hub's lock, as `Shared::with_hub` does, so that outputs keep the
+        // hub's order across tasks.
+        let Some(Ok(mut h)) = self.leancloud.as_ref().map(Mutex::lock) else {
             return;
-        }
+        };
+        f(&mut h);
         let Ok(conns) = self.conns.lock() else { return };
-        for o in outputs {
+        while let Some(o) = h.poll_output() {
             let conn = match &o {
                 Output::Send { conn, .. } | Output::Close { conn } => *conn,
             };
