@@ -716,6 +716,61 @@ mod tests {
         server.shutdown().await;
     }
 
+    /// Records, when the outbox wakes its task, whether the Fetion hub was locked then.
+    struct HubLockedAtWake {
+        shared: Arc<Shared>,
+        locked: std::sync::Mutex<Vec<bool>>,
+    }
+
+    impl std::task::Wake for HubLockedAtWake {
+        fn wake(self: Arc<Self>) {
+            let hub = self.shared.fetion.as_ref().unwrap();
+            let locked = matches!(hub.try_lock(), Err(std::sync::TryLockError::WouldBlock));
+            self.locked.lock().unwrap().push(locked);
+        }
+    }
+
+    /// A hub's outputs reach a connection's outbox while the hub is still locked: routed after
+    /// the release, outputs of two tasks for a third connection could cross. The outbox's
+    /// waker (its task waiting in `next`) looks at the hub's lock when the hub's answer to a
+    /// bad request is pushed.
+    #[tokio::test]
+    async fn hub_outputs_are_routed_while_the_hub_is_locked() {
+        let server = Server::start(ServerConfig {
+            seed: Some(3),
+            ..ServerConfig::local()
+        })
+        .await
+        .unwrap();
+        let shared = Arc::clone(&server.shared);
+        let (id, outbox) = shared.add_conn().unwrap();
+        shared.with_hub(Service::Fetion, |h| {
+            h.handle(now_ms(), id, Event::Connected(Service::Fetion));
+        });
+        let probe = Arc::new(HubLockedAtWake {
+            shared: Arc::clone(&shared),
+            locked: std::sync::Mutex::new(Vec::new()),
+        });
+        let waker = std::task::Waker::from(Arc::clone(&probe));
+        let mut cx = std::task::Context::from_waker(&waker);
+        let mut next = std::pin::pin!(outbox.next());
+        assert!(next.as_mut().poll(&mut cx).is_pending());
+        shared.with_hub(Service::Fetion, |h| {
+            h.handle(now_ms(), id, Event::Data(b"not sip-c\r\n\r\n"));
+        });
+        assert_eq!(*probe.locked.lock().unwrap(), [true]);
+        let std::task::Poll::Ready(Output::Send { bytes, .. }) = next.as_mut().poll(&mut cx) else {
+            panic!("no answer queued");
+        };
+        assert!(
+            bytes.starts_with(b"SIP-C/2.0 400"),
+            "{:?}",
+            String::from_utf8_lossy(&bytes)
+        );
+        shared.with_hub(Service::Fetion, |h| h.handle(now_ms(), id, Event::Closed));
+        server.shutdown().await;
+    }
+
     /// A connection over the cap is closed at once; an idle one is closed after the timeout;
     /// the others keep working.
     #[tokio::test]
