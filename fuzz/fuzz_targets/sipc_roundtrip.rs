@@ -1,20 +1,22 @@
-//! Law 1 for generated SIP-C messages: every valid `sipc::Message` encodes to bytes that decode
-//! to it, strictly and leniently, and sampled proper prefixes of those bytes are incomplete.
+//! Law 1 for generated SIP-C messages: every valid `sipc::Message` encodes to bytes
+//! (`encoded_len` of them) that decode whole to it, strictly and leniently; and law 3a on
+//! two proper prefixes of those bytes, which are incomplete: all but the last byte, and one
+//! chosen by the input's leading `u16` (`imspec_fuzz::WithCut`), so that coverage guidance
+//! explores the cut points across inputs.
 #![no_main]
 
 use imspec_codec::sipc::Message;
-use imspec_codec::testing::{self, Sipc, SipcLenient};
-use imspec_fuzz::Repro;
+use imspec_codec::testing::{Sipc, SipcLenient};
+use imspec_fuzz::WithCut;
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|m: Repro<Message<'static>>| {
-    if let Err(e) = testing::value_round_trip::<Sipc>(&m.0) {
-        panic!("{e}");
-    }
-    if let Err(e) = testing::value_round_trip::<SipcLenient>(&m.0) {
-        panic!("{e}");
-    }
-    if let Err(e) = imspec_fuzz::prefixes_incomplete::<Sipc>(&m.0.to_bytes()) {
+fuzz_target!(|m: WithCut<Message<'static>>| {
+    let bytes = match imspec_fuzz::value_round_trips::<Sipc, SipcLenient>(&m.value.0) {
+        Ok(bytes) => bytes,
+        Err(e) => panic!("{e}"),
+    };
+    let cuts = imspec_fuzz::prefix_cuts(bytes.len(), m.cut);
+    if let Err(e) = imspec_fuzz::prefixes_incomplete_at::<Sipc>(&bytes, cuts) {
         panic!("{e}");
     }
 });

@@ -107,6 +107,110 @@ pub fn prefixes_incomplete<C: imspec_codec::testing::FrameCodec>(frame: &[u8]) -
     Ok(())
 }
 
+/// A generated value and a prefix cut chosen by the fuzzer, for law 3a on structure-aware
+/// targets: [`prefix_cuts`] turns `cut` into one proper prefix of the value's encoding.
+/// Coverage guidance then explores cut points across inputs (a cut that reaches a new
+/// decoder state is kept), where a fixed sample would re-parse the same kinds of cut for
+/// every input. `Debug` prints the cut, then the value's reproduction ([`Repro`]).
+pub struct WithCut<T> {
+    /// Selects a proper prefix: `cut % len` bytes of an encoding of `len` bytes.
+    pub cut: u16,
+    /// The generated value.
+    pub value: Repro<T>,
+}
+
+impl<'a, T: Arbitrary<'a>> Arbitrary<'a> for WithCut<T> {
+    fn arbitrary(u: &mut Unstructured<'a>) -> arbitrary::Result<Self> {
+        Ok(Self {
+            cut: u16::arbitrary(u)?,
+            value: Repro::arbitrary(u)?,
+        })
+    }
+}
+
+impl<T: Wire + fmt::Debug> fmt::Debug for WithCut<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "// prefix cut selector: {}", self.cut)?;
+        self.value.fmt(f)
+    }
+}
+
+/// The proper prefixes of an encoding of `len` bytes that law 3a checks for one input: all
+/// but the last byte (a decoder that completes a frame early most often does so there), and
+/// the one `cut` selects (`cut % len` bytes). Empty when `len` is 0.
+pub fn prefix_cuts(len: usize, cut: u16) -> impl Iterator<Item = usize> {
+    let last = len.checked_sub(1);
+    let chosen = last.and_then(|_| {
+        let c = usize::from(cut) % len;
+        (Some(c) != last).then_some(c)
+    });
+    last.into_iter().chain(chosen)
+}
+
+/// Law 3a at the given cut points: each proper prefix `frame[..cut]` is incomplete.
+pub fn prefixes_incomplete_at<C: imspec_codec::testing::FrameCodec>(
+    frame: &[u8],
+    cuts: impl IntoIterator<Item = usize>,
+) -> Result<(), String> {
+    for cut in cuts {
+        match C::parse(&frame[..cut]) {
+            Ok(imspec_codec::Status::Incomplete(_)) => {}
+            other => {
+                return Err(format!(
+                    "prefix of {cut} of {} bytes: expected incomplete, got {other:?}",
+                    frame.len()
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Law 1 for a generated value, strict and lenient, from one encoding: `encoded_len`
+/// predicts the encoding's length, and the strict decoder `S` and the lenient one `L` each
+/// decode exactly the whole encoding to the value. Returns the encoding. `S` encodes it:
+/// the two codecs of a protocol differ only in their decoding limits and share the frame's
+/// one encoder (`imspec_codec::testing`'s `codec!`), so a second encoding would be the same
+/// computation on the same value.
+pub fn value_round_trips<S, L>(v: &S::Frame<'_>) -> Result<Vec<u8>, String>
+where
+    S: imspec_codec::testing::FrameCodec,
+    L: for<'a> imspec_codec::testing::FrameCodec<Frame<'a> = S::Frame<'a>>,
+{
+    let mut bytes = Vec::new();
+    S::encode(v, &mut bytes);
+    let predicted = S::encoded_len(v);
+    if predicted != bytes.len() {
+        return Err(format!(
+            "encoded_len {predicted} != encoded length {}",
+            bytes.len()
+        ));
+    }
+    back_to::<S>(v, &bytes).map_err(|e| format!("strict: {e}"))?;
+    back_to::<L>(v, &bytes).map_err(|e| format!("lenient: {e}"))?;
+    Ok(bytes)
+}
+
+/// `bytes` decodes whole, with `C`, to `v`.
+fn back_to<C: imspec_codec::testing::FrameCodec>(
+    v: &C::Frame<'_>,
+    bytes: &[u8],
+) -> Result<(), String> {
+    match C::parse(bytes) {
+        Ok(imspec_codec::Status::Complete((back, n))) if n == bytes.len() && C::same(&back, v) => {
+            Ok(())
+        }
+        Ok(imspec_codec::Status::Complete((back, n))) => Err(format!(
+            "re-parse differs: consumed {n} of {}\n value: {v:?}\n back:  {back:?}",
+            bytes.len()
+        )),
+        other => Err(format!(
+            "re-parse of {:?} failed: {other:?}",
+            String::from_utf8_lossy(bytes)
+        )),
+    }
+}
+
 /// Laws 1–2 for raw input, strict and lenient, parsing as little as possible: the strict
 /// fixpoint; then, where the strict decoder accepted `data`, the lenient decoder must decode
 /// exactly the same frame (leniency only widens what is accepted, so on strictly valid
