@@ -1,20 +1,21 @@
-//! Law 1 for generated MSNP commands: every valid `msnp::Command` encodes to bytes that decode
-//! to it, strictly and leniently, and sampled proper prefixes of those bytes are incomplete.
+//! Law 1 for generated MSNP commands: every valid `msnp::Command` encodes to bytes
+//! (`encoded_len` of them) that decode whole to it, strictly and leniently; and law 3a on two
+//! proper prefixes of those bytes, which are incomplete: all but the last byte, and one
+//! chosen by the input's leading `u16` (`imspec_fuzz::WithCut`), as in `sipc_roundtrip`.
 #![no_main]
 
 use imspec_codec::msnp::Command;
-use imspec_codec::testing::{self, Msnp, MsnpLenient};
-use imspec_fuzz::Repro;
+use imspec_codec::testing::{Msnp, MsnpLenient};
+use imspec_fuzz::WithCut;
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|c: Repro<Command<'static>>| {
-    if let Err(e) = testing::value_round_trip::<Msnp>(&c.0) {
-        panic!("{e}");
-    }
-    if let Err(e) = testing::value_round_trip::<MsnpLenient>(&c.0) {
-        panic!("{e}");
-    }
-    if let Err(e) = imspec_fuzz::prefixes_incomplete::<Msnp>(&c.0.to_bytes()) {
+fuzz_target!(|c: WithCut<Command<'static>>| {
+    let bytes = match imspec_fuzz::value_round_trips::<Msnp, MsnpLenient>(&c.value.0) {
+        Ok(bytes) => bytes,
+        Err(e) => panic!("{e}"),
+    };
+    let cuts = imspec_fuzz::prefix_cuts(bytes.len(), c.cut);
+    if let Err(e) = imspec_fuzz::prefixes_incomplete_at::<Msnp>(&bytes, cuts) {
         panic!("{e}");
     }
 });
