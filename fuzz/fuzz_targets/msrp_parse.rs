@@ -14,7 +14,10 @@ use imspec_codec::testing::{self, Msrp, MsrpLenient};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    for (lenient, limits) in [(false, msrp::Limits::default()), (true, msrp::Limits::lenient())] {
+    for (lenient, limits) in [
+        (false, msrp::Limits::default()),
+        (true, msrp::Limits::lenient()),
+    ] {
         let checked = if lenient {
             testing::fixpoint::<MsrpLenient>(data)
         } else {
@@ -36,11 +39,23 @@ fuzz_target!(|data: &[u8]| {
         let Ok(Status::Complete((chunk, _))) = msrp::parse_with(data, &limits) else {
             panic!("fixpoint accepted a chunk that parse_with now refuses");
         };
-        let _ = (chunk.to_path(), chunk.from_path(), chunk.message_id(), chunk.byte_range());
-        let _ = (chunk.status_header(), chunk.success_report(), chunk.failure_report());
+        let _ = (
+            chunk.to_path(),
+            chunk.from_path(),
+            chunk.message_id(),
+            chunk.byte_range(),
+        );
+        let _ = (
+            chunk.status_header(),
+            chunk.success_report(),
+            chunk.failure_report(),
+        );
         let _ = chunk.content_type();
         if let Some(body) = &chunk.body {
-            assert!(msrp::can_carry(&chunk.transaction, body), "a decoded body holds its end-line");
+            assert!(
+                msrp::can_carry(&chunk.transaction, body),
+                "a decoded body holds its end-line"
+            );
         }
     }
 });

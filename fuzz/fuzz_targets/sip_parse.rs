@@ -5,9 +5,9 @@
 //! value.
 #![no_main]
 
-use imspec_codec::{Status, date};
 use imspec_codec::sip::{self, message_summary};
 use imspec_codec::testing::{Sip, SipLenient};
+use imspec_codec::{Status, date};
 use libfuzzer_sys::fuzz_target;
 
 /// The dates of `imspec_codec::date` are fixed-width: what a parser accepts, its formatter
@@ -28,7 +28,10 @@ fuzz_target!(|data: &[u8]| {
     if let Err(e) = imspec_fuzz::parse_laws::<Sip, SipLenient>(data) {
         panic!("{e}");
     }
-    for (lenient, limits) in [(false, sip::Limits::default()), (true, sip::Limits::lenient())] {
+    for (lenient, limits) in [
+        (false, sip::Limits::default()),
+        (true, sip::Limits::lenient()),
+    ] {
         let Ok(Status::Complete((msg, n))) = sip::parse_with(data, &limits) else {
             continue;
         };
@@ -43,11 +46,22 @@ fuzz_target!(|data: &[u8]| {
             panic!("{e}");
         }
         let _ = (msg.cseq(), msg.from(), msg.to(), msg.vias(), msg.contacts());
-        let _ = (msg.event(), msg.subscription_state(), msg.expires(), msg.content_type());
+        let _ = (
+            msg.event(),
+            msg.subscription_state(),
+            msg.expires(),
+            msg.content_type(),
+        );
         if let Some(Ok(secs)) = msg.date() {
-            assert_eq!(Some(date::format_rfc1123(secs).as_str()), msg.header("Date").map(str::trim));
+            assert_eq!(
+                Some(date::format_rfc1123(secs).as_str()),
+                msg.header("Date").map(str::trim)
+            );
         }
-        for limits in [message_summary::Limits::default(), message_summary::Limits::lenient()] {
+        for limits in [
+            message_summary::Limits::default(),
+            message_summary::Limits::lenient(),
+        ] {
             if let Ok(summary) = message_summary::parse_with(&msg.body, &limits) {
                 let bytes = summary.to_bytes();
                 assert_eq!(summary.encoded_len(), bytes.len());

@@ -13,14 +13,26 @@ fn check(body: &[u8]) {
     let lenient = SessionDescription::parse_with(body, &Limits::lenient());
     if let Ok(strict) = SessionDescription::parse(body) {
         assert_eq!(lenient.as_ref(), Ok(&strict), "lenient differs");
-        assert_eq!(strict.to_bytes(), body, "strict SDP not written back as read");
+        assert_eq!(
+            strict.to_bytes(),
+            body,
+            "strict SDP not written back as read"
+        );
     }
     if let Ok(sd) = lenient {
         let bytes = sd.to_bytes();
         assert_eq!(sd.encoded_len(), bytes.len());
-        assert_eq!(SessionDescription::parse_with(&bytes, &Limits::lenient()).as_ref(), Ok(&sd));
+        assert_eq!(
+            SessionDescription::parse_with(&bytes, &Limits::lenient()).as_ref(),
+            Ok(&sd)
+        );
         for m in sd.media() {
-            let _ = (m.path(), m.accept_types(), m.accepts("message", "cpim"), m.is_msrp_tcp());
+            let _ = (
+                m.path(),
+                m.accept_types(),
+                m.accepts("message", "cpim"),
+                m.is_msrp_tcp(),
+            );
         }
         let _ = sd.session_lines();
     }

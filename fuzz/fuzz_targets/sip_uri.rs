@@ -16,12 +16,24 @@ fn check(text: &str) {
         // Written back as read, but a port without its leading zeros (`:0160` is `:160`).
         let written = strict.to_string();
         assert_eq!(Uri::parse(&written).as_ref(), Ok(&strict), "{text:?}");
-        assert!(written.len() <= text.len(), "{text:?} written longer: {written:?}");
+        assert!(
+            written.len() <= text.len(),
+            "{text:?} written longer: {written:?}"
+        );
     }
     if let Ok(uri) = lenient {
         let written = uri.to_string();
-        assert_eq!(Uri::parse_with(&written, &Limits::lenient()).as_ref(), Ok(&uri), "{text:?}");
-        let _ = (uri.user_unescaped(), uri.socket_addr(), uri.transport(), uri.lr());
+        assert_eq!(
+            Uri::parse_with(&written, &Limits::lenient()).as_ref(),
+            Ok(&uri),
+            "{text:?}"
+        );
+        let _ = (
+            uri.user_unescaped(),
+            uri.socket_addr(),
+            uri.transport(),
+            uri.lr(),
+        );
         let _ = (uri.header("to"), uri.host_unbracketed(), uri.is_sips());
     }
 }

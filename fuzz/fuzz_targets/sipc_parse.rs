@@ -44,6 +44,10 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Ok(auth) = loose {
         let text = auth.to_string();
-        assert_eq!(Auth::parse_with(&text, &lenient).as_ref(), Ok(&auth), "{text:?}");
+        assert_eq!(
+            Auth::parse_with(&text, &lenient).as_ref(),
+            Ok(&auth),
+            "{text:?}"
+        );
     }
 });

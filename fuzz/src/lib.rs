@@ -82,7 +82,9 @@ pub fn byte_string(bytes: &[u8]) -> String {
 /// breaks (where a decoder changes state) and 8 evenly spaced — are incomplete. Checking
 /// every prefix costs a parse per byte, quadratic in the frame, and coverage instrumentation
 /// makes each scanned byte expensive; the sample keeps the target fast.
-pub fn prefixes_incomplete<C: imspec_codec::testing::FrameCodec>(frame: &[u8]) -> Result<(), String> {
+pub fn prefixes_incomplete<C: imspec_codec::testing::FrameCodec>(
+    frame: &[u8],
+) -> Result<(), String> {
     let n = frame.len();
     let breaks: Vec<usize> = frame
         .iter()
