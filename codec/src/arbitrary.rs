@@ -38,18 +38,18 @@ impl<'u> Arbitrary<'u> for sipc::Message<'static> {
             let mut method = pick_or_token(u, SIPC_METHODS, 8)?;
             // A request whose method starts with the version prefix reads as a status line.
             if method.starts_with("SIP-C/") {
-                method.insert(0, 'X');
+                method.to_mut().insert(0, 'X');
             }
             StartLine::Request {
                 method: Method::new(method).ok_or(arbitrary::Error::IncorrectFormat)?,
-                target: Cow::Owned(graphic(u, SIPC_TARGETS, 48)?),
+                target: graphic(u, SIPC_TARGETS, 48)?,
                 version,
             }
         } else {
             StartLine::Response {
                 version,
                 status: u.int_in_range(0..=999)?,
-                reason: Cow::Owned(pick_or_value(u, &["OK", "Unauthorized", "Bad Request"])?),
+                reason: pick_or_value(u, &["OK", "Unauthorized", "Bad Request"])?,
             }
         };
         let mut headers = headers(u, SIPC_HEADERS, 24, |n| n.eq_ignore_ascii_case("L"))?;
@@ -73,13 +73,15 @@ impl<'u> Arbitrary<'u> for msnp::Command<'static> {
     fn arbitrary(u: &mut Unstructured<'u>) -> Result<Self> {
         let verb = if u.ratio(1, 6)? {
             let code: u16 = u.int_in_range(0..=999)?;
-            format!("{code:03}")
+            Cow::Owned(format!("{code:03}"))
         } else if u.arbitrary()? {
-            (*u.choose(MSNP_VERBS)?).to_owned()
+            Cow::Borrowed(*u.choose(MSNP_VERBS)?)
         } else {
-            (0..3)
-                .map(|_| Ok(char::from(b'A' + u.int_in_range(0..=25)?)))
-                .collect::<Result<String>>()?
+            Cow::Owned(
+                (0..3)
+                    .map(|_| Ok(char::from(b'A' + u.int_in_range(0..=25)?)))
+                    .collect::<Result<String>>()?,
+            )
         };
         let trid = if u.ratio(5, 6)? {
             Some(u.arbitrary()?)
@@ -87,7 +89,7 @@ impl<'u> Arbitrary<'u> for msnp::Command<'static> {
             None
         };
         let target = if u.ratio(5, 6)? {
-            Some(Cow::Owned(msnp_target(u)?))
+            Some(msnp_target(u)?)
         } else {
             None
         };
@@ -97,7 +99,7 @@ impl<'u> Arbitrary<'u> for msnp::Command<'static> {
             _ => bytes(u, 256)?,
         };
         Ok(Self {
-            verb: Cow::Owned(verb),
+            verb,
             trid,
             target,
             payload: Cow::Owned(payload),
@@ -122,7 +124,7 @@ impl<'u> Arbitrary<'u> for Layered<'static> {
         let routing_name = if outer.is_some() {
             case_variant(u, "Routing")?
         } else {
-            "Routing".to_owned()
+            Cow::Borrowed("Routing")
         };
         let routing = block(u, routing_name, MSNP_ROUTING, |_| false)?;
         let reliability_name = case_variant(u, "Reliability")?;
@@ -194,7 +196,7 @@ const MSNP_SERVICE: &[&str] = &[
 /// Header lines named from `common` or arbitrary tokens, none of them `reserved`.
 fn headers(
     u: &mut Unstructured<'_>,
-    common: &[&str],
+    common: &[&'static str],
     max: usize,
     reserved: impl Fn(&str) -> bool,
 ) -> Result<Headers<'static>> {
@@ -211,8 +213,8 @@ fn headers(
 /// A layered block: `first: value` and then more lines, none of them `reserved`.
 fn block(
     u: &mut Unstructured<'_>,
-    first: String,
-    common: &[&str],
+    first: Cow<'static, str>,
+    common: &[&'static str],
     reserved: impl Fn(&str) -> bool,
 ) -> Result<Headers<'static>> {
     let mut h = Headers::new();
@@ -222,9 +224,9 @@ fn block(
 }
 
 /// `scope[\resource]`: one of the usual targets or arbitrary upper-case parts.
-fn msnp_target(u: &mut Unstructured<'_>) -> Result<String> {
+fn msnp_target(u: &mut Unstructured<'_>) -> Result<Cow<'static, str>> {
     if u.arbitrary()? {
-        return Ok((*u.choose(MSNP_TARGETS)?).to_owned());
+        return Ok(Cow::Borrowed(*u.choose(MSNP_TARGETS)?));
     }
     let part = |u: &mut Unstructured<'_>| -> Result<String> {
         let mut s = String::from(char::from(b'A' + u.int_in_range(0..=25)?));
@@ -240,13 +242,17 @@ fn msnp_target(u: &mut Unstructured<'_>) -> Result<String> {
         t.push('\\');
         t.push_str(&part(u)?);
     }
-    Ok(t)
+    Ok(Cow::Owned(t))
 }
 
 /// One of `common`, or a token of 1..=`max` token bytes (visible ASCII but `:`).
-fn pick_or_token(u: &mut Unstructured<'_>, common: &[&str], max: usize) -> Result<String> {
+fn pick_or_token(
+    u: &mut Unstructured<'_>,
+    common: &[&'static str],
+    max: usize,
+) -> Result<Cow<'static, str>> {
     if u.ratio(3, 4)? {
-        return Ok((*u.choose(common)?).to_owned());
+        return Ok(Cow::Borrowed(*u.choose(common)?));
     }
     let n = u.int_in_range(1..=max)?;
     (0..n)
@@ -254,39 +260,47 @@ fn pick_or_token(u: &mut Unstructured<'_>, common: &[&str], max: usize) -> Resul
             let b = u.int_in_range(0x21u8..=0x7e)?;
             Ok(char::from(if b == b':' { b'-' } else { b }))
         })
-        .collect()
+        .collect::<Result<String>>()
+        .map(Cow::Owned)
 }
 
 /// One of `common`, or visible ASCII of 1..=`max` bytes (a request target).
-fn graphic(u: &mut Unstructured<'_>, common: &[&str], max: usize) -> Result<String> {
+fn graphic(
+    u: &mut Unstructured<'_>,
+    common: &[&'static str],
+    max: usize,
+) -> Result<Cow<'static, str>> {
     if u.arbitrary()? {
-        return Ok((*u.choose(common)?).to_owned());
+        return Ok(Cow::Borrowed(*u.choose(common)?));
     }
     let n = u.int_in_range(1..=max)?;
     (0..n)
         .map(|_| Ok(char::from(u.int_in_range(0x21u8..=0x7e)?)))
-        .collect()
+        .collect::<Result<String>>()
+        .map(Cow::Owned)
 }
 
 /// One of `common`, or UTF-8 of at most 64 characters without CR or LF (a header value or a
 /// reason phrase: kept exactly, spaces included).
-fn pick_or_value(u: &mut Unstructured<'_>, common: &[&str]) -> Result<String> {
+fn pick_or_value(u: &mut Unstructured<'_>, common: &[&'static str]) -> Result<Cow<'static, str>> {
     if u.arbitrary()? {
-        return Ok((*u.choose(common)?).to_owned());
+        return Ok(Cow::Borrowed(*u.choose(common)?));
     }
     let s: &str = u.arbitrary()?;
-    Ok(s.chars()
-        .filter(|c| !matches!(c, '\r' | '\n'))
-        .take(64)
-        .collect())
+    Ok(Cow::Owned(
+        s.chars()
+            .filter(|c| !matches!(c, '\r' | '\n'))
+            .take(64)
+            .collect(),
+    ))
 }
 
 /// `name` as is, or in another ASCII case (block names compare ignoring case).
-fn case_variant(u: &mut Unstructured<'_>, name: &str) -> Result<String> {
+fn case_variant(u: &mut Unstructured<'_>, name: &'static str) -> Result<Cow<'static, str>> {
     Ok(match u.int_in_range(0..=7)? {
-        0 => name.to_ascii_lowercase(),
-        1 => name.to_ascii_uppercase(),
-        _ => name.to_owned(),
+        0 => Cow::Owned(name.to_ascii_lowercase()),
+        1 => Cow::Owned(name.to_ascii_uppercase()),
+        _ => Cow::Borrowed(name),
     })
 }
 
