@@ -10,12 +10,7 @@ use imspec_fuzz::WithCut;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|c: WithCut<Command<'static>>| {
-    let bytes = match imspec_fuzz::value_round_trips::<Msnp, MsnpLenient>(&c.value.0) {
-        Ok(bytes) => bytes,
-        Err(e) => panic!("{e}"),
-    };
-    let cuts = imspec_fuzz::prefix_cuts(bytes.len(), c.cut);
-    if let Err(e) = imspec_fuzz::prefixes_incomplete_at::<Msnp>(&bytes, cuts) {
+    if let Err(e) = imspec_fuzz::frame_laws::<Msnp, MsnpLenient>(&c) {
         panic!("{e}");
     }
 });

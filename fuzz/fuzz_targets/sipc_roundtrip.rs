@@ -11,12 +11,7 @@ use imspec_fuzz::WithCut;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|m: WithCut<Message<'static>>| {
-    let bytes = match imspec_fuzz::value_round_trips::<Sipc, SipcLenient>(&m.value.0) {
-        Ok(bytes) => bytes,
-        Err(e) => panic!("{e}"),
-    };
-    let cuts = imspec_fuzz::prefix_cuts(bytes.len(), m.cut);
-    if let Err(e) = imspec_fuzz::prefixes_incomplete_at::<Sipc>(&bytes, cuts) {
+    if let Err(e) = imspec_fuzz::frame_laws::<Sipc, SipcLenient>(&m) {
         panic!("{e}");
     }
 });

@@ -168,6 +168,18 @@ pub fn prefixes_incomplete_at<C: imspec_codec::testing::FrameCodec>(
     Ok(())
 }
 
+/// What `sipc_roundtrip` and `msnp_roundtrip` check of one input: law 1 strict and lenient
+/// from one encoding ([`value_round_trips`]), then law 3a at the input's cuts
+/// ([`prefix_cuts`], [`prefixes_incomplete_at`]).
+pub fn frame_laws<S, L>(input: &WithCut<S::Frame<'_>>) -> Result<(), String>
+where
+    S: imspec_codec::testing::FrameCodec,
+    L: for<'a> imspec_codec::testing::FrameCodec<Frame<'a> = S::Frame<'a>>,
+{
+    let bytes = value_round_trips::<S, L>(&input.value.0)?;
+    prefixes_incomplete_at::<S>(&bytes, prefix_cuts(bytes.len(), input.cut))
+}
+
 /// Law 1 for a generated value, strict and lenient, from one encoding: `encoded_len`
 /// predicts the encoding's length, and the strict decoder `S` and the lenient one `L` each
 /// decode exactly the whole encoding to the value. Returns the encoding. `S` encodes it:
