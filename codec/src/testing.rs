@@ -180,7 +180,13 @@ pub fn value_round_trip<C: FrameCodec>(v: &C::Frame<'_>) -> Result<(), String> {
             bytes.len()
         ));
     }
-    match C::parse(&bytes) {
+    decodes_to::<C>(&bytes, v)
+}
+
+/// `bytes` decodes whole, with `C`, to `v` (law 1's second half: [`value_round_trip`] after
+/// its encoding; the fuzz targets that check two decoders on one encoding call it for each).
+pub fn decodes_to<C: FrameCodec>(bytes: &[u8], v: &C::Frame<'_>) -> Result<(), String> {
+    match C::parse(bytes) {
         Ok(Status::Complete((back, n))) if n == bytes.len() && C::same(&back, v) => Ok(()),
         Ok(Status::Complete((back, n))) => Err(format!(
             "re-parse differs: consumed {n} of {}\n value: {v:?}\n back:  {back:?}",
@@ -188,7 +194,7 @@ pub fn value_round_trip<C: FrameCodec>(v: &C::Frame<'_>) -> Result<(), String> {
         )),
         other => Err(format!(
             "re-parse of {:?} failed: {other:?}",
-            String::from_utf8_lossy(&bytes)
+            String::from_utf8_lossy(bytes)
         )),
     }
 }

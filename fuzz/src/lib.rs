@@ -200,29 +200,9 @@ where
             bytes.len()
         ));
     }
-    back_to::<S>(v, &bytes).map_err(|e| format!("strict: {e}"))?;
-    back_to::<L>(v, &bytes).map_err(|e| format!("lenient: {e}"))?;
+    imspec_codec::testing::decodes_to::<S>(&bytes, v).map_err(|e| format!("strict: {e}"))?;
+    imspec_codec::testing::decodes_to::<L>(&bytes, v).map_err(|e| format!("lenient: {e}"))?;
     Ok(bytes)
-}
-
-/// `bytes` decodes whole, with `C`, to `v`.
-fn back_to<C: imspec_codec::testing::FrameCodec>(
-    v: &C::Frame<'_>,
-    bytes: &[u8],
-) -> Result<(), String> {
-    match C::parse(bytes) {
-        Ok(imspec_codec::Status::Complete((back, n))) if n == bytes.len() && C::same(&back, v) => {
-            Ok(())
-        }
-        Ok(imspec_codec::Status::Complete((back, n))) => Err(format!(
-            "re-parse differs: consumed {n} of {}\n value: {v:?}\n back:  {back:?}",
-            bytes.len()
-        )),
-        other => Err(format!(
-            "re-parse of {:?} failed: {other:?}",
-            String::from_utf8_lossy(bytes)
-        )),
-    }
 }
 
 /// Laws 1–2 for raw input, strict and lenient, parsing as little as possible: the strict
