@@ -716,18 +716,35 @@ mod tests {
         server.shutdown().await;
     }
 
-    /// Records, when the outbox wakes its task, whether the Fetion hub was locked then.
+    /// Records, when the outbox wakes its task, whether the probed hub was locked then.
     struct HubLockedAtWake {
         shared: Arc<Shared>,
+        is_locked: fn(&Shared) -> bool,
         locked: std::sync::Mutex<Vec<bool>>,
+    }
+
+    impl HubLockedAtWake {
+        fn new(shared: &Arc<Shared>, is_locked: fn(&Shared) -> bool) -> Arc<Self> {
+            Arc::new(Self {
+                shared: Arc::clone(shared),
+                is_locked,
+                locked: std::sync::Mutex::new(Vec::new()),
+            })
+        }
     }
 
     impl std::task::Wake for HubLockedAtWake {
         fn wake(self: Arc<Self>) {
-            let hub = self.shared.fetion.as_ref().unwrap();
-            let locked = matches!(hub.try_lock(), Err(std::sync::TryLockError::WouldBlock));
+            let locked = (self.is_locked)(&self.shared);
             self.locked.lock().unwrap().push(locked);
         }
+    }
+
+    fn would_block<T>(hub: Option<&Mutex<T>>) -> bool {
+        matches!(
+            hub.unwrap().try_lock(),
+            Err(std::sync::TryLockError::WouldBlock)
+        )
     }
 
     /// A hub's outputs reach a connection's outbox while the hub is still locked: routed after
@@ -747,10 +764,7 @@ mod tests {
         shared.with_hub(Service::Fetion, |h| {
             h.handle(now_ms(), id, Event::Connected(Service::Fetion));
         });
-        let probe = Arc::new(HubLockedAtWake {
-            shared: Arc::clone(&shared),
-            locked: std::sync::Mutex::new(Vec::new()),
-        });
+        let probe = HubLockedAtWake::new(&shared, |s| would_block(s.fetion.as_ref()));
         let waker = std::task::Waker::from(Arc::clone(&probe));
         let mut cx = std::task::Context::from_waker(&waker);
         let mut next = std::pin::pin!(outbox.next());
@@ -768,6 +782,47 @@ mod tests {
             String::from_utf8_lossy(&bytes)
         );
         shared.with_hub(Service::Fetion, |h| h.handle(now_ms(), id, Event::Closed));
+        server.shutdown().await;
+    }
+
+    /// The same for the LeanCloud hub, which the WebSocket task drives through
+    /// `leancloud::ws::Host::with_hub`: its error answer to an undecodable frame and the close
+    /// after it are both in the outbox before the hub is released.
+    #[tokio::test]
+    async fn leancloud_outputs_are_routed_while_the_hub_is_locked() {
+        use leancloud::ws::Host as _;
+        let server = Server::start(ServerConfig {
+            seed: Some(3),
+            ..ServerConfig::local()
+        })
+        .await
+        .unwrap();
+        let shared = Arc::clone(&server.shared);
+        let (id, outbox) = shared.register().unwrap();
+        let proto = imspec_codec::leancloud::Subprotocol::parse("lc.protobuf2.3").unwrap();
+        let lc =
+            |f: &mut dyn FnMut(&mut leancloud::Hub)| leancloud::ws::Host::with_hub(&*shared, f);
+        lc(&mut |h| h.handle(now_ms(), id, leancloud::Event::Connected(proto)));
+        let probe = HubLockedAtWake::new(&shared, |s| would_block(s.leancloud.as_ref()));
+        let waker = std::task::Waker::from(Arc::clone(&probe));
+        let mut cx = std::task::Context::from_waker(&waker);
+        let mut next = std::pin::pin!(outbox.next());
+        assert!(next.as_mut().poll(&mut cx).is_pending());
+        // A protobuf field key of field number 0, which no message has.
+        lc(&mut |h| h.handle(now_ms(), id, leancloud::Event::Frame(b"\x00\x00")));
+        assert_eq!(*probe.locked.lock().unwrap(), [true]);
+        let std::task::Poll::Ready(Output::Send { bytes, .. }) = next.as_mut().poll(&mut cx) else {
+            panic!("no answer queued");
+        };
+        let answer = imspec_codec::leancloud::decode(&bytes, proto.format).unwrap();
+        assert!(answer.error_message.is_some(), "{answer:?}");
+        let mut next = std::pin::pin!(outbox.next());
+        assert!(matches!(
+            next.as_mut().poll(&mut cx),
+            std::task::Poll::Ready(Output::Close { .. })
+        ));
+        lc(&mut |h| h.handle(now_ms(), id, leancloud::Event::Closed));
+        shared.unregister(id);
         server.shutdown().await;
     }
 
