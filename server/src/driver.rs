@@ -652,6 +652,16 @@ mod tests {
     use tokio::io::AsyncBufReadExt;
     use tokio::net::TcpStream;
 
+    /// The server of [`ServerConfig::local`], every service on a loopback port, seeded.
+    async fn local_server(seed: u64) -> Server {
+        Server::start(ServerConfig {
+            seed: Some(seed),
+            ..ServerConfig::local()
+        })
+        .await
+        .unwrap()
+    }
+
     async fn read_frame(r: &mut (impl AsyncRead + Unpin), buf: &mut Vec<u8>) -> String {
         loop {
             if let Ok(imspec_codec::Status::Complete((_, n))) = imspec_codec::sipc::parse_ref(buf) {
@@ -672,12 +682,7 @@ mod tests {
     /// in-memory MSNP connection answers PNG; a peer's garbage closes only that peer.
     #[tokio::test]
     async fn driver_tcp_and_memory_smoke() {
-        let server = Server::start(ServerConfig {
-            seed: Some(1),
-            ..ServerConfig::local()
-        })
-        .await
-        .unwrap();
+        let server = local_server(1).await;
         let addr = server.addr(Service::Fetion).unwrap();
         assert_ne!(addr.port(), 0);
         assert!(server.addr(Service::FetionChat).is_some());
@@ -723,16 +728,6 @@ mod tests {
         locked: std::sync::Mutex<Vec<bool>>,
     }
 
-    impl HubLockedAtWake {
-        fn new(shared: &Arc<Shared>, is_locked: fn(&Shared) -> bool) -> Arc<Self> {
-            Arc::new(Self {
-                shared: Arc::clone(shared),
-                is_locked,
-                locked: std::sync::Mutex::new(Vec::new()),
-            })
-        }
-    }
-
     impl std::task::Wake for HubLockedAtWake {
         fn wake(self: Arc<Self>) {
             let locked = (self.is_locked)(&self.shared);
@@ -747,34 +742,57 @@ mod tests {
         )
     }
 
+    /// Runs `feed` while `outbox`'s task waits in `next`, with a waker that records whether
+    /// the hub was locked (`is_locked`) at each wake. Returns those records and the output
+    /// the task then gets.
+    fn wakes_while(
+        shared: &Arc<Shared>,
+        is_locked: fn(&Shared) -> bool,
+        outbox: &Outbox,
+        feed: impl FnOnce(),
+    ) -> (Vec<bool>, Output) {
+        let probe = Arc::new(HubLockedAtWake {
+            shared: Arc::clone(shared),
+            is_locked,
+            locked: std::sync::Mutex::new(Vec::new()),
+        });
+        let waker = std::task::Waker::from(Arc::clone(&probe));
+        let mut cx = std::task::Context::from_waker(&waker);
+        let mut next = std::pin::pin!(outbox.next());
+        assert!(next.as_mut().poll(&mut cx).is_pending());
+        feed();
+        let std::task::Poll::Ready(output) = next.as_mut().poll(&mut cx) else {
+            panic!("no output queued");
+        };
+        let locked = std::mem::take(&mut *probe.locked.lock().unwrap());
+        (locked, output)
+    }
+
     /// A hub's outputs reach a connection's outbox while the hub is still locked: routed after
     /// the release, outputs of two tasks for a third connection could cross. The outbox's
     /// waker (its task waiting in `next`) looks at the hub's lock when the hub's answer to a
     /// bad request is pushed.
     #[tokio::test]
     async fn hub_outputs_are_routed_while_the_hub_is_locked() {
-        let server = Server::start(ServerConfig {
-            seed: Some(3),
-            ..ServerConfig::local()
-        })
-        .await
-        .unwrap();
+        let server = local_server(3).await;
         let shared = Arc::clone(&server.shared);
         let (id, outbox) = shared.add_conn().unwrap();
         shared.with_hub(Service::Fetion, |h| {
             h.handle(now_ms(), id, Event::Connected(Service::Fetion));
         });
-        let probe = HubLockedAtWake::new(&shared, |s| would_block(s.fetion.as_ref()));
-        let waker = std::task::Waker::from(Arc::clone(&probe));
-        let mut cx = std::task::Context::from_waker(&waker);
-        let mut next = std::pin::pin!(outbox.next());
-        assert!(next.as_mut().poll(&mut cx).is_pending());
-        shared.with_hub(Service::Fetion, |h| {
-            h.handle(now_ms(), id, Event::Data(b"not sip-c\r\n\r\n"));
-        });
-        assert_eq!(*probe.locked.lock().unwrap(), [true]);
-        let std::task::Poll::Ready(Output::Send { bytes, .. }) = next.as_mut().poll(&mut cx) else {
-            panic!("no answer queued");
+        let (locked, answer) = wakes_while(
+            &shared,
+            |s| would_block(s.fetion.as_ref()),
+            &outbox,
+            || {
+                shared.with_hub(Service::Fetion, |h| {
+                    h.handle(now_ms(), id, Event::Data(b"not sip-c\r\n\r\n"));
+                });
+            },
+        );
+        assert_eq!(locked, [true]);
+        let Output::Send { bytes, .. } = answer else {
+            panic!("{answer:?}");
         };
         assert!(
             bytes.starts_with(b"SIP-C/2.0 400"),
@@ -791,32 +809,31 @@ mod tests {
     #[tokio::test]
     async fn leancloud_outputs_are_routed_while_the_hub_is_locked() {
         use leancloud::ws::Host as _;
-        let server = Server::start(ServerConfig {
-            seed: Some(3),
-            ..ServerConfig::local()
-        })
-        .await
-        .unwrap();
+        let server = local_server(3).await;
         let shared = Arc::clone(&server.shared);
         let (id, outbox) = shared.register().unwrap();
         let proto = imspec_codec::leancloud::Subprotocol::parse("lc.protobuf2.3").unwrap();
         let lc =
             |f: &mut dyn FnMut(&mut leancloud::Hub)| leancloud::ws::Host::with_hub(&*shared, f);
         lc(&mut |h| h.handle(now_ms(), id, leancloud::Event::Connected(proto)));
-        let probe = HubLockedAtWake::new(&shared, |s| would_block(s.leancloud.as_ref()));
-        let waker = std::task::Waker::from(Arc::clone(&probe));
-        let mut cx = std::task::Context::from_waker(&waker);
-        let mut next = std::pin::pin!(outbox.next());
-        assert!(next.as_mut().poll(&mut cx).is_pending());
-        // A protobuf field key of field number 0, which no message has.
-        lc(&mut |h| h.handle(now_ms(), id, leancloud::Event::Frame(b"\x00\x00")));
-        assert_eq!(*probe.locked.lock().unwrap(), [true]);
-        let std::task::Poll::Ready(Output::Send { bytes, .. }) = next.as_mut().poll(&mut cx) else {
-            panic!("no answer queued");
+        let (locked, answer) = wakes_while(
+            &shared,
+            |s| would_block(s.leancloud.as_ref()),
+            &outbox,
+            || {
+                // A protobuf field key of field number 0, which no message has.
+                lc(&mut |h| h.handle(now_ms(), id, leancloud::Event::Frame(b"\x00\x00")));
+            },
+        );
+        assert_eq!(locked, [true]);
+        let Output::Send { bytes, .. } = answer else {
+            panic!("{answer:?}");
         };
         let answer = imspec_codec::leancloud::decode(&bytes, proto.format).unwrap();
         assert!(answer.error_message.is_some(), "{answer:?}");
+        // The close was queued with the answer.
         let mut next = std::pin::pin!(outbox.next());
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
         assert!(matches!(
             next.as_mut().poll(&mut cx),
             std::task::Poll::Ready(Output::Close { .. })
