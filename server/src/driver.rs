@@ -804,8 +804,8 @@ mod tests {
     }
 
     /// The same for the LeanCloud hub, which the WebSocket task drives through
-    /// `leancloud::ws::Host::with_hub`: its error answer to an undecodable frame and the close
-    /// after it are both in the outbox before the hub is released.
+    /// `leancloud::ws::Host::with_hub`: its error answer to an undecodable frame is in the
+    /// outbox before the hub is released, and the close follows the answer.
     #[tokio::test]
     async fn leancloud_outputs_are_routed_while_the_hub_is_locked() {
         use leancloud::ws::Host as _;
