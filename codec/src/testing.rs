@@ -372,15 +372,7 @@ pub fn leancloud_frame(
     let Ok(cmd) = leancloud::decode_with(frame, format, &lenient) else {
         return Ok(None);
     };
-    match leancloud::decode(frame, format) {
-        Ok(strict) if strict == cmd => {}
-        Err(e) if e.kind() == crate::ErrorKind::Missing => {}
-        other => {
-            return Err(format!(
-                "leniency changed more than required fields: default {other:?}, lenient {cmd:?}"
-            ));
-        }
-    }
+    leancloud_leniency_agrees(frame, format, &cmd)?;
     match format {
         Format::Protobuf2 => value_round_trip::<LeanCloudLenient>(&cmd)?,
         Format::Proto2Base64 => value_round_trip::<LeanCloudBase64Lenient>(&cmd)?,
@@ -419,15 +411,39 @@ pub fn leancloud_frame(
             ));
         }
     }
-    let json = serde_json::to_string(&cmd).map_err(|e| format!("to JSON: {e}"))?;
-    let back: leancloud::GenericCommand =
+    leancloud_json_round_trips(&cmd)?;
+    Ok(Some(cmd))
+}
+
+/// The default decoder reads `frame` as the lenient decoder did (`lenient`), or refuses it
+/// for a missing proto2 `required` field only: leniency changes nothing else. One of
+/// [`leancloud_frame`]'s laws.
+pub fn leancloud_leniency_agrees(
+    frame: &[u8],
+    format: crate::leancloud::Format,
+    lenient: &crate::leancloud::GenericCommand,
+) -> Result<(), String> {
+    match crate::leancloud::decode(frame, format) {
+        Ok(strict) if strict == *lenient => Ok(()),
+        Err(e) if e.kind() == crate::ErrorKind::Missing => Ok(()),
+        other => Err(format!(
+            "leniency changed more than required fields: default {other:?}, lenient {lenient:?}"
+        )),
+    }
+}
+
+/// The readable form of `cmd` (serde JSON) reads back to `cmd`. One of [`leancloud_frame`]'s
+/// laws.
+pub fn leancloud_json_round_trips(cmd: &crate::leancloud::GenericCommand) -> Result<(), String> {
+    let json = serde_json::to_string(cmd).map_err(|e| format!("to JSON: {e}"))?;
+    let back: crate::leancloud::GenericCommand =
         serde_json::from_str(&json).map_err(|e| format!("from JSON {json}: {e}"))?;
-    if back != cmd {
+    if back != *cmd {
         return Err(format!(
             "JSON round trip differs\n json: {json}\n back: {back:?}"
         ));
     }
-    Ok(Some(cmd))
+    Ok(())
 }
 
 /// The LeanCloud wire scan agrees with prost on `frame` (a binary frame): with every
