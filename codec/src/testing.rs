@@ -171,16 +171,22 @@ codec!(MsrpLenient, msrp, Chunk, crate::msrp::Limits::lenient());
 
 /// Law 1 for a value `v` that is valid (its length fields agree with its contents).
 pub fn value_round_trip<C: FrameCodec>(v: &C::Frame<'_>) -> Result<(), String> {
+    decodes_to::<C>(&encoding::<C>(v)?, v)
+}
+
+/// `v` encoded with `C`, checking that `encoded_len` predicts its length (law 1's first
+/// half: [`value_round_trip`] before it decodes).
+pub fn encoding<C: FrameCodec>(v: &C::Frame<'_>) -> Result<Vec<u8>, String> {
     let mut bytes = Vec::new();
     C::encode(v, &mut bytes);
-    if C::encoded_len(v) != bytes.len() {
+    let predicted = C::encoded_len(v);
+    if predicted != bytes.len() {
         return Err(format!(
-            "encoded_len {} != encoded length {}",
-            C::encoded_len(v),
+            "encoded_len {predicted} != encoded length {}",
             bytes.len()
         ));
     }
-    decodes_to::<C>(&bytes, v)
+    Ok(bytes)
 }
 
 /// `bytes` decodes whole, with `C`, to `v` (law 1's second half: [`value_round_trip`] after

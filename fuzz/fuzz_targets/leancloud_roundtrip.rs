@@ -16,7 +16,7 @@ use arbitrary::{Arbitrary, Unstructured};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use imspec_codec::leancloud::{self, Format, GenericCommand, Limits};
-use imspec_codec::testing;
+use imspec_codec::testing::{self, LeanCloudBase64Lenient, LeanCloudLenient};
 use libfuzzer_sys::fuzz_target;
 
 /// A generated command whose `Debug` shows its binary frame first, then the value.
@@ -42,24 +42,10 @@ impl fmt::Debug for Command {
     }
 }
 
-/// `cmd` encoded in `format`, its length as `encoded_len` predicts it.
-fn encode(cmd: &GenericCommand, format: Format) -> Result<Vec<u8>, String> {
-    let mut out = Vec::new();
-    leancloud::encode(cmd, format, &mut out);
-    let predicted = leancloud::encoded_len(cmd, format);
-    if predicted != out.len() {
-        return Err(format!(
-            "{format:?}: encoded_len {predicted} != encoded length {}",
-            out.len()
-        ));
-    }
-    Ok(out)
-}
-
 fn check(cmd: &GenericCommand) -> Result<(), String> {
     let lenient = Limits::lenient();
     // The binary framing: law 1, then the decoding re-encodes to the same frame.
-    let bin = encode(cmd, Format::Protobuf2)?;
+    let bin = testing::encoding::<LeanCloudLenient>(cmd).map_err(|e| format!("Protobuf2: {e}"))?;
     let back = leancloud::decode_with(&bin, Format::Protobuf2, &lenient)
         .map_err(|e| format!("its own binary frame is refused: {e:?}"))?;
     if back != *cmd {
@@ -77,7 +63,8 @@ fn check(cmd: &GenericCommand) -> Result<(), String> {
     // Leniency changes nothing but the acceptance of a missing required field.
     testing::leancloud_leniency_agrees(&bin, Format::Protobuf2, &back)?;
     // The text framing: the binary frame in base64, and law 1.
-    let text = encode(cmd, Format::Proto2Base64)?;
+    let text = testing::encoding::<LeanCloudBase64Lenient>(cmd)
+        .map_err(|e| format!("Proto2Base64: {e}"))?;
     if text != STANDARD.encode(&bin).as_bytes() {
         return Err(format!(
             "the text frame is not the binary frame in base64\n text: {}",

@@ -96,17 +96,7 @@ pub fn prefixes_incomplete<C: imspec_codec::testing::FrameCodec>(
     cuts.extend((0..8).filter_map(|i| breaks.get(i * breaks.len() / 8)));
     cuts.sort_unstable();
     cuts.dedup();
-    for &cut in cuts.iter().filter(|&&c| c < n) {
-        match C::parse(&frame[..cut]) {
-            Ok(imspec_codec::Status::Incomplete(_)) => {}
-            other => {
-                return Err(format!(
-                    "prefix of {cut} bytes: expected incomplete, got {other:?}"
-                ));
-            }
-        }
-    }
-    Ok(())
+    prefixes_incomplete_at::<C>(frame, cuts.into_iter().filter(|&c| c < n))
 }
 
 /// A generated value and a prefix cut chosen by the fuzzer, for law 3a on structure-aware
@@ -191,15 +181,7 @@ where
     S: imspec_codec::testing::FrameCodec,
     L: for<'a> imspec_codec::testing::FrameCodec<Frame<'a> = S::Frame<'a>>,
 {
-    let mut bytes = Vec::new();
-    S::encode(v, &mut bytes);
-    let predicted = S::encoded_len(v);
-    if predicted != bytes.len() {
-        return Err(format!(
-            "encoded_len {predicted} != encoded length {}",
-            bytes.len()
-        ));
-    }
+    let bytes = imspec_codec::testing::encoding::<S>(v)?;
     imspec_codec::testing::decodes_to::<S>(&bytes, v).map_err(|e| format!("strict: {e}"))?;
     imspec_codec::testing::decodes_to::<L>(&bytes, v).map_err(|e| format!("lenient: {e}"))?;
     Ok(bytes)
