@@ -315,21 +315,16 @@ async fn gateway_transport_follows_session_id_and_gw_ip_and_closes() {
         let got = read_command(&mut s, &mut buf).await.unwrap().unwrap();
         assert_eq!(got, cmd.as_bytes());
     }
+    // The shutdown completes once the bridge has closed the session.
     s.shutdown().await.unwrap();
-    // The bridge sends Action=close on its own after the shutdown.
-    loop {
-        let done = log
-            .lock()
-            .unwrap()
-            .requests
-            .iter()
-            .any(|(_, t)| t.contains("Action=close&SessionID=fake."));
-        if done {
-            break;
-        }
-        tokio::task::yield_now().await;
-    }
     let g = log.lock().unwrap();
+    assert!(
+        g.requests
+            .iter()
+            .any(|(_, t)| t.contains("Action=close&SessionID=fake.")),
+        "{:?}",
+        g.requests
+    );
     assert!(g.stale.is_empty(), "stale SessionIDs: {:?}", g.stale);
     let (first_at, first) = &g.requests[0];
     assert_eq!(first_at, &format!("service {}", gateway::SERVICE));
@@ -348,6 +343,44 @@ async fn gateway_transport_follows_session_id_and_gw_ip_and_closes() {
             .iter()
             .any(|(_, t)| t.contains("Action=poll&SessionID=fake.") && t.ends_with("&Lifespan=60"))
     );
+}
+
+/// The stream's shutdown completes only when what was written has been sent and answered
+/// and the session closed: the runner's `disconnect` waits for it, so the next step starts
+/// after the server has taken the bytes in. (A shutdown that returned at once left the
+/// requests in flight, racing the next step's: on this one-thread runtime the bridge had
+/// not even run yet.)
+#[tokio::test]
+async fn gateway_transport_shutdown_waits_for_the_sends_and_the_close() {
+    let (mem, log) = scripted(Script::Rotate);
+    let mut s = connect(mem).await;
+    s.write_all(b"PNG 1 CON 0\r\nPNG 2 CON 0\r\n")
+        .await
+        .unwrap();
+    s.shutdown().await.unwrap();
+    let targets: Vec<String> = log
+        .lock()
+        .unwrap()
+        .requests
+        .iter()
+        .map(|(_, t)| t.clone())
+        .collect();
+    assert!(
+        targets.first().is_some_and(|t| t.contains("Action=open")),
+        "{targets:?}"
+    );
+    assert!(
+        targets
+            .last()
+            .is_some_and(|t| t.contains("Action=close&SessionID=fake.")),
+        "{targets:?}"
+    );
+    // What the answers carried is still there to read.
+    let mut buf = Vec::new();
+    for trid in 1..=2 {
+        let got = read_command(&mut s, &mut buf).await.unwrap().unwrap();
+        assert_eq!(got, format!("PNG {trid} CON 0\r\n").as_bytes());
+    }
 }
 
 /// `Session=close` ends the stream after the body it came with.

@@ -381,10 +381,14 @@ impl Actor {
         w.flush().await
     }
 
-    /// Closes the connection and stops the read loop.
-    pub async fn close(&mut self) {
+    /// Closes the connection and stops the read loop. The close waits, until `deadline` at
+    /// most, for the stream to shut down: a TCP close is immediate, while the gateway bridge
+    /// first has what was written sent and answered, then ends the session. What arrives
+    /// meanwhile is still read. A `deadline` already past starts the shutdown and does not
+    /// wait.
+    pub async fn close(&mut self, deadline: Instant) {
         if let Some(mut w) = self.writer.take() {
-            let _ = w.shutdown().await;
+            let _ = tokio::time::timeout_at(deadline.into(), w.shutdown()).await;
         }
         if let Some(r) = self.reader.take() {
             r.abort();

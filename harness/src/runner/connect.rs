@@ -23,7 +23,7 @@ impl<'a> Case<'a> {
             None => return Err(StepFail::new(format!("unknown actor `{name}`"))),
         };
         if let Some(mut old) = self.actors.remove(name) {
-            old.close().await;
+            old.close(Instant::now()).await;
         }
         let (endpoint, proto) = self.protocol_at(endpoint);
         self.protos.insert(name.to_owned(), proto);

@@ -131,7 +131,7 @@ async fn run_case(
         Err(f) => Err(f),
     };
     for a in case.actors.values_mut() {
-        a.close().await;
+        a.close(Instant::now()).await;
     }
     result.unreachable = case.unreachable;
     result.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);

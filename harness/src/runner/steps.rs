@@ -227,7 +227,9 @@ impl<'a> Case<'a> {
             }
             StepKind::Disconnect(name) => {
                 let actor = self.actor_mut(name)?;
-                actor.close().await;
+                // The gateway's close completes once what was written is answered: the
+                // next step starts after the server has taken it in (transport::gateway).
+                actor.close(deadline).await;
                 self.wire
                     .event(name, "disconnect", "disconnected by the scenario".into());
                 Ok(())

@@ -18,7 +18,12 @@
 //!   and fails the stream with a read error otherwise; a status other than 200 or a response
 //!   without `X-MSN-Messenger` fails it too;
 //! * when the runner closes the stream, sends what is left, then `Action=close` (RLWP), so
-//!   the server sees the MSNP connection end as it would on TCP.
+//!   the server sees the MSNP connection end as it would on TCP; the stream's shutdown
+//!   completes when that is done, and the runner's `disconnect` waits for it (up to the step
+//!   timeout), so the server has taken in what was written before the next step starts.
+//!   Without the wait the requests were still in flight, racing the next step's: a fuzz
+//!   reproduction's liveness probe could be answered before the request that wedges the
+//!   gateway was read.
 //!
 //! Bodies reach the runner in the order their responses arrive. A send answered while the poll
 //! is out may, on a server that splits output between the two, overtake output the poll
@@ -43,7 +48,7 @@ use hyper_util::rt::TokioIo;
 use imspec_codec::Status;
 use imspec_codec::msnp;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 
 use super::tap::{self, Scope};
@@ -141,6 +146,7 @@ impl Connector for Gateway {
                 })?;
             let (to_runner, from_bridge) = mpsc::unbounded_channel();
             let (to_bridge, from_runner) = mpsc::unbounded_channel();
+            let (running, ended) = oneshot::channel();
             let bridge = Bridge {
                 inner: Arc::clone(&self.inner),
                 lifespan_s: self.options.lifespan_s,
@@ -151,6 +157,7 @@ impl Connector for Gateway {
                 to_runner,
                 // The bridge's later requests belong to the actor that connected (`--pcap`).
                 scope: tap::current(),
+                _running: running,
             };
             tokio::spawn(bridge.run(from_runner, first));
             Ok(Box::new(Pipe {
@@ -158,6 +165,7 @@ impl Connector for Gateway {
                 pending: Bytes::new(),
                 done: false,
                 tx: Some(to_bridge),
+                ended: Some(ended),
             }) as BoxStream)
         })
     }
@@ -358,11 +366,16 @@ async fn send_on(
 }
 
 /// The runner's end of a bridged connection: reads what the bridge delivers, writes to it.
+/// Its shutdown is done when the bridge is: what was written has been sent and answered,
+/// and the session ended (`Action=close`), as a TCP close reaches the server after the
+/// bytes written before it.
 struct Pipe {
     rx: mpsc::UnboundedReceiver<io::Result<Bytes>>,
     pending: Bytes,
     done: bool,
     tx: Option<mpsc::UnboundedSender<Bytes>>,
+    /// Resolves (with an error: nothing is ever sent) when the bridge task ends.
+    ended: Option<oneshot::Receiver<()>>,
 }
 
 impl AsyncRead for Pipe {
@@ -421,8 +434,15 @@ impl AsyncWrite for Pipe {
         Poll::Ready(Ok(()))
     }
 
-    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.get_mut().tx = None;
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        this.tx = None;
+        if let Some(ended) = &mut this.ended {
+            if Pin::new(ended).poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            this.ended = None;
+        }
         Poll::Ready(Ok(()))
     }
 }
@@ -484,6 +504,8 @@ struct Bridge {
     sid: Option<String>,
     to_runner: mpsc::UnboundedSender<io::Result<Bytes>>,
     scope: Option<Scope>,
+    /// Dropped with the bridge: the [`Pipe`]'s shutdown waits for that.
+    _running: oneshot::Sender<()>,
 }
 
 impl Bridge {

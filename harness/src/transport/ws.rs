@@ -24,10 +24,19 @@
 //! read or write). Closing the write side of the record stream (`disconnect:`, the end of a
 //! case) drops the socket without a close frame: an *unexpected* disconnect, which is what a
 //! will message (§4.6 (8)) is about; an orderly logout is `session/close` in the protocol.
+//! The close completes once the messages written before it are on the socket, so a
+//! `disconnect:` step ends after them, as on a plain TCP stream.
 
 use base64::Engine as _;
 use futures_util::{SinkExt as _, StreamExt as _};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _, DuplexStream};
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use tokio::io::{
+    AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _, DuplexStream, ReadBuf,
+};
+use tokio::sync::oneshot;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -133,9 +142,7 @@ pub async fn upgrade(
             picked.unwrap_or("(none)")
         ));
     }
-    let (runner_end, pump_end) = tokio::io::duplex(super::mem::DUPLEX_BUFFER);
-    tokio::spawn(pump(ws, pump_end, options.format));
-    Ok(Box::new(runner_end))
+    Ok(Box::new(Records::start(ws, options.format)))
 }
 
 /// The subprotocols [`accept`] picks from, in order of preference (docs/protocols/leancloud.md §2.1).
@@ -198,9 +205,70 @@ pub async fn accept(stream: BoxStream) -> Result<(BoxStream, String), String> {
     } else {
         Format::Protobuf2
     };
-    let (runner_end, pump_end) = tokio::io::duplex(super::mem::DUPLEX_BUFFER);
-    tokio::spawn(pump(ws, pump_end, format));
-    Ok((Box::new(runner_end), subprotocol))
+    Ok((Box::new(Records::start(ws, format)), subprotocol))
+}
+
+/// The runner's end of the record stream. Its shutdown is done when the pump is: what was
+/// written before it has gone out on the socket, and the socket is dropped. Without the
+/// wait, a `disconnect:` returned while the last messages were still in the pump, racing
+/// whatever the next step sends on another connection.
+struct Records {
+    inner: DuplexStream,
+    /// Resolves (with an error: nothing is ever sent) when the pump ends.
+    pump: Option<oneshot::Receiver<()>>,
+}
+
+impl Records {
+    fn start(ws: Ws, format: Format) -> Self {
+        let (runner_end, pump_end) = tokio::io::duplex(super::mem::DUPLEX_BUFFER);
+        let (running, ended) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            pump(ws, pump_end, format).await;
+            drop(running);
+        });
+        Self {
+            inner: runner_end,
+            pump: Some(ended),
+        }
+    }
+}
+
+impl AsyncRead for Records {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Records {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if let Poll::Ready(Err(e)) = Pin::new(&mut this.inner).poll_shutdown(cx) {
+            return Poll::Ready(Err(e));
+        }
+        if let Some(pump) = &mut this.pump {
+            if Pin::new(pump).poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            this.pump = None;
+        }
+        Poll::Ready(Ok(()))
+    }
 }
 
 /// A record: tag, big-endian length, payload.
@@ -431,6 +499,37 @@ mod tests {
         s.shutdown().await.unwrap();
         drop(s);
         task.await.unwrap();
+    }
+
+    /// The record stream's shutdown completes only once the messages written before it are
+    /// on the socket: the server finds them there without waiting, on this one-thread
+    /// runtime where nothing else has run since. (A shutdown that returned at once left them
+    /// in the pump, racing the next step's connection.)
+    #[tokio::test]
+    async fn shutdown_waits_until_the_messages_are_on_the_socket() {
+        use futures_util::FutureExt as _;
+        let (client, server) = tokio::io::duplex(64 * 1024);
+        #[allow(clippy::result_large_err)]
+        let cb = |_req: &Request, mut resp: Response| {
+            resp.headers_mut().insert(
+                "Sec-WebSocket-Protocol",
+                HeaderValue::from_static("lc.protobuf2.3"),
+            );
+            Ok(resp)
+        };
+        let options = Options::default();
+        let (s, ws) = tokio::join!(
+            upgrade(Box::new(client), "leancloud", &options),
+            tokio_tungstenite::accept_hdr_async(server, cb)
+        );
+        let (mut s, mut ws) = (s.unwrap(), ws.unwrap());
+        s.write_all(&record(b'm', b"\x08\x00")).await.unwrap();
+        s.write_all(&record(b'm', b"\x08\x01")).await.unwrap();
+        s.shutdown().await.unwrap();
+        for body in [b"\x08\x00", b"\x08\x01"] {
+            let m = ws.next().now_or_never().flatten().map(Result::unwrap);
+            assert_eq!(m, Some(Message::Binary(Bytes::from_static(body))));
+        }
     }
 
     #[tokio::test]
