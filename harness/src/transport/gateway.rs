@@ -52,7 +52,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 
 use super::tap::{self, Scope};
-use super::{BoxFuture, BoxStream, Connector, Endpoint, TransportError, first_address};
+use super::{BoxFuture, BoxStream, Carrier, Connector, Endpoint, TransportError, first_address};
 use imspec_codec::text::escape;
 
 /// The service name of the gateway (`--target msnp-gateway=HOST:PORT`, `actors: {a: msnp-gateway}`).
@@ -146,7 +146,7 @@ impl Connector for Gateway {
                 })?;
             let (to_runner, from_bridge) = mpsc::unbounded_channel();
             let (to_bridge, from_runner) = mpsc::unbounded_channel();
-            let (running, ended) = oneshot::channel();
+            let (running, carrier) = Carrier::new();
             let bridge = Bridge {
                 inner: Arc::clone(&self.inner),
                 lifespan_s: self.options.lifespan_s,
@@ -165,7 +165,7 @@ impl Connector for Gateway {
                 pending: Bytes::new(),
                 done: false,
                 tx: Some(to_bridge),
-                ended: Some(ended),
+                carrier,
             }) as BoxStream)
         })
     }
@@ -374,8 +374,8 @@ struct Pipe {
     pending: Bytes,
     done: bool,
     tx: Option<mpsc::UnboundedSender<Bytes>>,
-    /// Resolves (with an error: nothing is ever sent) when the bridge task ends.
-    ended: Option<oneshot::Receiver<()>>,
+    /// The bridge task.
+    carrier: Carrier,
 }
 
 impl AsyncRead for Pipe {
@@ -437,13 +437,7 @@ impl AsyncWrite for Pipe {
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         this.tx = None;
-        if let Some(ended) = &mut this.ended {
-            if Pin::new(ended).poll(cx).is_pending() {
-                return Poll::Pending;
-            }
-            this.ended = None;
-        }
-        Poll::Ready(Ok(()))
+        this.carrier.poll_ended(cx).map(Ok)
     }
 }
 

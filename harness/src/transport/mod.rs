@@ -15,8 +15,10 @@ pub mod ws;
 
 use std::future::Future;
 use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::oneshot;
 
 /// A connected byte stream (`Any`: [`tap::split`] splits a TCP stream into owned halves).
 pub trait Stream: AsyncRead + AsyncWrite + Send + Unpin + std::any::Any {}
@@ -24,6 +26,31 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Stream for T {}
 
 /// A boxed stream.
 pub type BoxStream = Box<dyn Stream>;
+
+/// The end of the task that carries a stream's writes (the gateway bridge, the WebSocket
+/// pump). The stream's shutdown waits for it, so that a close completes once what was
+/// written before it has gone out, as on a TCP stream, and the runner's `disconnect` step
+/// cannot be overtaken by the next step's connection.
+struct Carrier(Option<oneshot::Receiver<()>>);
+
+impl Carrier {
+    /// The token the task holds until it ends (dropping it is the signal), and the waiter.
+    fn new() -> (oneshot::Sender<()>, Self) {
+        let (running, ended) = oneshot::channel();
+        (running, Self(Some(ended)))
+    }
+
+    /// Ready once the task has ended.
+    fn poll_ended(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if let Some(ended) = &mut self.0 {
+            if Pin::new(ended).poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            self.0 = None;
+        }
+        Poll::Ready(())
+    }
+}
 
 /// A boxed future, for object-safe connectors.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

@@ -36,13 +36,12 @@ use std::task::{Context, Poll};
 use tokio::io::{
     AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _, DuplexStream, ReadBuf,
 };
-use tokio::sync::oneshot;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Bytes, Message};
 
-use super::BoxStream;
+use super::{BoxStream, Carrier};
 
 /// The target service name of LeanCloud realtime.
 pub const SERVICE: &str = "leancloud";
@@ -214,21 +213,20 @@ pub async fn accept(stream: BoxStream) -> Result<(BoxStream, String), String> {
 /// whatever the next step sends on another connection.
 struct Records {
     inner: DuplexStream,
-    /// Resolves (with an error: nothing is ever sent) when the pump ends.
-    pump: Option<oneshot::Receiver<()>>,
+    pump: Carrier,
 }
 
 impl Records {
     fn start(ws: Ws, format: Format) -> Self {
         let (runner_end, pump_end) = tokio::io::duplex(super::mem::DUPLEX_BUFFER);
-        let (running, ended) = oneshot::channel::<()>();
+        let (running, carrier) = Carrier::new();
         tokio::spawn(async move {
             pump(ws, pump_end, format).await;
             drop(running);
         });
         Self {
             inner: runner_end,
-            pump: Some(ended),
+            pump: carrier,
         }
     }
 }
@@ -261,13 +259,7 @@ impl AsyncWrite for Records {
         if let Poll::Ready(Err(e)) = Pin::new(&mut this.inner).poll_shutdown(cx) {
             return Poll::Ready(Err(e));
         }
-        if let Some(pump) = &mut this.pump {
-            if Pin::new(pump).poll(cx).is_pending() {
-                return Poll::Pending;
-            }
-            this.pump = None;
-        }
-        Poll::Ready(Ok(()))
+        this.pump.poll_ended(cx).map(Ok)
     }
 }
 
