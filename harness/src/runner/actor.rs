@@ -383,9 +383,9 @@ impl Actor {
 
     /// Closes the connection and stops the read loop. The close waits, until `deadline` at
     /// most, for the stream to shut down: a TCP close is immediate, while the gateway bridge
-    /// first has what was written sent and answered, then ends the session. What arrives
-    /// meanwhile is still read. A `deadline` already past starts the shutdown and does not
-    /// wait.
+    /// and the WebSocket pump first send what was written (the bridge also has it answered
+    /// and ends the session). What arrives meanwhile is still read. A `deadline` already
+    /// past starts the shutdown and does not wait.
     pub async fn close(&mut self, deadline: Instant) {
         if let Some(mut w) = self.writer.take() {
             let _ = tokio::time::timeout_at(deadline.into(), w.shutdown()).await;

@@ -227,8 +227,9 @@ impl<'a> Case<'a> {
             }
             StepKind::Disconnect(name) => {
                 let actor = self.actor_mut(name)?;
-                // The gateway's close completes once what was written is answered: the
-                // next step starts after the server has taken it in (transport::gateway).
+                // A bridged stream's close (gateway, WebSocket) completes once what was
+                // written has gone out, so the next step cannot overtake it
+                // (transport::Carrier).
                 actor.close(deadline).await;
                 self.wire
                     .event(name, "disconnect", "disconnected by the scenario".into());

@@ -20,10 +20,8 @@
 //! * when the runner closes the stream, sends what is left, then `Action=close` (RLWP), so
 //!   the server sees the MSNP connection end as it would on TCP; the stream's shutdown
 //!   completes when that is done, and the runner's `disconnect` waits for it (up to the step
-//!   timeout), so the server has taken in what was written before the next step starts.
-//!   Without the wait the requests were still in flight, racing the next step's: a fuzz
-//!   reproduction's liveness probe could be answered before the request that wedges the
-//!   gateway was read.
+//!   timeout), so the server has taken in what was written before the next step starts and
+//!   the next step's requests cannot overtake those requests.
 //!
 //! Bodies reach the runner in the order their responses arrive. A send answered while the poll
 //! is out may, on a server that splits output between the two, overtake output the poll

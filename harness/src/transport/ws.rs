@@ -27,12 +27,12 @@
 //! The close completes once the messages written before it are on the socket, so a
 //! `disconnect:` step ends after them, as on a plain TCP stream.
 
-use base64::Engine as _;
-use futures_util::{SinkExt as _, StreamExt as _};
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use base64::Engine as _;
+use futures_util::{SinkExt as _, StreamExt as _};
 use tokio::io::{
     AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _, DuplexStream, ReadBuf,
 };
@@ -208,9 +208,8 @@ pub async fn accept(stream: BoxStream) -> Result<(BoxStream, String), String> {
 }
 
 /// The runner's end of the record stream. Its shutdown is done when the pump is: what was
-/// written before it has gone out on the socket, and the socket is dropped. Without the
-/// wait, a `disconnect:` returned while the last messages were still in the pump, racing
-/// whatever the next step sends on another connection.
+/// written before it has gone out on the socket, and the socket is dropped, so what the
+/// next step sends on another connection cannot overtake the last messages.
 struct Records {
     inner: DuplexStream,
     pump: Carrier,
